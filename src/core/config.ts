@@ -1,0 +1,252 @@
+/**
+ * One strict configuration schema. Sources, later wins: defaults → `portcullis.config.json`
+ * (or the file named by PORTCULLIS_CONFIG) → environment variables (PORTCULLIS_*, DATABASE_URL,
+ * REDIS_URL). Unknown keys, unknown PORTCULLIS_* variables, wrong types and unsafe combinations
+ * are refused with an error naming the key; defaults serve the embedded single-process case.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as z from 'zod';
+import { PortcullisError, type FieldError } from './errors.ts';
+import { isLoopbackUrl } from './net.ts';
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Seconds, given as a positive integer or a string such as "30m", "14d". */
+const duration = (max: number) =>
+  z
+    .union([z.int().positive(), z.string().regex(/^\d+[smhd]$/, 'expected seconds or a duration such as "30m", "14d"')])
+    .transform((value) => (typeof value === 'number' ? value : Number(value.slice(0, -1)) * DURATION_UNITS[value.slice(-1)]!))
+    .refine((seconds) => seconds > 0 && seconds <= max, `must be between 1 second and ${max} seconds`);
+
+export const CLIENT_KINDS = ['pre-registered', 'metadata-document', 'dynamic'] as const;
+export type ClientKind = (typeof CLIENT_KINDS)[number];
+
+const DAY = 86400;
+
+export const ConfigSchema = z.strictObject({
+  /** The issuer and public base URL, e.g. https://auth.example.com. Default: http://localhost:<port>. */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Address to bind. Loopback by default: put a TLS-terminating proxy in front for anything else. */
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.int().min(0).max(65535).default(3000),
+  /** Where SQLite, the generated root secret and other local state live. */
+  dataDir: z.string().min(1).default('./data'),
+  /** postgres:// URL; when set, PostgreSQL replaces the embedded SQLite store. */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL').optional(),
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+  /** Root secret (base64url, ≥ 32 bytes). Default: generated into <dataDir>/secret.key (mode 0600). */
+  secretKey: z.string().regex(/^[\w-]{43,}$/, 'expected at least 32 random bytes, base64url-encoded').optional(),
+  /** Trust X-Forwarded-* from a reverse proxy (client IP, scheme). */
+  trustProxy: z.boolean().default(false),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  tokens: z
+    .strictObject({
+      accessTokenTtl: duration(DAY).default(30 * 60),
+      /** Absolute lifetime of a refresh-token chain, from the original sign-in. */
+      refreshTokenTtl: duration(365 * DAY).default(30 * DAY),
+      /** A refresh token unused for this long expires. */
+      refreshTokenIdleTtl: duration(365 * DAY).default(14 * DAY),
+      /** A rotated refresh token presented again within this window gets a valid sibling, not a revoked grant. */
+      refreshGraceSeconds: z.int().min(0).max(60).default(10),
+      authorizationCodeTtl: duration(600).default(60),
+      /** How long a browser sign-in session lasts. */
+      sessionTtl: duration(90 * DAY).default(14 * DAY),
+    })
+    .prefault({}),
+  registration: z
+    .strictObject({
+      /** Dynamic Client Registration (RFC 7591). Default: open when dynamic clients are allowed, else off. */
+      policy: z.enum(['open', 'initial-access-token', 'off']).optional(),
+      initialAccessToken: z.string().min(16).optional(),
+      /** Dynamically registered clients that never complete an authorization are removed after this. */
+      unusedClientTtl: duration(30 * DAY).default(DAY),
+    })
+    .prefault({}),
+  /** Which kinds of clients may connect. */
+  clientKinds: z.array(z.enum(CLIENT_KINDS)).min(1).default([...CLIENT_KINDS]),
+  cimd: z
+    .strictObject({
+      /** Development only: let metadata-document fetches reach loopback and private addresses. */
+      allowPrivateAddresses: z.boolean().default(false),
+    })
+    .prefault({}),
+  demo: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+});
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+type ParsedConfig = z.output<typeof ConfigSchema>;
+
+export interface Config extends Omit<ParsedConfig, 'publicUrl' | 'registration'> {
+  /** Issuer URL without a trailing slash. */
+  publicUrl: string;
+  registration: ParsedConfig['registration'] & { policy: 'open' | 'initial-access-token' | 'off' };
+  /** Where the configuration came from, for `config check`. */
+  sources: string[];
+}
+
+type EnvKind = 'string' | 'int' | 'bool' | 'list';
+/** PORTCULLIS_* and friends → config path. */
+const ENV_MAP: Record<string, { path: string; kind: EnvKind }> = {
+  PORTCULLIS_PUBLIC_URL: { path: 'publicUrl', kind: 'string' },
+  PORTCULLIS_HOST: { path: 'host', kind: 'string' },
+  PORTCULLIS_PORT: { path: 'port', kind: 'int' },
+  PORTCULLIS_DATA_DIR: { path: 'dataDir', kind: 'string' },
+  DATABASE_URL: { path: 'databaseUrl', kind: 'string' },
+  REDIS_URL: { path: 'redisUrl', kind: 'string' },
+  PORTCULLIS_SECRET_KEY: { path: 'secretKey', kind: 'string' },
+  PORTCULLIS_TRUST_PROXY: { path: 'trustProxy', kind: 'bool' },
+  PORTCULLIS_LOG_LEVEL: { path: 'logLevel', kind: 'string' },
+  PORTCULLIS_ACCESS_TOKEN_TTL: { path: 'tokens.accessTokenTtl', kind: 'string' },
+  PORTCULLIS_REFRESH_TOKEN_TTL: { path: 'tokens.refreshTokenTtl', kind: 'string' },
+  PORTCULLIS_REFRESH_TOKEN_IDLE_TTL: { path: 'tokens.refreshTokenIdleTtl', kind: 'string' },
+  PORTCULLIS_REFRESH_GRACE_SECONDS: { path: 'tokens.refreshGraceSeconds', kind: 'int' },
+  PORTCULLIS_SESSION_TTL: { path: 'tokens.sessionTtl', kind: 'string' },
+  PORTCULLIS_REGISTRATION: { path: 'registration.policy', kind: 'string' },
+  PORTCULLIS_INITIAL_ACCESS_TOKEN: { path: 'registration.initialAccessToken', kind: 'string' },
+  PORTCULLIS_CLIENT_KINDS: { path: 'clientKinds', kind: 'list' },
+  PORTCULLIS_CIMD_ALLOW_PRIVATE: { path: 'cimd.allowPrivateAddresses', kind: 'bool' },
+  PORTCULLIS_DEMO: { path: 'demo.enabled', kind: 'bool' },
+};
+
+/** PORTCULLIS_* variables that belong to other parts of the product, not to the server config. */
+const OTHER_KNOWN_ENV = new Set(['PORTCULLIS_CONFIG', 'PORTCULLIS_TOKEN', 'PORTCULLIS_AUTH_FILE']);
+/** Reserved for the project's own test suite (set by .ci/run). */
+const TEST_ENV_PREFIX = 'PORTCULLIS_TEST_';
+
+function fail(errors: FieldError[]): never {
+  const summary = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+  throw new PortcullisError('config_invalid', `invalid configuration — ${summary}`, { detail: { errors } });
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+function envValue(name: string, raw: string, kind: EnvKind, errors: FieldError[]): unknown {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'int':
+      if (/^\d+$/.test(raw)) return Number(raw);
+      errors.push({ path: name, message: 'expected an integer' });
+      return undefined;
+    case 'bool':
+      if (/^(true|1|yes|on)$/i.test(raw)) return true;
+      if (/^(false|0|no|off)$/i.test(raw)) return false;
+      errors.push({ path: name, message: 'expected true or false' });
+      return undefined;
+    case 'list':
+      return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  }
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Explicit file path; otherwise PORTCULLIS_CONFIG, then ./portcullis.config.json when it exists. */
+  file?: string;
+  /** Values that win over everything (used by tests and the CLI's flags). */
+  overrides?: ConfigInput;
+  cwd?: string;
+}
+
+/** Load and validate. Throws PortcullisError('config_invalid') naming every offending key. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const errors: FieldError[] = [];
+  const sources: string[] = ['defaults'];
+  let input: Record<string, unknown> = {};
+
+  const explicitFile = options.file ?? env.PORTCULLIS_CONFIG;
+  const file = explicitFile ? resolve(cwd, explicitFile) : resolve(cwd, 'portcullis.config.json');
+  if (explicitFile || existsSync(file)) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail([{ path: file, message: 'expected a JSON object' }]);
+      input = parsed as Record<string, unknown>;
+      sources.push(file);
+    } catch (err) {
+      if (err instanceof PortcullisError) throw err;
+      fail([{ path: file, message: err instanceof SyntaxError ? `not valid JSON (${err.message})` : 'cannot be read' }]);
+    }
+  }
+
+  for (const [name, raw] of Object.entries(env)) {
+    if (raw === undefined || raw === '') continue;
+    const mapping = ENV_MAP[name];
+    if (mapping) {
+      const value = envValue(name, raw, mapping.kind, errors);
+      if (value !== undefined) setPath(input, mapping.path, value);
+      continue;
+    }
+    if (name.startsWith('PORTCULLIS_') && !OTHER_KNOWN_ENV.has(name) && !name.startsWith(TEST_ENV_PREFIX)) {
+      errors.push({ path: name, message: 'unknown environment variable' });
+    }
+  }
+  if (Object.keys(env).some((name) => ENV_MAP[name] && env[name])) sources.push('environment');
+
+  for (const [path, value] of Object.entries(flatten(options.overrides ?? {}))) setPath(input, path, value);
+  if (errors.length) fail(errors);
+
+  const parsed = ConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    fail(parsed.error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message })));
+  }
+  return finish(parsed.data, sources);
+}
+
+function flatten(value: object, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (typeof inner === 'object' && inner !== null && !Array.isArray(inner)) Object.assign(out, flatten(inner, path));
+    else out[path] = inner;
+  }
+  return out;
+}
+
+/** Derived defaults and cross-field rules (unsafe combinations). */
+function finish(data: ParsedConfig, sources: string[]): Config {
+  const errors: FieldError[] = [];
+  const publicUrl = (data.publicUrl ?? `http://localhost:${data.port}`).replace(/\/+$/, '');
+  const url = new URL(publicUrl);
+  if (url.protocol === 'http:' && !isLoopbackUrl(url)) {
+    errors.push({ path: 'publicUrl', message: 'must use https unless the host is loopback (localhost, 127.0.0.1, ::1)' });
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    errors.push({ path: 'publicUrl', message: 'must not contain a query, fragment or credentials (it is the OAuth issuer, RFC 8414 §2)' });
+  }
+  if (data.tokens.refreshTokenIdleTtl > data.tokens.refreshTokenTtl) {
+    errors.push({ path: 'tokens.refreshTokenIdleTtl', message: 'must not exceed tokens.refreshTokenTtl' });
+  }
+  const dynamicAllowed = data.clientKinds.includes('dynamic');
+  const policy = data.registration.policy ?? (dynamicAllowed ? 'open' : 'off');
+  if (policy !== 'off' && !dynamicAllowed) {
+    errors.push({ path: 'registration.policy', message: `is "${policy}" but clientKinds does not allow "dynamic"` });
+  }
+  if (policy === 'initial-access-token' && !data.registration.initialAccessToken) {
+    errors.push({ path: 'registration.initialAccessToken', message: 'is required when registration.policy is "initial-access-token"' });
+  }
+  if (errors.length) fail(errors);
+  return { ...data, publicUrl, registration: { ...data.registration, policy }, sources };
+}
+
+/** Things that are allowed but deserve a warning (`portcullis config check`). */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  if (config.cimd.allowPrivateAddresses) {
+    warnings.push('cimd.allowPrivateAddresses is on: metadata-document fetches may reach private and loopback addresses (development only)');
+  }
+  if (config.databaseUrl && !config.secretKey) {
+    warnings.push('databaseUrl is set but secretKey is not: every instance sharing this database must share the same secret (set PORTCULLIS_SECRET_KEY)');
+  }
+  return warnings;
+}

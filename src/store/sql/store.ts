@@ -1,0 +1,315 @@
+/**
+ * The Store written once in SQL that both dialects accept (see driver.ts). Every method is a
+ * single statement unless noted, which is what makes consume-once and idempotent writes hold
+ * across processes sharing PostgreSQL.
+ */
+import { PortcullisError } from '../../core/errors.ts';
+import { randomBase62 } from '../../core/crypto.ts';
+import type {
+  ClientRecord,
+  ClientStore,
+  DemoNote,
+  DemoProject,
+  DemoStore,
+  OidcRecord,
+  OidcStore,
+  OneTimeStore,
+  RevocationEvent,
+  RevocationStore,
+  SessionRecord,
+  SessionStore,
+  SigningKeyRecord,
+  SigningKeyStore,
+  Store,
+  User,
+  UserStore,
+} from '../types.ts';
+import type { SqlDriver } from './driver.ts';
+import { migrate } from './migrate.ts';
+
+const OIDC_COLUMNS =
+  'model, id, payload, grant_id AS "grantId", user_code AS "userCode", uid, parent_id AS "parentId", ' +
+  'expires_at AS "expiresAt", consumed_at AS "consumedAt", killed_at AS "killedAt"';
+
+function oidcStore(db: SqlDriver): OidcStore {
+  const one = (where: string, params: (string | number)[]) =>
+    db.get<OidcRecord>(`SELECT ${OIDC_COLUMNS} FROM oidc_records WHERE ${where}`, params);
+  return {
+    async upsert(r) {
+      await db.run(
+        `INSERT INTO oidc_records (model, id, payload, grant_id, user_code, uid, parent_id, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (model, id) DO UPDATE SET
+           payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
+           uid = excluded.uid, parent_id = COALESCE(excluded.parent_id, oidc_records.parent_id),
+           expires_at = excluded.expires_at`,
+        [r.model, r.id, r.payload, r.grantId ?? null, r.userCode ?? null, r.uid ?? null, r.parentId ?? null, r.expiresAt ?? null],
+      );
+    },
+    find: (model, id) => one('model = $1 AND id = $2', [model, id]),
+    findByUid: (model, uid) => one('model = $1 AND uid = $2', [model, uid]),
+    findByUserCode: (model, userCode) => one('model = $1 AND user_code = $2', [model, userCode]),
+    async consume(model, id, at) {
+      const { changes } = await db.run(
+        'UPDATE oidc_records SET consumed_at = $3 WHERE model = $1 AND id = $2 AND consumed_at IS NULL',
+        [model, id, at],
+      );
+      return changes === 1;
+    },
+    async destroy(model, id) {
+      await db.run('DELETE FROM oidc_records WHERE model = $1 AND id = $2', [model, id]);
+    },
+    async revokeByGrantId(grantId) {
+      return (await db.run('DELETE FROM oidc_records WHERE grant_id = $1', [grantId])).changes;
+    },
+    children: (model, parentId) =>
+      db.all<OidcRecord>(`SELECT ${OIDC_COLUMNS} FROM oidc_records WHERE model = $1 AND parent_id = $2`, [model, parentId]),
+    async kill(model, ids, at) {
+      for (const id of ids) {
+        await db.run(
+          'UPDATE oidc_records SET killed_at = $3 WHERE model = $1 AND id = $2 AND consumed_at IS NULL AND killed_at IS NULL',
+          [model, id, at],
+        );
+      }
+    },
+    async deleteExpired(now) {
+      return (await db.run('DELETE FROM oidc_records WHERE expires_at IS NOT NULL AND expires_at < $1', [now])).changes;
+    },
+  };
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string | null;
+  passwordHash: string | null;
+  createdAt: number;
+  disabledAt: number | null;
+  isAdmin: number;
+}
+const USER_COLUMNS =
+  'id, email, name, password_hash AS "passwordHash", created_at AS "createdAt", disabled_at AS "disabledAt", is_admin AS "isAdmin"';
+const toUser = (row: UserRow | undefined): User | undefined => (row ? { ...row, isAdmin: Number(row.isAdmin) === 1 } : undefined);
+const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+function userStore(db: SqlDriver): UserStore {
+  return {
+    async create(input) {
+      const user: User = {
+        id: `usr_${randomBase62(20)}`,
+        email: input.email.trim(),
+        name: input.name ?? null,
+        passwordHash: input.passwordHash ?? null,
+        createdAt: Math.floor(Date.now() / 1000),
+        disabledAt: null,
+        isAdmin: input.isAdmin ?? false,
+      };
+      const { changes } = await db.run(
+        `INSERT INTO users (id, email, email_normalized, name, password_hash, is_admin, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email_normalized) DO NOTHING`,
+        [user.id, user.email, normalizeEmail(user.email), user.name, user.passwordHash, user.isAdmin ? 1 : 0, user.createdAt],
+      );
+      if (changes === 0) throw new PortcullisError('conflict', 'a user with this e-mail address exists', { rule: 'unique-email' });
+      return user;
+    },
+    findById: async (id) => toUser(await db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])),
+    findByEmail: async (email) =>
+      toUser(await db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email_normalized = $1`, [normalizeEmail(email)])),
+    async setPassword(id, passwordHash) {
+      await db.run('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+    },
+    list: async () => (await db.all<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY created_at, id`)).map((r) => toUser(r)!),
+    count: async () => Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0),
+  };
+}
+
+interface ClientRow {
+  clientId: string;
+  metadata: string;
+  kind: ClientRecord['kind'];
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+const CLIENT_COLUMNS = 'client_id AS "clientId", metadata, kind, created_at AS "createdAt", last_used_at AS "lastUsedAt"';
+const toClient = (row: ClientRow | undefined): ClientRecord | undefined =>
+  row ? { ...row, metadata: JSON.parse(row.metadata) as Record<string, unknown> } : undefined;
+
+function clientStore(db: SqlDriver): ClientStore {
+  return {
+    async upsert(record) {
+      await db.run(
+        `INSERT INTO clients (client_id, metadata, kind, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata, kind = excluded.kind`,
+        [record.clientId, JSON.stringify(record.metadata), record.kind, record.createdAt ?? Math.floor(Date.now() / 1000)],
+      );
+    },
+    find: async (clientId) => toClient(await db.get<ClientRow>(`SELECT ${CLIENT_COLUMNS} FROM clients WHERE client_id = $1`, [clientId])),
+    list: async () => (await db.all<ClientRow>(`SELECT ${CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id`)).map((r) => toClient(r)!),
+    async delete(clientId) {
+      return (await db.run('DELETE FROM clients WHERE client_id = $1', [clientId])).changes === 1;
+    },
+    async markUsed(clientId, at) {
+      await db.run('UPDATE clients SET last_used_at = $2 WHERE client_id = $1', [clientId, at]);
+    },
+    async deleteUnusedDynamic(createdBefore) {
+      return (
+        await db.run("DELETE FROM clients WHERE kind = 'dynamic' AND last_used_at IS NULL AND created_at < $1", [createdBefore])
+      ).changes;
+    },
+  };
+}
+
+const KEY_COLUMNS =
+  'kid, alg, public_jwk AS "publicJwk", private_jwk_sealed AS "privateJwkSealed", created_at AS "createdAt", retired_at AS "retiredAt"';
+
+function signingKeyStore(db: SqlDriver): SigningKeyStore {
+  return {
+    list: () => db.all<SigningKeyRecord>(`SELECT ${KEY_COLUMNS} FROM signing_keys ORDER BY created_at DESC, kid`),
+    async insert(k) {
+      await db.run(
+        'INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk_sealed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [k.kid, k.alg, k.publicJwk, k.privateJwkSealed, k.createdAt, k.retiredAt],
+      );
+    },
+    async retireAllExcept(keepKid, at) {
+      await db.run('UPDATE signing_keys SET retired_at = $2 WHERE kid <> $1 AND retired_at IS NULL', [keepKid, at]);
+    },
+    async deleteRetiredBefore(at) {
+      return (await db.run('DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1', [at])).changes;
+    },
+  };
+}
+
+function revocationStore(db: SqlDriver): RevocationStore {
+  return {
+    async add({ kind, id, at, expiresAt }) {
+      await db.run('INSERT INTO revocations (kind, id, at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (kind, id) DO NOTHING', [
+        kind,
+        id,
+        at,
+        expiresAt,
+      ]);
+      const row = await db.get<{ seq: number }>('SELECT seq FROM revocations WHERE kind = $1 AND id = $2', [kind, id]);
+      return Number(row!.seq);
+    },
+    since: (seq, limit = 1000) =>
+      db.all<RevocationEvent>(
+        'SELECT seq, kind, id, at, expires_at AS "expiresAt" FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2',
+        [seq, limit],
+      ),
+    async isRevoked(kind, id) {
+      return (await db.get('SELECT 1 AS hit FROM revocations WHERE kind = $1 AND id = $2', [kind, id])) !== undefined;
+    },
+    async deleteExpired(now) {
+      return (await db.run('DELETE FROM revocations WHERE expires_at < $1', [now])).changes;
+    },
+  };
+}
+
+function oneTimeStore(db: SqlDriver): OneTimeStore {
+  return {
+    async put(kind, key, value, expiresAt) {
+      await db.run(
+        `INSERT INTO one_time (kind, key, value, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+        [kind, key, value, expiresAt],
+      );
+    },
+    async consume(kind, key, now) {
+      const row = await db.get<{ value: string }>(
+        'DELETE FROM one_time WHERE kind = $1 AND key = $2 AND expires_at > $3 RETURNING value',
+        [kind, key, now],
+      );
+      return row?.value;
+    },
+    async deleteExpired(now) {
+      return (await db.run('DELETE FROM one_time WHERE expires_at <= $1', [now])).changes;
+    },
+  };
+}
+
+interface SessionRow extends Omit<SessionRecord, 'amr'> {
+  amr: string;
+}
+const SESSION_COLUMNS =
+  'id, user_id AS "userId", created_at AS "createdAt", expires_at AS "expiresAt", last_seen_at AS "lastSeenAt", ' +
+  'auth_time AS "authTime", amr, ip, user_agent AS "userAgent"';
+const toSession = (row: SessionRow | undefined): SessionRecord | undefined =>
+  row ? { ...row, amr: JSON.parse(row.amr) as string[] } : undefined;
+
+function sessionStore(db: SqlDriver): SessionStore {
+  return {
+    async create(s) {
+      await db.run(
+        `INSERT INTO sessions (id, user_id, created_at, expires_at, last_seen_at, auth_time, amr, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [s.id, s.userId, s.createdAt, s.expiresAt, s.lastSeenAt, s.authTime, JSON.stringify(s.amr), s.ip, s.userAgent],
+      );
+    },
+    find: async (id) => toSession(await db.get<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id])),
+    async touch(id, at) {
+      await db.run('UPDATE sessions SET last_seen_at = $2 WHERE id = $1', [id, at]);
+    },
+    async delete(id) {
+      await db.run('DELETE FROM sessions WHERE id = $1', [id]);
+    },
+    async deleteForUser(userId) {
+      return (await db.run('DELETE FROM sessions WHERE user_id = $1', [userId])).changes;
+    },
+    listForUser: async (userId) =>
+      (await db.all<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY created_at DESC`, [userId])).map(
+        (r) => toSession(r)!,
+      ),
+    async deleteExpired(now) {
+      return (await db.run('DELETE FROM sessions WHERE expires_at < $1', [now])).changes;
+    },
+  };
+}
+
+function demoStore(db: SqlDriver): DemoStore {
+  return {
+    listProjects: () => db.all<DemoProject>('SELECT id, name, created_at AS "createdAt" FROM demo_projects ORDER BY created_at, id'),
+    async putProject(p) {
+      await db.run(
+        'INSERT INTO demo_projects (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET name = excluded.name',
+        [p.id, p.name, p.createdAt],
+      );
+    },
+    listNotes: (projectId) =>
+      db.all<DemoNote>(
+        'SELECT id, project_id AS "projectId", title, body, updated_at AS "updatedAt" FROM demo_notes WHERE project_id = $1 ORDER BY updated_at DESC, id',
+        [projectId],
+      ),
+    getNote: (id) =>
+      db.get<DemoNote>('SELECT id, project_id AS "projectId", title, body, updated_at AS "updatedAt" FROM demo_notes WHERE id = $1', [id]),
+    async putNote(n) {
+      await db.run(
+        `INSERT INTO demo_notes (id, project_id, title, body, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, updated_at = excluded.updated_at`,
+        [n.id, n.projectId, n.title, n.body, n.updatedAt],
+      );
+    },
+    async deleteNote(id) {
+      return (await db.run('DELETE FROM demo_notes WHERE id = $1', [id])).changes === 1;
+    },
+  };
+}
+
+export function createSqlStore(db: SqlDriver): Store {
+  return {
+    dialect: db.dialect,
+    migrate: (options) => migrate(db, options),
+    async ping() {
+      await db.get('SELECT 1 AS ok');
+    },
+    close: () => db.close(),
+    oidc: oidcStore(db),
+    users: userStore(db),
+    clients: clientStore(db),
+    signingKeys: signingKeyStore(db),
+    revocations: revocationStore(db),
+    oneTime: oneTimeStore(db),
+    sessions: sessionStore(db),
+    demo: demoStore(db),
+  };
+}
