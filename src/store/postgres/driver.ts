@@ -82,6 +82,18 @@ export async function openPostgresDriver(options: PostgresOptions): Promise<SqlD
   });
   // An idle client that loses its connection emits 'error'; without a listener it would crash the process.
   pool.on('error', () => {});
-  if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+  if (schema) {
+    try {
+      await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    } catch (err) {
+      // IF NOT EXISTS does not cover a race: when several processes create the schema at once,
+      // the losers fail with a unique violation on pg_namespace. The schema exists, which is the point.
+      const exists = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]).catch(() => undefined);
+      if (!exists?.rowCount) {
+        await pool.end().catch(() => {});
+        throw err;
+      }
+    }
+  }
   return driverOn(pool, () => pool.end(), pool);
 }

@@ -180,15 +180,28 @@ function signingKeyStore(db: SqlDriver): SigningKeyStore {
   };
 }
 
+/** Arbitrary number for pg_advisory_xact_lock: "Portcullis revocation sequence". */
+const REVOCATION_LOCK = 7_301_915;
+
+/**
+ * Consumers replay events with `since(lastSeenSeq)`, so an event must never become visible after
+ * one with a higher seq. SQLite has one writer at a time, so seq order is commit order. PostgreSQL
+ * hands out BIGSERIAL values before commit: a statement that drew seq 5 and then waited (for example
+ * on a concurrent insert of the same (kind, id)) could commit after seq 6 was read, and be skipped
+ * for good. There the insert first takes a transaction-scoped advisory lock, still in one statement,
+ * so seq values are drawn and committed one writer at a time.
+ */
+const ADD_REVOCATION = {
+  sqlite: 'INSERT INTO revocations (kind, id, at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (kind, id) DO NOTHING',
+  postgres: `WITH seq_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${REVOCATION_LOCK}))
+    INSERT INTO revocations (kind, id, at, expires_at) SELECT $1, $2, $3, $4 FROM seq_lock
+    ON CONFLICT (kind, id) DO NOTHING`,
+};
+
 function revocationStore(db: SqlDriver): RevocationStore {
   return {
     async add({ kind, id, at, expiresAt }) {
-      await db.run('INSERT INTO revocations (kind, id, at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (kind, id) DO NOTHING', [
-        kind,
-        id,
-        at,
-        expiresAt,
-      ]);
+      await db.run(ADD_REVOCATION[db.dialect], [kind, id, at, expiresAt]);
       const row = await db.get<{ seq: number }>('SELECT seq FROM revocations WHERE kind = $1 AND id = $2', [kind, id]);
       return Number(row!.seq);
     },
