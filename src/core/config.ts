@@ -80,6 +80,8 @@ type ParsedConfig = z.output<typeof ConfigSchema>;
 export interface Config extends Omit<ParsedConfig, 'publicUrl' | 'registration'> {
   /** Issuer URL without a trailing slash. */
   publicUrl: string;
+  /** True when publicUrl was derived from the port (so a server on port 0 may fix it after binding). */
+  publicUrlDefaulted: boolean;
   registration: ParsedConfig['registration'] & { policy: 'open' | 'initial-access-token' | 'off' };
   /** Where the configuration came from, for `config check`. */
   sources: string[];
@@ -236,7 +238,7 @@ function finish(data: ParsedConfig, sources: string[]): Config {
     errors.push({ path: 'registration.initialAccessToken', message: 'is required when registration.policy is "initial-access-token"' });
   }
   if (errors.length) fail(errors);
-  return { ...data, publicUrl, registration: { ...data.registration, policy }, sources };
+  return { ...data, publicUrl, publicUrlDefaulted: data.publicUrl === undefined, registration: { ...data.registration, policy }, sources };
 }
 
 /** Things that are allowed but deserve a warning (`portcullis config check`). */

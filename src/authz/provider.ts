@@ -1,0 +1,294 @@
+/**
+ * The protocol engine (oidc-provider 9), configured — not forked. Everything Portcullis decides
+ * about OAuth lives in this configuration and in a few small koa middlewares installed here; the
+ * known engine gaps (DESIGN.md "Known engine gaps") are each closed at the place named below.
+ */
+import type { Logger } from 'pino';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../core/config.ts';
+import { randomBase62, randomToken, type DerivedSecrets } from '../core/crypto.ts';
+import type { KeyRing } from '../keys/signing-keys.ts';
+import type { Store } from '../store/types.ts';
+import { createAdapterClass } from './adapter.ts';
+import type { GrantRevoker } from './grant-revoker.ts';
+import { cliClient, compareHashedSecret, identityProven, insecureRedirectUri, redirectUriAllowed } from './clients.ts';
+import { createOutboundFetch } from './outbound-fetch.ts';
+import { withRefreshScope } from './refresh-family.ts';
+import type { ResourceRegistry } from './resources.ts';
+import { renderEngineError, renderLogoutPage, renderLogoutSuccess } from './views.ts';
+
+export interface AuthzDeps {
+  config: Config;
+  store: Store;
+  secrets: DerivedSecrets;
+  resources: ResourceRegistry;
+  /** Audience for requests that name no resource. */
+  defaultResource: string;
+  keyRing: KeyRing;
+  log: Logger;
+  now: () => number;
+  revokeGrant: GrantRevoker;
+}
+
+/** Engine routes, relative to the issuer. Our own pages live outside /oauth. */
+export const ROUTES = {
+  authorization: '/oauth/authorize',
+  token: '/oauth/token',
+  jwks: '/oauth/jwks',
+  registration: '/oauth/register',
+  introspection: '/oauth/introspect',
+  revocation: '/oauth/revoke',
+  device_authorization: '/oauth/device/authorize',
+  code_verification: '/device',
+  end_session: '/oauth/logout',
+  userinfo: '/oauth/userinfo',
+  pushed_authorization_request: '/oauth/par',
+} as const;
+
+export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile'];
+
+/** Clock skew tolerated on token times everywhere (seconds). */
+export const CLOCK_SKEW = 5;
+
+export const ACR_PASSWORD = 'urn:portcullis:acr:pwd';
+
+function refreshTtl(config: Config, now: () => number) {
+  // Idle lifetime, capped by what is left of the absolute lifetime counted from the first issue (iiat).
+  return (_ctx: KoaContextWithOIDC, token: { iiat?: number; iat?: number }) => {
+    const started = token.iiat ?? token.iat ?? now();
+    const left = started + config.tokens.refreshTokenTtl - now();
+    return Math.max(1, Math.min(config.tokens.refreshTokenIdleTtl, left));
+  };
+}
+
+export function buildProvider(deps: AuthzDeps): Provider {
+  const { config, store, secrets, resources, log, now } = deps;
+  const kinds = new Set(config.clientKinds);
+  const accessTtl = config.tokens.accessTokenTtl;
+
+  const configuration: Configuration = {
+    adapter: createAdapterClass({
+      store,
+      secrets,
+      refreshGraceSeconds: config.tokens.refreshGraceSeconds,
+      revokeGrant: deps.revokeGrant,
+      now,
+    }),
+    clients: [cliClient],
+    jwks: { keys: deps.keyRing.privateJwks as never },
+    cookies: {
+      keys: secrets.cookieKeys,
+      // The session cookie is path=/ so it can carry the __Host- prefix; the engine's other two
+      // cookies are path-scoped (to /interaction/<uid> and /oauth/authorize/<uid>): __Secure- only.
+      names: { session: '__Host-pc_op_session', interaction: '__Secure-pc_interaction', resume: '__Secure-pc_resume' },
+      long: { httpOnly: true, sameSite: 'lax', secure: true },
+      short: { httpOnly: true, sameSite: 'lax', secure: true },
+    },
+    routes: ROUTES,
+    scopes: OIDC_SCOPES,
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    enabledJWA: {
+      idTokenSigningAlgValues: ['ES256'],
+      userinfoSigningAlgValues: ['ES256'],
+      clientAuthSigningAlgValues: ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'],
+    },
+    clientDefaults: {
+      // Interactive clients get refresh tokens without asking for offline_access (§4 of the issue).
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'ES256',
+    },
+    allowOmittingSingleRegisteredRedirectUri: false,
+    clockTolerance: CLOCK_SKEW,
+    extraClientMetadata: {
+      properties: ['software_id', 'software_version'],
+      validator(_ctx, key, _value, metadata) {
+        // Runs on every registration; used here to refuse non-loopback http redirects (OAuth 2.1 §2.3.1).
+        if (key !== 'software_id') return;
+        const bad = insecureRedirectUri((metadata.redirect_uris as string[] | undefined) ?? []);
+        if (bad) throw new errors.InvalidRedirectUri('redirect_uris using http must use a loopback address (localhost, 127.0.0.1, [::1])');
+      },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      rpMetadataChoices: { enabled: true },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      deviceFlow: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.body = renderLogoutPage(form);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.body = renderLogoutSuccess();
+        },
+      },
+      registration: {
+        enabled: config.registration.policy !== 'off',
+        initialAccessToken: config.registration.policy === 'initial-access-token' ? config.registration.initialAccessToken! : false,
+        // Never derived from the request: a new registrant never receives an existing client_id.
+        idFactory: () => `dyn_${randomBase62(24)}`,
+        secretFactory: async () => randomToken(32),
+      },
+      registrationManagement: { enabled: false },
+      clientIdMetadataDocument: {
+        enabled: kinds.has('metadata-document'),
+        ack: 'draft-02',
+        cacheDuration: { min: 60, max: 3600 },
+        allowFetch: async () => kinds.has('metadata-document'),
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? deps.defaultResource,
+        // The token endpoint may omit `resource`: use what was granted at the authorization endpoint.
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, resourceIndicator) => {
+          const resource = resources.get(resourceIndicator);
+          if (!resource) throw new errors.InvalidTarget('the requested resource is not known to this server');
+          return {
+            scope: resource.scopes.map((s) => s.name).join(' '),
+            audience: resource.url,
+            accessTokenTTL: accessTtl,
+            // RFC 9068 JWT access tokens: the guard verifies them offline, with the issuer's JWKS.
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
+    },
+    ttl: {
+      AccessToken: accessTtl,
+      ClientCredentials: accessTtl,
+      AuthorizationCode: config.tokens.authorizationCodeTtl,
+      IdToken: accessTtl,
+      DeviceCode: 15 * 60,
+      Interaction: 60 * 60,
+      Session: config.tokens.sessionTtl,
+      Grant: config.tokens.refreshTokenTtl,
+      RefreshToken: refreshTtl(config, now) as never,
+    },
+    // Refresh tokens do not die with the browser session, and do not depend on offline_access.
+    expiresWithSession: async () => false,
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    revokeGrantPolicy: () => true,
+    loadExistingGrant: async (ctx) => {
+      const fromConsent = ctx.oidc.result?.consent?.grantId;
+      if (fromConsent) return ctx.oidc.provider.Grant.find(fromConsent);
+      // Remembered consent only for clients whose identity is proven (RFC 8252 §8.6).
+      const client = ctx.oidc.client!;
+      if (!identityProven(client as never)) return undefined;
+      const grantId = ctx.oidc.session?.grantIdFor(client.clientId);
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+    },
+    extraTokenClaims: async (ctx, token) => {
+      const { entities } = ctx.oidc;
+      const source = (entities.AuthorizationCode ?? entities.RotatedRefreshToken ?? entities.RefreshToken ?? entities.DeviceCode) as
+        | { authTime?: number; acr?: string; amr?: string[] }
+        | undefined;
+      return {
+        grant_id: (token as { grantId?: string }).grantId,
+        auth_time: source?.authTime,
+        acr: source?.acr,
+        amr: source?.amr,
+      };
+    },
+    findAccount: async (_ctx, sub) => {
+      const user = await store.users.findById(sub);
+      if (!user || user.disabledAt !== null) return undefined;
+      return {
+        accountId: user.id,
+        claims: async () => ({ sub: user.id, email: user.email, email_verified: false, name: user.name ?? undefined }),
+      };
+    },
+    interactions: {
+      url: async (_ctx, interaction) => `${new URL(config.publicUrl).pathname.replace(/\/$/, '')}/interaction/${interaction.uid}`,
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = renderEngineError({ ...out });
+    },
+    fetch: createOutboundFetch({ allowPrivateAddresses: config.cimd.allowPrivateAddresses }) as never,
+    fetchResponseBodyLimits: {
+      'client_id metadata document': 5 * 1024,
+      jwks_uri: 64 * 1024,
+      sector_identifier_uri: 16 * 1024,
+    },
+  };
+
+  const provider = new Provider(config.publicUrl, configuration);
+  provider.proxy = config.trustProxy;
+  patchClientModel(provider, secrets.pepper);
+  installMiddleware(provider, deps);
+  provider.on('server_error', (_ctx, err) => log.error({ err }, 'authorization server error'));
+  provider.on('authorization.success', (ctx) => {
+    const clientId = ctx.oidc.client?.clientId;
+    if (clientId) void store.clients.markUsed(clientId, now()).catch((err) => log.warn({ err }, 'could not mark client used'));
+  });
+  return provider;
+}
+
+/** Engine gaps closed on the per-provider Client class. */
+function patchClientModel(provider: Provider, pepper: Buffer): void {
+  const proto = provider.Client.prototype as unknown as {
+    clientSecret?: string;
+    redirectUris: string[];
+    compareClientSecret(actual: string): Promise<boolean> | boolean;
+    redirectUriAllowed(value: string): boolean;
+  };
+  // Secrets are stored as keyed hashes; the engine would compare them in plaintext.
+  proto.compareClientSecret = function compareClientSecret(this: typeof proto, actual: string) {
+    return compareHashedSecret(pepper, this.clientSecret, actual);
+  };
+  // Loopback redirect URIs match on any port for every client type (RFC 8252 §7.3).
+  proto.redirectUriAllowed = function allowed(this: typeof proto, value: string) {
+    return redirectUriAllowed(this.redirectUris, value);
+  };
+}
+
+function installMiddleware(provider: Provider, deps: AuthzDeps): void {
+  const { resources } = deps;
+  const mount = new URL(deps.config.publicUrl).pathname.replace(/\/$/, '');
+  const authorizePath = `${mount}${ROUTES.authorization}`;
+
+  // Our cookies are always Secure: the issuer is https, or loopback (which browsers treat as a
+  // secure context). koa would otherwise refuse to send a Secure cookie over http://localhost.
+  Object.defineProperty(provider.request, 'secure', { get: () => true });
+
+  provider.use(async (ctx, next) => withRefreshScope(next));
+
+  // An authorization request that names no scope of its resource gets the resource's default
+  // scopes: MCP clients omit `scope` when none is advertised, and the engine would otherwise
+  // end such a request in access_denied.
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === authorizePath) {
+      const query = new URLSearchParams(ctx.querystring);
+      const resource = resources.get(query.get('resource') ?? deps.defaultResource);
+      if (resource) {
+        const requested = (query.get('scope') ?? '').split(' ').filter(Boolean);
+        const own = new Set(resource.scopes.map((s) => s.name));
+        if (!requested.some((s) => own.has(s))) {
+          query.set('scope', [...requested, ...resource.defaultScopes].join(' '));
+          ctx.querystring = query.toString();
+        }
+      }
+    }
+    await next();
+  });
+
+  // Discovery: advertise the resource scopes next to the OpenID ones.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
+      const body = ctx.body as Record<string, unknown>;
+      body.scopes_supported = [...OIDC_SCOPES, ...resources.allScopes()];
+    }
+  });
+}

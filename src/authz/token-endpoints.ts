@@ -1,0 +1,196 @@
+/**
+ * Introspection (RFC 7662) and revocation (RFC 7009), served by us rather than the engine: the
+ * engine answers `unsupported_token_type` for JWT access tokens because it never stores them.
+ * We verify JWT access tokens with our own keys and the revocation list, and look refresh tokens
+ * up through the engine's model (so the adapter's hashing, sealing and grace rules apply).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import { isPortcullisError } from '../core/errors.ts';
+import type { RevocationList } from '../guard/revocations.ts';
+import { mediaType, readBody, sendJson } from '../http/io.ts';
+import type { Store } from '../store/types.ts';
+import { authenticateClient, OAuthEndpointError, type AuthenticatedClient } from './client-auth.ts';
+import type { GrantRevoker } from './grant-revoker.ts';
+import { ROUTES } from './provider.ts';
+
+export interface TokenEndpointDeps {
+  provider: () => Provider;
+  issuer: string;
+  pepper: Buffer;
+  keys: () => JWTVerifyGetKey;
+  revocations: RevocationList;
+  revokeGrant: GrantRevoker;
+  store: Store;
+  log: Logger;
+  now: () => number;
+}
+
+const FORM_LIMIT = 64 * 1024;
+
+interface AccessTokenView {
+  payload: JWTPayload;
+  expired: boolean;
+}
+
+/** Signature and issuer of one of our JWT access tokens (expiry reported, not enforced). */
+async function readAccessToken(deps: TokenEndpointDeps, token: string): Promise<AccessTokenView | undefined> {
+  try {
+    const header = decodeProtectedHeader(token);
+    if (header.typ !== 'at+jwt' || header.alg !== 'ES256') return undefined;
+    await compactVerify(token, deps.keys() as never, { algorithms: ['ES256'] });
+    const payload = decodeJwt(token);
+    if (payload.iss !== deps.issuer) return undefined;
+    return { payload, expired: typeof payload.exp !== 'number' || payload.exp <= deps.now() };
+  } catch {
+    return undefined;
+  }
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  if (req.method !== 'POST') throw new OAuthEndpointError('invalid_request', 'use POST', 405);
+  if (mediaType(req) !== 'application/x-www-form-urlencoded') {
+    throw new OAuthEndpointError('invalid_request', 'the body must be application/x-www-form-urlencoded');
+  }
+  const form = new URLSearchParams((await readBody(req, FORM_LIMIT)).toString('utf8'));
+  for (const name of new Set(form.keys())) {
+    if (form.getAll(name).length > 1) throw new OAuthEndpointError('invalid_request', `parameter ${name} appears more than once`);
+  }
+  return form;
+}
+
+function fail(res: ServerResponse, err: unknown, log: Logger): void {
+  if (err instanceof OAuthEndpointError) {
+    const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': 'Basic realm="portcullis"' } : {};
+    sendJson(res, err.status, { error: err.error, error_description: err.message }, headers);
+    return;
+  }
+  if (isPortcullisError(err) && err.code === 'payload_too_large') {
+    sendJson(res, 413, { error: 'invalid_request', error_description: err.message });
+    return;
+  }
+  log.error({ err }, 'token endpoint failure');
+  sendJson(res, 500, { error: 'server_error' });
+}
+
+async function callerFor(deps: TokenEndpointDeps, req: IncomingMessage, form: URLSearchParams, route: string): Promise<AuthenticatedClient> {
+  const endpoint = new URL(`${new URL(deps.issuer).pathname.replace(/\/$/, '')}${route}`, deps.issuer).href;
+  return authenticateClient(deps.provider(), deps.pepper, {
+    authorization: req.headers.authorization,
+    form,
+    audiences: [endpoint, deps.issuer, new URL(`${new URL(deps.issuer).pathname.replace(/\/$/, '')}${ROUTES.token}`, deps.issuer).href],
+  });
+}
+
+/** Resource servers registered by an administrator may introspect tokens meant for them. */
+async function resourcesServedBy(deps: TokenEndpointDeps, clientId: string): Promise<Set<string>> {
+  const record = await deps.store.clients.find(clientId);
+  const resources = record?.kind === 'static' ? record.metadata.portcullis_resources : undefined;
+  return new Set(Array.isArray(resources) ? resources.map(String) : []);
+}
+
+export function createTokenEndpoints(deps: TokenEndpointDeps) {
+  async function introspect(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const form = await readForm(req);
+      const caller = await callerFor(deps, req, form, ROUTES.introspection);
+      if (!caller.authenticated) throw new OAuthEndpointError('invalid_client', 'introspection requires an authenticated client', 401);
+      const token = form.get('token');
+      if (!token) throw new OAuthEndpointError('invalid_request', 'missing token');
+      sendJson(res, 200, await introspection(deps, caller, token));
+    } catch (err) {
+      fail(res, err, deps.log);
+    }
+  }
+
+  async function revoke(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const form = await readForm(req);
+      const caller = await callerFor(deps, req, form, ROUTES.revocation);
+      const token = form.get('token');
+      if (!token) throw new OAuthEndpointError('invalid_request', 'missing token');
+      await revocation(deps, caller, token);
+      // RFC 7009 §2.2: 200 whether or not the token was valid, so callers learn nothing.
+      res.writeHead(200, { 'cache-control': 'no-store', 'content-length': '0' });
+      res.end();
+    } catch (err) {
+      fail(res, err, deps.log);
+    }
+  }
+
+  return { introspect, revoke };
+}
+
+async function introspection(deps: TokenEndpointDeps, caller: AuthenticatedClient, token: string): Promise<Record<string, unknown>> {
+  const inactive = { active: false };
+  const callerId = caller.client.clientId;
+  const access = await readAccessToken(deps, token);
+  if (access) {
+    const { payload } = access;
+    if (access.expired) return inactive;
+    const grantId = typeof payload.grant_id === 'string' ? payload.grant_id : undefined;
+    if (deps.revocations.isRevoked({ grantId, jti: String(payload.jti) })) return inactive;
+    const audiences = Array.isArray(payload.aud) ? payload.aud : [String(payload.aud)];
+    if (payload.client_id !== callerId) {
+      const serves = await resourcesServedBy(deps, callerId);
+      if (!audiences.some((aud) => serves.has(aud))) return inactive;
+    }
+    if (payload.sub && payload.sub !== payload.client_id && !(await activeUser(deps, String(payload.sub)))) return inactive;
+    return {
+      active: true,
+      token_type: 'Bearer',
+      scope: payload.scope,
+      client_id: payload.client_id,
+      sub: payload.sub,
+      aud: payload.aud,
+      iss: payload.iss,
+      exp: payload.exp,
+      iat: payload.iat,
+      jti: payload.jti,
+      auth_time: payload.auth_time,
+    };
+  }
+  const refresh = await deps.provider().RefreshToken.find(token);
+  if (!refresh || refresh.isExpired || refresh.consumed) return inactive;
+  if (refresh.clientId !== callerId) return inactive;
+  if (!(await activeUser(deps, String(refresh.accountId)))) return inactive;
+  return {
+    active: true,
+    scope: refresh.scope,
+    client_id: refresh.clientId,
+    sub: refresh.accountId,
+    exp: refresh.exp,
+    iat: refresh.iat,
+    iss: deps.issuer,
+  };
+}
+
+async function activeUser(deps: TokenEndpointDeps, id: string): Promise<boolean> {
+  const user = await deps.store.users.findById(id);
+  return Boolean(user && user.disabledAt === null);
+}
+
+async function revocation(deps: TokenEndpointDeps, caller: AuthenticatedClient, token: string): Promise<void> {
+  const callerId = caller.client.clientId;
+  const access = await readAccessToken(deps, token);
+  if (access) {
+    const { payload } = access;
+    if (payload.client_id !== callerId) throw new OAuthEndpointError('unauthorized_client', 'the token was not issued to this client');
+    if (access.expired) return;
+    const at = deps.now();
+    const expiresAt = Number(payload.exp) + 10;
+    const seq = await deps.store.revocations.add({ kind: 'token', id: String(payload.jti), at, expiresAt });
+    deps.revocations.apply({ kind: 'token', id: String(payload.jti), expiresAt, seq });
+    deps.log.info({ event: 'token.revoked', client: callerId, jti: payload.jti }, 'access token revoked');
+    return;
+  }
+  const refresh = await deps.provider().RefreshToken.find(token);
+  if (!refresh) return;
+  if (refresh.clientId !== callerId) throw new OAuthEndpointError('unauthorized_client', 'the token was not issued to this client');
+  // RFC 7009 §2.1: revoking a refresh token revokes its grant, and the access tokens issued from it.
+  if (refresh.grantId) await deps.revokeGrant(refresh.grantId);
+  else await refresh.destroy();
+  deps.log.info({ event: 'grant.revoked', client: callerId, grant: refresh.grantId, via: 'revocation_endpoint' }, 'refresh token revoked');
+}

@@ -1,0 +1,92 @@
+/**
+ * Server-rendered HTML: one escaping function, one layout. No inline script or style anywhere
+ * (the CSP forbids both); the stylesheet is served from /assets/portcullis.css.
+ */
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escape text for HTML content and double- or single-quoted attributes. */
+export function esc(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+/** A trusted HTML fragment (built only from `html` templates and `esc`). */
+export class Html {
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value;
+  }
+  toString(): string {
+    return this.value;
+  }
+}
+
+type Part = Html | string | number | null | undefined | false | readonly Part[];
+
+function render(part: Part): string {
+  if (part === null || part === undefined || part === false) return '';
+  if (part instanceof Html) return part.value;
+  if (Array.isArray(part)) return part.map(render).join('');
+  return esc(part);
+}
+
+/** Tagged template: interpolations are escaped unless they are Html. */
+export function html(strings: TemplateStringsArray, ...parts: Part[]): Html {
+  let out = strings[0]!;
+  parts.forEach((part, i) => {
+    out += render(part) + strings[i + 1]!;
+  });
+  return new Html(out);
+}
+
+export interface PageOptions {
+  title: string;
+  /** Path prefix of this server (issuer path), for asset URLs. */
+  base?: string;
+  body: Html;
+}
+
+export function page({ title, base = '', body }: PageOptions): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${title} · Portcullis</title>
+<link rel="stylesheet" href="${base}/assets/portcullis.css">
+</head>
+<body>
+<main class="card">
+<header class="brand">Portcullis</header>
+${body}
+</main>
+</body>
+</html>`.value;
+}
+
+export const STYLESHEET = `
+:root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #f6f8fa; --card: #fff; --line: #d0d7de; --accent: #1f6feb; --warn-bg: #fff8c5; --warn-fg: #6e5700; --err: #cf222e; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #8d96a0; --bg: #0d1117; --card: #161b22; --line: #30363d; --accent: #4493f8; --warn-bg: #3b2e00; --warn-fg: #e3b341; --err: #f85149; } }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
+.card { max-width: 34rem; margin: 3rem auto; padding: 2rem; background: var(--card); border: 1px solid var(--line); border-radius: 12px; }
+.brand { font-weight: 700; letter-spacing: .02em; color: var(--muted); margin-bottom: 1rem; }
+h1 { font-size: 1.4rem; margin: 0 0 1rem; }
+p, ul { margin: 0 0 1rem; }
+label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
+input[type=email], input[type=password], input[type=text] { width: 100%; padding: .6rem .7rem; font: inherit; color: inherit; background: transparent; border: 1px solid var(--line); border-radius: 8px; }
+button { font: inherit; padding: .6rem 1.2rem; border-radius: 8px; border: 1px solid var(--line); background: transparent; color: inherit; cursor: pointer; }
+button.primary { background: var(--accent); border-color: var(--accent); color: #fff; font-weight: 600; }
+.actions { display: flex; gap: .75rem; margin-top: 1.5rem; }
+.muted { color: var(--muted); font-size: .9rem; }
+.error { color: var(--err); font-weight: 600; }
+.warning { background: var(--warn-bg); color: var(--warn-fg); padding: .75rem 1rem; border-radius: 8px; }
+.client { display: flex; gap: 1rem; align-items: center; margin-bottom: 1rem; }
+.client img { width: 48px; height: 48px; border-radius: 8px; object-fit: contain; }
+.scopes { list-style: none; padding: 0; }
+.scopes li { padding: .6rem 0; border-top: 1px solid var(--line); }
+.scopes li:first-child { border-top: 0; }
+.scopes .tools { display: block; color: var(--muted); font-size: .85rem; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
+`;

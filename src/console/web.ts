@@ -1,0 +1,110 @@
+/**
+ * Shared plumbing for our server-rendered pages (Hono): security headers, CSRF cookie and tokens,
+ * the signed-in user, client IP.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from '../core/config.ts';
+import type { AttemptLimiter } from '../limits/attempts.ts';
+import type { ResourceRegistry } from '../authz/resources.ts';
+import type { Store } from '../store/types.ts';
+import { CSRF_COOKIE, type Csrf } from './csrf.ts';
+import { SESSION_COOKIE, type BrowserSessions, type SignedIn } from './session.ts';
+
+export interface WebDeps {
+  config: Config;
+  store: Store;
+  sessions: BrowserSessions;
+  csrf: Csrf;
+  /** The current engine (it is rebuilt when signing keys rotate). */
+  provider: () => Provider;
+  resources: ResourceRegistry;
+  /** Failed sign-ins per account and per client IP. */
+  limits: { account: AttemptLimiter; ip: AttemptLimiter };
+  log: Logger;
+  now: () => number;
+  /** Issuer path prefix ('' at the root). */
+  base: string;
+}
+
+export type NodeBindings = { incoming: IncomingMessage; outgoing: ServerResponse };
+export type WebEnv = { Bindings: NodeBindings; Variables: { csrfCookie: string } };
+export type WebContext = Context<WebEnv>;
+
+const BASE_CSP = ["default-src 'none'", "style-src 'self'", "img-src 'self' https: data:", "base-uri 'none'", "frame-ancestors 'none'"];
+
+/**
+ * CSP with no inline script or style. `formTargets` widens form-action for pages whose form
+ * submission ends in a redirect to a client (browsers apply form-action to the redirect chain).
+ */
+export function contentSecurityPolicy(formTargets: string[] = []): string {
+  return [...BASE_CSP, `form-action 'self'${formTargets.map((t) => ` ${t}`).join('')}`].join('; ');
+}
+
+export function securityHeaders(): MiddlewareHandler<WebEnv> {
+  return async (c, next) => {
+    await next();
+    const headers = c.res.headers;
+    if (!headers.has('content-security-policy')) headers.set('content-security-policy', contentSecurityPolicy());
+    headers.set('x-content-type-options', 'nosniff');
+    headers.set('referrer-policy', 'no-referrer');
+    headers.set('x-frame-options', 'DENY');
+    if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');
+  };
+}
+
+/** Make sure the browser has a CSRF cookie; its value is available as c.get('csrfCookie'). */
+export function csrfCookie(deps: WebDeps): MiddlewareHandler<WebEnv> {
+  return async (c, next) => {
+    let value = getCookie(c, CSRF_COOKIE);
+    if (!value || !/^[\w-]{20,64}$/.test(value)) {
+      value = deps.csrf.newCookieValue();
+      setCookie(c, CSRF_COOKIE, value, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' });
+    }
+    c.set('csrfCookie', value);
+    await next();
+  };
+}
+
+export function csrfToken(deps: WebDeps, c: WebContext, purpose: string): string {
+  return deps.csrf.token(c.get('csrfCookie'), purpose);
+}
+
+export function csrfValid(deps: WebDeps, c: WebContext, submitted: unknown, purpose: string): boolean {
+  return deps.csrf.verify({
+    cookieValue: getCookie(c, CSRF_COOKIE),
+    submitted,
+    purpose,
+    origin: c.req.header('origin'),
+  });
+}
+
+export async function signedIn(deps: WebDeps, c: WebContext): Promise<SignedIn | undefined> {
+  return deps.sessions.read(getCookie(c, SESSION_COOKIE));
+}
+
+export function setSessionCookie(c: WebContext, value: string, maxAge: number): void {
+  setCookie(c, SESSION_COOKIE, value, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge });
+}
+
+export function clearSessionCookie(c: WebContext): void {
+  setCookie(c, SESSION_COOKIE, '', { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 0 });
+}
+
+/** The client's address: the socket peer, or X-Forwarded-For's first hop when a proxy is trusted. */
+export function clientIp(deps: WebDeps, c: WebContext): string {
+  if (deps.config.trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  return c.env.incoming.socket.remoteAddress ?? 'unknown';
+}
+
+/** Form field as a string ('' when absent or repeated). */
+export function field(form: Record<string, unknown>, name: string): string {
+  const value = form[name];
+  return typeof value === 'string' ? value : '';
+}

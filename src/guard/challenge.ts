@@ -1,0 +1,73 @@
+/**
+ * The one place a denial becomes an HTTP answer. RFC 6750 §3 defines only `invalid_request`,
+ * `invalid_token` and `insufficient_scope` on the wire, so our finer reasons (`invalid_audience`,
+ * `token_revoked`, …) are logged and audited but sent as `invalid_token`. Every challenge names the
+ * Protected Resource Metadata (RFC 9728 §5.1) so a client can find the authorization server.
+ */
+import { PortcullisError, statusFor, type ErrorCode } from '../core/errors.ts';
+
+export interface Challenge {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+/** Quote a value for an auth-param (RFC 9110 §11.2 quoted-string). */
+function quoted(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+export function bearerChallenge(params: Record<string, string | undefined>): string {
+  const parts = Object.entries(params)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([key, value]) => `${key}=${quoted(value)}`);
+  return parts.length ? `Bearer ${parts.join(', ')}` : 'Bearer';
+}
+
+const WIRE_CODE: Partial<Record<ErrorCode, string>> = {
+  invalid_token: 'invalid_token',
+  invalid_audience: 'invalid_token',
+  token_revoked: 'invalid_token',
+  insufficient_scope: 'insufficient_scope',
+};
+
+export interface ChallengeContext {
+  resourceMetadataUrl: string;
+  /** Whether the request carried a token (RFC 6750 §3.1: no error code when none was sent). */
+  tokenPresented: boolean;
+  /** Scopes to ask for: on 401 the resource's defaults, on 403 every scope needed. */
+  scope?: string;
+}
+
+/** 401 for a missing or bad token, 403 for missing scopes. */
+export function challengeFor(err: PortcullisError | undefined, ctx: ChallengeContext): Challenge {
+  if (!err || !ctx.tokenPresented) {
+    return {
+      status: 401,
+      headers: { 'www-authenticate': bearerChallenge({ resource_metadata: ctx.resourceMetadataUrl, scope: ctx.scope }) },
+      body: { error: 'invalid_token', error_description: 'authentication required' },
+    };
+  }
+  const wire = WIRE_CODE[err.code] ?? 'invalid_token';
+  const status = wire === 'insufficient_scope' ? 403 : statusFor(err.code) === 403 ? 403 : 401;
+  return {
+    status,
+    headers: {
+      'www-authenticate': bearerChallenge({
+        error: wire,
+        error_description: err.message,
+        scope: ctx.scope,
+        resource_metadata: ctx.resourceMetadataUrl,
+      }),
+    },
+    body: { error: wire, error_description: err.message },
+  };
+}
+
+export function insufficientScope(needed: string[], held: Iterable<string>): { error: PortcullisError; scope: string } {
+  const scope = [...new Set([...held, ...needed])].join(' ');
+  return {
+    error: new PortcullisError('insufficient_scope', 'the access token lacks a scope this request needs', { rule: 'tool-scope', detail: { scope } }),
+    scope,
+  };
+}

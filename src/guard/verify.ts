@@ -1,0 +1,103 @@
+/**
+ * Access-token verification for resource servers (RFC 9068 JWT access tokens, RFC 6750 bearer).
+ *
+ * Checked: signature against the issuer's keys (ES256 only — `alg: none`, HS256-with-the-public-key
+ * and every other algorithm are refused before any key is used), `typ: at+jwt` (RFC 9068 §4, so an
+ * ID token cannot pass as an access token), `iss`, `aud` contains this resource (RFC 8707), `exp` /
+ * `nbf` / `iat` with a small clock skew, required claims present, and revocation of the token's
+ * grant or of the token itself. Not checked here: scopes (the caller decides per request) and
+ * sender constraints (DPoP comes later).
+ *
+ * Every failure is a PortcullisError with a precise code (`invalid_token`, `invalid_audience`,
+ * `token_revoked`) for logs and audit; challenge.ts turns all three into RFC 6750 `invalid_token`.
+ */
+import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { PortcullisError } from '../core/errors.ts';
+
+export interface VerifiedToken {
+  /** The raw token, for forwarding decisions (never for logging). */
+  token: string;
+  subject: string;
+  clientId: string;
+  scopes: Set<string>;
+  audience: string[];
+  grantId: string | undefined;
+  jti: string;
+  expiresAt: number;
+  issuedAt: number;
+  authTime: number | undefined;
+  acr: string | undefined;
+  amr: string[];
+  claims: JWTPayload;
+}
+
+export interface RevocationCheck {
+  /** True when the token's grant, the token itself, or its subject has been revoked. */
+  isRevoked(token: { grantId: string | undefined; jti: string; subject: string; issuedAt: number }): boolean;
+}
+
+export interface VerifierOptions {
+  issuer: string;
+  /** This resource server's identifier(s): the token's `aud` must contain one. */
+  audience: string | string[];
+  keys: JWTVerifyGetKey;
+  revocations?: RevocationCheck;
+  clockSkewSeconds?: number;
+}
+
+const ALGORITHMS = ['ES256'];
+
+function invalid(rule: string, cause?: unknown): PortcullisError {
+  return new PortcullisError('invalid_token', 'the access token is not valid', { rule, cause });
+}
+
+export function createTokenVerifier(options: VerifierOptions) {
+  const audiences = new Set(Array.isArray(options.audience) ? options.audience : [options.audience]);
+  const clockTolerance = options.clockSkewSeconds ?? 5;
+
+  return async function verifyAccessToken(token: string): Promise<VerifiedToken> {
+    if (!token || token.length > 8192 || token.split('.').length !== 3) throw invalid('malformed');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, options.keys, {
+        issuer: options.issuer,
+        algorithms: ALGORITHMS,
+        typ: 'at+jwt',
+        clockTolerance,
+        requiredClaims: ['sub', 'client_id', 'jti', 'exp', 'iat', 'aud'],
+      }));
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw invalid('expired', err);
+      if (err instanceof joseErrors.JOSEAlgNotAllowed) throw invalid('algorithm', err);
+      if (err instanceof joseErrors.JWKSNoMatchingKey) throw invalid('unknown-key', err);
+      if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw invalid('signature', err);
+      if (err instanceof joseErrors.JWTClaimValidationFailed) throw invalid(`claim-${err.claim}`, err);
+      throw invalid('malformed', err);
+    }
+    const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud!];
+    if (!audience.some((aud) => audiences.has(aud))) {
+      throw new PortcullisError('invalid_audience', 'the access token is for another resource', { rule: 'audience' });
+    }
+    const verified: VerifiedToken = {
+      token,
+      subject: String(payload.sub),
+      clientId: String(payload.client_id),
+      scopes: new Set(typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : []),
+      audience,
+      grantId: typeof payload.grant_id === 'string' ? payload.grant_id : undefined,
+      jti: String(payload.jti),
+      expiresAt: Number(payload.exp),
+      issuedAt: Number(payload.iat),
+      authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined,
+      acr: typeof payload.acr === 'string' ? payload.acr : undefined,
+      amr: Array.isArray(payload.amr) ? payload.amr.map(String) : [],
+      claims: payload,
+    };
+    if (options.revocations?.isRevoked(verified)) {
+      throw new PortcullisError('token_revoked', 'the access token has been revoked', { rule: 'revocation' });
+    }
+    return verified;
+  };
+}
+
+export type TokenVerifier = ReturnType<typeof createTokenVerifier>;

@@ -1,0 +1,243 @@
+/**
+ * Wires one Portcullis process: store → secrets → signing keys → authorization server →
+ * guard → demo MCP server → pages, behind one node:http server (router.ts).
+ */
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import { createTokenEndpoints } from '../authz/token-endpoints.ts';
+import { createGrantRevoker } from '../authz/grant-revoker.ts';
+import { interactionRoutes } from '../authz/interactions.ts';
+import { CLOCK_SKEW } from '../authz/provider.ts';
+import { ResourceRegistry, type ProtectedResource } from '../authz/resources.ts';
+import type { Config } from '../core/config.ts';
+import { randomToken } from '../core/crypto.ts';
+import { createLogger } from '../core/log.ts';
+import { loadRootSecret } from '../core/secrets.ts';
+import { consolePages, SETUP_KIND, setupKey } from '../console/pages.ts';
+import { BrowserSessions } from '../console/session.ts';
+import { Csrf } from '../console/csrf.ts';
+import { csrfCookie, securityHeaders, type WebDeps, type WebEnv } from '../console/web.ts';
+import { createDemoMcp, seedDemoData } from '../demo/server.ts';
+import { DEMO_SCOPES, DEMO_TOOLS } from '../demo/tools.ts';
+import { resourceMetadataUrl } from '../guard/resource-metadata.ts';
+import { RevocationList } from '../guard/revocations.ts';
+import { createTokenVerifier } from '../guard/verify.ts';
+import { ensureSigningKey } from '../keys/signing-keys.ts';
+import { AttemptLimiter } from '../limits/attempts.ts';
+import { openStore } from '../store/open.ts';
+import type { Store } from '../store/types.ts';
+import { AuthzEngine } from './authz-engine.ts';
+import { createMcpEndpoint } from './mcp-endpoint.ts';
+import { createRouter } from './router.ts';
+
+export interface StartOptions {
+  log?: Logger;
+  /** Use this store instead of opening one from the config (tests). */
+  store?: Store;
+  /** PostgreSQL schema when opening the store (tests). */
+  schema?: string;
+  now?: () => number;
+  /** Skip the first-run setup link (CLI and tests that create users themselves). */
+  quiet?: boolean;
+}
+
+export interface Running {
+  config: Config;
+  /** Issuer and base URL. */
+  url: string;
+  mcpUrl: string;
+  /** One-time link printed on first start while no account exists. */
+  setupLink: string | undefined;
+  store: Store;
+  engine: AuthzEngine;
+  server: Server;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+const SETUP_TTL = 24 * 3600;
+
+export function demoResource(publicUrl: string): ProtectedResource {
+  return {
+    url: `${publicUrl}/mcp`,
+    name: 'Demo notes',
+    path: '/mcp',
+    scopes: Object.entries(DEMO_SCOPES).map(([name, description]) => ({ name, description })),
+    // Least privilege by default: deleting is asked for separately, when a delete is attempted.
+    defaultScopes: ['demo:read', 'demo:write'],
+    toolScopes: Object.fromEntries(DEMO_TOOLS.map((tool) => [tool.name, tool.scope])),
+  };
+}
+
+async function listen(server: Server, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+export async function startPortcullis(initial: Config, options: StartOptions = {}): Promise<Running> {
+  const log = options.log ?? createLogger(initial.logLevel, process.stderr);
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+
+  // Bind first: with port 0 the public URL is only known once the port is.
+  let dispatch: RequestListener | undefined;
+  const server = createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => {
+    if (dispatch) return dispatch(req, res);
+    res.writeHead(503, { 'retry-after': '1' }).end();
+  });
+  const port = await listen(server, initial.host, initial.port);
+  const config: Config = initial.publicUrlDefaulted ? { ...initial, port, publicUrl: `http://localhost:${port}` } : initial;
+
+  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: options.schema }));
+  try {
+    await store.migrate();
+    const rootSecret = loadRootSecret({ secretKey: config.secretKey, dataDir: config.dataDir });
+    for (const warning of rootSecret.warnings) log.warn(warning);
+    const { secrets } = rootSecret;
+    await ensureSigningKey(store, secrets.dataKey, now());
+
+    const base = new URL(config.publicUrl).pathname.replace(/\/$/, '');
+    const demo = demoResource(config.publicUrl);
+    const resources = new ResourceRegistry([demo]);
+    const revocations = new RevocationList(store.revocations, now);
+    await revocations.start();
+    const retention = config.tokens.accessTokenTtl + CLOCK_SKEW * 2;
+    const revokeGrant = createGrantRevoker({
+      store,
+      now,
+      retention,
+      onRevoked: (grantId) => revocations.apply({ kind: 'grant', id: grantId, expiresAt: now() + retention }),
+    });
+    const engine = await AuthzEngine.create({
+      config,
+      store,
+      secrets,
+      resources,
+      defaultResource: demo.url,
+      log,
+      now,
+      revokeGrant,
+      keyRetention: retention + config.tokens.accessTokenTtl,
+    });
+    engine.watchKeys();
+
+    await seedDemoData(store.demo);
+    const mcp = createDemoMcp(store.demo, { onerror: (err) => log.warn({ err }, 'demo MCP server error') });
+    const prmUrl = resourceMetadataUrl(demo.url);
+    const mcpEndpoint = createMcpEndpoint({
+      resource: demo,
+      resourceMetadataUrl: prmUrl,
+      verify: createTokenVerifier({
+        issuer: config.publicUrl,
+        audience: demo.url,
+        keys: engine.verificationKeys,
+        revocations,
+        clockSkewSeconds: CLOCK_SKEW,
+      }),
+      mcp,
+      log,
+    });
+
+    const sessions = new BrowserSessions(store, secrets.pepper, config.tokens.sessionTtl, now);
+    const webDeps: WebDeps = {
+      config,
+      store,
+      sessions,
+      csrf: new Csrf(secrets.csrfKey, new URL(config.publicUrl).origin),
+      provider: () => engine.provider,
+      resources,
+      limits: {
+        account: new AttemptLimiter({ free: 5, window: 15 * 60, base: 30, maxLock: 15 * 60 }),
+        ip: new AttemptLimiter({ free: 30, window: 15 * 60, base: 30, maxLock: 15 * 60 }),
+      },
+      log,
+      now,
+      base,
+    };
+    const web = new Hono<WebEnv>().basePath(base || '/');
+    web.use(securityHeaders(), csrfCookie(webDeps));
+    web.route('/', interactionRoutes(webDeps));
+    web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demo.url }));
+    web.notFound((c) => c.json({ error: 'not_found' }, 404));
+    web.onError((err, c) => {
+      log.error({ err }, 'page error');
+      return c.json({ error: 'internal_error' }, 500);
+    });
+
+    const tokenEndpoints = createTokenEndpoints({
+      provider: () => engine.provider,
+      issuer: config.publicUrl,
+      pepper: secrets.pepper,
+      keys: () => engine.verificationKeys,
+      revocations,
+      revokeGrant,
+      store,
+      log,
+      now,
+    });
+
+    dispatch = createRouter({
+      base,
+      log,
+      engine,
+      web: getRequestListener(web.fetch),
+      mcpPath: `${base}/mcp`,
+      mcp: mcpEndpoint,
+      resourceMetadata: { url: prmUrl, resource: demo, issuer: config.publicUrl },
+      introspect: tokenEndpoints.introspect,
+      revoke: tokenEndpoints.revoke,
+    });
+
+    const housekeeping = setInterval(() => {
+      const at = now();
+      void Promise.all([
+        store.oidc.deleteExpired(at),
+        store.sessions.deleteExpired(at),
+        store.oneTime.deleteExpired(at),
+        store.revocations.deleteExpired(at),
+        store.clients.deleteUnusedDynamic(at - config.registration.unusedClientTtl),
+      ]).catch((err) => log.warn({ err }, 'housekeeping failed'));
+    }, 10 * 60 * 1000);
+    housekeeping.unref();
+
+    let setupLink: string | undefined;
+    if (!options.quiet && (await store.users.count()) === 0) {
+      const token = randomToken();
+      await store.oneTime.put(SETUP_KIND, setupKey(secrets.pepper, token), 'admin', now() + SETUP_TTL);
+      setupLink = `${config.publicUrl}/setup?token=${token}`;
+    }
+
+    return {
+      config,
+      url: config.publicUrl,
+      mcpUrl: demo.url,
+      setupLink,
+      store,
+      engine,
+      server,
+      log,
+      async close() {
+        clearInterval(housekeeping);
+        engine.stop();
+        revocations.stop();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await mcp.close();
+        if (!options.store) await store.close();
+      },
+    };
+  } catch (err) {
+    server.close();
+    if (!options.store) await store.close();
+    throw err;
+  }
+}
+

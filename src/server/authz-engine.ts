@@ -1,0 +1,74 @@
+/**
+ * Holds the current protocol engine and rebuilds it when the signing keys change: oidc-provider
+ * reads its keys once, at construction, so `portcullis keys rotate` (run in any process) is
+ * noticed by polling the key-ring fingerprint and answered with a fresh engine. In-flight
+ * interactions survive, because all their state is in the Store.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
+import type Provider from 'oidc-provider';
+import { buildProvider, type AuthzDeps } from '../authz/provider.ts';
+import { keyRingVersion, loadKeyRing, type KeyRing } from '../keys/signing-keys.ts';
+
+export interface EngineOptions extends Omit<AuthzDeps, 'keyRing'> {
+  /** How long a retired key stays published. */
+  keyRetention: number;
+}
+
+export class AuthzEngine {
+  readonly #options: EngineOptions;
+  #provider!: Provider;
+  #callback!: (req: IncomingMessage, res: ServerResponse) => void;
+  #keys!: KeyRing;
+  #localKeys!: JWTVerifyGetKey;
+  #timer: NodeJS.Timeout | undefined;
+
+  private constructor(options: EngineOptions) {
+    this.#options = options;
+  }
+
+  static async create(options: EngineOptions): Promise<AuthzEngine> {
+    const engine = new AuthzEngine(options);
+    await engine.reload();
+    return engine;
+  }
+
+  async reload(): Promise<void> {
+    const { store, secrets, now } = this.#options;
+    const keyRing = await loadKeyRing(store, secrets.dataKey, now(), this.#options.keyRetention);
+    const provider = buildProvider({ ...this.#options, keyRing });
+    this.#keys = keyRing;
+    this.#localKeys = createLocalJWKSet({ keys: keyRing.publicJwks });
+    this.#provider = provider;
+    this.#callback = provider.callback();
+  }
+
+  /** Poll for key changes made by other processes (and by `keys rotate`). */
+  watchKeys(intervalMs = 2000): void {
+    this.#timer = setInterval(() => {
+      void keyRingVersion(this.#options.store)
+        .then((version) => (version !== this.#keys.version ? this.reload() : undefined))
+        .catch((err) => this.#options.log.warn({ err }, 'could not check signing keys'));
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  get provider(): Provider {
+    return this.#provider;
+  }
+
+  get keyRing(): KeyRing {
+    return this.#keys;
+  }
+
+  /** Key resolver for verifying our own tokens in-process (no HTTP round trip to the JWKS). */
+  readonly verificationKeys: JWTVerifyGetKey = (header, token) => this.#localKeys(header, token);
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    this.#callback(req, res);
+  }
+}

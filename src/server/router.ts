@@ -1,0 +1,79 @@
+/**
+ * The front door: one node:http handler that sends each request to the component that owns its
+ * path. Engine routes go to oidc-provider (with the issuer's path prefix stripped, as the engine
+ * expects when mounted); the MCP endpoint and our token endpoints are plain node handlers; every
+ * other path is a page of the Hono app. Nothing thrown escapes as a stack trace.
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { ProtectedResource } from '../authz/resources.ts';
+import { ROUTES } from '../authz/provider.ts';
+import { resourceMetadataDocument } from '../guard/resource-metadata.ts';
+import { sendJson } from '../http/io.ts';
+import type { AuthzEngine } from './authz-engine.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+export interface RouterDeps {
+  /** Issuer path prefix ('' at the root). */
+  base: string;
+  log: Logger;
+  engine: AuthzEngine;
+  web: RequestListener;
+  mcpPath: string;
+  mcp: Handler;
+  resourceMetadata: { url: string; resource: ProtectedResource; issuer: string };
+  introspect: Handler;
+  revoke: Handler;
+}
+
+export function createRouter(deps: RouterDeps): RequestListener {
+  const { base } = deps;
+  const prmPath = new URL(deps.resourceMetadata.url).pathname;
+  const prmBody = resourceMetadataDocument({
+    resource: deps.resourceMetadata.resource.url,
+    authorizationServers: [deps.resourceMetadata.issuer],
+    scopes: deps.resourceMetadata.resource.scopes.map((s) => s.name),
+    name: deps.resourceMetadata.resource.name,
+  });
+  // RFC 8414 §3.1: for an issuer with a path, the metadata URL inserts the well-known segment before it.
+  const asMetadataPath = `/.well-known/oauth-authorization-server${base}`;
+  const ours: Record<string, Handler> = {
+    [`${base}${ROUTES.introspection}`]: deps.introspect,
+    [`${base}${ROUTES.revocation}`]: deps.revoke,
+    [deps.mcpPath]: deps.mcp,
+  };
+
+  function toEngine(req: IncomingMessage, res: ServerResponse, enginePath?: string): void {
+    const url = req.url ?? '/';
+    (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
+    req.url = enginePath ?? (url.slice(base.length) || '/');
+    deps.engine.handle(req, res);
+  }
+
+  function isEnginePath(path: string): boolean {
+    if (!path.startsWith(`${base}/`)) return false;
+    const rest = path.slice(base.length);
+    return rest.startsWith('/oauth/') || rest === '/.well-known/openid-configuration' || rest === '/device' || rest.startsWith('/device/');
+  }
+
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const run = async () => {
+      if (path === prmPath || path === '/.well-known/oauth-protected-resource') {
+        if (req.method === 'OPTIONS') return void res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' }).end();
+        return sendJson(res, 200, prmBody, { 'access-control-allow-origin': '*', 'cache-control': 'public, max-age=300' });
+      }
+      if (path === asMetadataPath) return toEngine(req, res, `/.well-known/openid-configuration${(req.url ?? '').slice(path.length)}`);
+      const own = ours[path];
+      if (own) return own(req, res);
+      if (isEnginePath(path)) return toEngine(req, res);
+      return deps.web(req, res);
+    };
+    run().catch((err: unknown) => {
+      deps.log.error({ err, path }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal_error' });
+      else res.destroy();
+    });
+  };
+}
