@@ -22,15 +22,22 @@ export interface TestServer extends Running {
 
 export const TEST_PASSWORD = 'correct horse battery staple';
 
-/** Note: call `after(() => server.stop())` in the suite; hooks registered from inside `before` run too early. */
-export async function startTestServer(overrides: ConfigInput = {}, options: { env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
+/**
+ * Note: call `after(() => server.stop())` in the suite; hooks registered from inside `before` run too early.
+ * `options.schema`: the PostgreSQL schema to use when `overrides.databaseUrl` is set (created if missing;
+ * the caller drops it — see test/helpers/authz.ts `startServerOn`).
+ */
+export async function startTestServer(
+  overrides: ConfigInput = {},
+  options: { env?: NodeJS.ProcessEnv; schema?: string } = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-test-'));
   const config = loadConfig({
     env: options.env ?? {},
     cwd: dataDir,
     overrides: { port: 0, dataDir, logLevel: 'silent', ...overrides },
   });
-  const running = await startPortcullis(config, { log: silentLogger(), quiet: true });
+  const running = await startPortcullis(config, { log: silentLogger(), quiet: true, schema: options.schema });
   const addUser = async (email: string, password = TEST_PASSWORD) =>
     running.store.users.create({ email, passwordHash: await hashPassword(password) });
   const user = await addUser('ada@example.com');
