@@ -15,7 +15,9 @@ export interface ResourceMetadataInput {
 export function resourceMetadataUrl(resource: string): string {
   const url = new URL(resource);
   const path = url.pathname === '/' ? '' : url.pathname;
-  return `${url.origin}/.well-known/oauth-protected-resource${path}`;
+  // §3.1 inserts the segment "between the host component and the path and/or query components":
+  // a query stays on the metadata URL (it was dropped before, pointing clients at another document).
+  return `${url.origin}/.well-known/oauth-protected-resource${path}${url.search}`;
 }
 
 export function resourceMetadataDocument(input: ResourceMetadataInput): Record<string, unknown> {
