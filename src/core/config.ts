@@ -1,7 +1,6 @@
 /**
  * One strict configuration schema. Sources, later wins: defaults → `portcullis.config.json`
- * (or the file named by PORTCULLIS_CONFIG) → environment variables (PORTCULLIS_*, DATABASE_URL,
- * REDIS_URL). Unknown keys, unknown PORTCULLIS_* variables, wrong types and unsafe combinations
+ * (or the file named by PORTCULLIS_CONFIG) → environment variables (PORTCULLIS_*, DATABASE_URL). Unknown keys, unknown PORTCULLIS_* variables, wrong types and unsafe combinations
  * are refused with an error naming the key; defaults serve the embedded single-process case.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -34,7 +33,6 @@ export const ConfigSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
   /** postgres:// URL; when set, PostgreSQL replaces the embedded SQLite store. */
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL').optional(),
-  redisUrl: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
   /** Root secret (base64url, ≥ 32 bytes). Default: generated into <dataDir>/secret.key (mode 0600). */
   secretKey: z.string().regex(/^[\w-]{43,}$/, 'expected at least 32 random bytes, base64url-encoded').optional(),
   /** Trust X-Forwarded-* from a reverse proxy (client IP, scheme). */
@@ -71,7 +69,6 @@ export const ConfigSchema = z.strictObject({
       allowPrivateAddresses: z.boolean().default(false),
     })
     .prefault({}),
-  demo: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
 });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -95,7 +92,6 @@ const ENV_MAP: Record<string, { path: string; kind: EnvKind }> = {
   PORTCULLIS_PORT: { path: 'port', kind: 'int' },
   PORTCULLIS_DATA_DIR: { path: 'dataDir', kind: 'string' },
   DATABASE_URL: { path: 'databaseUrl', kind: 'string' },
-  REDIS_URL: { path: 'redisUrl', kind: 'string' },
   PORTCULLIS_SECRET_KEY: { path: 'secretKey', kind: 'string' },
   PORTCULLIS_TRUST_PROXY: { path: 'trustProxy', kind: 'bool' },
   PORTCULLIS_LOG_LEVEL: { path: 'logLevel', kind: 'string' },
@@ -108,7 +104,6 @@ const ENV_MAP: Record<string, { path: string; kind: EnvKind }> = {
   PORTCULLIS_INITIAL_ACCESS_TOKEN: { path: 'registration.initialAccessToken', kind: 'string' },
   PORTCULLIS_CLIENT_KINDS: { path: 'clientKinds', kind: 'list' },
   PORTCULLIS_CIMD_ALLOW_PRIVATE: { path: 'cimd.allowPrivateAddresses', kind: 'bool' },
-  PORTCULLIS_DEMO: { path: 'demo.enabled', kind: 'bool' },
 };
 
 /** PORTCULLIS_* variables that belong to other parts of the product, not to the server config. */
