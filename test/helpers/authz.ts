@@ -256,7 +256,7 @@ export interface CodeResult extends BrowserResult {
 export async function obtainCode(
   server: TestServer,
   client: { client_id: string },
-  options: AuthorizeOptions & { ua?: UserAgent; email?: string; password?: string } = {},
+  options: AuthorizeOptions & { ua?: UserAgent; email?: string; password?: string; untick?: string[] } = {},
 ): Promise<CodeResult> {
   const { url, pkce, state, redirectUri } = authorizationUrl(server, client, options);
   const result = await authorizeInBrowser(url, {
@@ -264,6 +264,7 @@ export async function obtainCode(
     password: options.password ?? server.password,
     redirectUri,
     ua: options.ua,
+    untick: options.untick,
   });
   const code = result.callback.searchParams.get('code');
   assert.ok(code, `no code at the callback: ${result.callback.href}`);
