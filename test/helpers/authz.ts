@@ -357,3 +357,16 @@ export async function authorizeOnce(url: string): Promise<AuthorizeAnswer> {
   const location = response.headers.get('location');
   return { status: response.status, location: location ? new URL(location, url) : undefined, body: await response.text() };
 }
+
+/**
+ * Open `count` keep-alive connections to the server first, so that `count` requests fired next
+ * reach it together instead of being staggered by connection set-up (races need real overlap).
+ */
+export async function warmConnections(server: TestServer, count: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      const response = await fetch(`${server.url}/.well-known/openid-configuration`);
+      await response.arrayBuffer();
+    }),
+  );
+}
