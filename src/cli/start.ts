@@ -2,10 +2,28 @@
 import { loadConfig } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { startPortcullis } from '../server/app.ts';
+import { CONFIG_HELP, parseCommand } from './args.ts';
+import type { CliIo, Command } from './context.ts';
 
-export async function start(): Promise<void> {
+const spec = {
+  name: 'start',
+  summary: 'run the server (authorization server, guard, demo MCP server)',
+  help: `Usage: portcullis start
+
+Runs Portcullis in the foreground: the authorization server, the built-in demo MCP server it
+protects, and the pages. Prints the MCP server URL to add to a client, and on first start a
+one-time link to create the administrator account. Stops cleanly on SIGINT / SIGTERM.
+Configuration: see \`portcullis config check --help\`. Logs go to stderr as JSON.
+
+Options:
+${CONFIG_HELP}
+  -h, --help          show this help`,
+  options: {},
+} as const;
+
+export async function start(options: { file?: string } = {}): Promise<void> {
   const began = performance.now();
-  const config = loadConfig();
+  const config = loadConfig({ file: options.file });
   const log = createLogger(config.logLevel, process.stderr);
   const running = await startPortcullis(config, { log });
   const lines = [
@@ -23,11 +41,24 @@ export async function start(): Promise<void> {
   lines.push('');
   process.stdout.write(`${lines.join('\n')}\n`);
 
+  // A signal may arrive twice (from the terminal's process group and forwarded by
+  // bin/portcullis.js): the first one closes, repeats are ignored instead of killing the close.
+  let stopping = false;
   const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log.info({ signal }, 'shutting down');
     await running.close();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
 }
+
+async function run(argv: string[], io: CliIo): Promise<number> {
+  const args = parseCommand(spec, argv, io.stdout);
+  if (!args) return 0;
+  await start({ file: args.values.config });
+  return 0;
+}
+
+export const startCommand: Command = { name: spec.name, summary: spec.summary, run };

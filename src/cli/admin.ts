@@ -1,0 +1,92 @@
+/** `portcullis admin …`: account administration from the shell (for when no one can sign in yet). */
+import { hashPassword } from '../core/crypto.ts';
+import { isPortcullisError } from '../core/errors.ts';
+import { MIN_PASSWORD_LENGTH } from '../console/pages.ts';
+import { CONFIG_HELP, CommandError, UsageError, parseCommand } from './args.ts';
+import { loadCliConfig, withStore, type CliIo, type Command } from './context.ts';
+import { promptHidden, readPasswordFromStdin } from './password-input.ts';
+
+const MAX_PASSWORD_LENGTH = 1024;
+
+const createUserSpec = {
+  name: 'admin create-user',
+  summary: 'create a user with a password (Argon2id)',
+  help: `Usage: portcullis admin create-user --email EMAIL [--name NAME] [--admin] [--password-stdin]
+
+Creates a user who can sign in with a password. The password is read from standard input with
+--password-stdin (one line; a trailing newline is dropped), otherwise asked for twice on the
+terminal. It must have at least ${MIN_PASSWORD_LENGTH} characters. Passwords are stored as Argon2id hashes.
+
+Options:
+      --email EMAIL       the user's e-mail address (unique, case-insensitive)
+      --name NAME         display name
+      --admin             make the user a server administrator
+      --password-stdin    read the password from standard input
+      --json              print the new user as JSON
+${CONFIG_HELP}
+  -h, --help              show this help`,
+  options: {
+    email: { type: 'string' },
+    name: { type: 'string' },
+    admin: { type: 'boolean' },
+    'password-stdin': { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+} as const;
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+/** `admin create-user` */
+export const createUserCommand: Command = {
+  name: createUserSpec.name,
+  summary: createUserSpec.summary,
+  run: (argv, io) => createUser(argv, io, io.stdin ?? process.stdin),
+};
+
+async function createUser(argv: string[], io: CliIo, stdin: NodeJS.ReadStream): Promise<number> {
+  const args = parseCommand(createUserSpec, argv, io.stdout);
+  if (!args) return 0;
+  const { values } = args;
+  const email = values.email?.trim();
+  if (!email) throw new UsageError('missing --email', createUserSpec.name);
+  if (!EMAIL.test(email) || email.length > 320) throw new UsageError(`--email is not an e-mail address: ${email}`, createUserSpec.name);
+  const name = values.name?.trim() || null;
+  if (!values['password-stdin'] && !stdin.isTTY) {
+    throw new UsageError('no password: give --password-stdin, or run on a terminal to be asked', createUserSpec.name);
+  }
+  const config = loadCliConfig(values.config);
+
+  let password: string;
+  if (values['password-stdin']) {
+    password = await readPasswordFromStdin(stdin);
+  } else {
+    password = await promptHidden(`Password for ${email}: `, stdin, io.stderr);
+    checkPassword(password);
+    if ((await promptHidden('Repeat the password: ', stdin, io.stderr)) !== password) throw new CommandError('the two passwords differ');
+  }
+  checkPassword(password);
+
+  return withStore(config, io, async (store) => {
+    if (await store.users.findByEmail(email)) throw new CommandError(`a user with the e-mail address ${email} already exists`);
+    let user;
+    try {
+      user = await store.users.create({ email, name, passwordHash: await hashPassword(password), isAdmin: Boolean(values.admin) });
+    } catch (err) {
+      // Another process may have created it between our check and the insert.
+      if (isPortcullisError(err) && err.code === 'conflict') throw new CommandError(`a user with the e-mail address ${email} already exists`);
+      throw err;
+    }
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify({ id: user.id, email: user.email, name: user.name, admin: user.isAdmin })}\n`);
+    } else {
+      io.stdout.write(`Created user ${user.email} (id ${user.id})${user.isAdmin ? ', server administrator' : ''}\n`);
+    }
+    return 0;
+  });
+}
+
+function checkPassword(password: string): void {
+  if (password.length === 0) throw new CommandError('no password given');
+  if (password.length < MIN_PASSWORD_LENGTH) throw new CommandError(`the password is too short: use at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_LENGTH) throw new CommandError(`the password is too long: at most ${MAX_PASSWORD_LENGTH} characters`);
+}

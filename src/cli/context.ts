@@ -1,0 +1,102 @@
+/**
+ * What the administrative commands share with the server: the same configuration (file →
+ * environment), the same store (SQLite in dataDir, or PostgreSQL via DATABASE_URL), migrated
+ * the same way, and the same root secret (`loadRootSecret`), so a client secret hashed or a
+ * signing key sealed here is read back by the server exactly as if it had written it.
+ */
+import { loadConfig, type Config } from '../core/config.ts';
+import type { DerivedSecrets } from '../core/crypto.ts';
+import { loadRootSecret } from '../core/secrets.ts';
+import { openStore, sqlitePath } from '../store/open.ts';
+import type { Store } from '../store/types.ts';
+import { CommandError } from './args.ts';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Where passwords are read from (default process.stdin). */
+  stdin?: NodeJS.ReadStream;
+}
+
+/** One subcommand: `name` is its words (`clients add`); `run` returns the exit code. */
+export interface Command {
+  name: string;
+  summary: string;
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+export function loadCliConfig(file: string | undefined): Config {
+  return loadConfig({ file });
+}
+
+/** Where the store lives, for messages: the SQLite file, or the PostgreSQL URL without its password. */
+export function storeLocation(config: Config): string {
+  return config.databaseUrl ? maskUrlPassword(config.databaseUrl) : sqlitePath(config.dataDir);
+}
+
+export function maskUrlPassword(raw: string): string {
+  const url = URL.parse(raw);
+  if (!url) return '********';
+  if (url.password) url.password = '****';
+  return url.href;
+}
+
+/** Open the configured store, or fail with one line saying which database could not be reached. */
+export async function openConfiguredStore(config: Config): Promise<Store> {
+  try {
+    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    if (config.databaseUrl) {
+      try {
+        await store.ping();
+      } catch (err) {
+        await store.close().catch(() => {});
+        throw err;
+      }
+    }
+    return store;
+  } catch (err) {
+    throw new CommandError(`cannot open the store at ${storeLocation(config)}: ${describeError(err)}`);
+  }
+}
+
+/**
+ * Run `fn` with the migrated store and the derived secrets, then close the store. The server
+ * migrates on start, so commands that run before the first start (creating the first user or
+ * client) migrate too: migrations are idempotent and serialized by a lock.
+ */
+export async function withStore<T>(config: Config, io: CliIo, fn: (store: Store, secrets: () => DerivedSecrets) => Promise<T>): Promise<T> {
+  const store = await openConfiguredStore(config);
+  try {
+    try {
+      await store.migrate();
+    } catch (err) {
+      throw new CommandError(`cannot migrate the store at ${storeLocation(config)}: ${describeError(err)}`);
+    }
+    // Loaded only by commands that hash or seal something: listing never creates a secret file.
+    let secrets: DerivedSecrets | undefined;
+    const loadSecrets = () => {
+      if (!secrets) {
+        const root = loadRootSecret({ secretKey: config.secretKey, dataDir: config.dataDir });
+        for (const warning of root.warnings) io.stderr.write(`warning: ${warning}\n`);
+        if (root.created) io.stderr.write(`note: generated a new root secret in ${root.origin}\n`);
+        secrets = root.secrets;
+      }
+      return secrets;
+    };
+    return await fn(store, loadSecrets);
+  } finally {
+    await store.close().catch(() => {});
+  }
+}
+
+/** One line for an unexpected error: its message (and code), never a stack. */
+export function describeError(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length) return describeError(err.errors[0]);
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = err.message.split('\n')[0]!.trim();
+    if (!message) return code ?? err.name;
+    return code && !message.includes(code) ? `${message} (${code})` : message;
+  }
+  return String(err);
+}

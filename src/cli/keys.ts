@@ -1,0 +1,91 @@
+/**
+ * `portcullis keys …`: the token-signing key ring. `rotate` adds a new ES256 key and retires the
+ * current one; running servers notice within about two seconds (server/authz-engine.ts polls the
+ * key-ring fingerprint) and sign with the new key, while tokens signed by the retired key keep
+ * verifying — it stays in the JWKS until every token it signed has expired.
+ */
+import { rotateSigningKey } from '../keys/signing-keys.ts';
+import { CONFIG_HELP, parseCommand } from './args.ts';
+import { loadCliConfig, withStore, type CliIo, type Command } from './context.ts';
+import { table, timestamp } from './output.ts';
+
+const rotateSpec = {
+  name: 'keys rotate',
+  summary: 'add a new token-signing key and retire the current one',
+  help: `Usage: portcullis keys rotate [--json]
+
+Adds a new ES256 token-signing key and retires the current one. Running servers switch to the
+new key within a few seconds, without a restart. The retired key stays published in the JWKS
+(/oauth/jwks), so tokens it signed keep verifying until they expire; then it is deleted.
+
+Options:
+      --json          print {"kid","retired"} as JSON
+${CONFIG_HELP}
+  -h, --help          show this help`,
+  options: { json: { type: 'boolean' } },
+} as const;
+
+const listSpec = {
+  name: 'keys list',
+  summary: 'list token-signing keys (public information only)',
+  help: `Usage: portcullis keys list [--json]
+
+Lists the token-signing keys: key id (kid), algorithm, and whether each signs or only verifies.
+
+Options:
+      --json          print a JSON array
+${CONFIG_HELP}
+  -h, --help          show this help`,
+  options: { json: { type: 'boolean' } },
+} as const;
+
+async function rotate(argv: string[], io: CliIo): Promise<number> {
+  const args = parseCommand(rotateSpec, argv, io.stdout);
+  if (!args) return 0;
+  const config = loadCliConfig(args.values.config);
+  return withStore(config, io, async (store, secrets) => {
+    const before = (await store.signingKeys.list()).filter((k) => k.retiredAt === null).map((k) => k.kid);
+    const fresh = await rotateSigningKey(store, secrets().dataKey, Math.floor(Date.now() / 1000));
+    if (args.values.json) {
+      io.stdout.write(`${JSON.stringify({ kid: fresh.kid, alg: fresh.alg, retired: before })}\n`);
+      return 0;
+    }
+    const lines = [
+      `New signing key ${fresh.kid} (${fresh.alg})`,
+      ...(before.length ? [`Retired ${before.join(', ')}: still published for verifying tokens it signed, until they expire`] : []),
+      'Running servers switch to the new key within a few seconds; no restart is needed.',
+    ];
+    io.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  });
+}
+
+async function list(argv: string[], io: CliIo): Promise<number> {
+  const args = parseCommand(listSpec, argv, io.stdout);
+  if (!args) return 0;
+  const config = loadCliConfig(args.values.config);
+  return withStore(config, io, async (store) => {
+    const keys = (await store.signingKeys.list()).map((k) => ({
+      kid: k.kid,
+      alg: k.alg,
+      status: k.retiredAt === null ? 'active' : 'retired',
+      created_at: k.createdAt,
+      retired_at: k.retiredAt,
+    }));
+    if (args.values.json) {
+      io.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
+      return 0;
+    }
+    if (!keys.length) {
+      io.stdout.write('No signing keys yet (the server creates one when it first starts)\n');
+      return 0;
+    }
+    io.stdout.write(table(['KID', 'ALG', 'STATUS', 'CREATED', 'RETIRED'], keys.map((k) => [k.kid, k.alg, k.status, timestamp(k.created_at), timestamp(k.retired_at)])));
+    return 0;
+  });
+}
+
+export const keyCommands: Command[] = [
+  { name: rotateSpec.name, summary: rotateSpec.summary, run: rotate },
+  { name: listSpec.name, summary: listSpec.summary, run: list },
+];
