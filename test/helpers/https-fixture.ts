@@ -4,6 +4,11 @@
  * committed test certificate (test/fixtures/tls: localhost, 127.0.0.1, ::1), which `npm test`
  * trusts through NODE_EXTRA_CA_CERTS. `plain: true` serves http instead (to show it is refused).
  *
+ * `npm test` trusts the test CA through NODE_EXTRA_CA_CERTS, unless the environment already set that
+ * variable to something else (it then keeps its own bundle): so the fixture also adds the test CA to
+ * this process's default trust store, which every later TLS client here — the engine's fetch of
+ * metadata documents and JWKS included — uses.
+ *
  * Routes are set and replaced while the test runs; every request is counted per path, so a test
  * can assert that a guarded fetch never reached the server at all.
  */
@@ -12,6 +17,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -42,7 +48,15 @@ export function json(body: unknown, headers: Record<string, string> = {}, status
 /** Never answer (the request stays open until the fixture closes). */
 export const hang: RouteHandler = () => {};
 
+/** Make this process trust the committed test CA (idempotent). */
+export function trustTestCa(): void {
+  const ca = readFileSync(join(TLS_DIR, 'ca.pem'), 'utf8').trim();
+  const current = getCACertificates('default');
+  if (!current.some((cert) => cert.trim() === ca)) setDefaultCACertificates([...current, ca]);
+}
+
 export async function startHttpsFixture(options: { host?: 'localhost' | '127.0.0.1'; plain?: boolean } = {}): Promise<HttpsFixture> {
+  if (!options.plain) trustTestCa();
   const routes = new Map<string, RouteHandler>();
   const counts = new Map<string, number>();
   const listener = (req: IncomingMessage, res: ServerResponse) => {
