@@ -46,13 +46,14 @@ export interface PageOptions {
   body: Html;
 }
 
+// Referrer policy 'same-origin', not 'no-referrer': see securityHeaders() in web.ts (Origin: null on POST).
 export function page({ title, base = '', body }: PageOptions): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${title} · Portcullis</title>
 <link rel="stylesheet" href="${base}/assets/portcullis.css">
 </head>

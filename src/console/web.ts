@@ -50,7 +50,10 @@ export function securityHeaders(): MiddlewareHandler<WebEnv> {
     const headers = c.res.headers;
     if (!headers.has('content-security-policy')) headers.set('content-security-policy', contentSecurityPolicy());
     headers.set('x-content-type-options', 'nosniff');
-    headers.set('referrer-policy', 'no-referrer');
+    // Not 'no-referrer': with it, browsers send `Origin: null` on every form POST (Fetch spec,
+    // "append a request Origin header"), so the CSRF Origin check refused every real browser's
+    // sign-in and setup. 'same-origin' still sends nothing to other sites (clients, logo hosts).
+    headers.set('referrer-policy', 'same-origin');
     headers.set('x-frame-options', 'DENY');
     if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');
   };
