@@ -111,6 +111,16 @@ export function buildProvider(deps: AuthzDeps): Provider {
         if (key !== 'software_id') return;
         const bad = insecureRedirectUri((metadata.redirect_uris as string[] | undefined) ?? []);
         if (bad) throw new errors.InvalidRedirectUri('redirect_uris using http must use a loopback address (localhost, 127.0.0.1, [::1])');
+        // MCP SDK clients (v1 and v2) register with `scope` set to the resource's scopes (SEP-835),
+        // but the engine checks a client's `scope` against its OpenID scopes only and would answer
+        // invalid_client_metadata. The engine uses `scope` only as an allow-list of OpenID scopes, so
+        // the resource scopes we serve are dropped from it; unknown scopes are still refused.
+        if (typeof metadata.scope === 'string') {
+          const served = new Set(resources.allScopes());
+          const kept = metadata.scope.split(' ').filter((s) => s && !served.has(s));
+          if (kept.length) metadata.scope = kept.join(' ');
+          else delete metadata.scope;
+        }
       },
     },
     features: {

@@ -66,7 +66,10 @@ export function createMcpEndpoint(deps: McpEndpointDeps) {
     } catch (err) {
       const denial = isPortcullisError(err) ? err : new PortcullisError('invalid_token', 'the access token is not valid');
       deps.log.info({ event: 'access.denied', code: denial.code, rule: denial.rule, resource: deps.resource.url }, 'token refused');
-      return deny(res, denial, true);
+      // The default scopes go in this challenge too: without `scope`, MCP SDK clients that must
+      // re-authorize (refresh refused, grant revoked) ask for every scope in the resource metadata
+      // (SEP-835 fallback), so a revoked client would come back asking for demo:delete.
+      return deny(res, denial, true, defaultScope);
     }
 
     let body: Buffer | undefined;

@@ -1,0 +1,214 @@
+/**
+ * The MCP SDK v1 client (`@modelcontextprotocol/sdk` 1.x, 2025-era `initialize`) connecting to
+ * the demo MCP server through Portcullis, once per registration kind (pre-registered, dynamic
+ * registration, Client ID Metadata Document) and per store: discovery → registration → sign-in
+ * and consent → tools → refresh on 401 → step-up for a tool beyond the token's scope →
+ * revocation → the client is sent back to the browser.
+ *
+ * What v1 does with 403 insufficient_scope (observed, SDK 1.32): it takes the challenge's scope,
+ * runs `auth()`, which REFRESHES the token (a refresh cannot widen a grant, RFC 6749 §6), retries
+ * once, gets the same 403 and throws StreamableHTTPError 403 — it never opens the browser by itself.
+ * The application steps up by discarding the tokens and running `auth()` with the challenged scope.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { decodeJwt } from 'jose';
+import { CLOCK_SKEW } from '../../src/authz/provider.ts';
+import { serverTargets } from '../helpers/authz.ts';
+import { startHttpsFixture, type HttpsFixture } from '../helpers/https-fixture.ts';
+import {
+  challengeParams,
+  createMcpClient,
+  desktopClientMetadata,
+  REGISTRATIONS,
+  requestedScope,
+  wire,
+  type McpTestClient,
+} from '../helpers/mcp-clients.ts';
+import type { TestServer } from '../helpers/server.ts';
+
+const DEFAULT_SCOPE = 'demo:read demo:write';
+const STEP_UP_SCOPE = 'demo:read demo:write demo:delete';
+const DEFAULT_TOOLS = ['list_projects', 'list_notes', 'read_note', 'create_project', 'write_note'];
+const DOCUMENT_PATH = '/oauth/client-metadata.json';
+
+/** Sleep until the guard refuses the access token: its `exp` plus the clock skew it tolerates. */
+async function untilExpired(accessToken: string): Promise<void> {
+  const exp = decodeJwt(accessToken).exp!;
+  await sleep(Math.max(0, (exp + CLOCK_SKEW + 1) * 1000 - Date.now()));
+}
+
+function assertNoServerErrors(client: McpTestClient): void {
+  const failures = client.exchanges.filter((e) => e.status >= 500).map((e) => `${e.method} ${e.url.pathname} ${e.status}`);
+  assert.deepEqual(failures, [], 'no request the client made may end in a 5xx');
+}
+
+describe('MCP SDK v1 client', { concurrency: true }, () => {
+  for (const target of serverTargets()) {
+    for (const registration of REGISTRATIONS) {
+      describe(`${registration} client, ${target.dialect} store`, { concurrency: 1 }, () => {
+        let server: TestServer;
+        let documentHost: HttpsFixture | undefined;
+        let client: McpTestClient;
+        let noteId: string;
+
+        before(async () => {
+          // 2 s access tokens: the refresh step only waits for one to lapse (plus the guard's skew).
+          server = await target.start({ tokens: { accessTokenTtl: 2 }, cimd: { allowPrivateAddresses: true } });
+          let clientMetadataUrl: string | undefined;
+          if (registration === 'metadata-document') {
+            documentHost = await startHttpsFixture();
+            clientMetadataUrl = documentHost.url(DOCUMENT_PATH);
+            documentHost.route(DOCUMENT_PATH, {
+              client_id: clientMetadataUrl,
+              ...desktopClientMetadata('http://127.0.0.1/callback', 'Metadata-document MCP client'),
+            });
+          }
+          client = await createMcpClient(server, { sdk: 'v1', registration, clientMetadataUrl });
+        });
+        after(async () => {
+          await client?.close();
+          await documentHost?.close();
+          await server?.stop();
+        });
+
+        it('gets 401 with the resource metadata, discovers the authorization server, registers, and opens the browser', async () => {
+          assert.equal(await client.connect(), 'redirected');
+          const first = client.exchanges[0]!;
+          assert.equal(first.rpc, 'initialize');
+          assert.equal(first.bearer, false);
+          assert.equal(first.status, 401);
+          const challenge = challengeParams(first.wwwAuthenticate);
+          assert.equal(challenge.resource_metadata, `${server.url}/.well-known/oauth-protected-resource/mcp`);
+          assert.equal(challenge.scope, DEFAULT_SCOPE);
+
+          const expected = [
+            'POST /mcp initialize 401',
+            'GET /.well-known/oauth-protected-resource/mcp 200',
+            'GET /.well-known/oauth-authorization-server 200',
+          ];
+          if (registration === 'dynamic') expected.push('POST /oauth/register 201');
+          assert.deepEqual(wire(client.exchanges), expected);
+
+          const clientId = client.provider.client?.client_id;
+          if (registration === 'dynamic') assert.match(clientId ?? '', /^dyn_/);
+          if (registration === 'metadata-document') assert.equal(clientId, documentHost!.url(DOCUMENT_PATH));
+
+          const authorization = client.provider.pendingAuthorization!;
+          assert.equal(`${authorization.origin}${authorization.pathname}`, `${server.url}/oauth/authorize`);
+          assert.equal(authorization.searchParams.get('client_id'), clientId);
+          assert.equal(authorization.searchParams.get('response_type'), 'code');
+          assert.equal(authorization.searchParams.get('code_challenge_method'), 'S256');
+          assert.equal(authorization.searchParams.get('resource'), server.mcpUrl);
+          assert.equal(requestedScope(authorization), DEFAULT_SCOPE);
+          assertNoServerErrors(client);
+        });
+
+        it('signs in and consents in the browser, then connects with a token bound to the MCP server', async () => {
+          const { callback, pages } = await client.authorize();
+          assert.ok(pages.some((page) => page.body.includes('/consent"')), 'the user saw the consent page');
+          assert.equal(callback.searchParams.get('iss'), server.url);
+          const tokens = client.provider.currentTokens!;
+          assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+          assert.equal(tokens.scope, DEFAULT_SCOPE);
+          assert.ok(tokens.refresh_token, 'the client gets a refresh token');
+          const claims = decodeJwt(tokens.access_token);
+          assert.equal(claims.aud, server.mcpUrl);
+          assert.equal(claims.sub, server.user.id);
+          assert.equal(claims.client_id, client.provider.client!.client_id);
+          if (documentHost) assert.ok(documentHost.hits(DOCUMENT_PATH) >= 1, 'the server fetched the metadata document');
+        });
+
+        it('lists the read and write tools, and not delete_note', async () => {
+          assert.deepEqual(await client.toolNames(), DEFAULT_TOOLS);
+        });
+
+        it('writes a note and reads it back', async () => {
+          const project = (await client.call('create_project', { name: `v1 ${registration}` })).structuredContent.project;
+          const written = await client.call('write_note', { projectId: project.id, title: 'Plan', body: 'Ship the gateway.' });
+          assert.equal(written.isError, undefined);
+          noteId = written.structuredContent.note.id;
+          const read = await client.call('read_note', { noteId });
+          assert.equal(read.structuredContent.note.body, 'Ship the gateway.');
+          assert.equal(read.structuredContent.note.projectId, project.id);
+        });
+
+        it('refreshes on 401 once the access token has expired, and keeps working', async () => {
+          const before = client.provider.currentTokens!;
+          await untilExpired(before.access_token);
+          const mark = client.mark();
+          const read = await client.call('read_note', { noteId });
+          assert.equal(read.structuredContent.note.id, noteId);
+          assert.deepEqual(wire(client.since(mark)), [
+            'POST /mcp tools/call 401',
+            'POST /oauth/token refresh_token 200',
+            'POST /mcp tools/call 200',
+          ]);
+          assert.equal(challengeParams(client.since(mark)[0]!.wwwAuthenticate).error, 'invalid_token');
+          const after = client.provider.currentTokens!;
+          assert.notEqual(after.access_token, before.access_token);
+          assert.notEqual(after.refresh_token, before.refresh_token, 'refresh tokens rotate');
+          assert.equal(after.scope, DEFAULT_SCOPE);
+        });
+
+        it('is refused delete_note with 403 insufficient_scope naming every scope needed; v1 refreshes in vain and throws 403', async () => {
+          const mark = client.mark();
+          await assert.rejects(client.call('delete_note', { noteId }), (err: unknown) => err instanceof StreamableHTTPError && err.code === 403);
+          const seen = client.since(mark);
+          assert.deepEqual(wire(seen), ['POST /mcp tools/call 403', 'POST /oauth/token refresh_token 200', 'POST /mcp tools/call 403']);
+          for (const refused of [seen[0]!, seen[2]!]) {
+            assert.equal(refused.error, 'insufficient_scope');
+            const challenge = challengeParams(refused.wwwAuthenticate);
+            assert.equal(challenge.error, 'insufficient_scope');
+            assert.equal(challenge.scope, STEP_UP_SCOPE);
+          }
+          assert.equal(client.provider.pendingAuthorization, undefined, 'v1 does not open the browser on 403');
+          assertNoServerErrors(client);
+        });
+
+        it('steps up when the application re-authorizes with the challenged scope, and may then delete', async () => {
+          assert.equal(await client.requestScope(STEP_UP_SCOPE), 'REDIRECT');
+          assert.equal(requestedScope(client.provider.pendingAuthorization), STEP_UP_SCOPE);
+          const { pages } = await client.authorize();
+          assert.ok(!pages.some((page) => page.body.includes('/login"')), 'the browser is still signed in: consent only');
+          assert.equal(client.provider.currentTokens!.scope, STEP_UP_SCOPE);
+          assert.deepEqual(await client.toolNames(), [...DEFAULT_TOOLS, 'delete_note']);
+          const deleted = await client.call('delete_note', { noteId });
+          assert.equal(deleted.structuredContent.deleted, noteId);
+          assert.equal((await client.call('read_note', { noteId })).isError, true, 'the note is gone');
+        });
+
+        it('after its refresh token is revoked, the next call is refused and the client is sent back to the browser', async () => {
+          const { refresh_token: refreshToken } = client.provider.currentTokens!;
+          const revoked = await fetch(`${server.url}/oauth/revoke`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ token: refreshToken!, token_type_hint: 'refresh_token', client_id: client.provider.client!.client_id }),
+          });
+          assert.equal(revoked.status, 200);
+
+          const mark = client.mark();
+          await assert.rejects(client.call('list_projects'), UnauthorizedError);
+          const seen = client.since(mark);
+          assert.deepEqual(wire(seen), ['POST /mcp tools/call 401', 'POST /oauth/token refresh_token 400']);
+          assert.equal(challengeParams(seen[0]!.wwwAuthenticate).error, 'invalid_token');
+          assert.equal(seen[1]!.error, 'invalid_grant');
+          assert.equal(client.provider.currentTokens, undefined, 'the client threw its tokens away');
+          // Least privilege: the new authorization asks for the defaults again, not every scope the server has.
+          assert.equal(requestedScope(client.provider.pendingAuthorization), DEFAULT_SCOPE);
+          assertNoServerErrors(client);
+        });
+
+        it('re-authorizes and works again', async () => {
+          await client.authorize();
+          assert.equal(client.provider.currentTokens!.scope, DEFAULT_SCOPE);
+          assert.deepEqual(await client.toolNames(), DEFAULT_TOOLS);
+          assertNoServerErrors(client);
+        });
+      });
+    }
+  }
+});
