@@ -3,14 +3,13 @@ import { hashPassword } from '../core/crypto.ts';
 import { isPortcullisError } from '../core/errors.ts';
 import { MIN_PASSWORD_LENGTH } from '../console/pages.ts';
 import { CONFIG_HELP, CommandError, UsageError, parseCommand } from './args.ts';
-import { loadCliConfig, withStore, type CliIo, type Command } from './context.ts';
+import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { promptHidden, readPasswordFromStdin } from './password-input.ts';
 
 const MAX_PASSWORD_LENGTH = 1024;
 
 const createUserSpec = {
   name: 'admin create-user',
-  summary: 'create a user with a password (Argon2id)',
   help: `Usage: portcullis admin create-user --email EMAIL [--name NAME] [--admin] [--password-stdin]
 
 Creates a user who can sign in with a password. The password is read from standard input with
@@ -36,14 +35,8 @@ ${CONFIG_HELP}
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-/** `admin create-user` */
-export const createUserCommand: Command = {
-  name: createUserSpec.name,
-  summary: createUserSpec.summary,
-  run: (argv, io) => createUser(argv, io, io.stdin ?? process.stdin),
-};
-
-async function createUser(argv: string[], io: CliIo, stdin: NodeJS.ReadStream): Promise<number> {
+export async function createUser(argv: string[], io: CliIo): Promise<number> {
+  const stdin = io.stdin ?? process.stdin;
   const args = parseCommand(createUserSpec, argv, io.stdout);
   if (!args) return 0;
   const { values } = args;

@@ -1,5 +1,5 @@
 /**
- * Argument parsing for every subcommand: node:util `parseArgs` in strict mode, with its errors
+ * Argument parsing and failure kinds for every subcommand: node:util `parseArgs` in strict mode, with its errors
  * turned into `UsageError` (exit code 2) and a `--help` that prints the command's own usage.
  *
  * Exit codes across the CLI: 0 done; 1 the command was understood but could not be carried out
@@ -27,11 +27,21 @@ export class CommandError extends Error {
   }
 }
 
+/** One line for an unexpected error: its message (and code), never a stack. */
+export function describeError(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length) return describeError(err.errors[0]);
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = err.message.split('\n')[0]!.trim();
+    if (!message) return code ?? err.name;
+    return code && !message.includes(code) ? `${message} (${code})` : message;
+  }
+  return String(err);
+}
+
 export interface CommandSpec<O extends ParseArgsOptionsConfig> {
   /** `clients add` */
   name: string;
-  /** One line, for the command list. */
-  summary: string;
   /** Usage lines and option descriptions, printed by --help. */
   help: string;
   options: O;

@@ -8,7 +8,7 @@ import { randomBase62, randomToken } from '../core/crypto.ts';
 import { isLoopbackUrl } from '../core/net.ts';
 import type { ClientRecord } from '../store/types.ts';
 import { CONFIG_HELP, CommandError, UsageError, many, parseCommand } from './args.ts';
-import { loadCliConfig, withStore, type CliIo, type Command } from './context.ts';
+import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';
 
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -21,7 +21,6 @@ const GRANTS: Record<string, string[]> = {
 
 const addSpec = {
   name: 'clients add',
-  summary: 'pre-register an OAuth client (a confidential client\'s secret is shown once)',
   help: `Usage: portcullis clients add --name NAME --redirect-uri URI [--redirect-uri URI…]
                               [--public | --confidential] [--grant GRANT…]
                               [--resource-server URL…] [--id CLIENT_ID] [--json]
@@ -59,7 +58,6 @@ ${CONFIG_HELP}
 
 const listSpec = {
   name: 'clients list',
-  summary: 'list registered clients (never their secrets)',
   help: `Usage: portcullis clients list [--json]
 
 Lists registered OAuth clients — pre-registered (static) and dynamically registered — with their
@@ -74,7 +72,6 @@ ${CONFIG_HELP}
 
 const removeSpec = {
   name: 'clients remove',
-  summary: 'remove a client',
   help: `Usage: portcullis clients remove CLIENT_ID
 
 Removes a registered client: it can no longer authenticate, refresh or start new authorizations.
@@ -118,7 +115,7 @@ function checkResourceServer(raw: string): string {
   return raw;
 }
 
-async function add(argv: string[], io: CliIo): Promise<number> {
+export async function addClient(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(addSpec, argv, io.stdout);
   if (!args) return 0;
   const { values } = args;
@@ -201,7 +198,7 @@ function view(record: ClientRecord) {
   };
 }
 
-async function list(argv: string[], io: CliIo): Promise<number> {
+export async function listClients(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(listSpec, argv, io.stdout);
   if (!args) return 0;
   const config = loadCliConfig(args.values.config);
@@ -229,7 +226,7 @@ async function list(argv: string[], io: CliIo): Promise<number> {
   });
 }
 
-async function remove(argv: string[], io: CliIo): Promise<number> {
+export async function removeClient(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(removeSpec, argv, io.stdout);
   if (!args) return 0;
   const clientId = args.positionals[0]!;
@@ -240,9 +237,3 @@ async function remove(argv: string[], io: CliIo): Promise<number> {
     return 0;
   });
 }
-
-export const clientCommands: Command[] = [
-  { name: addSpec.name, summary: addSpec.summary, run: add },
-  { name: listSpec.name, summary: listSpec.summary, run: list },
-  { name: removeSpec.name, summary: removeSpec.summary, run: remove },
-];

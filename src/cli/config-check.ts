@@ -6,12 +6,11 @@
 import { existsSync } from 'node:fs';
 import { configWarnings, type Config } from '../core/config.ts';
 import { loadRootSecret, secretFilePath } from '../core/secrets.ts';
-import { CONFIG_HELP, parseCommand } from './args.ts';
-import { describeError, loadCliConfig, maskUrlPassword, type CliIo, type Command } from './context.ts';
+import { CONFIG_HELP, describeError, parseCommand } from './args.ts';
+import { loadCliConfig, maskUrlPassword, type CliIo } from './context.ts';
 
 const spec = {
   name: 'config check',
-  summary: 'validate the configuration and print it, secrets masked, with warnings',
   help: `Usage: portcullis config check [--json]
 
 Loads the configuration the way the server does — defaults, then portcullis.config.json (or the
@@ -55,7 +54,7 @@ function secretSource(config: Config, warnings: string[]): string {
   return file;
 }
 
-async function run(argv: string[], io: CliIo): Promise<number> {
+export async function configCheck(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(spec, argv, io.stdout);
   if (!args) return 0;
   const config = loadCliConfig(args.values.config);
@@ -76,5 +75,3 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   io.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
-
-export const configCheckCommand: Command = { name: spec.name, summary: spec.summary, run };

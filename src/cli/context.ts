@@ -9,7 +9,7 @@ import type { DerivedSecrets } from '../core/crypto.ts';
 import { loadRootSecret } from '../core/secrets.ts';
 import { openStore, sqlitePath } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
-import { CommandError } from './args.ts';
+import { CommandError, describeError } from './args.ts';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -18,12 +18,8 @@ export interface CliIo {
   stdin?: NodeJS.ReadStream;
 }
 
-/** One subcommand: `name` is its words (`clients add`); `run` returns the exit code. */
-export interface Command {
-  name: string;
-  summary: string;
-  run(argv: string[], io: CliIo): Promise<number>;
-}
+/** A subcommand's entry point: its arguments (after the command words) → exit code. */
+export type CommandRun = (argv: string[], io: CliIo) => Promise<number>;
 
 export function loadCliConfig(file: string | undefined): Config {
   return loadConfig({ file });
@@ -87,16 +83,4 @@ export async function withStore<T>(config: Config, io: CliIo, fn: (store: Store,
   } finally {
     await store.close().catch(() => {});
   }
-}
-
-/** One line for an unexpected error: its message (and code), never a stack. */
-export function describeError(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length) return describeError(err.errors[0]);
-  if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const message = err.message.split('\n')[0]!.trim();
-    if (!message) return code ?? err.name;
-    return code && !message.includes(code) ? `${message} (${code})` : message;
-  }
-  return String(err);
 }

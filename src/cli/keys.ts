@@ -6,12 +6,11 @@
  */
 import { rotateSigningKey } from '../keys/signing-keys.ts';
 import { CONFIG_HELP, parseCommand } from './args.ts';
-import { loadCliConfig, withStore, type CliIo, type Command } from './context.ts';
+import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';
 
 const rotateSpec = {
   name: 'keys rotate',
-  summary: 'add a new token-signing key and retire the current one',
   help: `Usage: portcullis keys rotate [--json]
 
 Adds a new ES256 token-signing key and retires the current one. Running servers switch to the
@@ -27,7 +26,6 @@ ${CONFIG_HELP}
 
 const listSpec = {
   name: 'keys list',
-  summary: 'list token-signing keys (public information only)',
   help: `Usage: portcullis keys list [--json]
 
 Lists the token-signing keys: key id (kid), algorithm, and whether each signs or only verifies.
@@ -39,7 +37,7 @@ ${CONFIG_HELP}
   options: { json: { type: 'boolean' } },
 } as const;
 
-async function rotate(argv: string[], io: CliIo): Promise<number> {
+export async function rotateKeys(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(rotateSpec, argv, io.stdout);
   if (!args) return 0;
   const config = loadCliConfig(args.values.config);
@@ -60,7 +58,7 @@ async function rotate(argv: string[], io: CliIo): Promise<number> {
   });
 }
 
-async function list(argv: string[], io: CliIo): Promise<number> {
+export async function listKeys(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(listSpec, argv, io.stdout);
   if (!args) return 0;
   const config = loadCliConfig(args.values.config);
@@ -84,8 +82,3 @@ async function list(argv: string[], io: CliIo): Promise<number> {
     return 0;
   });
 }
-
-export const keyCommands: Command[] = [
-  { name: rotateSpec.name, summary: rotateSpec.summary, run: rotate },
-  { name: listSpec.name, summary: listSpec.summary, run: list },
-];

@@ -6,16 +6,28 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isPortcullisError, type FieldError } from '../core/errors.ts';
-import { createUserCommand } from './admin.ts';
-import { CommandError, UsageError } from './args.ts';
-import { clientCommands } from './clients.ts';
-import { configCheckCommand } from './config-check.ts';
-import { describeError, type CliIo, type Command } from './context.ts';
-import { keyCommands } from './keys.ts';
-import { migrateCommand } from './migrate.ts';
-import { startCommand } from './start.ts';
+import { CommandError, UsageError, describeError } from './args.ts';
+import type { CliIo, CommandRun } from './context.ts';
 
-export const COMMANDS: Command[] = [startCommand, migrateCommand, configCheckCommand, createUserCommand, ...clientCommands, ...keyCommands];
+interface Command {
+  /** The command words, e.g. `clients add`. */
+  name: string;
+  summary: string;
+  /** Imported only when the command runs, so `--help` and usage errors answer at once. */
+  load(): Promise<CommandRun>;
+}
+
+export const COMMANDS: Command[] = [
+  { name: 'start', summary: 'run the server (authorization server, guard, demo MCP server)', load: async () => (await import('./start.ts')).startCommand },
+  { name: 'migrate', summary: 'apply database migrations (SQLite in dataDir, or PostgreSQL via DATABASE_URL)', load: async () => (await import('./migrate.ts')).migrate },
+  { name: 'config check', summary: 'validate the configuration and print it, secrets masked, with warnings', load: async () => (await import('./config-check.ts')).configCheck },
+  { name: 'admin create-user', summary: 'create a user with a password (Argon2id)', load: async () => (await import('./admin.ts')).createUser },
+  { name: 'clients add', summary: "pre-register an OAuth client (a confidential client's secret is shown once)", load: async () => (await import('./clients.ts')).addClient },
+  { name: 'clients list', summary: 'list registered clients (never their secrets)', load: async () => (await import('./clients.ts')).listClients },
+  { name: 'clients remove', summary: 'remove a client', load: async () => (await import('./clients.ts')).removeClient },
+  { name: 'keys rotate', summary: 'add a new token-signing key and retire the current one', load: async () => (await import('./keys.ts')).rotateKeys },
+  { name: 'keys list', summary: 'list token-signing keys (public information only)', load: async () => (await import('./keys.ts')).listKeys },
+];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
@@ -39,7 +51,7 @@ function overview(commands: Command[], heading = 'Usage: portcullis <command> [o
 /** Run the CLI with these arguments; resolves with the exit code. */
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [first, second] = argv;
-  if (first === undefined) return startCommand.run([], io);
+  if (first === undefined) return runCommand(COMMANDS[0]!, [], io);
   if (first === '--help' || first === '-h' || first === 'help') {
     io.stdout.write(overview(COMMANDS));
     return 0;
@@ -49,20 +61,24 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === `${first} ${second}`) ?? COMMANDS.find((c) => c.name === first);
+  if (command) return runCommand(command, argv.slice(command.name.split(' ').length), io);
+  const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `));
+  if (group.length && (second === '--help' || second === '-h')) {
+    io.stdout.write(overview(group, `Usage: portcullis ${first} <command> [options]`));
+    return 0;
+  }
+  const names = group.map((c) => c.name.slice(first.length + 1)).join(', ');
+  const problem = !group.length
+    ? new UsageError(`unknown command: ${first}`)
+    : new UsageError(second === undefined || second.startsWith('-') ? `missing command (one of: ${names})` : `unknown command: ${first} ${second} (one of: ${names})`, first);
+  return report(problem, undefined, io);
+}
+
+async function runCommand(command: Command, argv: string[], io: CliIo): Promise<number> {
   try {
-    if (!command) {
-      const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `));
-      if (!group.length) throw new UsageError(`unknown command: ${first}`);
-      if (second === '--help' || second === '-h') {
-        io.stdout.write(overview(group, `Usage: portcullis ${first} <command> [options]`));
-        return 0;
-      }
-      const names = group.map((c) => c.name.slice(first.length + 1)).join(', ');
-      throw new UsageError(second === undefined || second.startsWith('-') ? `missing command (one of: ${names})` : `unknown command: ${first} ${second} (one of: ${names})`, first);
-    }
-    return await command.run(argv.slice(command.name.split(' ').length), io);
+    return await (await command.load())(argv, io);
   } catch (err) {
-    return report(err, command?.name, io);
+    return report(err, command.name, io);
   }
 }
 

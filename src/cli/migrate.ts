@@ -1,10 +1,9 @@
 /** `portcullis migrate`: apply pending migrations to the configured store and say which ran. */
-import { CONFIG_HELP, CommandError, parseCommand } from './args.ts';
-import { describeError, loadCliConfig, openConfiguredStore, storeLocation, type CliIo, type Command } from './context.ts';
+import { CONFIG_HELP, CommandError, describeError, parseCommand } from './args.ts';
+import { loadCliConfig, openConfiguredStore, storeLocation, type CliIo } from './context.ts';
 
 const spec = {
   name: 'migrate',
-  summary: 'apply database migrations (SQLite in dataDir, or PostgreSQL via DATABASE_URL)',
   help: `Usage: portcullis migrate [--json]
 
 Applies pending schema migrations to the configured store — SQLite in the data directory, or
@@ -19,7 +18,7 @@ ${CONFIG_HELP}
   options: { json: { type: 'boolean' } },
 } as const;
 
-async function run(argv: string[], io: CliIo): Promise<number> {
+export async function migrate(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(spec, argv, io.stdout);
   if (!args) return 0;
   const config = loadCliConfig(args.values.config);
@@ -45,5 +44,3 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     await store.close().catch(() => {});
   }
 }
-
-export const migrateCommand: Command = { name: spec.name, summary: spec.summary, run };

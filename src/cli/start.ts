@@ -1,13 +1,11 @@
 /** `portcullis start`: run the server in the foreground and print where everything is. */
 import { loadConfig } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
-import { startPortcullis } from '../server/app.ts';
 import { CONFIG_HELP, parseCommand } from './args.ts';
-import type { CliIo, Command } from './context.ts';
+import type { CliIo } from './context.ts';
 
 const spec = {
   name: 'start',
-  summary: 'run the server (authorization server, guard, demo MCP server)',
   help: `Usage: portcullis start
 
 Runs Portcullis in the foreground: the authorization server, the built-in demo MCP server it
@@ -25,6 +23,8 @@ export async function start(options: { file?: string } = {}): Promise<void> {
   const began = performance.now();
   const config = loadConfig({ file: options.file });
   const log = createLogger(config.logLevel, process.stderr);
+  // Loaded here, not at the top: the other commands should not pay for the whole server.
+  const { startPortcullis } = await import('../server/app.ts');
   const running = await startPortcullis(config, { log });
   const lines = [
     '',
@@ -54,11 +54,9 @@ export async function start(options: { file?: string } = {}): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
 }
 
-async function run(argv: string[], io: CliIo): Promise<number> {
+export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(spec, argv, io.stdout);
   if (!args) return 0;
   await start({ file: args.values.config });
   return 0;
 }
-
-export const startCommand: Command = { name: spec.name, summary: spec.summary, run };

@@ -1,0 +1,88 @@
+/**
+ * Run the real `portcullis` command as a child process — `node src/cli/main.ts …` with the
+ * project's Node 24, or through bin/portcullis.js — with a clean environment: no PORTCULLIS_* or
+ * DATABASE_URL leaks in from the test runner, only what the test gives.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+export const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+export const LAUNCHER = join(ROOT, 'bin', 'portcullis.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** PORTCULLIS_DATA_DIR for the child. */
+  dataDir?: string;
+  env?: Record<string, string>;
+  /** Written to the child's stdin (which is then closed). */
+  stdin?: string;
+  /** Working directory (default: the data directory, else a fresh temporary one). */
+  cwd?: string;
+  /** Run this script instead of src/cli/main.ts, with these Node flags. */
+  script?: string;
+  nodeArgs?: string[];
+  node?: string;
+}
+
+/** The test runner's environment without anything that configures Portcullis. */
+export function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined || name.startsWith('PORTCULLIS_') || name === 'DATABASE_URL') continue;
+    env[name] = value;
+  }
+  return env;
+}
+
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  const env = { ...cleanEnv(), ...(options.dataDir ? { PORTCULLIS_DATA_DIR: options.dataDir } : {}), ...options.env };
+  const child = spawn(options.node ?? NODE, [...(options.nodeArgs ?? []), options.script ?? MAIN, ...args], {
+    cwd: options.cwd ?? options.dataDir ?? tempDir(),
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(options.stdin ?? '');
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** A temporary directory removed when the current suite (or file) ends. */
+export function tempDir(prefix = 'portcullis-cli-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A failure is reported as exactly one line on stderr, and never as a stack trace. */
+export function oneLineError(result: CliResult): string {
+  const lines = result.stderr.trimEnd().split('\n').filter((line) => !/^(warning|note): /.test(line));
+  if (lines.length !== 1 || /^\s+at /m.test(result.stderr)) {
+    throw new Error(`expected one error line, got:\n${result.stderr}`);
+  }
+  return lines[0]!;
+}
+
+export function json<T = Record<string, unknown>>(result: CliResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
