@@ -132,7 +132,12 @@ export function createAdapterClass(deps: AdapterDeps): AdapterConstructor {
       const won = await store.oidc.consume(this.model, key, now());
       if (this.model === 'RefreshToken') {
         // A racer inside the grace window also lands here with won=false: that is allowed.
-        await family.afterUse(key, now());
+        // A sibling that lost its family to another sibling's use is reuse: revoke, as the engine does.
+        if ((await family.afterUse(key, now())) === 'lost') {
+          const record = await store.oidc.find(this.model, key);
+          if (record?.grantId) await revokeGrant(record.grantId);
+          throw new errors.InvalidGrant('refresh token already used');
+        }
         return;
       }
       if (!won && ONE_TIME.has(this.model)) {

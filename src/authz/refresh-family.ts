@@ -10,7 +10,8 @@
  *   successors has been used yet, is handed to the engine as unused: the racer gets valid tokens
  *   (a sibling of the first successor).
  * - The first successor to be *used* wins the family; its siblings are killed at that moment, so
- *   never more than one chain stays alive.
+ *   never more than one chain stays alive. Siblings used at the same moment both lose, and the
+ *   grant is revoked: two holders advancing one family is what theft looks like.
  * - Anything else — a rotated token after the window, after a successor advanced, or a killed
  *   sibling — is reported consumed, and the engine revokes the whole grant.
  *
@@ -69,15 +70,30 @@ export class RefreshFamily {
     if (siblings.some((s) => s.id !== newId && s.consumedAt !== null)) await this.#oidc.kill(MODEL, [newId], now);
   }
 
-  /** A token was used (rotated): its siblings can never be used now. */
-  async afterUse(id: string, now: number): Promise<void> {
+  /**
+   * A token was used (rotated): its siblings can never be used now. Returns 'lost' when this use
+   * must not go on: a sibling was used first (and killed this one before it was consumed), or
+   * siblings were used at the same moment. Without this check, siblings used concurrently on a
+   * store with real concurrency (PostgreSQL) each killed nobody — `kill` spares consumed tokens —
+   * and every one of them went on as a live chain (found by test/authz/refresh-tokens.test.ts).
+   */
+  async afterUse(id: string, now: number): Promise<'won' | 'lost'> {
     const record = await this.#oidc.find(MODEL, id);
-    if (!record?.parentId) return;
+    // Gone since the engine found it: the grant was revoked meanwhile (by a racing reuse).
+    if (!record) return 'lost';
+    if (!record.parentId) return 'won';
     const siblings = await this.#oidc.children(MODEL, record.parentId);
     await this.#oidc.kill(
       MODEL,
       siblings.filter((s) => s.id !== id).map((s) => s.id),
       now,
     );
+    // Read again after our kill: a sibling consumed before it, and not killed itself, was used
+    // concurrently with this one — neither may win. `kill` only marks unconsumed tokens, so a
+    // killed mark on this token means a sibling's use came first.
+    const family = await this.#oidc.children(MODEL, record.parentId);
+    const self = family.find((s) => s.id === id);
+    if (!self || self.killedAt !== null) return 'lost';
+    return family.some((s) => s.id !== id && s.consumedAt !== null && s.killedAt === null) ? 'lost' : 'won';
   }
 }

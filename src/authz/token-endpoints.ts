@@ -155,6 +155,9 @@ async function introspection(deps: TokenEndpointDeps, caller: AuthenticatedClien
   const refresh = await deps.provider().RefreshToken.find(token);
   if (!refresh || refresh.isExpired || refresh.consumed) return inactive;
   if (refresh.clientId !== callerId) return inactive;
+  // A refresh token saved just after its grant was revoked (a racing reuse) outlives the grant's
+  // rows, but can never be used: the token endpoint refuses it once the grant is gone.
+  if (!refresh.grantId || !(await deps.provider().Grant.find(refresh.grantId))) return inactive;
   if (!(await activeUser(deps, String(refresh.accountId)))) return inactive;
   return {
     active: true,
