@@ -3,6 +3,7 @@
  * about OAuth lives in this configuration and in a few small koa middlewares installed here; the
  * known engine gaps (DESIGN.md "Known engine gaps") are each closed at the place named below.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../core/config.ts';
@@ -236,6 +237,7 @@ export function buildProvider(deps: AuthzDeps): Provider {
   const provider = new Provider(config.publicUrl, configuration);
   provider.proxy = config.trustProxy;
   patchClientModel(provider, secrets.pepper);
+  memoizeClientLookups(provider);
   installMiddleware(provider, deps);
   provider.on('server_error', (_ctx, err) => log.error({ err }, 'authorization server error'));
   provider.on('authorization.success', (ctx) => {
@@ -263,6 +265,32 @@ function patchClientModel(provider: Provider, pepper: Buffer): void {
   };
 }
 
+/** Client lookups of the engine request being served (see memoizeClientLookups). */
+const clientLookups = new AsyncLocalStorage<Map<string, Promise<unknown>>>();
+
+/**
+ * Engine gap (found by test/cimd/ssrf.test.ts): when a client cannot be resolved at the
+ * authorization endpoint, the engine's error handler looks it up a second time. Failed Client ID
+ * Metadata Document fetches are (rightly) not cached, so every refused request fetched the
+ * document twice, and a document server that never answers held the request for two fetch
+ * timeouts (5 s instead of 2.5 s). Within one request the first lookup's outcome is reused;
+ * across requests nothing is remembered, so a fixed document works on the next try.
+ */
+function memoizeClientLookups(provider: Provider): void {
+  const Client = provider.Client as unknown as { find(id: unknown, ...rest: unknown[]): Promise<unknown> };
+  const find = Client.find.bind(Client);
+  Client.find = (id, ...rest) => {
+    const memo = clientLookups.getStore();
+    if (!memo || typeof id !== 'string' || !/^https:\/\//i.test(id)) return find(id, ...rest);
+    let lookup = memo.get(id);
+    if (!lookup) {
+      lookup = find(id, ...rest);
+      memo.set(id, lookup);
+    }
+    return lookup;
+  };
+}
+
 function installMiddleware(provider: Provider, deps: AuthzDeps): void {
   const { resources } = deps;
   const mount = new URL(deps.config.publicUrl).pathname.replace(/\/$/, '');
@@ -273,6 +301,7 @@ function installMiddleware(provider: Provider, deps: AuthzDeps): void {
   Object.defineProperty(provider.request, 'secure', { get: () => true });
 
   provider.use(async (ctx, next) => withRefreshScope(next));
+  provider.use(async (_ctx, next) => clientLookups.run(new Map(), next));
 
   // An authorization request that names no scope of its resource gets the resource's default
   // scopes: MCP clients omit `scope` when none is advertised, and the engine would otherwise

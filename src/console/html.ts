@@ -47,6 +47,7 @@ export interface PageOptions {
 }
 
 // Referrer policy 'same-origin', not 'no-referrer': see securityHeaders() in web.ts (Origin: null on POST).
+// The empty icon stops browsers asking for /favicon.ico, a 404 logged as a console error on every page.
 export function page({ title, base = '', body }: PageOptions): string {
   return html`<!doctype html>
 <html lang="en">
@@ -56,6 +57,7 @@ export function page({ title, base = '', body }: PageOptions): string {
 <meta name="referrer" content="same-origin">
 <title>${title} · Portcullis</title>
 <link rel="stylesheet" href="${base}/assets/portcullis.css">
+<link rel="icon" href="data:,">
 </head>
 <body>
 <main class="card">

@@ -48,6 +48,12 @@ export function createRouter(deps: RouterDeps): RequestListener {
     const url = req.url ?? '/';
     (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
     req.url = enginePath ?? (url.slice(base.length) || '/');
+    // The engine's pages (errors, logout, device code entry, auto-submit forms) skip our pages'
+    // securityHeaders(): never framed, never sniffed. Pages of our own markup set a full CSP over
+    // this one (provider.ts renderError); the engine's built-in pages carry inline script/style.
+    res.setHeader('content-security-policy', "frame-ancestors 'none'");
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('x-content-type-options', 'nosniff');
     deps.engine.handle(req, res);
   }
 
