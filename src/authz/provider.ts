@@ -6,6 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { contentSecurityPolicy } from '../console/web.ts';
 import type { Config } from '../core/config.ts';
 import { randomBase62, randomToken, type DerivedSecrets } from '../core/crypto.ts';
 import type { KeyRing } from '../keys/signing-keys.ts';
@@ -224,6 +225,9 @@ export function buildProvider(deps: AuthzDeps): Provider {
     },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
+      // Engine routes bypass our pages' securityHeaders(); this page is our markup (no script,
+      // no inline style, no form), so it gets the same strict CSP as every other page of ours.
+      ctx.set('content-security-policy', contentSecurityPolicy());
       ctx.body = renderEngineError({ ...out });
     },
     fetch: createOutboundFetch({ allowPrivateAddresses: config.cimd.allowPrivateAddresses }) as never,
