@@ -12,20 +12,20 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
-import { CLOCK_SKEW } from '../../src/authz/provider.ts';
 import { serverTargets } from '../helpers/authz.ts';
-import { startHttpsFixture, type HttpsFixture } from '../helpers/https-fixture.ts';
 import {
+  assertNoServerErrors,
   challengeParams,
-  createMcpClient,
-  desktopClientMetadata,
+  METADATA_DOCUMENT_PATH,
   REGISTRATIONS,
   requestedScope,
+  startClientStory,
+  untilExpired,
   wire,
+  type ClientStory,
   type McpTestClient,
 } from '../helpers/mcp-clients.ts';
 import type { TestServer } from '../helpers/server.ts';
@@ -33,47 +33,20 @@ import type { TestServer } from '../helpers/server.ts';
 const DEFAULT_SCOPE = 'demo:read demo:write';
 const STEP_UP_SCOPE = 'demo:read demo:write demo:delete';
 const DEFAULT_TOOLS = ['list_projects', 'list_notes', 'read_note', 'create_project', 'write_note'];
-const DOCUMENT_PATH = '/oauth/client-metadata.json';
-
-/** Sleep until the guard refuses the access token: its `exp` plus the clock skew it tolerates. */
-async function untilExpired(accessToken: string): Promise<void> {
-  const exp = decodeJwt(accessToken).exp!;
-  await sleep(Math.max(0, (exp + CLOCK_SKEW + 1) * 1000 - Date.now()));
-}
-
-function assertNoServerErrors(client: McpTestClient): void {
-  const failures = client.exchanges.filter((e) => e.status >= 500).map((e) => `${e.method} ${e.url.pathname} ${e.status}`);
-  assert.deepEqual(failures, [], 'no request the client made may end in a 5xx');
-}
-
 describe('MCP SDK v1 client', { concurrency: true }, () => {
   for (const target of serverTargets()) {
     for (const registration of REGISTRATIONS) {
       describe(`${registration} client, ${target.dialect} store`, { concurrency: 1 }, () => {
+        let story: ClientStory;
         let server: TestServer;
-        let documentHost: HttpsFixture | undefined;
         let client: McpTestClient;
         let noteId: string;
 
         before(async () => {
-          // 2 s access tokens: the refresh step only waits for one to lapse (plus the guard's skew).
-          server = await target.start({ tokens: { accessTokenTtl: 2 }, cimd: { allowPrivateAddresses: true } });
-          let clientMetadataUrl: string | undefined;
-          if (registration === 'metadata-document') {
-            documentHost = await startHttpsFixture();
-            clientMetadataUrl = documentHost.url(DOCUMENT_PATH);
-            documentHost.route(DOCUMENT_PATH, {
-              client_id: clientMetadataUrl,
-              ...desktopClientMetadata('http://127.0.0.1/callback', 'Metadata-document MCP client'),
-            });
-          }
-          client = await createMcpClient(server, { sdk: 'v1', registration, clientMetadataUrl });
+          story = await startClientStory(target, 'v1', registration);
+          ({ server, client } = story);
         });
-        after(async () => {
-          await client?.close();
-          await documentHost?.close();
-          await server?.stop();
-        });
+        after(() => story?.stop());
 
         it('gets 401 with the resource metadata, discovers the authorization server, registers, and opens the browser', async () => {
           assert.equal(await client.connect(), 'redirected');
@@ -95,7 +68,7 @@ describe('MCP SDK v1 client', { concurrency: true }, () => {
 
           const clientId = client.provider.client?.client_id;
           if (registration === 'dynamic') assert.match(clientId ?? '', /^dyn_/);
-          if (registration === 'metadata-document') assert.equal(clientId, documentHost!.url(DOCUMENT_PATH));
+          if (registration === 'metadata-document') assert.equal(clientId, story.documentHost!.url(METADATA_DOCUMENT_PATH));
 
           const authorization = client.provider.pendingAuthorization!;
           assert.equal(`${authorization.origin}${authorization.pathname}`, `${server.url}/oauth/authorize`);
@@ -119,7 +92,7 @@ describe('MCP SDK v1 client', { concurrency: true }, () => {
           assert.equal(claims.aud, server.mcpUrl);
           assert.equal(claims.sub, server.user.id);
           assert.equal(claims.client_id, client.provider.client!.client_id);
-          if (documentHost) assert.ok(documentHost.hits(DOCUMENT_PATH) >= 1, 'the server fetched the metadata document');
+          if (story.documentHost) assert.ok(story.documentHost.hits(METADATA_DOCUMENT_PATH) >= 1, 'the server fetched the metadata document');
         });
 
         it('lists the read and write tools, and not delete_note', async () => {

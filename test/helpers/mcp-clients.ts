@@ -17,7 +17,13 @@ import {
   StreamableHTTPClientTransport as V2Transport,
   type OAuthClientProvider as V2OAuthClientProvider,
 } from '@modelcontextprotocol/client';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeJwt } from 'jose';
 import { clientToRecord } from '../../src/authz/clients.ts';
+import { CLOCK_SKEW } from '../../src/authz/provider.ts';
+import type { ServerTarget } from './authz.ts';
+import { startHttpsFixture, type HttpsFixture } from './https-fixture.ts';
 import { authorizeInBrowser, type BrowserResult, type BrowserStep } from './oauth-flow.ts';
 import type { TestServer } from './server.ts';
 import { UserAgent } from './user-agent.ts';
@@ -443,4 +449,57 @@ export async function createMcpClient(server: TestServer, options: McpClientOpti
     },
   };
   return self;
+}
+
+/** Sleep until the guard refuses `accessToken`: its `exp` plus the clock skew the guard tolerates. */
+export async function untilExpired(accessToken: string): Promise<void> {
+  const exp = decodeJwt(accessToken).exp!;
+  await sleep(Math.max(0, (exp + CLOCK_SKEW + 1) * 1000 - Date.now()));
+}
+
+/** No request the client made ended in a 5xx. */
+export function assertNoServerErrors(client: McpTestClient): void {
+  const failures = client.exchanges.filter((e) => e.status >= 500).map((e) => `${e.method} ${e.url.pathname} ${e.status}`);
+  assert.deepEqual(failures, [], 'no request the client made may end in a 5xx');
+}
+
+export const METADATA_DOCUMENT_PATH = '/oauth/client-metadata.json';
+
+export interface ClientStory {
+  server: TestServer;
+  client: McpTestClient;
+  /** For metadata-document clients: the https server publishing the document. */
+  documentHost: HttpsFixture | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * A server on `target` with 2-second access tokens (so a refresh test only waits for one to lapse,
+ * plus the guard's clock skew) that accepts metadata documents from loopback, and an SDK client of
+ * the given registration kind — for a metadata-document client, with its document served over https.
+ */
+export async function startClientStory(target: ServerTarget, sdk: Sdk, registration: Registration): Promise<ClientStory> {
+  const server = await target.start({ tokens: { accessTokenTtl: 2 }, cimd: { allowPrivateAddresses: true } });
+  let documentHost: HttpsFixture | undefined;
+  let clientMetadataUrl: string | undefined;
+  if (registration === 'metadata-document') {
+    documentHost = await startHttpsFixture();
+    clientMetadataUrl = documentHost.url(METADATA_DOCUMENT_PATH);
+    documentHost.route(METADATA_DOCUMENT_PATH, {
+      client_id: clientMetadataUrl,
+      // Registered without a port, like every loopback client: the one it listens on varies.
+      ...desktopClientMetadata('http://127.0.0.1/callback', `Metadata-document MCP client (${sdk})`),
+    });
+  }
+  const client = await createMcpClient(server, { sdk, registration, clientMetadataUrl });
+  return {
+    server,
+    client,
+    documentHost,
+    async stop() {
+      await client.close();
+      await documentHost?.close();
+      await server.stop();
+    },
+  };
 }

@@ -1,0 +1,191 @@
+/**
+ * The MCP SDK v2 client (`@modelcontextprotocol/client` 2.x, protocol 2026-07-28) connecting to
+ * the demo MCP server through Portcullis, once per registration kind (pre-registered, dynamic
+ * registration, Client ID Metadata Document) and per store: discovery → registration → sign-in
+ * and consent → tools → refresh on 401 → step-up → revocation → back to the browser.
+ *
+ * What v2 checks and does (SDK 2.4): its first request is an unauthenticated `server/discover`
+ * probe, which must get 401 like any other method; it requires the AS metadata `issuer` to equal
+ * the PRM's `authorization_servers[0]` and the callback's `iss` (RFC 9207) to equal that issuer;
+ * it adds `offline_access` (and `prompt=consent`) because the AS lists that scope; it refreshes only
+ * on 401. On 403 insufficient_scope it re-authorizes BY ITSELF (no refresh: a refresh cannot widen
+ * the grant) with the union of what it asked for, what it holds and what the challenge names: it
+ * sends the user to the browser and the call rejects with UnauthorizedError.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { UnauthorizedError } from '@modelcontextprotocol/client';
+import { decodeJwt } from 'jose';
+import { serverTargets } from '../helpers/authz.ts';
+import {
+  assertNoServerErrors,
+  challengeParams,
+  METADATA_DOCUMENT_PATH,
+  REGISTRATIONS,
+  requestedScope,
+  startClientStory,
+  untilExpired,
+  wire,
+  type ClientStory,
+  type McpTestClient,
+} from '../helpers/mcp-clients.ts';
+import type { TestServer } from '../helpers/server.ts';
+
+const DEFAULT_SCOPE = 'demo:read demo:write';
+const STEP_UP_SCOPE = 'demo:read demo:write demo:delete';
+const DEFAULT_TOOLS = ['list_projects', 'list_notes', 'read_note', 'create_project', 'write_note'];
+
+describe('MCP SDK v2 client (2026-07-28)', { concurrency: true }, () => {
+  for (const target of serverTargets()) {
+    for (const registration of REGISTRATIONS) {
+      describe(`${registration} client, ${target.dialect} store`, { concurrency: 1 }, () => {
+        let story: ClientStory;
+        let server: TestServer;
+        let client: McpTestClient;
+        let noteId: string;
+
+        before(async () => {
+          story = await startClientStory(target, 'v2', registration);
+          ({ server, client } = story);
+        });
+        after(() => story?.stop());
+
+        it('probes with server/discover, gets 401, discovers the authorization server, registers, and opens the browser', async () => {
+          assert.equal(await client.connect(), 'redirected');
+          const first = client.exchanges[0]!;
+          assert.equal(first.rpc, 'server/discover');
+          assert.equal(first.bearer, false);
+          assert.equal(first.status, 401, 'the unauthenticated probe gets 401, not 4xx/5xx of another kind');
+          const challenge = challengeParams(first.wwwAuthenticate);
+          assert.equal(challenge.resource_metadata, `${server.url}/.well-known/oauth-protected-resource/mcp`);
+          assert.equal(challenge.scope, DEFAULT_SCOPE);
+
+          const expected = [
+            'POST /mcp server/discover 401',
+            'GET /.well-known/oauth-protected-resource/mcp 200',
+            'GET /.well-known/oauth-authorization-server 200',
+          ];
+          if (registration === 'dynamic') expected.push('POST /oauth/register 201');
+          assert.deepEqual(wire(client.exchanges), expected);
+
+          const clientId = client.provider.client?.client_id;
+          if (registration === 'dynamic') assert.match(clientId ?? '', /^dyn_/);
+          if (registration === 'metadata-document') assert.equal(clientId, story.documentHost!.url(METADATA_DOCUMENT_PATH));
+          // The SDK stamps what it stores with the issuer it validated against the PRM.
+          assert.equal(client.provider.client?.issuer, server.url);
+
+          const authorization = client.provider.pendingAuthorization!;
+          assert.equal(`${authorization.origin}${authorization.pathname}`, `${server.url}/oauth/authorize`);
+          assert.equal(authorization.searchParams.get('client_id'), clientId);
+          assert.equal(authorization.searchParams.get('code_challenge_method'), 'S256');
+          assert.equal(authorization.searchParams.get('resource'), server.mcpUrl);
+          assert.equal(requestedScope(authorization), `${DEFAULT_SCOPE} offline_access`);
+          assert.equal(authorization.searchParams.get('prompt'), 'consent');
+          assertNoServerErrors(client);
+        });
+
+        it('signs in and consents in the browser, passes the iss check, and connects on the modern protocol', async () => {
+          const mark = client.mark();
+          const { callback, pages } = await client.authorize();
+          assert.ok(pages.some((page) => page.body.includes('/consent"')), 'the user saw the consent page');
+          assert.equal(callback.searchParams.get('iss'), server.url);
+          assert.deepEqual(wire(client.since(mark)), ['POST /oauth/token authorization_code 200', 'POST /mcp server/discover 200']);
+          const tokens = client.provider.currentTokens!;
+          assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+          assert.equal(tokens.scope, DEFAULT_SCOPE, 'the token response names its scope (step-up depends on it)');
+          assert.ok(tokens.refresh_token, 'the client gets a refresh token');
+          const claims = decodeJwt(tokens.access_token);
+          assert.equal(claims.aud, server.mcpUrl);
+          assert.equal(claims.sub, server.user.id);
+          assert.equal(claims.client_id, client.provider.client!.client_id);
+          if (story.documentHost) assert.ok(story.documentHost.hits(METADATA_DOCUMENT_PATH) >= 1, 'the server fetched the metadata document');
+        });
+
+        it('lists the read and write tools, and not delete_note', async () => {
+          assert.deepEqual(await client.toolNames(), DEFAULT_TOOLS);
+        });
+
+        it('writes a note and reads it back', async () => {
+          const project = (await client.call('create_project', { name: `v2 ${registration}` })).structuredContent.project;
+          const written = await client.call('write_note', { projectId: project.id, title: 'Plan', body: 'Ship the gateway.' });
+          assert.equal(written.isError, undefined);
+          noteId = written.structuredContent.note.id;
+          const read = await client.call('read_note', { noteId });
+          assert.equal(read.structuredContent.note.body, 'Ship the gateway.');
+          assert.equal(read.structuredContent.note.projectId, project.id);
+        });
+
+        it('refreshes on 401 once the access token has expired, and keeps working', async () => {
+          const before = client.provider.currentTokens!;
+          await untilExpired(before.access_token);
+          const mark = client.mark();
+          const read = await client.call('read_note', { noteId });
+          assert.equal(read.structuredContent.note.id, noteId);
+          assert.deepEqual(wire(client.since(mark)), [
+            'POST /mcp tools/call 401',
+            'POST /oauth/token refresh_token 200',
+            'POST /mcp tools/call 200',
+          ]);
+          assert.equal(challengeParams(client.since(mark)[0]!.wwwAuthenticate).error, 'invalid_token');
+          const after = client.provider.currentTokens!;
+          assert.notEqual(after.access_token, before.access_token);
+          assert.notEqual(after.refresh_token, before.refresh_token, 'refresh tokens rotate');
+          assert.equal(after.scope, DEFAULT_SCOPE);
+        });
+
+        it('on 403 insufficient_scope for delete_note, sends the user to the browser for the union of scopes', async () => {
+          const held = client.provider.currentTokens!;
+          const mark = client.mark();
+          await assert.rejects(client.call('delete_note', { noteId }), UnauthorizedError);
+          const seen = client.since(mark);
+          assert.deepEqual(wire(seen), ['POST /mcp tools/call 403'], 'no refresh: it cannot widen the grant');
+          assert.equal(seen[0]!.error, 'insufficient_scope');
+          const challenge = challengeParams(seen[0]!.wwwAuthenticate);
+          assert.equal(challenge.error, 'insufficient_scope');
+          assert.equal(challenge.scope, STEP_UP_SCOPE);
+          assert.equal(requestedScope(client.provider.pendingAuthorization), `${STEP_UP_SCOPE} offline_access`);
+          assert.equal(client.provider.currentTokens, held, 'the tokens it holds are kept until the new ones arrive');
+          assertNoServerErrors(client);
+        });
+
+        it('after consenting to the larger scope, deletes the note', async () => {
+          const { pages } = await client.authorize();
+          assert.ok(!pages.some((page) => page.body.includes('/login"')), 'the browser is still signed in: consent only');
+          assert.equal(client.provider.currentTokens!.scope, STEP_UP_SCOPE);
+          assert.deepEqual(await client.toolNames(), [...DEFAULT_TOOLS, 'delete_note']);
+          const deleted = await client.call('delete_note', { noteId });
+          assert.equal(deleted.structuredContent.deleted, noteId);
+          assert.equal((await client.call('read_note', { noteId })).isError, true, 'the note is gone');
+        });
+
+        it('after its refresh token is revoked, the next call is refused and the client is sent back to the browser', async () => {
+          const { refresh_token: refreshToken } = client.provider.currentTokens!;
+          const revoked = await fetch(`${server.url}/oauth/revoke`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ token: refreshToken!, token_type_hint: 'refresh_token', client_id: client.provider.client!.client_id }),
+          });
+          assert.equal(revoked.status, 200);
+
+          const mark = client.mark();
+          await assert.rejects(client.call('list_projects'), UnauthorizedError);
+          const seen = client.since(mark);
+          assert.deepEqual(wire(seen), ['POST /mcp tools/call 401', 'POST /oauth/token refresh_token 400']);
+          assert.equal(challengeParams(seen[0]!.wwwAuthenticate).error, 'invalid_token');
+          assert.equal(seen[1]!.error, 'invalid_grant');
+          assert.equal(client.provider.currentTokens, undefined, 'the client threw its tokens away');
+          // Least privilege: the new authorization asks for the defaults again, not every scope the server has.
+          assert.equal(requestedScope(client.provider.pendingAuthorization), `${DEFAULT_SCOPE} offline_access`);
+          assertNoServerErrors(client);
+        });
+
+        it('re-authorizes and works again', async () => {
+          await client.authorize();
+          assert.equal(client.provider.currentTokens!.scope, DEFAULT_SCOPE);
+          assert.deepEqual(await client.toolNames(), DEFAULT_TOOLS);
+          assertNoServerErrors(client);
+        });
+      });
+    }
+  }
+});
