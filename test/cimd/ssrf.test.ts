@@ -79,6 +79,15 @@ describe('Client ID Metadata Documents: SSRF and validation guards', () => {
     assert.equal(plain.hits(path), 0);
   });
 
+  it('a client_id carrying credentials or a fragment is refused and never fetched', async () => {
+    const path = '/userinfo.json';
+    docs.route(path, document(docs.url(path), docs.url('/userinfo/callback')));
+    for (const clientId of [`https://user:pass@127.0.0.1:${docs.port}${path}`, `https://user@127.0.0.1:${docs.port}${path}`, `${docs.url(path)}#frag`]) {
+      await assertRefused(authorizationRequest(server, clientId, docs.url('/userinfo/callback')), ['invalid_client']);
+    }
+    assert.equal(docs.hits(path), 0);
+  });
+
   it('a redirect (3xx) from the document URL is not followed', async () => {
     for (const status of [301, 302, 303, 307, 308]) {
       const path = `/moved-${status}.json`;
@@ -135,6 +144,7 @@ describe('Client ID Metadata Documents: SSRF and validation guards', () => {
       ['/secret-method.json', { token_endpoint_auth_method: 'client_secret_basic' }],
       ['/secret-value.json', { client_secret: 'hunter2' }],
       ['/http-logo.json', { logo_uri: 'http://example.com/logo.png' }],
+      ['/http-jwks.json', { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://127.0.0.1:1/jwks.json' }],
     ];
     for (const [path, extra] of cases) {
       const clientId = docs.url(path);
