@@ -104,6 +104,19 @@ describe('guard over HTTP: the demo MCP server at /mcp', () => {
     assert.match(answer.headers.get('access-control-expose-headers')!, /www-authenticate/i);
   });
 
+  it('a valid token anywhere but the Authorization header is not accepted (bearer_methods_supported: header)', async () => {
+    const inQuery = await postMcp(`${server.mcpUrl}?access_token=${tokens.access_token}`, toolsList);
+    assert.equal(inQuery.status, 401);
+    assert.ok(!('error' in bearerParams(inQuery.headers.get('www-authenticate'))), 'treated as no token at all');
+    const inForm = await fetch(server.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json, text/event-stream' },
+      body: new URLSearchParams({ access_token: tokens.access_token }),
+    });
+    assert.equal(inForm.status, 401);
+    await inForm.body?.cancel();
+  });
+
   it('Bearer garbage: 401 invalid_token', async () => {
     for (const authorization of ['Bearer garbage', 'Bearer a.b.c', 'Bearer ', 'bearer eyJ.eyJ.sig', `Bearer ${'x'.repeat(10_000)}`]) {
       assertChallenge(await postMcp(server.mcpUrl, toolsList, { authorization }), 401, 'invalid_token', prmUrl);
