@@ -11,58 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_SCOPES, DEMO_TOOLS } from '../../src/demo/tools.ts';
 import { chromiumUnavailable, launchChromium } from '../helpers/chromium.ts';
-import { desktopClientMetadata, MemoryOAuthProvider } from '../helpers/mcp-clients.ts';
-import { startCallbackServer, startFreshServer, watchContext, type CallbackServer, type FreshServer, type PageWatch } from './support.ts';
+import { DesktopClient, startCallbackServer, startFreshServer, watchContext, type CallbackServer, type FreshServer, type PageWatch } from './support.ts';
 
 const ADMIN = { name: 'Grace Hopper', email: 'grace@example.com', password: 'a long enough password' };
 const CLIENT_NAME = 'Notebook Assistant';
 const READ_TOOLS = DEMO_TOOLS.filter((t) => t.scope === 'demo:read').map((t) => t.name).sort();
-
-/** An MCP client as a desktop app runs it: the v1 SDK with an in-memory credential store. */
-class DesktopClient {
-  readonly provider: MemoryOAuthProvider;
-  readonly #url: URL;
-  #transport: StreamableHTTPClientTransport | undefined;
-  #client: Client | undefined;
-
-  constructor(mcpUrl: string, redirectUri: string, name: string) {
-    this.#url = new URL(mcpUrl);
-    this.provider = new MemoryOAuthProvider({ redirectUri, metadata: desktopClientMetadata(redirectUri, name) });
-  }
-
-  /** Connect; returns the authorization URL when the SDK sent the user to the browser. */
-  async connect(): Promise<URL | undefined> {
-    this.#transport = new StreamableHTTPClientTransport(this.#url, { authProvider: this.provider as unknown as OAuthClientProvider });
-    this.#client = new Client({ name: CLIENT_NAME, version: '1.0.0' });
-    try {
-      await this.#client.connect(this.#transport);
-      return undefined;
-    } catch (err) {
-      if (err instanceof UnauthorizedError) return this.provider.pendingAuthorization;
-      throw err;
-    }
-  }
-
-  /** Redeem the code the browser brought back, then reconnect with the tokens. */
-  async finish(callback: URL): Promise<void> {
-    await this.#transport!.finishAuth(callback.searchParams.get('code')!);
-    assert.equal(await this.connect(), undefined, 'connected with the new tokens');
-  }
-
-  async toolNames(): Promise<string[]> {
-    return (await this.#client!.listTools()).tools.map((t) => t.name).sort();
-  }
-
-  async close(): Promise<void> {
-    await this.#client?.close();
-  }
-}
 
 const unavailable = chromiumUnavailable();
 if (unavailable) {

@@ -1,6 +1,7 @@
 /**
  * What the browser tests share: a server on its first run (no account yet, so it prints a setup
- * link), a loopback callback server for MCP clients, and a watcher that records every document
+ * link), a loopback callback server for MCP clients (which also serves a page of "another site"),
+ * an MCP client as a desktop app runs it (the v1 SDK), and a watcher that records every document
  * a page loads (with its headers), every console error and every CSP violation.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,10 +9,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../../src/core/config.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { startPortcullis, type Running } from '../../src/server/app.ts';
+import { desktopClientMetadata, MemoryOAuthProvider } from '../helpers/mcp-clients.ts';
 
 export interface FreshServer extends Running {
   setupLink: string;
@@ -38,6 +44,8 @@ export async function startFreshServer(): Promise<FreshServer> {
 export interface CallbackServer {
   redirectUri: string;
   origin: string;
+  /** A page on this other origin that frames `src` (for clickjacking tests). */
+  framing(src: string): string;
   /** Every URL the browser was sent back to, oldest first. */
   received: URL[];
   close(): Promise<void>;
@@ -47,6 +55,12 @@ export async function startCallbackServer(): Promise<CallbackServer> {
   const received: URL[] = [];
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    if (url.pathname === '/frame') {
+      const src = (url.searchParams.get('src') ?? '').replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+      return void res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(`<!doctype html><title>Another site</title><link rel="icon" href="data:,"><iframe src="${src}" width="600" height="600"></iframe>`);
+    }
     if (url.pathname !== '/callback') return void res.writeHead(404).end();
     received.push(url);
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Done</title><link rel="icon" href="data:,"><p>You can close this window.</p>');
@@ -56,6 +70,7 @@ export async function startCallbackServer(): Promise<CallbackServer> {
   return {
     redirectUri: `${origin}/callback`,
     origin,
+    framing: (src) => `${origin}/frame?src=${encodeURIComponent(src)}`,
     received,
     close: () =>
       new Promise<void>((resolve) => {
@@ -126,4 +141,44 @@ export async function watchContext(context: BrowserContext, origin: string): Pro
     serverErrors,
     problems: () => seen.filter((p) => !(p.resource && documentUrls.has(p.resource))).map((p) => p.text),
   };
+}
+
+/** An MCP client as a desktop app runs it: the v1 SDK with an in-memory credential store. */
+export class DesktopClient {
+  readonly provider: MemoryOAuthProvider;
+  readonly #url: URL;
+  #transport: StreamableHTTPClientTransport | undefined;
+  #client: Client | undefined;
+
+  constructor(mcpUrl: string, redirectUri: string, name: string) {
+    this.#url = new URL(mcpUrl);
+    this.provider = new MemoryOAuthProvider({ redirectUri, metadata: desktopClientMetadata(redirectUri, name) });
+  }
+
+  /** Connect; returns the authorization URL when the SDK sent the user to the browser. */
+  async connect(): Promise<URL | undefined> {
+    this.#transport = new StreamableHTTPClientTransport(this.#url, { authProvider: this.provider as unknown as OAuthClientProvider });
+    this.#client = new Client({ name: this.provider.clientMetadata.client_name as string, version: '1.0.0' });
+    try {
+      await this.#client.connect(this.#transport);
+      return undefined;
+    } catch (err) {
+      if (err instanceof UnauthorizedError) return this.provider.pendingAuthorization;
+      throw err;
+    }
+  }
+
+  /** Redeem the code the browser brought back, then reconnect with the tokens. */
+  async finish(callback: URL): Promise<void> {
+    await this.#transport!.finishAuth(callback.searchParams.get('code')!);
+    assert.equal(await this.connect(), undefined, 'connected with the new tokens');
+  }
+
+  async toolNames(): Promise<string[]> {
+    return (await this.#client!.listTools()).tools.map((t) => t.name).sort();
+  }
+
+  async close(): Promise<void> {
+    await this.#client?.close();
+  }
 }
