@@ -248,3 +248,40 @@ describe('portcullis admin create-user', () => {
     }
   });
 });
+
+describe('portcullis clients add: refusals (exit 2, nothing stored)', () => {
+  it('refuses contradictory, missing or unsafe options', async () => {
+    const dataDir = tempDir();
+    const cases: string[][] = [
+      ['--redirect-uri', 'https://app.example.com/cb'], // no --name
+      ['--name', 'A'], // no redirect URI for the authorization_code grant
+      ['--name', 'A', '--public', '--confidential', '--redirect-uri', 'https://app.example.com/cb'],
+      ['--name', 'A', '--public', '--grant', 'client_credentials'], // RFC 6749 §4.4: confidential clients only
+      ['--name', 'A', '--grant', 'implicit', '--redirect-uri', 'https://app.example.com/cb'],
+      ['--name', 'A', '--redirect-uri', 'http://app.example.com/cb'], // http off loopback (OAuth 2.1 §2.3.1)
+      ['--name', 'A', '--redirect-uri', 'https://app.example.com/cb#frag'],
+      ['--name', 'A', '--redirect-uri', 'javascript:alert(1)'],
+      ['--name', 'A', '--redirect-uri', '/relative/cb'],
+      ['--name', 'A', '--public', '--redirect-uri', 'https://app.example.com/cb', '--resource-server', 'https://api.example.com'],
+      ['--name', 'A', '--grant', 'client_credentials', '--resource-server', 'http://api.example.com'],
+      ['--name', 'A', '--grant', 'client_credentials', '--id', 'portcullis-cli'],
+      ['--name', 'A', '--grant', 'client_credentials', '--id', 'has spaces'],
+    ];
+    const results = await Promise.all(cases.map((args) => runCli(['clients', 'add', ...args], { dataDir })));
+    for (const [i, result] of results.entries()) {
+      assert.equal(result.code, 2, `clients add ${cases[i]!.join(' ')}: ${result.stderr}`);
+      oneLineError(result);
+    }
+    const list = await runCli(['clients', 'list', '--json'], { dataDir });
+    assert.deepEqual(json<unknown[]>(list), []);
+  });
+
+  it('accepts a native app with a reverse-domain private-use scheme (RFC 8252 §7.1)', async () => {
+    const dataDir = tempDir();
+    const result = await runCli(['clients', 'add', '--name', 'Mobile', '--redirect-uri', 'com.example.notes:/oauth/cb', '--json'], { dataDir });
+    assert.equal(result.code, 0, result.stderr);
+    const client = json<{ type: string; redirect_uris: string[] }>(result);
+    assert.equal(client.type, 'public');
+    assert.deepEqual(client.redirect_uris, ['com.example.notes:/oauth/cb']);
+  });
+});
