@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Cookie, Page } from 'playwright-core';
 import { DEMO_SCOPES, DEMO_TOOLS } from '../../src/demo/tools.ts';
 import { chromiumUnavailable, launchChromium } from '../helpers/chromium.ts';
 import { DesktopClient, startCallbackServer, startFreshServer, watchContext, type CallbackServer, type FreshServer, type PageWatch } from './support.ts';
@@ -33,6 +33,8 @@ if (unavailable) {
     let watch: PageWatch;
     const screenshots = mkdtempSync(join(tmpdir(), 'portcullis-screens-'));
     const clients: DesktopClient[] = [];
+    /** Every cookie the browser held at the consent page (the engine's are path-scoped there). */
+    let cookiesAtConsent: Cookie[] = [];
 
     before(async () => {
       server = await startFreshServer();
@@ -102,6 +104,7 @@ if (unavailable) {
       }
       assert.equal(await scopeBox('demo:delete').count(), 0, 'deleting is not asked for up front');
       await page.screenshot({ path: join(screenshots, 'consent.png'), fullPage: true });
+      cookiesAtConsent = await context.cookies();
 
       await scopeBox('demo:write').uncheck();
       await Promise.all([page.waitForURL((url) => url.origin === callback.origin), page.getByRole('button', { name: 'Approve' }).click()]);
@@ -171,11 +174,13 @@ if (unavailable) {
       await page.getByLabel('Password').fill(ADMIN.password);
       await Promise.all([page.waitForURL(`${server.url}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
       const cookies = await context.cookies(server.url);
-      assert.ok(cookies.length > 0);
-      for (const cookie of cookies) {
+      const everyCookie = [...cookiesAtConsent, ...(await context.cookies())];
+      assert.ok(cookiesAtConsent.some((c) => c.name.startsWith('__Host-pc_op_session')), 'the engine session cookie was seen');
+      for (const cookie of everyCookie) {
         assert.equal(cookie.secure, true, `${cookie.name} is Secure`);
         assert.equal(cookie.httpOnly, true, `${cookie.name} is HttpOnly`);
         assert.equal(cookie.sameSite, 'Lax', `${cookie.name} is SameSite=Lax`);
+        if (cookie.name.startsWith('__Host-')) assert.equal(cookie.path, '/', `${cookie.name} is path=/`);
       }
       const session = cookies.find((c) => c.name === '__Host-pc_session');
       assert.ok(session, `session cookie present among ${cookies.map((c) => c.name).join(', ')}`);
