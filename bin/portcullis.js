@@ -76,8 +76,13 @@ if (!canRunTypeScript()) {
   if (node) {
     handOver(node);
   } else {
+    const major = Number(process.versions.node.split('.')[0]);
+    const why =
+      major >= 24 && typeof crypto.argon2 === 'function'
+        ? `this Node ${process.versions.node} has type stripping turned off (--no-experimental-strip-types in NODE_OPTIONS?)`
+        : `this is Node ${process.versions.node}`;
     process.stderr.write(
-      `portcullis: needs Node.js 24 (24.7 or newer), which runs TypeScript directly; this is Node ${process.versions.node}. ` +
+      `portcullis: needs Node.js 24 (24.7 or newer) with type stripping, which runs TypeScript directly; ${why}. ` +
         'Install Node 24 (https://nodejs.org), or run `npm install` in the project to get its pinned Node.\n',
     );
     process.exitCode = 1;
