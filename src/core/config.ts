@@ -11,11 +11,17 @@ import { isLoopbackUrl } from './net.ts';
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
-/** Seconds, given as a positive integer or a string such as "30m", "14d". */
+/** Seconds, given as a positive integer or a string such as "30m", "14d" (or "1800": seconds). */
 const duration = (max: number) =>
   z
-    .union([z.int().positive(), z.string().regex(/^\d+[smhd]$/, 'expected seconds or a duration such as "30m", "14d"')])
-    .transform((value) => (typeof value === 'number' ? value : Number(value.slice(0, -1)) * DURATION_UNITS[value.slice(-1)]!))
+    // A unit-less string is seconds: environment variables are always strings, and the README
+    // documents PORTCULLIS_*_TTL as "seconds or 30m, 14d…" (PORTCULLIS_ACCESS_TOKEN_TTL=1800 was refused).
+    .union([z.int().positive(), z.string().regex(/^\d+[smhd]?$/, 'expected seconds or a duration such as "30m", "14d"')])
+    .transform((value) => {
+      if (typeof value === 'number') return value;
+      const unit = DURATION_UNITS[value.slice(-1)];
+      return unit === undefined ? Number(value) : Number(value.slice(0, -1)) * unit;
+    })
     .refine((seconds) => seconds > 0 && seconds <= max, `must be between 1 second and ${max} seconds`);
 
 export const CLIENT_KINDS = ['pre-registered', 'metadata-document', 'dynamic'] as const;
@@ -195,7 +201,15 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   const parsed = ConfigSchema.safeParse(input);
   if (!parsed.success) {
-    fail(parsed.error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message })));
+    // zod reports unknown keys once per object, at the object's path: name each key instead, so the
+    // error says `tokens.acessTokenTtl` rather than `tokens` (or `(root)` for a top-level typo).
+    fail(
+      parsed.error.issues.flatMap((issue) =>
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'unknown key' }))
+          : [{ path: issue.path.join('.') || '(root)', message: issue.message }],
+      ),
+    );
   }
   return finish(parsed.data, sources);
 }
