@@ -14,8 +14,7 @@ import { createServer } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const PACKAGE = join(import.meta.dirname, '../../node_modules/@modelcontextprotocol/conformance');
-const ENTRY = join(PACKAGE, 'dist/index.js');
+const ENTRY = join(import.meta.dirname, '../../node_modules/@modelcontextprotocol/conformance/dist/index.js');
 
 export interface ConformanceCheck {
   id: string;
@@ -37,10 +36,6 @@ export interface ConformanceRun {
   stderr: string;
   /** One entry per scenario that wrote a checks.json. */
   results: ScenarioResult[];
-}
-
-export function conformanceInstalled(): boolean {
-  return existsSync(ENTRY);
 }
 
 /** A TCP port that was free a moment ago (the suite binds its callback server itself). */
