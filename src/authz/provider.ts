@@ -108,11 +108,18 @@ export function buildProvider(deps: AuthzDeps): Provider {
     clockTolerance: CLOCK_SKEW,
     extraClientMetadata: {
       properties: ['software_id', 'software_version'],
-      validator(_ctx, key, _value, metadata) {
+      validator(ctx, key, _value, metadata) {
         // Runs on every registration; used here to refuse non-loopback http redirects (OAuth 2.1 §2.3.1).
         if (key !== 'software_id') return;
         const bad = insecureRedirectUri((metadata.redirect_uris as string[] | undefined) ?? []);
         if (bad) throw new errors.InvalidRedirectUri('redirect_uris using http must use a loopback address (localhost, 127.0.0.1, [::1])');
+        // client_credentials tokens have no user behind them: with open registration, anyone could
+        // register such a client and call every tool (found by test/authz/client-credentials.test.ts).
+        // Only administrators register those (see the token-endpoint check in getResourceServerInfo).
+        const grantTypes = (metadata.grant_types as string[] | undefined) ?? [];
+        if (ctx?.oidc?.route === 'registration' && grantTypes.includes('client_credentials')) {
+          throw new errors.InvalidClientMetadata('client_credentials is available to pre-registered clients only');
+        }
         // MCP SDK clients (v1 and v2) register with `scope` set to the resource's scopes (SEP-835),
         // but the engine checks a client's `scope` against its OpenID scopes only and would answer
         // invalid_client_metadata. The engine uses `scope` only as an allow-list of OpenID scopes, so
@@ -161,9 +168,15 @@ export function buildProvider(deps: AuthzDeps): Provider {
         defaultResource: async (_ctx, _client, oneOf) => oneOf ?? deps.defaultResource,
         // The token endpoint may omit `resource`: use what was granted at the authorization endpoint.
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, resourceIndicator) => {
+        getResourceServerInfo: async (ctx, resourceIndicator, client) => {
           const resource = resources.get(resourceIndicator);
           if (!resource) throw new errors.InvalidTarget('the requested resource is not known to this server');
+          // A token with no user behind it only for clients an administrator registered: dynamically
+          // registered and metadata-document clients (which may use private_key_jwt) never get one.
+          if (ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials') {
+            const record = await store.clients.find(client.clientId);
+            if (record?.kind !== 'static') throw new errors.UnauthorizedClient('client_credentials is available to pre-registered clients only');
+          }
           return {
             scope: resource.scopes.map((s) => s.name).join(' '),
             audience: resource.url,
