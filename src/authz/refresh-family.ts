@@ -52,7 +52,9 @@ export class RefreshFamily {
     if (current) current.presented = record.id;
     if (record.killedAt !== null) return 'reused';
     if (record.consumedAt === null) return 'usable';
-    if (now - record.consumedAt > this.#graceSeconds) return 'reused';
+    // Times are whole seconds: without the `=== 0` test, a grace of 0 (strict reuse detection)
+    // would still let a rotated token through within the second it was rotated.
+    if (this.#graceSeconds === 0 || now - record.consumedAt > this.#graceSeconds) return 'reused';
     const successors = await this.#oidc.children(MODEL, record.id);
     return successors.some((s) => s.consumedAt !== null) ? 'reused' : 'usable';
   }

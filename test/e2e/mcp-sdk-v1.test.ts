@@ -9,6 +9,9 @@
  * runs `auth()`, which REFRESHES the token (a refresh cannot widen a grant, RFC 6749 §6), retries
  * once, gets the same 403 and throws StreamableHTTPError 403 — it never opens the browser by itself.
  * The application steps up by discarding the tokens and running `auth()` with the challenged scope.
+ *
+ * Also: a client that names no token_endpoint_auth_method registers as confidential and signs in
+ * with its secret; its consent is remembered, so its step-up asks only for the new scope.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +23,7 @@ import {
   assertNoServerErrors,
   challengeParams,
   METADATA_DOCUMENT_PATH,
+  minimalClientMetadata,
   REGISTRATIONS,
   requestedScope,
   startClientStory,
@@ -29,10 +33,12 @@ import {
   type McpTestClient,
 } from '../helpers/mcp-clients.ts';
 import type { TestServer } from '../helpers/server.ts';
+import { checkboxValues } from '../helpers/user-agent.ts';
 
 const DEFAULT_SCOPE = 'demo:read demo:write';
 const STEP_UP_SCOPE = 'demo:read demo:write demo:delete';
 const DEFAULT_TOOLS = ['list_projects', 'list_notes', 'read_note', 'create_project', 'write_note'];
+
 describe('MCP SDK v1 client', { concurrency: true }, () => {
   for (const target of serverTargets()) {
     for (const registration of REGISTRATIONS) {
@@ -52,7 +58,7 @@ describe('MCP SDK v1 client', { concurrency: true }, () => {
           assert.equal(await client.connect(), 'redirected');
           const first = client.exchanges[0]!;
           assert.equal(first.rpc, 'initialize');
-          assert.equal(first.bearer, false);
+          assert.equal(first.auth, undefined, 'no token yet');
           assert.equal(first.status, 401);
           const challenge = challengeParams(first.wwwAuthenticate);
           assert.equal(challenge.resource_metadata, `${server.url}/.well-known/oauth-protected-resource/mcp`);
@@ -109,7 +115,30 @@ describe('MCP SDK v1 client', { concurrency: true }, () => {
           assert.equal(read.structuredContent.note.projectId, project.id);
         });
 
-        it('refreshes on 401 once the access token has expired, and keeps working', async () => {
+        it('parallel calls after the token expired each refresh with the same refresh token, and all go through (refresh grace)', async () => {
+          const before = client.provider.currentTokens!;
+          await untilExpired(before.access_token);
+          const mark = client.mark();
+          const results = await Promise.all([client.toolNames(), client.call('read_note', { noteId }), client.call('list_projects')]);
+          assert.deepEqual(results[0], DEFAULT_TOOLS);
+          assert.equal(results[1].structuredContent.note.id, noteId);
+          assert.equal(results[2].isError, undefined);
+          const seen = client.since(mark);
+          // Each request got 401 and refreshed on its own: the racers must get tokens, not invalid_grant.
+          assert.deepEqual(
+            wire(seen).sort(),
+            [
+              ...['POST /mcp tools/list 401', 'POST /mcp tools/call 401', 'POST /mcp tools/call 401'],
+              ...Array(3).fill('POST /oauth/token refresh_token 200'),
+              ...['POST /mcp tools/list 200', 'POST /mcp tools/call 200', 'POST /mcp tools/call 200'],
+            ].sort(),
+          );
+          const presented = seen.filter((e) => e.grantType === 'refresh_token').map((e) => e.refreshToken);
+          assert.deepEqual(presented, Array(3).fill(before.refresh_token), 'all three refreshes raced with the same refresh token');
+          assert.equal(client.provider.pendingAuthorization, undefined, 'nobody was sent back to the browser');
+        });
+
+        it('refreshes on 401 once the access token has expired again, with the refresh token it kept from the race', async () => {
           const before = client.provider.currentTokens!;
           await untilExpired(before.access_token);
           const mark = client.mark();
@@ -183,5 +212,53 @@ describe('MCP SDK v1 client', { concurrency: true }, () => {
         });
       });
     }
+  }
+});
+
+describe('MCP SDK v1 client that registers without naming an auth method (confidential: client_secret_basic)', { concurrency: true }, () => {
+  for (const target of serverTargets()) {
+    describe(`${target.dialect} store`, { concurrency: 1 }, () => {
+      let story: ClientStory;
+      let client: McpTestClient;
+
+      before(async () => {
+        story = await startClientStory(target, 'v1', 'dynamic', { metadata: minimalClientMetadata });
+        ({ client } = story);
+      });
+      after(() => story?.stop());
+
+      it('gets a hashed-at-rest secret from registration and authenticates with it at the token endpoint', async () => {
+        assert.equal(await client.connect(), 'redirected');
+        const registered = client.provider.client!;
+        assert.equal(registered.token_endpoint_auth_method, 'client_secret_basic');
+        assert.ok(registered.client_secret, 'the registration response carries the secret once');
+        const stored = await story.server.store.clients.find(registered.client_id);
+        assert.notEqual(stored?.metadata.client_secret, registered.client_secret, 'the store keeps only a hash of it');
+
+        const mark = client.mark();
+        await client.authorize();
+        const redeem = client.since(mark).find((e) => e.grantType === 'authorization_code')!;
+        assert.equal(redeem.status, 200);
+        assert.equal(redeem.auth, 'basic');
+        assert.deepEqual(await client.toolNames(), DEFAULT_TOOLS);
+      });
+
+      it('steps up with consent for demo:delete only: its earlier consent is remembered, since its identity is proven', async () => {
+        const mark = client.mark();
+        await assert.rejects(client.call('delete_note', { noteId: 'note_missing' }), (err: unknown) => err instanceof StreamableHTTPError && err.code === 403);
+        const refresh = client.since(mark).find((e) => e.grantType === 'refresh_token')!;
+        assert.equal(refresh.status, 200);
+        assert.equal(refresh.auth, 'basic');
+        assert.equal(await client.requestScope(STEP_UP_SCOPE), 'REDIRECT');
+        const { pages } = await client.authorize();
+        const consent = pages.find((page) => page.body.includes('/consent"'));
+        assert.ok(consent, 'the user is asked');
+        assert.deepEqual(checkboxValues(consent.body, 'grant'), ['0|demo:delete']);
+        assert.equal(client.provider.currentTokens!.scope, STEP_UP_SCOPE);
+        const missing = await client.call('delete_note', { noteId: 'note_missing' });
+        assert.equal(missing.isError, true, 'the call reaches the tool, which reports the note as not found');
+        assertNoServerErrors(client);
+      });
+    });
   }
 });

@@ -39,14 +39,16 @@ export interface Exchange {
   method: string;
   url: URL;
   status: number;
-  /** `Authorization: Bearer` was sent. */
-  bearer: boolean;
+  /** Scheme of the `Authorization` header sent, lowercased ('bearer', 'basic'), if any. */
+  auth?: string;
   /** JSON-RPC method(s) of an MCP POST. */
   rpc?: string;
   /** `grant_type` of a token request. */
   grantType?: string;
   /** `scope` of a token request, when the client sent one. */
   scope?: string;
+  /** The refresh token a refresh request presented. */
+  refreshToken?: string;
   wwwAuthenticate?: string;
   /** Parsed JSON body of an error answer from an OAuth endpoint (`error`, …). */
   error?: string;
@@ -234,9 +236,11 @@ export interface McpClientOptions {
   /** Set for 'pre-registered': the client_id inserted into the store (default: a fresh one). */
   clientId?: string;
   clientName?: string;
+  /** Replace the registered / published metadata (default: `desktopClientMetadata`). */
+  metadata?: (redirectUri: string, name: string) => Record<string, unknown>;
 }
 
-/** The metadata an MCP desktop client would register or publish. */
+/** The metadata an MCP desktop client would register or publish: a public client (no secret). */
 export function desktopClientMetadata(redirectUri: string, name: string): Record<string, unknown> {
   return {
     client_name: name,
@@ -245,6 +249,15 @@ export function desktopClientMetadata(redirectUri: string, name: string): Record
     response_types: ['code'],
     token_endpoint_auth_method: 'none',
   };
+}
+
+/**
+ * The least an application may give the SDK: a name and a redirect URI. Without
+ * `token_endpoint_auth_method` it registers as a confidential client (client_secret_basic, the
+ * RFC 7591 default), and the SDK authenticates with the secret it is given.
+ */
+export function minimalClientMetadata(redirectUri: string, name: string): Record<string, unknown> {
+  return { client_name: name, redirect_uris: [redirectUri] };
 }
 
 /** Insert a pre-registered public client, as an administrator would. */
@@ -270,7 +283,9 @@ let counter = 0;
 function recordingFetch(exchanges: Exchange[]): typeof fetch {
   return async (input, init) => {
     const request = new Request(input, init);
-    const exchange: Exchange = { method: request.method, url: new URL(request.url), status: 0, bearer: /^bearer /i.test(request.headers.get('authorization') ?? '') };
+    const exchange: Exchange = { method: request.method, url: new URL(request.url), status: 0 };
+    const scheme = /^(\S+) /.exec(request.headers.get('authorization') ?? '')?.[1];
+    if (scheme) exchange.auth = scheme.toLowerCase();
     const body = init?.body;
     const text = typeof body === 'string' ? body : body instanceof URLSearchParams ? body.toString() : undefined;
     if (text !== undefined) {
@@ -286,6 +301,7 @@ function recordingFetch(exchanges: Exchange[]): typeof fetch {
         const form = new URLSearchParams(text);
         exchange.grantType = form.get('grant_type') ?? undefined;
         exchange.scope = form.get('scope') ?? undefined;
+        exchange.refreshToken = form.get('refresh_token') ?? undefined;
       }
     }
     exchanges.push(exchange);
@@ -324,7 +340,7 @@ export async function createMcpClient(server: TestServer, options: McpClientOpti
     if (!options.clientMetadataUrl) throw new Error('a metadata-document client needs options.clientMetadataUrl');
     clientMetadataUrl = options.clientMetadataUrl;
   }
-  const provider = new MemoryOAuthProvider({ redirectUri, clientMetadataUrl, preRegistered, metadata: desktopClientMetadata(redirectUri, name) });
+  const provider = new MemoryOAuthProvider({ redirectUri, clientMetadataUrl, preRegistered, metadata: (options.metadata ?? desktopClientMetadata)(redirectUri, name) });
   const exchanges: Exchange[] = [];
   const fetchFn = recordingFetch(exchanges);
   const url = new URL(server.mcpUrl);
@@ -478,7 +494,12 @@ export interface ClientStory {
  * plus the guard's clock skew) that accepts metadata documents from loopback, and an SDK client of
  * the given registration kind — for a metadata-document client, with its document served over https.
  */
-export async function startClientStory(target: ServerTarget, sdk: Sdk, registration: Registration): Promise<ClientStory> {
+export async function startClientStory(
+  target: ServerTarget,
+  sdk: Sdk,
+  registration: Registration,
+  options: Pick<McpClientOptions, 'metadata'> = {},
+): Promise<ClientStory> {
   const server = await target.start({ tokens: { accessTokenTtl: 2 }, cimd: { allowPrivateAddresses: true } });
   let documentHost: HttpsFixture | undefined;
   let clientMetadataUrl: string | undefined;
@@ -491,7 +512,7 @@ export async function startClientStory(target: ServerTarget, sdk: Sdk, registrat
       ...desktopClientMetadata('http://127.0.0.1/callback', `Metadata-document MCP client (${sdk})`),
     });
   }
-  const client = await createMcpClient(server, { sdk, registration, clientMetadataUrl });
+  const client = await createMcpClient(server, { sdk, registration, clientMetadataUrl, ...options });
   return {
     server,
     client,
