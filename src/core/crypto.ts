@@ -115,14 +115,21 @@ export async function verifyPassword(password: string, phc: string): Promise<boo
   if (!match) return false;
   const [, memory, passes, parallelism, salt, expected] = match;
   const expectedBytes = Buffer.from(expected!, 'base64url');
-  const actual = await argon2Async('argon2id', {
-    message: password,
-    nonce: Buffer.from(salt!, 'base64url'),
-    memory: Number(memory),
-    passes: Number(passes),
-    parallelism: Number(parallelism),
-    tagLength: expectedBytes.length,
-  });
+  let actual: Buffer;
+  try {
+    actual = await argon2Async('argon2id', {
+      message: password,
+      nonce: Buffer.from(salt!, 'base64url'),
+      memory: Number(memory),
+      passes: Number(passes),
+      parallelism: Number(parallelism),
+      tagLength: expectedBytes.length,
+    });
+  } catch {
+    // A stored hash whose salt, tag or parameters node:crypto refuses (a damaged record) is a
+    // non-match, as for any other malformed PHC string — not an exception that becomes a 500.
+    return false;
+  }
   return timingSafeEqual(actual, expectedBytes);
 }
 
