@@ -6,30 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { latestVersion } from '../../src/store/sql/migrate.ts';
-import { cleanEnv, json, LAUNCHER, NODE, oneLineError, ROOT, runCli, tempDir, type CliResult } from './run-cli.ts';
-
-/** A copy of the package (bin, src, package.json) at `dir`, its dependencies linked from the repository's. */
-function copyPackage(dir: string, options: { pinnedNode: 'wrapper' | 'none' }): string {
-  mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  for (const part of ['bin', 'src', 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
-  for (const name of readdirSync(join(ROOT, 'node_modules'))) {
-    if (name === 'node' || name === '.bin') continue;
-    symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name));
-  }
-  if (options.pinnedNode === 'wrapper') {
-    // A pinned Node that is a different file from the one running the launcher (the real one may be
-    // the same binary, run with type stripping turned off to stand in for an old Node).
-    mkdirSync(join(dir, 'node_modules', 'node', 'bin'), { recursive: true });
-    const wrapper = join(dir, 'node_modules', 'node', 'bin', 'node');
-    writeFileSync(wrapper, `#!/bin/sh\nexec "${NODE}" "$@"\n`);
-    chmodSync(wrapper, 0o755);
-  }
-  return join(dir, 'bin', 'portcullis.js');
-}
+import { cleanEnv, copyPackage, json, LAUNCHER, oneLineError, ROOT, runCli, tempDir, type CliResult } from './run-cli.ts';
 
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
   const child = spawn(command, args, { cwd, env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -4,7 +4,7 @@
  * DATABASE_URL leaks in from the test runner, only what the test gives.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -85,4 +85,23 @@ export function json<T = Record<string, unknown>>(result: CliResult): T {
   } catch {
     throw new Error(`not JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
   }
+}
+
+/** A copy of the package (bin, src, package.json) at `dir`, its dependencies linked from the repository's. */
+export function copyPackage(dir: string, options: { pinnedNode: 'wrapper' | 'none' }): string {
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  for (const part of ['bin', 'src', 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  for (const name of readdirSync(join(ROOT, 'node_modules'))) {
+    if (name === 'node' || name === '.bin') continue;
+    symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name));
+  }
+  if (options.pinnedNode === 'wrapper') {
+    // A pinned Node that is a different file from the one running the launcher (the real one may be
+    // the same binary, run with type stripping turned off to stand in for an old Node).
+    mkdirSync(join(dir, 'node_modules', 'node', 'bin'), { recursive: true });
+    const wrapper = join(dir, 'node_modules', 'node', 'bin', 'node');
+    writeFileSync(wrapper, `#!/bin/sh\nexec "${NODE}" "$@"\n`);
+    chmodSync(wrapper, 0o755);
+  }
+  return join(dir, 'bin', 'portcullis.js');
 }
