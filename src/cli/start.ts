@@ -26,6 +26,19 @@ export async function start(options: { file?: string } = {}): Promise<void> {
   // Loaded here, not at the top: the other commands should not pay for the whole server.
   const { startPortcullis } = await import('../server/app.ts');
   const running = await startPortcullis(config, { log });
+  // Installed before the banner is printed, so whoever waits for the banner can stop us at once.
+  // A signal may arrive twice (from the terminal's process group, and forwarded by
+  // bin/portcullis.js): the first one closes, repeats are ignored instead of killing the close.
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await running.close();
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
+
   const lines = [
     '',
     `Portcullis is running (${Math.round(performance.now() - began)} ms, ${running.store.dialect})`,
@@ -40,18 +53,6 @@ export async function start(options: { file?: string } = {}): Promise<void> {
   }
   lines.push('');
   process.stdout.write(`${lines.join('\n')}\n`);
-
-  // A signal may arrive twice (from the terminal's process group and forwarded by
-  // bin/portcullis.js): the first one closes, repeats are ignored instead of killing the close.
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await running.close();
-    process.exit(0);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
 }
 
 export async function startCommand(argv: string[], io: CliIo): Promise<number> {
