@@ -160,9 +160,9 @@ export async function addClient(argv: string[], io: CliIo): Promise<number> {
   return withStore(config, io, async (store, secrets) => {
     if (await store.clients.find(clientId)) throw new CommandError(`a client with the id ${clientId} already exists`);
     await store.clients.upsert(clientToRecord(metadata as never, secrets().pepper, 'static'));
-    const summary = { ...view({ clientId, metadata, kind: 'static', createdAt: 0, lastUsedAt: null }), created_at: undefined, last_used_at: undefined };
     if (values.json) {
-      io.stdout.write(`${JSON.stringify({ ...summary, ...(secret ? { client_secret: secret } : {}) })}\n`);
+      const { created_at: _created, last_used_at: _used, ...shown } = view({ clientId, metadata, kind: 'static', createdAt: 0, lastUsedAt: null });
+      io.stdout.write(`${JSON.stringify({ ...shown, ...(secret ? { client_secret: secret } : {}) })}\n`);
       return 0;
     }
     const lines = [
