@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertTokens, obtainCode, redeemCode, registerConfidential, registerPublic, type RegisteredClient } from '../helpers/authz.ts';
+import { assertTokens, authorizationUrl, obtainCode, redeemCode, registerConfidential, registerPublic, type RegisteredClient } from '../helpers/authz.ts';
 import type { PageResponse } from '../helpers/user-agent.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
@@ -63,6 +63,23 @@ describe('remembered consent', () => {
       if (i > 0) assert.equal(sawSignIn(grant.pages), false, 'the sign-in is remembered, the consent is not');
       assertTokens(await redeemCode(server, loopback, grant));
     }
+  });
+
+  it('never issues a silent code (prompt=none) to a public client, only to an approved confidential one', async () => {
+    const ua = new UserAgent();
+    await obtainCode(server, loopback, { ua });
+    const { url, state } = authorizationUrl(server, loopback, { params: { prompt: 'none' } });
+    const silent = await ua.follow(url, (location) => location.startsWith('http://127.0.0.1:'));
+    const callback = new URL(silent.url);
+    assert.equal(callback.searchParams.get('error'), 'consent_required');
+    assert.equal(callback.searchParams.get('code'), null);
+    assert.equal(callback.searchParams.get('state'), state);
+    assert.equal(callback.searchParams.get('iss'), server.url);
+
+    await obtainCode(server, confidential, { redirectUri: REDIRECT, ua });
+    const approved = authorizationUrl(server, confidential, { redirectUri: REDIRECT, params: { prompt: 'none' } });
+    const back = new URL((await ua.follow(approved.url, (location) => location.startsWith(REDIRECT))).url);
+    assert.ok(back.searchParams.get('code'), `expected a code, got ${back.search}`);
   });
 
   it('asks a public client with an https redirect every time too', async () => {
