@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   assertOAuthError,
   assertTokens,
@@ -20,7 +21,7 @@ import {
   warmConnections,
   type RegisteredClient,
 } from '../helpers/authz.ts';
-import type { TestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const RACERS = 15;
 
@@ -81,3 +82,20 @@ for (const target of serverTargets()) {
     });
   });
 }
+
+describe('authorization code lifetime', () => {
+  let server: TestServer;
+  let client: RegisteredClient;
+
+  before(async () => {
+    server = await startTestServer({ tokens: { authorizationCodeTtl: 1 } });
+    client = await registerPublic(server);
+  });
+  after(() => server?.stop());
+
+  it('refuses an expired code (invalid_grant)', async () => {
+    const grant = await obtainCode(server, client);
+    await sleep(2100);
+    assertOAuthError(await redeemCode(server, client, grant), 'invalid_grant', 400);
+  });
+});

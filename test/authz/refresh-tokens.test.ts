@@ -136,6 +136,14 @@ for (const target of serverTargets()) {
       await use(tokens.refresh_token!);
     });
 
+    it('refuses an access token or garbage presented as a refresh token (invalid_grant)', async () => {
+      const tokens = await start();
+      for (const fake of [tokens.access_token, 'x', `${tokens.refresh_token}x`]) {
+        assertOAuthError(await refresh(server, client, fake), 'invalid_grant', 400);
+      }
+      await use(tokens.refresh_token!);
+    });
+
     it('refuses a refresh token with the wrong client secret (invalid_client)', async () => {
       const tokens = await start();
       const wrong = { ...client, client_secret: 'not-the-secret' };
