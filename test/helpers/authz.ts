@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { after } from 'node:test';
 import pg from 'pg';
 import type { ConfigInput } from '../../src/core/config.ts';
 import { randomToken } from '../../src/core/crypto.ts';
@@ -337,11 +336,6 @@ export function introspect(server: TestServer, caller: ClientCredentials | undef
 
 export function revoke(server: TestServer, caller: ClientCredentials | undefined, token: string, extra: Record<string, string> = {}): Promise<OAuthResponse> {
   return postForm(endpoint(server, 'revocation'), { token, ...extra }, caller);
-}
-
-/** Register `after(stop)` for a server started by `start` (at suite level, never inside `before`). */
-export function stopAfter(getServer: () => TestServer | undefined): void {
-  after(() => getServer()?.stop());
 }
 
 export interface AuthorizeAnswer {
