@@ -211,7 +211,9 @@ export function buildProvider(deps: AuthzDeps): Provider {
       const client = ctx.oidc.client!;
       if (!identityProven(client as never)) return undefined;
       const grantId = ctx.oidc.session?.grantIdFor(client.clientId);
-      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+      const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if (grant) await askAgainForRefused(grant, ctx.oidc.requestParamScopes);
+      return grant;
     },
     extraTokenClaims: async (ctx, token) => {
       const { entities } = ctx.oidc;
@@ -262,6 +264,25 @@ export function buildProvider(deps: AuthzDeps): Provider {
     if (clientId) void store.clients.markUsed(clientId, now()).catch((err) => log.warn({ err }, 'could not mark client used'));
   });
   return provider;
+}
+
+/**
+ * A scope the user refused on a remembered grant (partial consent records refusals so the engine
+ * does not ask again within that request) is asked for again when the client asks for it again —
+ * a step-up after a 403. Otherwise a client whose consent is remembered could never be given it:
+ * found with real MCP SDK clients, which re-authorized, got no consent prompt and the same 403.
+ */
+async function askAgainForRefused(grant: InstanceType<Provider['Grant']>, requested: ReadonlySet<string>): Promise<void> {
+  const refused = (grant as { rejected?: { resources?: Record<string, string> } }).rejected?.resources;
+  if (!refused) return;
+  let changed = false;
+  for (const [resource, scopes] of Object.entries(refused)) {
+    const kept = scopes.split(' ').filter((scope) => scope && !requested.has(scope));
+    if (kept.join(' ') === scopes) continue;
+    refused[resource] = kept.join(' ');
+    changed = true;
+  }
+  if (changed) await grant.save();
 }
 
 /** Engine gaps closed on the per-provider Client class. */

@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { OAuthError as V1OAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { decodeJwt } from 'jose';
 import { serverTargets } from '../helpers/authz.ts';
 import {
@@ -227,7 +228,7 @@ describe('MCP SDK v1 client that registers without naming an auth method (confid
       });
       after(() => story?.stop());
 
-      it('gets a hashed-at-rest secret from registration and authenticates with it at the token endpoint', async () => {
+      it('gets a secret from registration (kept hashed at rest) and authenticates with it at the token endpoint', async () => {
         assert.equal(await client.connect(), 'redirected');
         const registered = client.provider.client!;
         assert.equal(registered.token_endpoint_auth_method, 'client_secret_basic');
@@ -235,12 +236,27 @@ describe('MCP SDK v1 client that registers without naming an auth method (confid
         const stored = await story.server.store.clients.find(registered.client_id);
         assert.notEqual(stored?.metadata.client_secret, registered.client_secret, 'the store keeps only a hash of it');
 
+        // The user allows reading only.
         const mark = client.mark();
-        await client.authorize();
+        await client.authorize({ untick: ['demo:write'] });
         const redeem = client.since(mark).find((e) => e.grantType === 'authorization_code')!;
         assert.equal(redeem.status, 200);
         assert.equal(redeem.auth, 'basic');
-        assert.deepEqual(await client.toolNames(), DEFAULT_TOOLS);
+        assert.equal(client.provider.currentTokens!.scope, 'demo:read');
+        assert.deepEqual(await client.toolNames(), ['list_projects', 'list_notes', 'read_note']);
+      });
+
+      it('a write it was refused once: the step-up asks the user again, for demo:write only (demo:read is remembered)', async () => {
+        await assert.rejects(client.call('create_project', { name: 'Refused' }), (err: unknown) => err instanceof StreamableHTTPError && err.code === 403);
+        // v1 does not step up by itself (see the top of this file): the application asks again.
+        assert.equal(await client.requestScope(DEFAULT_SCOPE), 'REDIRECT');
+        const { pages } = await client.authorize();
+        const consent = pages.find((page) => page.body.includes('/consent"'));
+        assert.ok(consent, 'the user is asked again, not silently given the same token');
+        assert.deepEqual(checkboxValues(consent.body, 'grant'), ['0|demo:write']);
+        assert.equal(client.provider.currentTokens!.scope, DEFAULT_SCOPE);
+        const created = await client.call('create_project', { name: 'Allowed now' });
+        assert.equal(created.structuredContent.project.name, 'Allowed now');
       });
 
       it('steps up with consent for demo:delete only: its earlier consent is remembered, since its identity is proven', async () => {
@@ -257,6 +273,42 @@ describe('MCP SDK v1 client that registers without naming an auth method (confid
         assert.equal(client.provider.currentTokens!.scope, STEP_UP_SCOPE);
         const missing = await client.call('delete_note', { noteId: 'note_missing' });
         assert.equal(missing.isError, true, 'the call reaches the tool, which reports the note as not found');
+        assertNoServerErrors(client);
+      });
+    });
+  }
+});
+
+describe('MCP SDK v1 client whose user says no', { concurrency: true }, () => {
+  for (const target of serverTargets()) {
+    describe(`${target.dialect} store`, { concurrency: 1 }, () => {
+      let story: ClientStory;
+      let client: McpTestClient;
+
+      before(async () => {
+        story = await startClientStory(target, 'v1', 'dynamic');
+        ({ client } = story);
+      });
+      after(() => story?.stop());
+
+      it('denies at the consent screen: the callback carries access_denied and nothing is redeemed', async () => {
+        assert.equal(await client.connect(), 'redirected');
+        const mark = client.mark();
+        await assert.rejects(client.authorize({ decision: 'deny' }), (err: unknown) => err instanceof V1OAuthError && err.errorCode === 'access_denied');
+        assert.deepEqual(wire(client.since(mark)), []);
+        assert.equal(client.provider.currentTokens, undefined);
+      });
+
+      it('tries again and allows reading only: the token and tools/list show only the read tools, and a write is refused 403', async () => {
+        assert.equal(await client.connect(), 'redirected');
+        await client.authorize({ untick: ['demo:write'] });
+        assert.equal(client.provider.currentTokens!.scope, 'demo:read');
+        assert.deepEqual(await client.toolNames(), ['list_projects', 'list_notes', 'read_note']);
+        const mark = client.mark();
+        await assert.rejects(client.call('create_project', { name: 'x' }), (err: unknown) => err instanceof StreamableHTTPError && err.code === 403);
+        const refused = client.since(mark)[0]!;
+        assert.equal(refused.error, 'insufficient_scope');
+        assert.equal(challengeParams(refused.wwwAuthenticate).scope, DEFAULT_SCOPE);
         assertNoServerErrors(client);
       });
     });

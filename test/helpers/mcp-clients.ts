@@ -12,6 +12,7 @@
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth as v1Auth, type OAuthClientProvider as V1OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { OAUTH_ERRORS, OAuthError as V1OAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import {
   Client as V2Client,
   StreamableHTTPClientTransport as V2Transport,
@@ -361,7 +362,15 @@ export async function createMcpClient(server: TestServer, options: McpClientOpti
       const client = new V1Client({ name, version: '1.0.0' });
       const connection: Connection = {
         transport: transport as never,
-        finish: (callback) => transport.finishAuth(callback.searchParams.get('code')!),
+        finish: async (callback) => {
+          // The v1 SDK takes only the code: an application reads an error callback itself, and
+          // raises the SDK's own OAuth error class for it.
+          const code = callback.searchParams.get('code');
+          if (code) return transport.finishAuth(code);
+          const error = callback.searchParams.get('error') ?? 'invalid_request';
+          const ErrorClass = OAUTH_ERRORS[error] ?? V1OAuthError;
+          throw new ErrorClass(callback.searchParams.get('error_description') ?? error);
+        },
         listTools: () => client.listTools(),
         callTool: async (tool, args) => (await client.callTool({ name: tool, arguments: args })) as ToolResult,
         close: () => client.close(),
@@ -438,10 +447,14 @@ export async function createMcpClient(server: TestServer, options: McpClientOpti
         ...step,
       });
       if (result.callback.searchParams.get('state') !== provider.lastState) throw new Error('state mismatch in the callback');
-      await authorizing.finish(result.callback);
-      await authorizing.close().catch(() => {});
+      const finishing = authorizing;
       authorizing = undefined;
       provider.authorizationUrls.length = 0;
+      try {
+        await finishing.finish(result.callback);
+      } finally {
+        await finishing.close().catch(() => {});
+      }
       const reconnected = await self.connect();
       if (reconnected !== 'connected') throw new Error('still not authorized after finishAuth');
       return result;
