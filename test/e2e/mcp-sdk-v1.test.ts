@@ -185,13 +185,8 @@ describe('MCP SDK v1 client', { concurrency: true }, () => {
         });
 
         it('after its refresh token is revoked, the next call is refused and the client is sent back to the browser', async () => {
-          const { refresh_token: refreshToken } = client.provider.currentTokens!;
-          const revoked = await fetch(`${server.url}/oauth/revoke`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({ token: refreshToken!, token_type_hint: 'refresh_token', client_id: client.provider.client!.client_id }),
-          });
-          assert.equal(revoked.status, 200);
+          assert.equal(await client.revokeRefreshToken(), 200);
+          assert.equal(client.exchanges.at(-1)!.url.href, `${server.url}/oauth/revoke`, 'at the endpoint the AS metadata names');
 
           const mark = client.mark();
           await assert.rejects(client.call('list_projects'), UnauthorizedError);
@@ -273,6 +268,22 @@ describe('MCP SDK v1 client that registers without naming an auth method (confid
         assert.equal(client.provider.currentTokens!.scope, STEP_UP_SCOPE);
         const missing = await client.call('delete_note', { noteId: 'note_missing' });
         assert.equal(missing.isError, true, 'the call reaches the tool, which reports the note as not found');
+        assertNoServerErrors(client);
+      });
+
+      it('disconnecting revokes with its secret; the next call goes back to the browser, where consent is asked afresh', async () => {
+        assert.equal(await client.revokeRefreshToken(), 200);
+        assert.equal(client.exchanges.at(-1)!.auth, 'basic');
+        const mark = client.mark();
+        await assert.rejects(client.call('list_projects'), UnauthorizedError);
+        const seen = client.since(mark);
+        assert.deepEqual(wire(seen), ['POST /mcp tools/call 401', 'POST /oauth/token refresh_token 400']);
+        assert.equal(seen[1]!.error, 'invalid_grant');
+        const { pages } = await client.authorize();
+        const consent = pages.find((page) => page.body.includes('/consent"'));
+        assert.ok(consent, 'a revoked grant is not remembered');
+        assert.deepEqual(checkboxValues(consent.body, 'grant'), ['0|demo:read', '0|demo:write']);
+        assert.deepEqual(await client.toolNames(), DEFAULT_TOOLS);
         assertNoServerErrors(client);
       });
     });

@@ -224,6 +224,11 @@ export interface McpTestClient {
    * forget the tokens and run the SDK's own `auth()` with the larger scope (→ 'REDIRECT').
    */
   requestScope(scope: string): Promise<string>;
+  /**
+   * What "Disconnect" in a client does: revoke the stored refresh token at the revocation endpoint
+   * named in the AS metadata the SDK discovered (RFC 7009), authenticating as the client. Returns the status.
+   */
+  revokeRefreshToken(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -469,6 +474,20 @@ export async function createMcpClient(server: TestServer, options: McpClientOpti
           : await (await import('@modelcontextprotocol/client')).auth(provider as unknown as V2OAuthClientProvider, { serverUrl: url, scope, fetchFn });
       if (result === 'REDIRECT') authorizing = current;
       return result;
+    },
+    async revokeRefreshToken() {
+      const state = provider.discoveryState() as { authorizationServerMetadata?: { revocation_endpoint?: string } } | undefined;
+      const endpoint = state?.authorizationServerMetadata?.revocation_endpoint;
+      const info = provider.client;
+      const token = provider.currentTokens?.refresh_token;
+      if (!endpoint || !info || !token) throw new Error('nothing to revoke: no discovered revocation endpoint, client or refresh token');
+      const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+      const body = new URLSearchParams({ token, token_type_hint: 'refresh_token' });
+      if (info.client_secret) headers.authorization = `Basic ${btoa(`${encodeURIComponent(info.client_id)}:${encodeURIComponent(info.client_secret)}`)}`;
+      else body.set('client_id', info.client_id);
+      const response = await fetchFn(endpoint, { method: 'POST', headers, body });
+      await response.body?.cancel();
+      return response.status;
     },
     async close() {
       await current?.close().catch(() => {});
