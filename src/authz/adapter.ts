@@ -14,7 +14,7 @@
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { keyedHash, open, seal, type DerivedSecrets } from '../core/crypto.ts';
-import type { OidcRecord, Store } from '../store/types.ts';
+import type { ClientRecordKind, OidcRecord, Store } from '../store/types.ts';
 import { clientFromRecord, clientToRecord } from './clients.ts';
 import type { GrantRevoker } from './grant-revoker.ts';
 import { RefreshFamily } from './refresh-family.ts';
@@ -45,6 +45,8 @@ export interface AdapterDeps {
   refreshGraceSeconds: number;
   revokeGrant: GrantRevoker;
   now: () => number;
+  /** Which stored kinds may be used (config `clientKinds`); others are treated as unknown. */
+  allowedClientKinds: ReadonlySet<ClientRecordKind>;
 }
 
 export type AdapterConstructor = new (model: string) => Adapter;
@@ -102,7 +104,7 @@ export function createAdapterClass(deps: AdapterDeps): AdapterConstructor {
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') {
         const record = await store.clients.find(id);
-        return record ? clientFromRecord(record) : undefined;
+        return record && deps.allowedClientKinds.has(record.kind) ? clientFromRecord(record) : undefined;
       }
       return this.load(await store.oidc.find(this.model, this.key(id)));
     }

@@ -54,6 +54,12 @@ export const CLOCK_SKEW = 5;
 
 export const ACR_PASSWORD = 'urn:portcullis:acr:pwd';
 
+/** Scopes an administrator allowed a service account (`portcullis_scopes` in its stored metadata). */
+function serviceAccountScopes(metadata: Record<string, unknown>, fallback: string[]): Set<string> {
+  const listed = metadata.portcullis_scopes;
+  return new Set(Array.isArray(listed) ? listed.map(String) : fallback);
+}
+
 function refreshTtl(config: Config, now: () => number) {
   // Idle lifetime, capped by what is left of the absolute lifetime counted from the first issue (iiat).
   return (_ctx: KoaContextWithOIDC, token: { iiat?: number; iat?: number }) => {
@@ -75,6 +81,8 @@ export function buildProvider(deps: AuthzDeps): Provider {
       refreshGraceSeconds: config.tokens.refreshGraceSeconds,
       revokeGrant: deps.revokeGrant,
       now,
+      // A kind an administrator switched off stops working at once, even for clients registered before.
+      allowedClientKinds: new Set([...(kinds.has('pre-registered') ? ['static' as const] : []), ...(kinds.has('dynamic') ? ['dynamic' as const] : [])]),
     }),
     clients: [cliClient],
     jwks: { keys: deps.keyRing.privateJwks as never },
@@ -173,12 +181,17 @@ export function buildProvider(deps: AuthzDeps): Provider {
           if (!resource) throw new errors.InvalidTarget('the requested resource is not known to this server');
           // A token with no user behind it only for clients an administrator registered: dynamically
           // registered and metadata-document clients (which may use private_key_jwt) never get one.
+          let scopes = resource.scopes.map((s) => s.name);
           if (ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials') {
             const record = await store.clients.find(client.clientId);
             if (record?.kind !== 'static') throw new errors.UnauthorizedClient('client_credentials is available to pre-registered clients only');
+            // A service account gets at most the scopes its administrator allowed it (least
+            // privilege): `portcullis_scopes` in its stored record, else the resource's defaults.
+            const allowed = serviceAccountScopes(record.metadata, resource.defaultScopes);
+            scopes = scopes.filter((scope) => allowed.has(scope));
           }
           return {
-            scope: resource.scopes.map((s) => s.name).join(' '),
+            scope: scopes.join(' '),
             audience: resource.url,
             accessTokenTTL: accessTtl,
             // RFC 9068 JWT access tokens: the guard verifies them offline, with the issuer's JWKS.
@@ -360,12 +373,14 @@ function installMiddleware(provider: Provider, deps: AuthzDeps): void {
     await next();
   });
 
-  // Discovery: advertise the resource scopes next to the OpenID ones.
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
-      const body = ctx.body as Record<string, unknown>;
-      body.scopes_supported = [...OIDC_SCOPES, ...resources.allScopes()];
-    }
+    const body = ctx.body && typeof ctx.body === 'object' ? (ctx.body as Record<string, unknown>) : undefined;
+    if (!body) return;
+    // Discovery: advertise the resource scopes next to the OpenID ones.
+    if (ctx.oidc?.route === 'discovery') body.scopes_supported = [...OIDC_SCOPES, ...resources.allScopes()];
+    // Token responses always say which scopes were granted, even none (the MCP SDK v2 client turns
+    // a missing `scope` into a full re-authorization at every step-up).
+    if (ctx.oidc?.route === 'token' && ctx.status === 200 && 'access_token' in body && body.scope === undefined) body.scope = '';
   });
 }

@@ -23,7 +23,7 @@ const addSpec = {
   name: 'clients add',
   help: `Usage: portcullis clients add --name NAME --redirect-uri URI [--redirect-uri URI…]
                               [--public | --confidential] [--grant GRANT…]
-                              [--resource-server URL…] [--id CLIENT_ID] [--json]
+                              [--resource-server URL…] [--scope SCOPE…] [--id CLIENT_ID] [--json]
 
 Pre-registers an OAuth client. A public client (the default for interactive grants) has no
 secret and must use PKCE. A confidential client (the default with --grant client_credentials)
@@ -40,6 +40,8 @@ Options:
                               client_credentials (confidential clients only); repeatable
       --resource-server URL   this client is that resource server: it may introspect tokens
                               whose audience is URL (repeatable; confidential clients only)
+      --scope SCOPE           with --grant client_credentials: the scopes this service account may
+                              be given (repeatable; default: each resource's default scopes)
       --id CLIENT_ID          choose the client_id (default: generated)
       --json                  print the client (and its secret) as JSON
 ${CONFIG_HELP}
@@ -51,6 +53,7 @@ ${CONFIG_HELP}
     confidential: { type: 'boolean' },
     grant: { type: 'string', multiple: true },
     'resource-server': { type: 'string', multiple: true },
+    scope: { type: 'string', multiple: true },
     id: { type: 'string' },
     json: { type: 'boolean' },
   },
@@ -139,6 +142,11 @@ export async function addClient(argv: string[], io: CliIo): Promise<number> {
   const resources = [...new Set(many(values['resource-server']).map(checkResourceServer))];
   if (resources.length && !confidential) fail('--resource-server needs a confidential client (introspection requires client authentication)');
 
+  const scopes = [...new Set(many(values.scope).flatMap((s) => s.split(' ')).filter(Boolean))];
+  if (scopes.length && !grantNames.includes('client_credentials')) fail('--scope limits service accounts: it needs --grant client_credentials');
+  const badScope = scopes.find((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s));
+  if (badScope) fail(`invalid --scope: ${badScope}`);
+
   const clientId = values.id ?? `app_${randomBase62(22)}`;
   if (!/^[\w.~-]{3,128}$/.test(clientId)) fail('--id may only use letters, digits and . _ ~ - (3 to 128 characters)');
   if (clientId === CLI_CLIENT_ID) fail(`--id ${CLI_CLIENT_ID} is reserved for the Portcullis CLI`);
@@ -155,6 +163,7 @@ export async function addClient(argv: string[], io: CliIo): Promise<number> {
     token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
     ...(secret ? { client_secret: secret, client_secret_expires_at: 0 } : {}),
     ...(resources.length ? { portcullis_resources: resources } : {}),
+    ...(scopes.length ? { portcullis_scopes: scopes } : {}),
   };
 
   return withStore(config, io, async (store, secrets) => {
@@ -173,6 +182,7 @@ export async function addClient(argv: string[], io: CliIo): Promise<number> {
       `  grants          ${grantTypes.join(', ')}`,
       ...(redirectUris.length ? [`  redirect URIs   ${redirectUris.join(', ')}`] : []),
       ...(resources.length ? [`  may introspect  ${resources.join(', ')}`] : []),
+      ...(scopes.length ? [`  may be given    ${scopes.join(' ')}`] : []),
     ];
     io.stdout.write(`${lines.join('\n')}\n`);
     return 0;
@@ -193,6 +203,7 @@ function view(record: ClientRecord) {
     grant_types: strings(m.grant_types),
     redirect_uris: strings(m.redirect_uris),
     resources: strings(m.portcullis_resources),
+    scopes: strings(m.portcullis_scopes),
     created_at: record.createdAt,
     last_used_at: record.lastUsedAt,
   };

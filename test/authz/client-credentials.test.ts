@@ -55,6 +55,22 @@ describe('client_credentials', () => {
     }
   });
 
+  it('gives a service account no more than its administrator allowed, and always says what it got', async () => {
+    // Default: the resource's default scopes at most — a service account cannot take demo:delete.
+    const wide = await token(machine, { resource: server.mcpUrl, scope: 'demo:read demo:delete' });
+    assert.equal(wide.status, 200, JSON.stringify(wide.body));
+    assert.equal(wide.body.scope, 'demo:read');
+    // An explicit allow-list (clients add --scope) narrows further.
+    const reader = await addStaticClient(server, { client_name: 'Reader job', portcullis_scopes: ['demo:read'] });
+    const narrowed = await token(reader, { resource: server.mcpUrl, scope: 'demo:read demo:write' });
+    assert.equal(narrowed.body.scope, 'demo:read');
+    assert.equal(decodeJwt(String(narrowed.body.access_token)).scope, 'demo:read');
+    // Asking for nothing yields nothing, and the response still carries `scope`.
+    const none = await token(reader, { resource: server.mcpUrl });
+    assert.equal(none.status, 200);
+    assert.equal(none.body.scope, '');
+  });
+
   it('carries the scopes asked for in the response and the token', async () => {
     const res = await token(machine, { resource: server.mcpUrl, scope: 'demo:read' });
     assert.equal(res.status, 200);
