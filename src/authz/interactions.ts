@@ -74,11 +74,13 @@ async function clientView(deps: WebDeps, clientId: string) {
     name: client.clientName ?? clientId,
     logo: client.logoUri && URL.parse(client.logoUri)?.protocol === 'https:' ? client.logoUri : undefined,
     verified: !byDocument && stored?.kind !== 'dynamic',
+    /** It will get a refresh token, so it keeps access without asking again. */
+    staysConnected: client.grantTypeAllowed('refresh_token'),
     registeredBy: byDocument ? 'a metadata document at its own address' : 'itself (dynamic registration)',
   };
 }
 
-function loginForm(deps: WebDeps, c: WebContext, details: Interaction, clientName: string, error?: string) {
+function loginForm(deps: WebDeps, c: WebContext, details: Interaction, clientName: string, error?: string, email = '') {
   const uid = details.uid;
   return page({
     title: 'Sign in',
@@ -89,14 +91,13 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="${deps.base}/interaction/${uid}/login">
 <input type="hidden" name="csrf" value="${csrfToken(deps, c, `login:${uid}`)}">
 <label for="email">E-mail</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus value="${field(details.lastSubmission?.login ?? {}, 'email')}">
+<input id="email" name="email" type="email" autocomplete="username" required ${email ? '' : html`autofocus `}value="${email}">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<div class="actions"><button class="primary" type="submit">Sign in</button></div>
+<input id="password" name="password" type="password" autocomplete="current-password" required${email ? html` autofocus` : ''}>
+<div class="actions"><button class="primary" type="submit">Sign in</button><button type="submit" form="abort">Cancel</button></div>
 </form>
-<form method="post" action="${deps.base}/interaction/${uid}/abort">
+<form id="abort" method="post" action="${deps.base}/interaction/${uid}/abort">
 <input type="hidden" name="csrf" value="${csrfToken(deps, c, `abort:${uid}`)}">
-<button type="submit">Cancel</button>
 </form>`,
   });
 }
@@ -132,6 +133,7 @@ ${client.logo ? html`<img src="${client.logo}" alt="">` : ''}
 </div>
 ${client.verified ? '' : html`<p class="warning" role="note"><strong>Unverified application.</strong> It registered ${client.registeredBy}; Portcullis cannot vouch for who runs it. Only continue if you started this from an application you trust.</p>`}
 ${target ? html`<p>After you decide, you will be sent back to <strong>${target.label}</strong>.</p>` : ''}
+${client.staysConnected ? html`<p class="muted">If you approve, ${client.name} stays connected for up to ${Math.round(deps.config.tokens.refreshTokenTtl / 86400)} days or until you disconnect it.</p>` : ''}
 <form method="post" action="${deps.base}/interaction/${uid}/consent">
 <input type="hidden" name="csrf" value="${csrfToken(deps, c, `consent:${uid}`)}">
 ${resourceEntries.map(([indicator, scopes], index) => {
@@ -196,9 +198,9 @@ export function interactionRoutes(deps: WebDeps): Hono<WebEnv> {
     const check = await checkPassword(deps, field(form, 'email'), field(form, 'password'), ip);
     if (check.kind === 'locked') {
       c.header('retry-after', String(check.retryAfter));
-      return c.html(loginForm(deps, c, details, clientName, `Too many failed attempts. Try again in ${check.retryAfter} seconds.`), 429);
+      return c.html(loginForm(deps, c, details, clientName, `Too many failed attempts. Try again in ${check.retryAfter} seconds.`, field(form, 'email')), 429);
     }
-    if (check.kind === 'wrong') return c.html(loginForm(deps, c, details, clientName, 'Wrong e-mail or password.'), 401);
+    if (check.kind === 'wrong') return c.html(loginForm(deps, c, details, clientName, 'Wrong e-mail or password.', field(form, 'email')), 401);
     const user = check.user;
     const { value, record } = await deps.sessions.create(user, { amr: ['pwd'], ip, userAgent: c.req.header('user-agent') ?? null });
     setSessionCookie(c, value, deps.sessions.ttl);
