@@ -75,7 +75,13 @@ describe('MCP SDK v1 client', { concurrency: true }, () => {
 
           const clientId = client.provider.client?.client_id;
           if (registration === 'dynamic') assert.match(clientId ?? '', /^dyn_/);
-          if (registration === 'metadata-document') assert.equal(clientId, story.documentHost!.url(METADATA_DOCUMENT_PATH));
+          if (registration === 'metadata-document') {
+            assert.equal(clientId, story.documentHost!.url(METADATA_DOCUMENT_PATH));
+            // What makes clients choose a metadata document over registering (Claude also needs `none`).
+            const metadata = client.provider.authorizationServerMetadata!;
+            assert.equal(metadata.client_id_metadata_document_supported, true);
+            assert.ok((metadata.token_endpoint_auth_methods_supported as string[]).includes('none'));
+          }
 
           const authorization = client.provider.pendingAuthorization!;
           assert.equal(`${authorization.origin}${authorization.pathname}`, `${server.url}/oauth/authorize`);

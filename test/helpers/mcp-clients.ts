@@ -9,6 +9,8 @@
  * Every HTTP exchange the SDK makes goes through a recording `fetch`, so tests can assert what
  * the client actually did on the wire (which requests, in which order, with which answers).
  */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth as v1Auth, type OAuthClientProvider as V1OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -18,8 +20,6 @@ import {
   StreamableHTTPClientTransport as V2Transport,
   type OAuthClientProvider as V2OAuthClientProvider,
 } from '@modelcontextprotocol/client';
-import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { clientToRecord } from '../../src/authz/clients.ts';
 import { CLOCK_SKEW } from '../../src/authz/provider.ts';
@@ -32,7 +32,6 @@ import { UserAgent } from './user-agent.ts';
 export type Sdk = 'v1' | 'v2';
 export type Registration = 'pre-registered' | 'dynamic' | 'metadata-document';
 
-export const SDKS: readonly Sdk[] = ['v1', 'v2'];
 export const REGISTRATIONS: readonly Registration[] = ['pre-registered', 'dynamic', 'metadata-document'];
 
 /** One HTTP exchange made by the SDK client. */
@@ -51,7 +50,7 @@ export interface Exchange {
   /** The refresh token a refresh request presented. */
   refreshToken?: string;
   wwwAuthenticate?: string;
-  /** Parsed JSON body of an error answer from an OAuth endpoint (`error`, …). */
+  /** The `error` code in the JSON body of an error answer (OAuth endpoints, the guard). */
   error?: string;
 }
 
@@ -167,6 +166,11 @@ export class MemoryOAuthProvider {
 
   discoveryState() {
     return this.#discovery as never;
+  }
+
+  /** The authorization-server metadata the SDK discovered (and validated, for v2). */
+  get authorizationServerMetadata(): Record<string, unknown> | undefined {
+    return (this.#discovery as { authorizationServerMetadata?: Record<string, unknown> } | undefined)?.authorizationServerMetadata;
   }
 
   invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery'): void {
@@ -476,8 +480,7 @@ export async function createMcpClient(server: TestServer, options: McpClientOpti
       return result;
     },
     async revokeRefreshToken() {
-      const state = provider.discoveryState() as { authorizationServerMetadata?: { revocation_endpoint?: string } } | undefined;
-      const endpoint = state?.authorizationServerMetadata?.revocation_endpoint;
+      const endpoint = provider.authorizationServerMetadata?.revocation_endpoint as string | undefined;
       const info = provider.client;
       const token = provider.currentTokens?.refresh_token;
       if (!endpoint || !info || !token) throw new Error('nothing to revoke: no discovered revocation endpoint, client or refresh token');
