@@ -5,6 +5,7 @@
  * form-urlencoded inside Basic), `client_secret_post`, `private_key_jwt` (RFC 7523 §3, verified
  * against the client's `jwks` / `jwks_uri`), or `none` for public clients (identified only).
  */
+import type { SecretKey } from '../core/crypto.ts';
 import { decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import { compareHashedSecret } from './clients.ts';
@@ -65,7 +66,7 @@ async function verifyAssertion(client: EngineClient, assertion: string, audience
 
 export async function authenticateClient(
   provider: Provider,
-  pepper: Buffer,
+  pepper: SecretKey,
   input: { authorization: string | undefined; form: URLSearchParams; audiences: string[] },
 ): Promise<AuthenticatedClient> {
   const { form } = input;

@@ -3,18 +3,18 @@
  * match, and whether their identity is proven (which decides if consent may be remembered).
  */
 import type { AdapterPayload, ClientMetadata } from 'oidc-provider';
-import { constantTimeEqual, keyedHash } from '../core/crypto.ts';
+import { constantTimeEqual, keyedHash, type SecretKey } from '../core/crypto.ts';
 import type { ClientRecord, ClientRecordKind } from '../store/types.ts';
 
 /** Stored client secrets carry this prefix: the value after it is HMAC-SHA-256(pepper, secret). */
 const HASHED = 'hmac:';
 
-export function hashClientSecret(pepper: Buffer, secret: string): string {
+export function hashClientSecret(pepper: SecretKey, secret: string): string {
   return `${HASHED}${keyedHash(pepper, `client-secret:${secret}`)}`;
 }
 
 /** Engine metadata → stored record, with the secret (if any) replaced by its keyed hash. */
-export function clientToRecord(metadata: AdapterPayload, pepper: Buffer, kind: ClientRecordKind): Omit<ClientRecord, 'createdAt' | 'lastUsedAt'> {
+export function clientToRecord(metadata: AdapterPayload, pepper: SecretKey, kind: ClientRecordKind): Omit<ClientRecord, 'createdAt' | 'lastUsedAt'> {
   const copy: Record<string, unknown> = { ...metadata };
   const secret = copy.client_secret;
   if (typeof secret === 'string' && !secret.startsWith(HASHED)) copy.client_secret = hashClientSecret(pepper, secret);
@@ -26,7 +26,7 @@ export function clientFromRecord(record: ClientRecord): AdapterPayload {
 }
 
 /** Replaces the engine's plaintext comparison (it compares `client_secret` as stored). */
-export function compareHashedSecret(pepper: Buffer, stored: string | undefined, presented: string): boolean {
+export function compareHashedSecret(pepper: SecretKey, stored: string | undefined, presented: string): boolean {
   if (!stored?.startsWith(HASHED)) return false;
   return constantTimeEqual(hashClientSecret(pepper, presented), stored);
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { contentSecurityPolicy } from '../console/web.ts';
 import type { Config } from '../core/config.ts';
-import { randomBase62, randomToken, type DerivedSecrets } from '../core/crypto.ts';
+import { randomBase62, randomToken, type DerivedSecrets, type SecretKey } from '../core/crypto.ts';
 import type { KeyRing } from '../keys/signing-keys.ts';
 import type { Store } from '../store/types.ts';
 import { createAdapterClass } from './adapter.ts';
@@ -299,7 +299,7 @@ async function askAgainForRefused(grant: InstanceType<Provider['Grant']>, reques
 }
 
 /** Engine gaps closed on the per-provider Client class. */
-function patchClientModel(provider: Provider, pepper: Buffer): void {
+function patchClientModel(provider: Provider, pepper: SecretKey): void {
   const proto = provider.Client.prototype as unknown as {
     clientSecret?: string;
     redirectUris: string[];

@@ -4,6 +4,7 @@
  * We verify JWT access tokens with our own keys and the revocation list, and look refresh tokens
  * up through the engine's model (so the adapter's hashing, sealing and grace rules apply).
  */
+import type { SecretKey } from '../core/crypto.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
@@ -19,7 +20,7 @@ import { ROUTES } from './provider.ts';
 export interface TokenEndpointDeps {
   provider: () => Provider;
   issuer: string;
-  pepper: Buffer;
+  pepper: SecretKey;
   keys: () => JWTVerifyGetKey;
   revocations: RevocationList;
   revokeGrant: GrantRevoker;

@@ -5,15 +5,15 @@
  * older browsers).
  */
 import { createHmac } from 'node:crypto';
-import { constantTimeEqual, randomToken } from '../core/crypto.ts';
+import { constantTimeEqual, randomToken, type SecretKey } from '../core/crypto.ts';
 
 export const CSRF_COOKIE = '__Host-pc_csrf';
 
 export class Csrf {
-  readonly #key: Buffer;
+  readonly #key: SecretKey;
   readonly #origin: string;
 
-  constructor(key: Buffer, publicOrigin: string) {
+  constructor(key: SecretKey, publicOrigin: string) {
     this.#key = key;
     this.#origin = publicOrigin;
   }

@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { hashPassword, keyedHash } from '../core/crypto.ts';
+import { hashPassword, keyedHash, type SecretKey } from '../core/crypto.ts';
 import { checkPassword } from './password-login.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { html, page, STYLESHEET } from './html.ts';
@@ -14,7 +14,7 @@ import { clearSessionCookie, clientIp, csrfToken, csrfValid, field, setSessionCo
 export const SETUP_KIND = 'admin-setup';
 export const MIN_PASSWORD_LENGTH = 10;
 
-export function setupKey(pepper: Buffer, token: string): string {
+export function setupKey(pepper: SecretKey, token: string): string {
   return keyedHash(pepper, `setup:${token}`);
 }
 
@@ -25,7 +25,7 @@ function passwordProblem(password: string, confirm: string): string | undefined 
   return undefined;
 }
 
-export function consolePages(deps: WebDeps & { pepper: Buffer; mcpUrl: string }): Hono<WebEnv> {
+export function consolePages(deps: WebDeps & { pepper: SecretKey; mcpUrl: string }): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const base = deps.base;
 

@@ -3,7 +3,7 @@
  * The cookie holds 256 random bits; the store keeps only their keyed hash. The protocol engine
  * keeps a session of its own for single sign-on across authorizations; signing out ends both.
  */
-import { keyedHash, randomToken } from '../core/crypto.ts';
+import { keyedHash, randomToken, type SecretKey } from '../core/crypto.ts';
 import type { SessionRecord, Store, User } from '../store/types.ts';
 
 export const SESSION_COOKIE = '__Host-pc_session';
@@ -15,11 +15,11 @@ export interface SignedIn {
 
 export class BrowserSessions {
   readonly #store: Store;
-  readonly #pepper: Buffer;
+  readonly #pepper: SecretKey;
   readonly #ttl: number;
   readonly #now: () => number;
 
-  constructor(store: Store, pepper: Buffer, ttl: number, now: () => number) {
+  constructor(store: Store, pepper: SecretKey, ttl: number, now: () => number) {
     this.#store = store;
     this.#pepper = pepper;
     this.#ttl = ttl;

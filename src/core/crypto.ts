@@ -9,6 +9,8 @@
  */
 import {
   argon2,
+  createSecretKey,
+  type KeyObject,
   createCipheriv,
   createDecipheriv,
   createHmac,
@@ -21,15 +23,21 @@ import { promisify } from 'node:util';
 
 const argon2Async = promisify(argon2);
 
+/**
+ * A symmetric key. Derived secrets are KeyObjects: node:crypto checks and converts a raw Buffer key
+ * on every HMAC or cipher call, which costs several times the operation itself on hot paths.
+ */
+export type SecretKey = KeyObject | Buffer;
+
 export interface DerivedSecrets {
   /** AES-256-GCM key for envelope encryption of signing keys and refresh-token payloads. */
-  readonly dataKey: Buffer;
+  readonly dataKey: KeyObject;
   /** HMAC-SHA-256 key ("pepper") for client secrets, API keys and bearer-secret ids. */
-  readonly pepper: Buffer;
+  readonly pepper: KeyObject;
   /** Keys the engine and our pages sign cookies with (newest first). */
   readonly cookieKeys: string[];
   /** Key for CSRF tokens. */
-  readonly csrfKey: Buffer;
+  readonly csrfKey: KeyObject;
 }
 
 function derive(root: Buffer, label: string, length = 32): Buffer {
@@ -39,10 +47,10 @@ function derive(root: Buffer, label: string, length = 32): Buffer {
 export function deriveSecrets(root: Buffer): DerivedSecrets {
   if (root.length < 32) throw new Error('root secret must be at least 32 bytes');
   return {
-    dataKey: derive(root, 'data-encryption'),
-    pepper: derive(root, 'pepper'),
+    dataKey: createSecretKey(derive(root, 'data-encryption')),
+    pepper: createSecretKey(derive(root, 'pepper')),
     cookieKeys: [derive(root, 'cookies').toString('base64url')],
-    csrfKey: derive(root, 'csrf'),
+    csrfKey: createSecretKey(derive(root, 'csrf')),
   };
 }
 
@@ -53,7 +61,7 @@ const ENVELOPE_VERSION = 'v1';
  * `context` is bound as additional authenticated data so a ciphertext cannot be moved between
  * records (e.g. one token's payload swapped into another's row).
  */
-export function seal(key: Buffer, plaintext: string, context: string): string {
+export function seal(key: SecretKey, plaintext: string, context: string): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(context));
@@ -61,7 +69,7 @@ export function seal(key: Buffer, plaintext: string, context: string): string {
   return [ENVELOPE_VERSION, iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
 }
 
-export function open(key: Buffer, sealed: string, context: string): string {
+export function open(key: SecretKey, sealed: string, context: string): string {
   const [version, iv, body, tag] = sealed.split('.');
   if (version !== ENVELOPE_VERSION || !iv || body === undefined || !tag) throw new Error('not a sealed value');
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
@@ -75,7 +83,7 @@ export function open(key: Buffer, sealed: string, context: string): string {
  * A slow hash buys nothing when the secret has 256 bits of entropy; the pepper means a stolen
  * database alone cannot be used to test guesses.
  */
-export function keyedHash(pepper: Buffer, value: string): string {
+export function keyedHash(pepper: SecretKey, value: string): string {
   return createHmac('sha256', pepper).update(value).digest('base64url');
 }
 

@@ -8,7 +8,7 @@
  * and rebuilds its engine (oidc-provider reads its keys once, at construction).
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { open, seal } from '../core/crypto.ts';
+import { open, seal, type SecretKey } from '../core/crypto.ts';
 import type { SigningKeyRecord, Store } from '../store/types.ts';
 
 const ALG = 'ES256';
@@ -26,7 +26,7 @@ function contextFor(kid: string): string {
   return `signing-key:${kid}`;
 }
 
-export async function generateSigningKey(dataKey: Buffer, now: number): Promise<SigningKeyRecord> {
+export async function generateSigningKey(dataKey: SecretKey, now: number): Promise<SigningKeyRecord> {
   const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
   const publicJwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);
@@ -42,7 +42,7 @@ export async function generateSigningKey(dataKey: Buffer, now: number): Promise<
 }
 
 /** Make sure one active key exists (first start). Returns true when a key was created. */
-export async function ensureSigningKey(store: Store, dataKey: Buffer, now: number): Promise<boolean> {
+export async function ensureSigningKey(store: Store, dataKey: SecretKey, now: number): Promise<boolean> {
   const keys = await store.signingKeys.list();
   if (keys.some((k) => k.retiredAt === null)) return false;
   await store.signingKeys.insert(await generateSigningKey(dataKey, now));
@@ -50,7 +50,7 @@ export async function ensureSigningKey(store: Store, dataKey: Buffer, now: numbe
 }
 
 /** Add a new signing key and retire the previous ones (they keep verifying until their tokens expire). */
-export async function rotateSigningKey(store: Store, dataKey: Buffer, now: number): Promise<SigningKeyRecord> {
+export async function rotateSigningKey(store: Store, dataKey: SecretKey, now: number): Promise<SigningKeyRecord> {
   const fresh = await generateSigningKey(dataKey, now);
   await store.signingKeys.insert(fresh);
   await store.signingKeys.retireAllExcept(fresh.kid, now);
@@ -61,7 +61,7 @@ export async function rotateSigningKey(store: Store, dataKey: Buffer, now: numbe
  * Read the ring. `retention` = how long a retired key must stay published: the longest lifetime
  * of anything it signed (access and ID tokens), so verifiers never meet an unknown kid.
  */
-export async function loadKeyRing(store: Store, dataKey: Buffer, now: number, retention: number): Promise<KeyRing> {
+export async function loadKeyRing(store: Store, dataKey: SecretKey, now: number, retention: number): Promise<KeyRing> {
   await store.signingKeys.deleteRetiredBefore(now - retention);
   const ordered = signingOrder(await store.signingKeys.list());
   if (ordered[0]?.retiredAt !== null) throw new Error('no active signing key (start the server once to create one)');

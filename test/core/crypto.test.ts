@@ -35,12 +35,13 @@ describe('deriveSecrets', () => {
     const a = deriveSecrets(root);
     const again = deriveSecrets(Buffer.from(root));
     const other = deriveSecrets(randomBytes(32));
-    assert.deepEqual(again, a, 'deterministic: every process sharing the root agrees');
-    assert.equal(a.dataKey.length, 32);
-    const material = [a.dataKey, a.pepper, a.csrfKey, Buffer.from(a.cookieKeys[0]!, 'base64url')].map((b) => b.toString('hex'));
+    const raw = (s: typeof a) => [s.dataKey, s.pepper, s.csrfKey].map((k) => k.export().toString('hex')).concat(s.cookieKeys);
+    assert.deepEqual(raw(again), raw(a), 'deterministic: every process sharing the root agrees');
+    assert.equal(a.dataKey.symmetricKeySize, 32);
+    const material = [a.dataKey.export(), a.pepper.export(), a.csrfKey.export(), Buffer.from(a.cookieKeys[0]!, 'base64url')].map((b) => b.toString('hex'));
     assert.equal(new Set(material).size, 4, 'no two purposes share a key');
     assert.ok(!material.includes(root.toString('hex')), 'the root itself is never used directly');
-    assert.notDeepEqual(other.dataKey, a.dataKey);
+    assert.notDeepEqual(raw(other), raw(a));
   });
 
   it('refuses a root shorter than 32 bytes', () => {
