@@ -123,8 +123,15 @@ async function signIn(target: Target, login: (url: string) => Promise<string>): 
   return { ...target, session: await login(authorizeUrl(target, challenge)) };
 }
 
+/** BENCH_ONLY=refresh (or cc, flow) runs one scenario, e.g. while profiling. */
+const ONLY = process.env.BENCH_ONLY;
+
 async function scenario(label: string, targets: Target[], make: (target: Target) => (index: number) => Promise<() => Promise<void>>) {
   const results = new Map<string, LoadResult>();
+  if (ONLY && !label.toLowerCase().includes(ONLY)) {
+    for (const target of targets) results.set(target.name, { completed: 0, errors: 0, perSecond: NaN, p50ms: NaN, p99ms: NaN });
+    return results;
+  }
   for (const target of targets) {
     results.set(target.name, await runLoad(`${label} @ ${target.name}`, { concurrency: CONCURRENCY, seconds: SECONDS }, make(target)));
   }

@@ -163,6 +163,8 @@ export function buildProvider(deps: AuthzDeps): Provider {
         // Never derived from the request: a new registrant never receives an existing client_id.
         idFactory: () => `dyn_${randomBase62(24)}`,
         secretFactory: async () => randomToken(32),
+        // RFC 7592 (read/update/delete a registration) is off: no registration access token.
+        issueRegistrationAccessToken: false,
       },
       registrationManagement: { enabled: false },
       clientIdMetadataDocument: {
@@ -344,12 +346,20 @@ function memoizeClientLookups(provider: Provider): void {
 
 function installMiddleware(provider: Provider, deps: AuthzDeps): void {
   const { resources } = deps;
+  // The engine sees paths relative to its mount (the router strips the issuer's path prefix).
+  const authorizePath = ROUTES.authorization;
   const mount = new URL(deps.config.publicUrl).pathname.replace(/\/$/, '');
-  const authorizePath = `${mount}${ROUTES.authorization}`;
 
   // Our cookies are always Secure: the issuer is https, or loopback (which browsers treat as a
   // secure context). koa would otherwise refuse to send a Secure cookie over http://localhost.
   Object.defineProperty(provider.request, 'secure', { get: () => true });
+  // Every URL the engine builds (endpoints in discovery, redirects to interactions) starts from the
+  // configured public origin, never from the request's Host header or scheme: behind a proxy the
+  // process sees http, and a forged Host must not steer discovery elsewhere.
+  const publicOrigin = new URL(deps.config.publicUrl);
+  Object.defineProperty(provider.request, 'protocol', { get: () => publicOrigin.protocol.slice(0, -1) });
+  Object.defineProperty(provider.request, 'host', { get: () => publicOrigin.host });
+  Object.defineProperty(provider.request, 'hostname', { get: () => publicOrigin.hostname });
 
   provider.use(async (ctx, next) => withRefreshScope(next));
   provider.use(async (_ctx, next) => clientLookups.run(new Map(), next));
@@ -367,6 +377,8 @@ function installMiddleware(provider: Provider, deps: AuthzDeps): void {
         if (!requested.some((s) => own.has(s))) {
           query.set('scope', [...requested, ...resource.defaultScopes].join(' '));
           ctx.querystring = query.toString();
+          // The engine derives its mount path from originalUrl minus url: keep the two in step.
+          (ctx.req as { originalUrl?: string }).originalUrl = `${mount}${ctx.url}`;
         }
       }
     }

@@ -55,6 +55,8 @@ export interface Running {
   engine: AuthzEngine;
   server: Server;
   log: Logger;
+  /** Delete expired artifacts and unused dynamic clients now (also runs every 10 minutes). */
+  housekeep(at?: number): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -196,16 +198,19 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       revoke: tokenEndpoints.revoke,
     });
 
-    const housekeeping = setInterval(() => {
-      const at = now();
-      void Promise.all([
+    // Expired artifacts go, and so do dynamic registrations that never completed an authorization
+    // (clients that register on every connection attempt must not pile up).
+    const housekeep = async (at = now()) => {
+      const [artifacts, sessionsGone, oneTime, events, clients] = await Promise.all([
         store.oidc.deleteExpired(at),
         store.sessions.deleteExpired(at),
         store.oneTime.deleteExpired(at),
         store.revocations.deleteExpired(at),
         store.clients.deleteUnusedDynamic(at - config.registration.unusedClientTtl),
-      ]).catch((err) => log.warn({ err }, 'housekeeping failed'));
-    }, 10 * 60 * 1000);
+      ]);
+      return { artifacts, sessions: sessionsGone, oneTime, revocations: events, clients };
+    };
+    const housekeeping = setInterval(() => void housekeep().catch((err) => log.warn({ err }, 'housekeeping failed')), 10 * 60 * 1000);
     housekeeping.unref();
 
     let setupLink: string | undefined;
@@ -224,6 +229,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       engine,
       server,
       log,
+      housekeep,
       async close() {
         clearInterval(housekeeping);
         engine.stop();

@@ -46,7 +46,9 @@ export function createRouter(deps: RouterDeps): RequestListener {
 
   function toEngine(req: IncomingMessage, res: ServerResponse, enginePath?: string): void {
     const url = req.url ?? '/';
-    (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
+    // The engine derives its mount path from originalUrl minus url (as when mounted under a prefix),
+    // so a rewritten request (RFC 8414 path insertion) must look like it came in under the base.
+    (req as IncomingMessage & { originalUrl?: string }).originalUrl = enginePath ? `${base}${enginePath}` : url;
     req.url = enginePath ?? (url.slice(base.length) || '/');
     // The engine's pages (errors, logout, device code entry, auto-submit forms) skip our pages'
     // securityHeaders(): never framed, never sniffed. Pages of our own markup set a full CSP over
