@@ -48,6 +48,28 @@ describe('an issuer with a path', () => {
     assert.deepEqual(prm.authorization_servers, [issuer]);
   });
 
+  it('builds every URL from the public URL, whatever Host or X-Forwarded-Proto a request claims', async () => {
+    const { request } = await import('node:http');
+    const url = new URL(`${issuer}/.well-known/openid-configuration`);
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: url.port, path: url.pathname, headers: { host: 'evil.example', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    const metadata = JSON.parse(body) as Record<string, unknown>;
+    assert.equal(metadata.issuer, issuer);
+    for (const [key, value] of Object.entries(metadata)) {
+      if (typeof value === 'string' && key.endsWith('_endpoint')) assert.ok(value.startsWith(`${issuer}/`), `${key} = ${value}`);
+    }
+  });
+
   it('signs a client in end to end', async () => {
     const as = await oauth.processDiscoveryResponse(new URL(issuer), await oauth.discoveryRequest(new URL(issuer), { algorithm: 'oauth2', ...insecure }));
     const client = await oauth.processDynamicClientRegistrationResponse(
