@@ -3,7 +3,7 @@
  * synchronous, so every statement is atomic with respect to this process's other requests, and
  * `busy_timeout` covers other processes (e.g. the CLI) writing the same file.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { SqlDriver, SqlValue } from '../sql/driver.ts';
@@ -17,7 +17,12 @@ function toSqlite(sql: string): string {
 const migrationQueues = new Map<string | SqlDriver, Promise<void>>();
 
 export function openSqliteDriver(path: string): SqlDriver {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    // The database holds password hashes and users' e-mail addresses: owner-only, like secret.key.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
+  }
   const db = new DatabaseSync(path);
   // busy_timeout first: switching to WAL takes a lock too, and another process opening the same
   // new file at that moment would otherwise make this fail at once with "database is locked".
