@@ -24,8 +24,8 @@ export interface AuthzDeps {
   store: Store;
   secrets: DerivedSecrets;
   resources: ResourceRegistry;
-  /** Audience for requests that name no resource. */
-  defaultResource: string;
+  /** Audience for requests that name no resource (the demo, else the first application). */
+  defaultResource: () => string | undefined;
   keyRing: KeyRing;
   log: Logger;
   now: () => number;
@@ -175,7 +175,7 @@ export function buildProvider(deps: AuthzDeps): Provider {
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? deps.defaultResource,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? deps.defaultResource(),
         // The token endpoint may omit `resource`: use what was granted at the authorization endpoint.
         useGrantedResource: async () => true,
         getResourceServerInfo: async (ctx, resourceIndicator, client) => {
@@ -370,7 +370,8 @@ function installMiddleware(provider: Provider, deps: AuthzDeps): void {
   provider.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === authorizePath) {
       const query = new URLSearchParams(ctx.querystring);
-      const resource = resources.get(query.get('resource') ?? deps.defaultResource);
+      const named = query.get('resource') ?? deps.defaultResource();
+      const resource = named ? resources.get(named) : undefined;
       if (resource) {
         const requested = (query.get('scope') ?? '').split(' ').filter(Boolean);
         const own = new Set(resource.scopes.map((s) => s.name));

@@ -21,6 +21,9 @@ export interface ProtectedResource {
   defaultScopes: string[];
   /** Tool name → scope it needs. */
   toolScopes: Record<string, string>;
+  /** Scope granted only after a recent sign-in (see authz/step-up.ts), with the shortest max age. */
+  stepUpScope?: string;
+  stepUpMaxAge?: number;
 }
 
 /** Canonical form used for comparison: URL-normalized, no fragment, no trailing slash (except the root). */
@@ -36,6 +39,17 @@ export class ResourceRegistry {
 
   constructor(resources: ProtectedResource[] = []) {
     for (const resource of resources) this.add(resource);
+  }
+
+  /** Swap in a new set (applications were added, changed or removed). */
+  replaceAll(resources: ProtectedResource[]): void {
+    const next = new Map<string, ProtectedResource>();
+    for (const resource of resources) {
+      const key = canonicalResource(resource.url);
+      if (key) next.set(key, resource);
+    }
+    this.#byUrl.clear();
+    for (const [key, resource] of next) this.#byUrl.set(key, resource);
   }
 
   add(resource: ProtectedResource): void {

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
+import { requestIp } from '../http/io.ts';
 import type { AttemptLimiter } from '../limits/attempts.ts';
 import type { ResourceRegistry } from '../authz/resources.ts';
 import type { Store } from '../store/types.ts';
@@ -97,13 +98,9 @@ export function clearSessionCookie(c: WebContext): void {
   setCookie(c, SESSION_COOKIE, '', { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 0 });
 }
 
-/** The client's address: the socket peer, or X-Forwarded-For's first hop when a proxy is trusted. */
+/** The client's address (see http/io.ts requestIp). */
 export function clientIp(deps: WebDeps, c: WebContext): string {
-  if (deps.config.trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  return c.env.incoming.socket.remoteAddress ?? 'unknown';
+  return requestIp(c.env.incoming, deps.config.trustProxy);
 }
 
 /** Form field as a string ('' when absent or repeated). */

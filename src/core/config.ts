@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { PortcullisError, type FieldError } from './errors.ts';
 import { isLoopbackUrl } from './net.ts';
+import { ApplicationDefinitionSchema, definitionProblems, resolveApplication } from '../apps/definition.ts';
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -69,6 +70,8 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   /** Which kinds of clients may connect. */
   clientKinds: z.array(z.enum(CLIENT_KINDS)).min(1).default([...CLIENT_KINDS]),
+  /** MCP servers the gateway protects (see apps/definition.ts). The built-in demo is always at /mcp. */
+  applications: z.array(ApplicationDefinitionSchema).default([]),
   cimd: z
     .strictObject({
       /** Development only: let metadata-document fetches reach loopback and private addresses. */
@@ -245,6 +248,19 @@ function finish(data: ParsedConfig, sources: string[]): Config {
   }
   if (policy === 'initial-access-token' && !data.registration.initialAccessToken) {
     errors.push({ path: 'registration.initialAccessToken', message: 'is required when registration.policy is "initial-access-token"' });
+  }
+  const paths = new Map<string, string>([['/mcp', 'demo']]);
+  data.applications.forEach((app, i) => {
+    if ('builtin' in app.upstream) errors.push({ path: `applications.${i}.upstream`, message: 'expected a url or a command' });
+    if (app.slug === 'demo') errors.push({ path: `applications.${i}.slug`, message: '"demo" is the built-in demo application' });
+    for (const problem of definitionProblems(app)) errors.push({ path: `applications.${i}.${problem.path}`, message: problem.message });
+    const path = resolveApplication(app, '').path;
+    const other = paths.get(path);
+    if (other) errors.push({ path: `applications.${i}.path`, message: `${path} is already used by ${other}` });
+    paths.set(path, app.slug);
+  });
+  if (new Set(data.applications.map((a) => a.slug)).size !== data.applications.length) {
+    errors.push({ path: 'applications', message: 'two applications share a slug' });
   }
   if (errors.length) fail(errors);
   return { ...data, publicUrl, publicUrlDefaulted: data.publicUrl === undefined, registration: { ...data.registration, policy }, sources };

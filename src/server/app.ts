@@ -2,7 +2,7 @@
  * Wires one Portcullis process: store → secrets → signing keys → authorization server →
  * guard → demo MCP server → pages, behind one node:http server (router.ts).
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -11,7 +11,8 @@ import { createTokenEndpoints } from '../authz/token-endpoints.ts';
 import { createGrantRevoker } from '../authz/grant-revoker.ts';
 import { interactionRoutes } from '../authz/interactions.ts';
 import { CLOCK_SKEW } from '../authz/provider.ts';
-import { ResourceRegistry, type ProtectedResource } from '../authz/resources.ts';
+import { ResourceRegistry } from '../authz/resources.ts';
+import type { ApplicationDefinition } from '../apps/definition.ts';
 import type { Config } from '../core/config.ts';
 import { randomToken } from '../core/crypto.ts';
 import { createLogger } from '../core/log.ts';
@@ -21,16 +22,15 @@ import { BrowserSessions } from '../console/session.ts';
 import { Csrf } from '../console/csrf.ts';
 import { csrfCookie, securityHeaders, type WebDeps, type WebEnv } from '../console/web.ts';
 import { createDemoMcp, seedDemoData } from '../demo/server.ts';
-import { DEMO_SCOPES, DEMO_TOOLS } from '../demo/tools.ts';
-import { resourceMetadataUrl } from '../guard/resource-metadata.ts';
+import { DEMO_SCOPES } from '../demo/tools.ts';
 import { RevocationList } from '../guard/revocations.ts';
-import { createTokenVerifier } from '../guard/verify.ts';
+import { requestIp } from '../http/io.ts';
 import { ensureSigningKey } from '../keys/signing-keys.ts';
 import { AttemptLimiter } from '../limits/attempts.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { AuthzEngine } from './authz-engine.ts';
-import { createMcpEndpoint } from './mcp-endpoint.ts';
+import { createGatewayRuntime } from './gateway-runtime.ts';
 import { createRouter } from './router.ts';
 
 export interface StartOptions {
@@ -62,17 +62,17 @@ export interface Running {
 
 const SETUP_TTL = 24 * 3600;
 
-export function demoResource(publicUrl: string): ProtectedResource {
-  return {
-    url: `${publicUrl}/mcp`,
-    name: 'Demo notes',
-    path: '/mcp',
-    scopes: Object.entries(DEMO_SCOPES).map(([name, description]) => ({ name, description })),
-    // Least privilege by default: deleting is asked for separately, when a delete is attempted.
-    defaultScopes: ['demo:read', 'demo:write'],
-    toolScopes: Object.fromEntries(DEMO_TOOLS.map((tool) => [tool.name, tool.scope])),
-  };
-}
+/** The built-in demo, protected like any other application; its tools are pre-approved. */
+export const DEMO_APPLICATION: ApplicationDefinition = {
+  slug: 'demo',
+  name: 'Demo notes',
+  path: '/mcp',
+  upstream: { builtin: 'demo' },
+  scopes: Object.entries(DEMO_SCOPES).map(([name, description]) => ({ name, description })),
+  // Least privilege by default: deleting is asked for separately, when a delete is attempted.
+  defaultScopes: ['demo:read', 'demo:write'],
+  autoApprove: true,
+};
 
 async function listen(server: Server, host: string, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
@@ -107,8 +107,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     await ensureSigningKey(store, secrets.dataKey, now());
 
     const base = new URL(config.publicUrl).pathname.replace(/\/$/, '');
-    const demo = demoResource(config.publicUrl);
-    const resources = new ResourceRegistry([demo]);
+    const resources = new ResourceRegistry();
     const revocations = new RevocationList(store.revocations, now);
     await revocations.start();
     const retention = config.tokens.accessTokenTtl + CLOCK_SKEW * 2;
@@ -118,12 +117,13 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       retention,
       onRevoked: (grantId) => revocations.apply({ kind: 'grant', id: grantId, expiresAt: now() + retention }),
     });
+    const demoUrl = `${config.publicUrl}${DEMO_APPLICATION.path}`;
     const engine = await AuthzEngine.create({
       config,
       store,
       secrets,
       resources,
-      defaultResource: demo.url,
+      defaultResource: () => (resources.get(demoUrl) ? demoUrl : resources.list()[0]?.url),
       log,
       now,
       revokeGrant,
@@ -132,20 +132,21 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     engine.watchKeys();
 
     await seedDemoData(store.demo);
-    const mcp = createDemoMcp(store.demo, { onerror: (err) => log.warn({ err }, 'demo MCP server error') });
-    const prmUrl = resourceMetadataUrl(demo.url);
-    const mcpEndpoint = createMcpEndpoint({
-      resource: demo,
-      resourceMetadataUrl: prmUrl,
-      verify: createTokenVerifier({
-        issuer: config.publicUrl,
-        audience: demo.url,
-        keys: engine.verificationKeys,
-        revocations,
-        clockSkewSeconds: CLOCK_SKEW,
-      }),
-      mcp,
+    const demoServer = createDemoMcp(store.demo, { onerror: (err) => log.warn({ err }, 'demo MCP server error') });
+    const clientIp = (req: IncomingMessage) => requestIp(req, config.trustProxy);
+    const gateway = await createGatewayRuntime({
+      config,
+      store,
+      resources,
+      builtin: [{ definition: DEMO_APPLICATION, server: demoServer }],
+      keys: engine.verificationKeys,
+      signingKey: () => engine.signingKey(),
+      revocations,
+      bindingKey: secrets.pepper,
+      clockSkew: CLOCK_SKEW,
+      clientIp,
       log,
+      now,
     });
 
     const sessions = new BrowserSessions(store, secrets.pepper, config.tokens.sessionTtl, now);
@@ -167,7 +168,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     const web = new Hono<WebEnv>().basePath(base || '/');
     web.use(securityHeaders(), csrfCookie(webDeps));
     web.route('/', interactionRoutes(webDeps));
-    web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demo.url }));
+    web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
     web.notFound((c) => c.json({ error: 'not_found' }, 404));
     web.onError((err, c) => {
       log.error({ err }, 'page error');
@@ -191,9 +192,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       log,
       engine,
       web: getRequestListener(web.fetch),
-      mcpPath: `${base}/mcp`,
-      mcp: mcpEndpoint,
-      resourceMetadata: { url: prmUrl, resource: demo, issuer: config.publicUrl },
+      gateway,
       introspect: tokenEndpoints.introspect,
       revoke: tokenEndpoints.revoke,
     });
@@ -201,14 +200,15 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     // Expired artifacts go, and so do dynamic registrations that never completed an authorization
     // (clients that register on every connection attempt must not pile up).
     const housekeep = async (at = now()) => {
-      const [artifacts, sessionsGone, oneTime, events, clients] = await Promise.all([
+      const [artifacts, sessionsGone, oneTime, events, clients, bindings] = await Promise.all([
         store.oidc.deleteExpired(at),
         store.sessions.deleteExpired(at),
         store.oneTime.deleteExpired(at),
         store.revocations.deleteExpired(at),
         store.clients.deleteUnusedDynamic(at - config.registration.unusedClientTtl),
+        store.bindings.deleteExpired(at),
       ]);
-      return { artifacts, sessions: sessionsGone, oneTime, revocations: events, clients };
+      return { artifacts, sessions: sessionsGone, oneTime, revocations: events, clients, bindings };
     };
     const housekeeping = setInterval(() => void housekeep().catch((err) => log.warn({ err }, 'housekeeping failed')), 10 * 60 * 1000);
     housekeeping.unref();
@@ -223,7 +223,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     return {
       config,
       url: config.publicUrl,
-      mcpUrl: demo.url,
+      mcpUrl: demoUrl,
       setupLink,
       store,
       engine,
@@ -236,7 +236,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
         revocations.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await mcp.close();
+        await gateway.close();
         if (!options.store) await store.close();
       },
     };

@@ -5,7 +5,7 @@
  * interactions survive, because all their state is in the Store.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, importJWK, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import { buildProvider, type AuthzDeps } from '../authz/provider.ts';
 import { keyRingVersion, loadKeyRing, type KeyRing } from '../keys/signing-keys.ts';
@@ -21,6 +21,7 @@ export class AuthzEngine {
   #callback!: (req: IncomingMessage, res: ServerResponse) => void;
   #keys!: KeyRing;
   #localKeys!: JWTVerifyGetKey;
+  #signing: Promise<{ key: CryptoKey; kid: string }> | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   private constructor(options: EngineOptions) {
@@ -41,6 +42,14 @@ export class AuthzEngine {
     this.#localKeys = createLocalJWKSet({ keys: keyRing.publicJwks });
     this.#provider = provider;
     this.#callback = provider.callback();
+    this.#signing = undefined;
+  }
+
+  /** The active signing key, for tokens we mint ourselves (the gateway's upstream tokens). */
+  signingKey(): Promise<{ key: CryptoKey; kid: string }> {
+    const jwk = this.#keys.privateJwks[0]!;
+    this.#signing ??= importJWK(jwk, 'ES256').then((key) => ({ key: key as CryptoKey, kid: String(jwk.kid) }));
+    return this.#signing;
   }
 
   /** Poll for key changes made by other processes (and by `keys rotate`). */

@@ -6,11 +6,10 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { ProtectedResource } from '../authz/resources.ts';
 import { ROUTES } from '../authz/provider.ts';
-import { resourceMetadataDocument } from '../guard/resource-metadata.ts';
 import { sendJson } from '../http/io.ts';
 import type { AuthzEngine } from './authz-engine.ts';
+import type { GatewayRuntime } from './gateway-runtime.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -20,29 +19,20 @@ export interface RouterDeps {
   log: Logger;
   engine: AuthzEngine;
   web: RequestListener;
-  mcpPath: string;
-  mcp: Handler;
-  resourceMetadata: { url: string; resource: ProtectedResource; issuer: string };
+  gateway: GatewayRuntime;
   introspect: Handler;
   revoke: Handler;
 }
 
 export function createRouter(deps: RouterDeps): RequestListener {
-  const { base } = deps;
-  const prmPath = new URL(deps.resourceMetadata.url).pathname;
-  const prmBody = resourceMetadataDocument({
-    resource: deps.resourceMetadata.resource.url,
-    authorizationServers: [deps.resourceMetadata.issuer],
-    scopes: deps.resourceMetadata.resource.scopes.map((s) => s.name),
-    name: deps.resourceMetadata.resource.name,
-  });
+  const { base, gateway } = deps;
   // RFC 8414 §3.1: for an issuer with a path, the metadata URL inserts the well-known segment before it.
   const asMetadataPath = `/.well-known/oauth-authorization-server${base}`;
   const ours: Record<string, Handler> = {
     [`${base}${ROUTES.introspection}`]: deps.introspect,
     [`${base}${ROUTES.revocation}`]: deps.revoke,
-    [deps.mcpPath]: deps.mcp,
   };
+  const PRM = '/.well-known/oauth-protected-resource';
 
   function toEngine(req: IncomingMessage, res: ServerResponse, enginePath?: string): void {
     const url = req.url ?? '/';
@@ -68,13 +58,18 @@ export function createRouter(deps: RouterDeps): RequestListener {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const run = async () => {
-      if (path === prmPath || path === '/.well-known/oauth-protected-resource') {
+      if (path === PRM || path.startsWith(`${PRM}/`)) {
+        // RFC 9728 §3.1; the root form answers for the application at /mcp (the demo) if any.
+        const document = gateway.metadataAt(path === PRM ? `${PRM}${base}/mcp` : path);
+        if (!document) return sendJson(res, 404, { error: 'not_found' });
         if (req.method === 'OPTIONS') return void res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' }).end();
-        return sendJson(res, 200, prmBody, { 'access-control-allow-origin': '*', 'cache-control': 'public, max-age=300' });
+        return sendJson(res, 200, document, { 'access-control-allow-origin': '*', 'cache-control': 'public, max-age=300' });
       }
       if (path === asMetadataPath) return toEngine(req, res, `/.well-known/openid-configuration${(req.url ?? '').slice(path.length)}`);
       const own = ours[path];
       if (own) return own(req, res);
+      const app = path.startsWith(base) ? gateway.appAt(path.slice(base.length)) : undefined;
+      if (app) return gateway.handle(req, res, app);
       if (isEnginePath(path)) return toEngine(req, res);
       return deps.web(req, res);
     };

@@ -188,6 +188,87 @@ export interface DemoStore {
   deleteNote(id: string): Promise<boolean>;
 }
 
+export type ApplicationSource = 'config' | 'api' | 'builtin';
+
+export interface StoredApplication {
+  slug: string;
+  /** The definition as JSON text (validated by apps/definition.ts before it is stored). */
+  definition: string;
+  source: ApplicationSource;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ApplicationStore {
+  list(): Promise<StoredApplication[]>;
+  get(slug: string): Promise<StoredApplication | undefined>;
+  /** Insert or replace; createdAt of an existing application is kept. */
+  upsert(app: { slug: string; definition: string; source: ApplicationSource; at: number }): Promise<void>;
+  delete(slug: string): Promise<boolean>;
+  /** Changes whenever any application changes (polled by every process to reload). */
+  fingerprint(): Promise<string>;
+}
+
+export type ToolStatus = 'approved' | 'needs_review';
+
+/** One tool an upstream listed, as the gateway last saw it. */
+export interface ToolRecord {
+  appSlug: string;
+  name: string;
+  description: string | null;
+  /** Annotations as JSON text. */
+  annotations: string | null;
+  /** Hash of what a reviewer approves: description, input schema, annotations. */
+  fingerprint: string;
+  status: ToolStatus;
+  /** The fingerprint an administrator (or auto-approval) last approved. */
+  approvedFingerprint: string | null;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  reviewedAt: number | null;
+  reviewedBy: string | null;
+}
+
+export interface SeenTool {
+  name: string;
+  description: string | null;
+  annotations: string | null;
+  fingerprint: string;
+}
+
+export interface ToolStore {
+  list(appSlug: string): Promise<ToolRecord[]>;
+  /**
+   * Record what an upstream listed. A new tool, or one whose fingerprint differs from the approved
+   * one, is `needs_review` unless `autoApprove`; an unchanged approved tool stays approved.
+   */
+  record(appSlug: string, tools: SeenTool[], at: number, autoApprove: boolean): Promise<ToolRecord[]>;
+  /** Approve the tool as currently seen, or send it back to review. False when unknown. */
+  review(appSlug: string, name: string, status: ToolStatus, by: string, at: number): Promise<boolean>;
+  deleteApp(appSlug: string): Promise<void>;
+}
+
+/** A gateway session or an upstream task, bound to the caller that opened it. */
+export interface Binding {
+  kind: string;
+  appSlug: string;
+  key: string;
+  /** Who may use it: `<subject> <client id>`. */
+  owner: string;
+  value: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface BindingStore {
+  /** Insert; false when the key exists (never overwrite another caller's binding). */
+  create(binding: Binding): Promise<boolean>;
+  find(kind: string, appSlug: string, key: string, now: number): Promise<Binding | undefined>;
+  extend(kind: string, appSlug: string, key: string, expiresAt: number): Promise<void>;
+  delete(kind: string, appSlug: string, key: string): Promise<void>;
+  deleteExpired(now: number): Promise<number>;
+}
+
 export interface MigrationReport {
   dialect: 'sqlite' | 'postgres';
   /** Versions applied by this call, in order. */
@@ -211,4 +292,7 @@ export interface Store {
   readonly oneTime: OneTimeStore;
   readonly sessions: SessionStore;
   readonly demo: DemoStore;
+  readonly applications: ApplicationStore;
+  readonly tools: ToolStore;
+  readonly bindings: BindingStore;
 }

@@ -6,6 +6,12 @@
 import { PortcullisError } from '../../core/errors.ts';
 import { randomBase62 } from '../../core/crypto.ts';
 import type {
+  ApplicationStore,
+  Binding,
+  BindingStore,
+  StoredApplication,
+  ToolRecord,
+  ToolStore,
   ClientRecord,
   ClientStore,
   DemoNote,
@@ -308,6 +314,118 @@ function demoStore(db: SqlDriver): DemoStore {
   };
 }
 
+function applicationStore(db: SqlDriver): ApplicationStore {
+  const COLUMNS = 'slug, definition, source, created_at AS "createdAt", updated_at AS "updatedAt"';
+  return {
+    list: () => db.all<StoredApplication>(`SELECT ${COLUMNS} FROM applications ORDER BY slug`),
+    get: (slug) => db.get<StoredApplication>(`SELECT ${COLUMNS} FROM applications WHERE slug = $1`, [slug]),
+    async upsert({ slug, definition, source, at }) {
+      await db.run(
+        `INSERT INTO applications (slug, definition, source, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (slug) DO UPDATE SET definition = excluded.definition, source = excluded.source, updated_at = excluded.updated_at`,
+        [slug, definition, source, at],
+      );
+    },
+    async delete(slug) {
+      return (await db.run('DELETE FROM applications WHERE slug = $1', [slug])).changes === 1;
+    },
+    async fingerprint() {
+      const rows = await db.all<{ slug: string; updatedAt: number; definition: string }>(
+        'SELECT slug, updated_at AS "updatedAt", definition FROM applications ORDER BY slug',
+      );
+      // The definition's length guards against two edits within the same second.
+      return rows.map((r) => `${r.slug}:${r.updatedAt}:${r.definition.length}`).join(',');
+    },
+  };
+}
+
+const TOOL_COLUMNS =
+  'app_slug AS "appSlug", name, description, annotations, fingerprint, status, approved_fingerprint AS "approvedFingerprint", ' +
+  'first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt", reviewed_at AS "reviewedAt", reviewed_by AS "reviewedBy"';
+
+function toolStore(db: SqlDriver): ToolStore {
+  const list = (appSlug: string) => db.all<ToolRecord>(`SELECT ${TOOL_COLUMNS} FROM app_tools WHERE app_slug = $1 ORDER BY name`, [appSlug]);
+  return {
+    list,
+    async record(appSlug, tools, at, autoApprove) {
+      for (const tool of tools) {
+        // New: approved only under autoApprove. Seen before: approved exactly when what is listed now
+        // is what was approved; any change to description, schema or annotations needs a review.
+        await db.run(
+          `INSERT INTO app_tools (app_slug, name, description, annotations, fingerprint, status, approved_fingerprint, first_seen_at, last_seen_at, reviewed_at, reviewed_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)
+           ON CONFLICT (app_slug, name) DO UPDATE SET
+             description = excluded.description, annotations = excluded.annotations, fingerprint = excluded.fingerprint,
+             last_seen_at = excluded.last_seen_at,
+             status = CASE
+               WHEN app_tools.approved_fingerprint = excluded.fingerprint THEN 'approved'
+               WHEN $11 = 1 THEN 'approved'
+               ELSE 'needs_review' END,
+             approved_fingerprint = CASE WHEN $11 = 1 THEN excluded.fingerprint ELSE app_tools.approved_fingerprint END,
+             reviewed_at = CASE WHEN $11 = 1 AND app_tools.approved_fingerprint IS DISTINCT FROM excluded.fingerprint THEN excluded.last_seen_at ELSE app_tools.reviewed_at END,
+             reviewed_by = CASE WHEN $11 = 1 AND app_tools.approved_fingerprint IS DISTINCT FROM excluded.fingerprint THEN 'auto-approve' ELSE app_tools.reviewed_by END`,
+          [
+            appSlug,
+            tool.name,
+            tool.description,
+            tool.annotations,
+            tool.fingerprint,
+            autoApprove ? 'approved' : 'needs_review',
+            autoApprove ? tool.fingerprint : null,
+            at,
+            autoApprove ? at : null,
+            autoApprove ? 'auto-approve' : null,
+            autoApprove ? 1 : 0,
+          ],
+        );
+      }
+      return list(appSlug);
+    },
+    async review(appSlug, name, status, by, at) {
+      const { changes } = await db.run(
+        `UPDATE app_tools SET status = $3, reviewed_at = $4, reviewed_by = $5,
+           approved_fingerprint = CASE WHEN $3 = 'approved' THEN fingerprint ELSE NULL END
+         WHERE app_slug = $1 AND name = $2`,
+        [appSlug, name, status, at, by],
+      );
+      return changes === 1;
+    },
+    async deleteApp(appSlug) {
+      await db.run('DELETE FROM app_tools WHERE app_slug = $1', [appSlug]);
+    },
+  };
+}
+
+function bindingStore(db: SqlDriver): BindingStore {
+  const COLUMNS = 'kind, app_slug AS "appSlug", key, owner, value, created_at AS "createdAt", expires_at AS "expiresAt"';
+  return {
+    async create(b) {
+      const { changes } = await db.run(
+        `INSERT INTO gateway_bindings (kind, app_slug, key, owner, value, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (kind, app_slug, key) DO NOTHING`,
+        [b.kind, b.appSlug, b.key, b.owner, b.value, b.createdAt, b.expiresAt],
+      );
+      return changes === 1;
+    },
+    find: (kind, appSlug, key, now) =>
+      db.get<Binding>(`SELECT ${COLUMNS} FROM gateway_bindings WHERE kind = $1 AND app_slug = $2 AND key = $3 AND expires_at > $4`, [
+        kind,
+        appSlug,
+        key,
+        now,
+      ]),
+    async extend(kind, appSlug, key, expiresAt) {
+      await db.run('UPDATE gateway_bindings SET expires_at = $4 WHERE kind = $1 AND app_slug = $2 AND key = $3', [kind, appSlug, key, expiresAt]);
+    },
+    async delete(kind, appSlug, key) {
+      await db.run('DELETE FROM gateway_bindings WHERE kind = $1 AND app_slug = $2 AND key = $3', [kind, appSlug, key]);
+    },
+    async deleteExpired(now) {
+      return (await db.run('DELETE FROM gateway_bindings WHERE expires_at <= $1', [now])).changes;
+    },
+  };
+}
+
 export function createSqlStore(db: SqlDriver): Store {
   return {
     dialect: db.dialect,
@@ -324,5 +442,8 @@ export function createSqlStore(db: SqlDriver): Store {
     oneTime: oneTimeStore(db),
     sessions: sessionStore(db),
     demo: demoStore(db),
+    applications: applicationStore(db),
+    tools: toolStore(db),
+    bindings: bindingStore(db),
   };
 }

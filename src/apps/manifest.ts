@@ -1,0 +1,52 @@
+/**
+ * The tool manifest: what an administrator reviews. A tool's fingerprint covers everything that
+ * changes what a model is told or sends — title, description, input and output schema,
+ * annotations — so any silent change to a tool sends it back to review.
+ */
+import { createHash } from 'node:crypto';
+import type { SeenTool } from '../store/types.ts';
+
+/** JSON with object keys sorted, so equal values hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export interface ListedTool {
+  name: string;
+  title?: unknown;
+  description?: unknown;
+  inputSchema?: unknown;
+  outputSchema?: unknown;
+  annotations?: unknown;
+}
+
+export function toolFingerprint(tool: ListedTool): string {
+  const reviewed = {
+    title: tool.title,
+    description: tool.description,
+    inputSchema: tool.inputSchema,
+    outputSchema: tool.outputSchema,
+    annotations: tool.annotations,
+  };
+  return createHash('sha256').update(canonicalJson(reviewed)).digest('base64url');
+}
+
+export function seenTool(tool: ListedTool): SeenTool {
+  return {
+    name: tool.name,
+    description: typeof tool.description === 'string' ? tool.description : null,
+    annotations: tool.annotations && typeof tool.annotations === 'object' ? JSON.stringify(tool.annotations) : null,
+    fingerprint: toolFingerprint(tool),
+  };
+}
+
+export function isListedTool(value: unknown): value is ListedTool {
+  return typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string';
+}

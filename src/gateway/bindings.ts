@@ -1,0 +1,104 @@
+/**
+ * Gateway sessions, resumable streams and tasks belong to the (user, client, application) that
+ * opened them; anyone else presenting their ids gets 404, as if they did not exist.
+ *
+ * - Sessions: the gateway mints its own Mcp-Session-Id and keeps the upstream's behind it, so an
+ *   upstream id is never exposed and a guessed or stolen gateway id is useless to another caller.
+ * - Stream event ids: SSE `id`s are suffixed with a MAC over (application, owner, id); a
+ *   Last-Event-ID without a valid MAC for this caller is refused.
+ * - Tasks: a task id an upstream returns is recorded with its owner; tasks/* on it by anyone else
+ *   is refused, and tasks/list only shows the caller's own.
+ */
+import { createHmac } from 'node:crypto';
+import { keyedHash, randomToken, type SecretKey } from '../core/crypto.ts';
+import type { Store } from '../store/types.ts';
+
+const SESSION = 'session';
+const TASK = 'task';
+/** A session unused this long is forgotten (sliding). */
+const SESSION_TTL = 24 * 3600;
+const TASK_TTL = 7 * 24 * 3600;
+
+export class Bindings {
+  readonly #store: Store;
+  readonly #key: SecretKey;
+  readonly #now: () => number;
+  readonly #sessions = new Map<string, { owner: string; upstream: string; checkedAt: number }>();
+
+  constructor(store: Store, key: SecretKey, now: () => number) {
+    this.#store = store;
+    this.#key = key;
+    this.#now = now;
+  }
+
+  #sessionKey(gatewayId: string): string {
+    return keyedHash(this.#key, `gateway-session:${gatewayId}`);
+  }
+
+  /** A new gateway session id standing for the upstream's. */
+  async adoptSession(app: string, owner: string, upstreamId: string): Promise<string> {
+    const gatewayId = randomToken(24);
+    const now = this.#now();
+    await this.#store.bindings.create({
+      kind: SESSION,
+      appSlug: app,
+      key: this.#sessionKey(gatewayId),
+      owner,
+      value: upstreamId,
+      createdAt: now,
+      expiresAt: now + SESSION_TTL,
+    });
+    this.#sessions.set(`${app} ${gatewayId}`, { owner, upstream: upstreamId, checkedAt: now });
+    return gatewayId;
+  }
+
+  /** The upstream session id behind a gateway id, or undefined when unknown or someone else's. */
+  async resolveSession(app: string, owner: string, gatewayId: string): Promise<string | undefined> {
+    const now = this.#now();
+    const cacheKey = `${app} ${gatewayId}`;
+    const cached = this.#sessions.get(cacheKey);
+    if (cached && now - cached.checkedAt < 60) return cached.owner === owner ? cached.upstream : undefined;
+    const binding = await this.#store.bindings.find(SESSION, app, this.#sessionKey(gatewayId), now);
+    if (!binding) {
+      this.#sessions.delete(cacheKey);
+      return undefined;
+    }
+    await this.#store.bindings.extend(SESSION, app, binding.key, now + SESSION_TTL);
+    if (this.#sessions.size > 50_000) this.#sessions.clear();
+    this.#sessions.set(cacheKey, { owner: binding.owner, upstream: binding.value ?? '', checkedAt: now });
+    return binding.owner === owner ? (binding.value ?? undefined) : undefined;
+  }
+
+  async endSession(app: string, gatewayId: string): Promise<void> {
+    this.#sessions.delete(`${app} ${gatewayId}`);
+    await this.#store.bindings.delete(SESSION, app, this.#sessionKey(gatewayId));
+  }
+
+  #mac(app: string, owner: string, id: string): string {
+    return createHmac('sha256', this.#key).update(`event|${app}|${owner}|${id}`).digest('base64url').slice(0, 22);
+  }
+
+  /** `id` → `id.mac`, bound to this caller. */
+  sealEventId(app: string, owner: string, id: string): string {
+    return `${id}.${this.#mac(app, owner, id)}`;
+  }
+
+  /** The upstream event id, or undefined when the id was not issued to this caller. */
+  openEventId(app: string, owner: string, sealed: string): string | undefined {
+    const dot = sealed.lastIndexOf('.');
+    if (dot < 0) return undefined;
+    const id = sealed.slice(0, dot);
+    return this.#mac(app, owner, id) === sealed.slice(dot + 1) ? id : undefined;
+  }
+
+  async bindTask(app: string, owner: string, taskId: string): Promise<void> {
+    const now = this.#now();
+    // create() never overwrites: a task id already bound keeps its first owner.
+    await this.#store.bindings.create({ kind: TASK, appSlug: app, key: taskId, owner, value: null, createdAt: now, expiresAt: now + TASK_TTL });
+  }
+
+  async taskOwner(app: string, taskId: string): Promise<string | undefined> {
+    return (await this.#store.bindings.find(TASK, app, taskId, this.#now()))?.owner;
+  }
+}
+

@@ -1,0 +1,92 @@
+/**
+ * Server-Sent Events, event by event (WHATWG HTML §9.2): the gateway parses an upstream SSE stream
+ * as it arrives, lets a transform look at (and rewrite) each event, and writes it on at once —
+ * a stream is never buffered whole.
+ */
+
+export interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+  retry?: string;
+  /** Comment lines (keep-alives), kept so they still reach the client. */
+  comments: string[];
+}
+
+/** Bytes → events. Lines may end in \n, \r\n or \r; an event ends at a blank line. */
+export function sseParser(): TransformStream<Uint8Array, SseEvent> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let current: SseEvent = { data: '', comments: [] };
+  let hasData = false;
+  let touched = false;
+
+  const line = (text: string, emit: (event: SseEvent) => void) => {
+    if (text === '') {
+      if (touched) emit(hasData ? current : { ...current, data: '' });
+      current = { data: '', comments: [] };
+      hasData = false;
+      touched = false;
+      return;
+    }
+    touched = true;
+    if (text.startsWith(':')) {
+      current.comments.push(text.slice(1));
+      return;
+    }
+    const colon = text.indexOf(':');
+    const field = colon === -1 ? text : text.slice(0, colon);
+    let value = colon === -1 ? '' : text.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') {
+      current.data = hasData ? `${current.data}\n${value}` : value;
+      hasData = true;
+    } else if (field === 'id') current.id = value;
+    else if (field === 'event') current.event = value;
+    else if (field === 'retry') current.retry = value;
+  };
+
+  return new TransformStream<Uint8Array, SseEvent>({
+    transform(chunk, controller) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let start = 0;
+      for (let i = 0; i < buffer.length; i++) {
+        const c = buffer[i];
+        if (c !== '\n' && c !== '\r') continue;
+        // A \r at the very end may be the first half of \r\n: wait for the next chunk.
+        if (c === '\r' && i === buffer.length - 1) break;
+        line(buffer.slice(start, i), (e) => controller.enqueue(e));
+        if (c === '\r' && buffer[i + 1] === '\n') i++;
+        start = i + 1;
+      }
+      buffer = buffer.slice(start);
+    },
+    flush(controller) {
+      buffer += decoder.decode();
+      if (buffer) line(buffer, (e) => controller.enqueue(e));
+      line('', (e) => controller.enqueue(e));
+    },
+  });
+}
+
+export function serializeEvent(event: SseEvent): string {
+  let out = '';
+  for (const comment of event.comments) out += `:${comment}\n`;
+  if (event.event !== undefined) out += `event: ${event.event}\n`;
+  if (event.id !== undefined) out += `id: ${event.id}\n`;
+  if (event.retry !== undefined) out += `retry: ${event.retry}\n`;
+  if (event.data !== '' || (event.comments.length === 0 && event.event === undefined && event.id === undefined)) {
+    for (const part of event.data.split('\n')) out += `data: ${part}\n`;
+  }
+  return `${out}\n`;
+}
+
+/** Events → bytes. */
+export function sseSerializer(): TransformStream<SseEvent, Uint8Array> {
+  const encoder = new TextEncoder();
+  return new TransformStream<SseEvent, Uint8Array>({
+    transform(event, controller) {
+      controller.enqueue(encoder.encode(serializeEvent(event)));
+    },
+  });
+}

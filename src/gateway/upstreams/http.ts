@@ -1,0 +1,43 @@
+/**
+ * An MCP server over Streamable HTTP. The client's token is replaced by a gateway-minted one; the
+ * response streams back as it arrives. Timeouts: response headers must come within `timeoutMs`
+ * (else 504); once they have, a stream may stay open as long as both ends want it (no body timeout,
+ * so an SSE stream is never cut).
+ */
+import { Agent, fetch as undiciFetch, errors } from 'undici';
+import type { HttpUpstream } from '../../apps/definition.ts';
+import type { UpstreamTokenMinter } from '../upstream-token.ts';
+import { UpstreamError, type Upstream } from './upstream.ts';
+
+export function createHttpUpstream(config: HttpUpstream, minter: UpstreamTokenMinter): Upstream {
+  const agent = new Agent({ headersTimeout: config.timeoutMs, bodyTimeout: 0, connectTimeout: Math.min(config.timeoutMs, 10_000), keepAliveTimeout: 30_000 });
+  const audience = config.url;
+  return {
+    async send(call) {
+      const headers = new Headers(call.headers);
+      for (const [name, value] of Object.entries(config.headers ?? {})) headers.set(name, value);
+      headers.set('authorization', `Bearer ${await minter.mint(call.caller, audience)}`);
+      try {
+        const response = await undiciFetch(config.url, {
+          method: call.method,
+          headers: Object.fromEntries(headers.entries()),
+          body: call.body && call.body.length ? call.body : undefined,
+          signal: call.signal,
+          redirect: 'manual',
+          dispatcher: agent,
+        });
+        return response as unknown as Response;
+      } catch (err) {
+        if (call.signal.aborted) throw err;
+        const cause = (err as { cause?: unknown }).cause ?? err;
+        if (cause instanceof errors.HeadersTimeoutError || cause instanceof errors.ConnectTimeoutError) {
+          throw new UpstreamError('timeout', 'the upstream MCP server did not answer in time', { cause });
+        }
+        throw new UpstreamError('unreachable', 'the upstream MCP server could not be reached', { cause });
+      }
+    },
+    async close() {
+      await agent.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Policy as small named rules: each is a pure function of the call it judges and returns a
+ * Decision with the rule's name, which the gateway logs and audits with every denial.
+ */
+import type { Application } from '../apps/definition.ts';
+import type { DenialCode } from '../core/errors.ts';
+import type { ToolRecord } from '../store/types.ts';
+
+export interface Caller {
+  subject: string;
+  clientId: string;
+  scopes: ReadonlySet<string>;
+  /** When the user last signed in (seconds), if known. */
+  authTime: number | undefined;
+  ip: string;
+}
+
+/** What one JSON-RPC request asks for, as far as policy is concerned. */
+export interface CallTarget {
+  method: string;
+  /** tools/call, prompts/get */
+  name?: string;
+  /** resources/read, resources/subscribe */
+  uri?: string;
+  arguments?: Record<string, unknown>;
+}
+
+export interface PolicyInput {
+  app: Application;
+  caller: Caller;
+  target: CallTarget;
+  /** The manifest entry of the tool being called (tools/call only). */
+  tool?: ToolRecord;
+  /** Epoch milliseconds. */
+  now: number;
+}
+
+export type Decision =
+  | { allow: true }
+  | { allow: false; code: DenialCode; rule: string; detail: Record<string, string> };
+
+export type Rule = (input: PolicyInput) => Decision;
+
+export const ALLOW: Decision = { allow: true };
+
+export function deny(code: DenialCode, rule: string, detail: Record<string, string> = {}): Decision {
+  return { allow: false, code, rule, detail };
+}
+
+/** The first denial wins; rules run in the order given. */
+export function evaluate(rules: readonly Rule[], input: PolicyInput): Decision {
+  for (const rule of rules) {
+    const decision = rule(input);
+    if (!decision.allow) return decision;
+  }
+  return ALLOW;
+}

@@ -1,0 +1,50 @@
+/**
+ * Which scope a tool, resource or prompt needs. Tools: the administrator's assignment, else the
+ * MCP annotation defaults — a tool is destructive unless it says otherwise (MCP spec, tool
+ * annotations: readOnlyHint defaults to false, destructiveHint to true):
+ *   readOnlyHint: true                          → <app>:read
+ *   readOnlyHint: false, destructiveHint: false → <app>:write
+ *   anything else, including no annotations     → <app>:delete
+ */
+import type { Application } from '../apps/definition.ts';
+
+export interface ToolAnnotations {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+}
+
+export function defaultToolScope(slug: string, annotations: ToolAnnotations | undefined): string {
+  if (annotations?.readOnlyHint === true) return `${slug}:read`;
+  if (annotations?.destructiveHint === false) return `${slug}:write`;
+  return `${slug}:delete`;
+}
+
+export function toolScope(app: Application, name: string, annotations: ToolAnnotations | undefined): string {
+  return app.tools[name]?.scope ?? defaultToolScope(app.slug, annotations);
+}
+
+export function parseAnnotations(json: string | null | undefined): ToolAnnotations | undefined {
+  if (!json) return undefined;
+  try {
+    const value = JSON.parse(json) as unknown;
+    return typeof value === 'object' && value !== null ? (value as ToolAnnotations) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A resource URI's scope: an exact entry, else the longest `prefix*` entry; none → no scope needed. */
+export function resourceScope(app: Application, uri: string): string | undefined {
+  if (Object.hasOwn(app.resources, uri)) return app.resources[uri];
+  let best: [string, string] | undefined;
+  for (const [pattern, scope] of Object.entries(app.resources)) {
+    if (!pattern.endsWith('*')) continue;
+    const prefix = pattern.slice(0, -1);
+    if (uri.startsWith(prefix) && (!best || prefix.length > best[0].length)) best = [prefix, scope];
+  }
+  return best?.[1];
+}
+
+export function promptScope(app: Application, name: string): string | undefined {
+  return Object.hasOwn(app.prompts, name) ? app.prompts[name] : undefined;
+}
