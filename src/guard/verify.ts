@@ -43,7 +43,12 @@ export interface VerifierOptions {
   keys: JWTVerifyGetKey;
   revocations?: RevocationCheck;
   clockSkewSeconds?: number;
+  /** Epoch seconds (tests). */
+  now?: () => number;
 }
+
+/** How many verified tokens each verifier remembers (a signature check costs far more than a lookup). */
+const CACHE_SIZE = 10_000;
 
 const ALGORITHMS = ['ES256'];
 
@@ -54,13 +59,33 @@ function invalid(rule: string, cause?: unknown): PortcullisError {
 export function createTokenVerifier(options: VerifierOptions) {
   const audiences = new Set(Array.isArray(options.audience) ? options.audience : [options.audience]);
   const clockTolerance = options.clockSkewSeconds ?? 5;
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  // A token's signature and claims never change, so a successful verification is remembered until
+  // the token expires; expiry and revocation are still checked on every use.
+  const verifiedTokens = new Map<string, VerifiedToken>();
+
+  function revocationCheck(verified: VerifiedToken): VerifiedToken {
+    if (options.revocations?.isRevoked(verified)) {
+      throw new PortcullisError('token_revoked', 'the access token has been revoked', { rule: 'revocation' });
+    }
+    return verified;
+  }
 
   return async function verifyAccessToken(token: string): Promise<VerifiedToken> {
+    const remembered = verifiedTokens.get(token);
+    if (remembered) {
+      if (now() - clockTolerance >= remembered.expiresAt) {
+        verifiedTokens.delete(token);
+        throw invalid('expired');
+      }
+      return revocationCheck(remembered);
+    }
     if (!token || token.length > 8192 || token.split('.').length !== 3) throw invalid('malformed');
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, options.keys, {
         issuer: options.issuer,
+        currentDate: new Date(now() * 1000),
         algorithms: ALGORITHMS,
         typ: 'at+jwt',
         clockTolerance,
@@ -93,10 +118,9 @@ export function createTokenVerifier(options: VerifierOptions) {
       amr: Array.isArray(payload.amr) ? payload.amr.map(String) : [],
       claims: payload,
     };
-    if (options.revocations?.isRevoked(verified)) {
-      throw new PortcullisError('token_revoked', 'the access token has been revoked', { rule: 'revocation' });
-    }
-    return verified;
+    if (verifiedTokens.size >= CACHE_SIZE) verifiedTokens.delete(verifiedTokens.keys().next().value!);
+    verifiedTokens.set(token, verified);
+    return revocationCheck(verified);
   };
 }
 
