@@ -8,8 +8,9 @@ import type { Logger } from 'pino';
 import type { ProtectedResource, ResourceRegistry } from '../authz/resources.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { parseAnnotations, toolScope } from '../policy/scopes.ts';
-import type { ApplicationSource, SeenTool, Store, ToolRecord } from '../store/types.ts';
+import type { ApplicationSource, Store, ToolRecord } from '../store/types.ts';
 import { ApplicationDefinitionSchema, definitionProblems, resolveApplication, type Application, type ApplicationDefinition } from './definition.ts';
+import { seenTool, toolFingerprint, type ListedTool } from './manifest.ts';
 
 export interface RegistryOptions {
   store: Store;
@@ -42,6 +43,10 @@ export class ApplicationRegistry {
   #byPath = new Map<string, Application>();
   #sources = new Map<string, ApplicationSource>();
   #tools = new Map<string, Map<string, ToolRecord>>();
+  /** Per application: approved tool → the scope it needs (what tools/list filtering consults). */
+  #approved = new Map<string, Map<string, string>>();
+  /** Per application and tool: the JSON last listed and its fingerprint (hashing is the costly part). */
+  #listed = new Map<string, Map<string, { json: string; fingerprint: string }>>();
   #fingerprint = '';
   #timer: NodeJS.Timeout | undefined;
 
@@ -107,7 +112,9 @@ export class ApplicationRegistry {
     this.#bySlug = bySlug;
     this.#byPath = byPath;
     this.#sources = sources;
-    this.#tools = tools;
+    this.#tools = new Map();
+    this.#approved = new Map();
+    for (const [slug, records] of tools) this.#setTools(slug, [...records.values()]);
     this.#fingerprint = await store.applications.fingerprint();
     this.#publish();
   }
@@ -143,6 +150,20 @@ export class ApplicationRegistry {
     return this.#byPath.get(path);
   }
 
+  #setTools(slug: string, records: ToolRecord[]): void {
+    this.#tools.set(slug, new Map(records.map((t) => [t.name, t])));
+    const app = this.#bySlug.get(slug);
+    this.#approved.set(
+      slug,
+      new Map(app ? records.filter((t) => t.status === 'approved').map((t) => [t.name, toolScope(app, t.name, parseAnnotations(t.annotations))]) : []),
+    );
+  }
+
+  /** The scope an approved tool needs; undefined when the tool is unknown or waiting for review. */
+  approvedToolScope(slug: string, name: string): string | undefined {
+    return this.#approved.get(slug)?.get(name);
+  }
+
   tool(slug: string, name: string): ToolRecord | undefined {
     return this.#tools.get(slug)?.get(name);
   }
@@ -151,14 +172,29 @@ export class ApplicationRegistry {
     return [...(this.#tools.get(slug)?.values() ?? [])];
   }
 
-  /** Record what an upstream listed (new or changed tools go to review) and refresh the cache. */
-  async observeTools(app: Application, seen: SeenTool[]): Promise<void> {
+  /**
+   * Record what an upstream listed: new tools, and tools whose fingerprint differs from what was
+   * approved, go to review — synchronously, before the listing is filtered, so a changed tool is
+   * never shown even once. Unchanged listings (the common case) cost one JSON comparison per tool.
+   */
+  async observeTools(app: Application, listed: ListedTool[]): Promise<void> {
+    let cache = this.#listed.get(app.slug);
+    if (!cache) this.#listed.set(app.slug, (cache = new Map()));
     const current = this.#tools.get(app.slug);
-    const unchanged = seen.every((t) => current?.get(t.name)?.fingerprint === t.fingerprint);
-    if (unchanged) return;
-    const records = await this.#options.store.tools.record(app.slug, seen, this.#options.now(), app.autoApprove);
-    this.#tools.set(app.slug, new Map(records.map((t) => [t.name, t])));
-    const fresh = records.filter((r) => r.status === 'needs_review' && seen.some((s) => s.name === r.name));
+    let changed = false;
+    for (const tool of listed) {
+      const json = JSON.stringify(tool);
+      let entry = cache.get(tool.name);
+      if (entry?.json !== json) {
+        entry = { json, fingerprint: toolFingerprint(tool) };
+        cache.set(tool.name, entry);
+      }
+      if (current?.get(tool.name)?.fingerprint !== entry.fingerprint) changed = true;
+    }
+    if (!changed) return;
+    const records = await this.#options.store.tools.record(app.slug, listed.map(seenTool), this.#options.now(), app.autoApprove);
+    this.#setTools(app.slug, records);
+    const fresh = records.filter((r) => r.status === 'needs_review' && listed.some((s) => s.name === r.name));
     if (fresh.length) this.#options.log.warn({ app: app.slug, tools: fresh.map((t) => t.name) }, 'tools waiting for review');
     this.#publish();
   }
@@ -169,7 +205,7 @@ export class ApplicationRegistry {
       const records = await this.#options.store.tools.list(slug);
       const current = this.#tools.get(slug);
       if (records.length !== current?.size || records.some((r) => { const c = current.get(r.name); return !c || c.status !== r.status || c.fingerprint !== r.fingerprint; })) {
-        this.#tools.set(slug, new Map(records.map((t) => [t.name, t])));
+        this.#setTools(slug, records);
         changed = true;
       }
     }
@@ -186,11 +222,7 @@ export class ApplicationRegistry {
       defaultScopes: app.defaultScopes,
       stepUpScope: app.stepUpScope,
       stepUpMaxAge: app.stepUpMaxAge,
-      toolScopes: Object.fromEntries(
-        this.tools(app.slug)
-          .filter((t) => t.status === 'approved')
-          .map((t) => [t.name, toolScope(app, t.name, parseAnnotations(t.annotations))]),
-      ),
+      toolScopes: Object.fromEntries(this.#approved.get(app.slug) ?? []),
     }));
     this.#options.resources.replaceAll(resources);
   }

@@ -24,9 +24,9 @@ import { evaluate, GATEWAY_RULES, type CallTarget, type Decision } from '../poli
 import type { Bindings } from './bindings.ts';
 import { callerFrom, ownerOf, type CallerIdentity } from './caller.ts';
 import { errorResponse, isObject, isRequest, parseBody, RpcError, type JsonRpcRequest } from './jsonrpc.ts';
-import { sseParser, sseSerializer, type SseEvent } from './sse.ts';
 import { checkHeaders } from './steps/check-headers.ts';
-import { filterJson, filterMessage, requestMethods, type FilterContext } from './steps/filter-response.ts';
+import { requestMethods, type FilterContext } from './steps/filter-response.ts';
+import { rewriteJsonBody, SseRewriter } from './steps/stream-response.ts';
 import { UpstreamError, type Upstream } from './upstreams/upstream.ts';
 
 export interface GatewayDeps {
@@ -264,13 +264,7 @@ export function createGateway(deps: GatewayDeps) {
       return;
     }
     if (contentType.startsWith('application/json')) {
-      const text = await response.text();
-      let payload = text;
-      try {
-        payload = JSON.stringify(await filterJson(ctx, JSON.parse(text)));
-      } catch {
-        // Not JSON after all: pass it on as it came.
-      }
+      const payload = await rewriteJsonBody(ctx, await response.text());
       outHeaders['content-length'] = String(Buffer.byteLength(payload));
       res.writeHead(response.status, outHeaders).end(payload);
       return;
@@ -278,25 +272,10 @@ export function createGateway(deps: GatewayDeps) {
     if (contentType.startsWith('text/event-stream')) {
       res.writeHead(response.status, outHeaders);
       res.flushHeaders();
-      const transformed = response.body
-        .pipeThrough(sseParser())
-        .pipeThrough(
-          new TransformStream<SseEvent, SseEvent>({
-            async transform(event, controller) {
-              if (event.id !== undefined && event.id !== '') event.id = deps.bindings.sealEventId(app.slug, owner, event.id);
-              if (event.data && (event.event === undefined || event.event === 'message')) {
-                try {
-                  event.data = JSON.stringify(await filterMessage(ctx, JSON.parse(event.data)));
-                } catch {
-                  // Not a JSON-RPC message: forward unchanged.
-                }
-              }
-              controller.enqueue(event);
-            },
-          }),
-        )
-        .pipeThrough(sseSerializer());
-      Readable.fromWeb(transformed as never)
+      const rewriter = new SseRewriter(ctx, (id) => deps.bindings.sealEventId(app.slug, owner, id));
+      Readable.fromWeb(response.body as never)
+        .on('error', () => res.destroy())
+        .pipe(rewriter)
         .on('error', () => res.destroy())
         .pipe(res);
       return;

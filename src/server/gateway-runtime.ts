@@ -7,7 +7,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import type { Application, ApplicationDefinition } from '../apps/definition.ts';
-import { seenTool } from '../apps/manifest.ts';
 import { ApplicationRegistry } from '../apps/registry.ts';
 import type { ResourceRegistry } from '../authz/resources.ts';
 import type { Config } from '../core/config.ts';
@@ -106,7 +105,7 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     const work = (async () => {
       try {
         const tools = await listUpstreamTools(app, upstreamFor(app));
-        await registry.observeTools(app, tools.map(seenTool));
+        await registry.observeTools(app, tools);
       } catch (err) {
         log.warn({ err, app: app.slug }, 'could not list the upstream tools');
       } finally {

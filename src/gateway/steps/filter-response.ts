@@ -8,9 +8,9 @@
  * Everything else passes through untouched.
  */
 import type { Application } from '../../apps/definition.ts';
-import { isListedTool, seenTool } from '../../apps/manifest.ts';
+import { isListedTool } from '../../apps/manifest.ts';
 import type { ApplicationRegistry } from '../../apps/registry.ts';
-import { parseAnnotations, promptScope, resourceScope, toolScope } from '../../policy/scopes.ts';
+import { promptScope, resourceScope } from '../../policy/scopes.ts';
 import type { Bindings } from '../bindings.ts';
 import { isNotification, isObject, isRequest, isResponse, type JsonRpcId } from '../jsonrpc.ts';
 
@@ -36,9 +36,8 @@ export function requestMethods(messages: unknown[]): Map<string, string> {
 function visibleTools(ctx: FilterContext, tools: unknown[]): unknown[] {
   return tools.filter((tool) => {
     if (!isListedTool(tool)) return false;
-    const record = ctx.registry.tool(ctx.app.slug, tool.name);
-    if (record?.status !== 'approved') return false;
-    return ctx.scopes.has(toolScope(ctx.app, tool.name, parseAnnotations(record.annotations)));
+    const scope = ctx.registry.approvedToolScope(ctx.app.slug, tool.name);
+    return scope !== undefined && ctx.scopes.has(scope);
   });
 }
 
@@ -60,7 +59,7 @@ export async function filterMessage(ctx: FilterContext, message: unknown): Promi
   switch (method) {
     case 'tools/list': {
       if (!Array.isArray(result.tools)) return message;
-      await ctx.registry.observeTools(ctx.app, result.tools.filter(isListedTool).map(seenTool));
+      await ctx.registry.observeTools(ctx.app, result.tools.filter(isListedTool));
       return { ...message, result: { ...result, tools: visibleTools(ctx, result.tools) } };
     }
     case 'resources/list': {

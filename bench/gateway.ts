@@ -1,0 +1,262 @@
+/**
+ * The gateway's cost, measured in one run:
+ *   1. tools/call throughput and p50/p99 latency, direct to an upstream MCP server vs through the
+ *      gateway (token verification, policy, manifest and response filtering on)
+ *      goal: throughput ≥ 0.8 × direct, p50 added ≤ 1 ms
+ *   2. filtering a tools/list of 500 tools (manifest lookups, scope per tool), beside parsing and
+ *      re-serializing the same response without filtering        goal: filtering ≤ 0.2 ms
+ *   3. a revoked grant refused: in the process that revoked it, and in a second Portcullis
+ *      process sharing the database (PostgreSQL when BENCH_DATABASE_URL is set)   goal: ≤ 1 s
+ *
+ * Usage: npm run bench:gateway   (BENCH_SECONDS=10 BENCH_CONCURRENCY=16 by default)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { clientToRecord } from '../src/authz/clients.ts';
+import { resolveApplication } from '../src/apps/definition.ts';
+import { ApplicationRegistry, parseDefinition } from '../src/apps/registry.ts';
+import { ResourceRegistry } from '../src/authz/resources.ts';
+import { silentLogger } from '../src/core/log.ts';
+import { loadRootSecret } from '../src/core/secrets.ts';
+import { Bindings } from '../src/gateway/bindings.ts';
+import { filterMessage, requestMethods } from '../src/gateway/steps/filter-response.ts';
+import { openStore } from '../src/store/open.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const DATABASE_URL = process.env.BENCH_DATABASE_URL;
+const root = join(import.meta.dirname, '..');
+const node = process.execPath;
+const UPSTREAM_PORT = 4201;
+const GATEWAY_PORT = 4202;
+const SECOND_PORT = 4203;
+const SECRET = 'gateway-bench-secret-gateway-bench-secret';
+const SCHEMA = `bench_${process.pid}`;
+
+function waitFor(child: ChildProcess, marker: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child[stream]!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(marker)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`process exited (${code}) before it was ready:\n${seen}`)));
+  });
+}
+
+const application = {
+  slug: 'bench',
+  name: 'Benchmark upstream',
+  upstream: { url: `http://127.0.0.1:${UPSTREAM_PORT}/mcp` },
+  autoApprove: true,
+};
+
+function portcullisEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PORTCULLIS_DATA_DIR: dataDir,
+    PORTCULLIS_PORT: String(port),
+    PORTCULLIS_LOG_LEVEL: 'warn',
+    PORTCULLIS_SECRET_KEY: Buffer.from(SECRET.padEnd(43, 'x')).toString('base64url'),
+    ...(DATABASE_URL ? { DATABASE_URL: `${DATABASE_URL}?options=-c%20search_path%3D${SCHEMA}` } : {}),
+  };
+}
+
+async function prepare(dataDir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const store = await openStore({ dataDir, databaseUrl: DATABASE_URL, schema: DATABASE_URL ? SCHEMA : undefined });
+  await store.migrate();
+  const { secrets } = loadRootSecret({ dataDir, secretKey: env.PORTCULLIS_SECRET_KEY });
+  await store.clients.upsert(
+    clientToRecord(
+      {
+        client_id: 'bench-service',
+        client_secret: SECRET,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+        portcullis_scopes: ['bench:read', 'bench:write', 'bench:delete'],
+      },
+      secrets.pepper,
+      'static',
+    ),
+  );
+  await store.close();
+}
+
+async function serviceToken(issuer: string, resource: string): Promise<string> {
+  const response = await fetch(`${issuer}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`bench-service:${SECRET}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope: 'bench:read bench:write' }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+const CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hello' } } });
+const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+
+async function cannon(url: string, headers: Record<string, string>) {
+  const result = await autocannon({ url, method: 'POST', headers, body: CALL, connections: CONCURRENCY, duration: SECONDS });
+  if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/** Filtering alone, in process: 500 tools through the gateway's tools/list filter. */
+async function filterCost(): Promise<{ filter: number; baseline: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-filter-'));
+  const store = await openStore({ dataDir: dir });
+  await store.migrate();
+  const resources = new ResourceRegistry();
+  const registry = new ApplicationRegistry({ store, publicUrl: 'http://localhost', resources, log: silentLogger(), now: () => 1 });
+  const app = resolveApplication(parseDefinition(application), 'http://localhost');
+  await store.applications.upsert({ slug: app.slug, definition: JSON.stringify(application), source: 'config', at: 1 });
+  await registry.reload();
+  const tools = Array.from({ length: 500 }, (_, i) => ({
+    name: `tool_${i}`,
+    description: `Filler tool number ${i}`,
+    inputSchema: { type: 'object', properties: { value: { type: 'string' } }, required: ['value'] },
+    annotations: { readOnlyHint: i % 3 === 0, destructiveHint: i % 3 === 1 },
+  }));
+  await registry.observeTools(registry.get('bench')!, tools);
+  const response = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools } });
+  const ctx = {
+    app: registry.get('bench')!,
+    registry,
+    bindings: new Bindings(store, Buffer.alloc(32, 1), () => 1),
+    owner: 'user client',
+    scopes: new Set(['bench:read', 'bench:write']),
+    methods: requestMethods([{ jsonrpc: '2.0', id: 1, method: 'tools/list' }]),
+    onToolsChanged: () => {},
+  };
+  const time = async (fn: () => Promise<unknown>) => {
+    for (let i = 0; i < 200; i++) await fn();
+    const start = performance.now();
+    const rounds = 2000;
+    for (let i = 0; i < rounds; i++) await fn();
+    return (performance.now() - start) / rounds;
+  };
+  const baseline = await time(async () => JSON.stringify(JSON.parse(response)));
+  const withFilter = await time(async () => JSON.stringify(await filterMessage(ctx, JSON.parse(response))));
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { filter: withFilter - baseline, baseline };
+}
+
+async function revocationDelay(issuers: string[], resource: string): Promise<number[]> {
+  const token = await serviceToken(issuers[0]!, resource);
+  const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string };
+  // A service token has no grant; revoke the token itself (RFC 7009) at the first instance.
+  const revokedAt = performance.now();
+  const revoke = await fetch(`${issuers[0]}/oauth/revoke`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`bench-service:${SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+  });
+  if (revoke.status !== 200) throw new Error(`revocation failed: ${revoke.status} (${claims.jti})`);
+  return Promise.all(
+    issuers.map(async (issuer) => {
+      const url = `${issuer}/mcp/bench`;
+      for (;;) {
+        const res = await fetch(url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: CALL });
+        await res.arrayBuffer();
+        if (res.status === 401) return performance.now() - revokedAt;
+        if (performance.now() - revokedAt > 5000) return Infinity;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-gw-'));
+  const children: ChildProcess[] = [];
+  try {
+    const env = portcullisEnv(dataDir, GATEWAY_PORT);
+    await prepare(dataDir, env);
+    const configFile = join(dataDir, 'portcullis.config.json');
+    (await import('node:fs')).writeFileSync(configFile, JSON.stringify({ applications: [application] }));
+    const upstream = spawn(node, ['bench/upstream-server.ts', String(UPSTREAM_PORT)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(upstream);
+    await waitFor(upstream, 'ready');
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    const gateway = spawn(node, [...profile, 'src/cli/main.ts', 'start'], { cwd: root, env: { ...env, PORTCULLIS_CONFIG: configFile }, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(gateway);
+    await waitFor(gateway, 'Portcullis is running');
+    const issuer = `http://localhost:${GATEWAY_PORT}`;
+    const resource = `${issuer}/mcp/bench`;
+    const token = await serviceToken(issuer, resource);
+
+    const direct = await cannon(`http://127.0.0.1:${UPSTREAM_PORT}/mcp`, MCP_HEADERS);
+    const through = await cannon(resource, { ...MCP_HEADERS, authorization: `Bearer ${token}` });
+    const filter = await filterCost();
+
+    let second: ChildProcess | undefined;
+    const issuers = [issuer];
+    if (DATABASE_URL) {
+      second = spawn(node, ['src/cli/main.ts', 'start'], {
+        cwd: root,
+        env: { ...portcullisEnv(mkdtempSync(join(tmpdir(), 'portcullis-bench-gw2-')), SECOND_PORT), PORTCULLIS_CONFIG: configFile, PORTCULLIS_PUBLIC_URL: issuer },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(second);
+      await waitFor(second, 'Portcullis is running');
+    }
+    // The second instance serves the same issuer (as behind a load balancer), reached on its own port.
+    const delays = await revocationDelay(issuers, resource);
+    let remote: number | undefined;
+    if (second) {
+      const token2 = await serviceToken(issuer, resource);
+      const revokedAt = performance.now();
+      await fetch(`${issuer}/oauth/revoke`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`bench-service:${SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: token2 }),
+      });
+      for (;;) {
+        const res = await fetch(`http://localhost:${SECOND_PORT}/mcp/bench`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token2}` }, body: CALL });
+        await res.arrayBuffer();
+        if (res.status === 401) {
+          remote = performance.now() - revokedAt;
+          break;
+        }
+        if (performance.now() - revokedAt > 5000) {
+          remote = Infinity;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+
+    const ratio = through.rps / direct.rps;
+    const added = through.p50 - direct.p50;
+    console.log(`\nbench/gateway.ts — ${SECONDS} s per run, ${CONCURRENCY} connections, Node ${process.version}\n`);
+    console.log('| measure | through the gateway | direct to the upstream | comparison | goal |');
+    console.log('|---|---|---|---|---|');
+    console.log(`| tools/call throughput | ${through.rps.toFixed(0)}/s | ${direct.rps.toFixed(0)}/s | ${ratio.toFixed(2)} × | ≥ 0.8 × ${ratio >= 0.8 ? '✓' : '✗'} |`);
+    console.log(`| tools/call latency p50 / p99 | ${through.p50} / ${through.p99} ms | ${direct.p50} / ${direct.p99} ms | +${added.toFixed(2)} ms at p50 | ≤ +1 ms ${added <= 1 ? '✓' : '✗'} |`);
+    console.log(`| tools/list of 500 tools: filtering | ${filter.filter.toFixed(3)} ms | parse + serialize alone ${filter.baseline.toFixed(3)} ms | | ≤ 0.2 ms ${filter.filter <= 0.2 ? '✓' : '✗'} |`);
+    console.log(`| revoked token refused, same process | ${delays[0]!.toFixed(0)} ms | | | ≤ 1000 ms ${delays[0]! <= 1000 ? '✓' : '✗'} |`);
+    if (remote !== undefined) console.log(`| revoked token refused, other process (PostgreSQL) | ${remote.toFixed(0)} ms | | | ≤ 1000 ms ${remote <= 1000 ? '✓' : '✗'} |`);
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+    if (DATABASE_URL) {
+      const pg = (await import('pg')).default;
+      const client = new pg.Client({ connectionString: DATABASE_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+      await client.end();
+    }
+  }
+}
+
+await main();

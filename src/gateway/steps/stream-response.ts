@@ -1,0 +1,115 @@
+/**
+ * Carry an upstream answer to the client, rewriting only what must be rewritten. Most answers
+ * (a tools/call result) need nothing: they pass as the bytes that came, event by event, with no
+ * JSON parsing. An event is parsed and filtered only when the exchange asked for a list the
+ * gateway filters, or when the event could create a task or announce a tool-list change; SSE
+ * event ids are always bound to the caller (bindings.ts).
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { serializeEvent, type SseEvent } from '../sse.ts';
+import { filterJson, filterMessage, type FilterContext } from './filter-response.ts';
+
+const FILTERED_LISTS = new Set(['tools/list', 'resources/list', 'prompts/list', 'tasks/list']);
+
+/** Whether a message (as text) might need the filter, judged without parsing it. */
+export function mayNeedFilter(ctx: FilterContext, text: string): boolean {
+  for (const method of ctx.methods.values()) if (FILTERED_LISTS.has(method)) return true;
+  return text.includes('"taskId"') || text.includes('list_changed');
+}
+
+export async function rewriteJsonBody(ctx: FilterContext, text: string): Promise<string> {
+  if (!mayNeedFilter(ctx, text)) return text;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  return JSON.stringify(await filterJson(ctx, value));
+}
+
+/** SSE in, SSE out, one event at a time, as they arrive (Node stream: no web-stream overhead). */
+export class SseRewriter extends Transform {
+  readonly #ctx: FilterContext;
+  readonly #sealId: (id: string) => string;
+  readonly #decoder = new TextDecoder();
+  #buffer = '';
+  #lines: string[] = [];
+
+  constructor(ctx: FilterContext, sealId: (id: string) => string) {
+    super();
+    this.#ctx = ctx;
+    this.#sealId = sealId;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#buffer += this.#decoder.decode(chunk, { stream: true });
+    this.#drain(false).then(() => done(), done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.#buffer += this.#decoder.decode();
+    this.#drain(true).then(() => done(), done);
+  }
+
+  async #drain(final: boolean): Promise<void> {
+    let start = 0;
+    const text = this.#buffer;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      // A CR at the very end may be the first half of CRLF: wait for more.
+      if (c === 13 && i === text.length - 1 && !final) break;
+      const line = text.slice(start, i);
+      if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+      start = i + 1;
+      if (line === '') await this.#event();
+      else this.#lines.push(line);
+    }
+    this.#buffer = text.slice(start);
+    if (final) {
+      if (this.#buffer) this.#lines.push(this.#buffer);
+      this.#buffer = '';
+      await this.#event();
+    }
+  }
+
+  async #event(): Promise<void> {
+    const lines = this.#lines;
+    if (lines.length === 0) return;
+    this.#lines = [];
+    const event: SseEvent = { data: '', comments: [] };
+    let hasData = false;
+    for (const line of lines) {
+      if (line.startsWith(':')) {
+        event.comments.push(line.slice(1));
+        continue;
+      }
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      let value = colon === -1 ? '' : line.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'data') {
+        event.data = hasData ? `${event.data}\n${value}` : value;
+        hasData = true;
+      } else if (field === 'id') event.id = value;
+      else if (field === 'event') event.event = value;
+      else if (field === 'retry') event.retry = value;
+    }
+    const isMessage = hasData && (event.event === undefined || event.event === 'message');
+    const inspect = isMessage && mayNeedFilter(this.#ctx, event.data);
+    if (!inspect && (event.id === undefined || event.id === '')) {
+      this.push(`${lines.join('\n')}\n\n`);
+      return;
+    }
+    if (event.id !== undefined && event.id !== '') event.id = this.#sealId(event.id);
+    if (inspect) {
+      try {
+        event.data = JSON.stringify(await filterMessage(this.#ctx, JSON.parse(event.data)));
+      } catch {
+        // Not JSON: forwarded unchanged.
+      }
+    }
+    this.push(serializeEvent(event));
+  }
+}
