@@ -208,7 +208,8 @@ export async function startFixtureMcp(options: { tools?: FixtureTool[]; pageSize
       const size = state.pageSize ?? state.tools.length;
       const page = state.tools.slice(start, start + size).map((t) => ({ inputSchema: OBJECT_SCHEMA, ...t }));
       const next = start + size < state.tools.length ? String(start + size) : undefined;
-      return next === undefined ? { tools: page } : { tools: page, nextCursor: next };
+      // The catalogue is test data in the wire shape; the SDK's result type is stricter than it needs to be.
+      return (next === undefined ? { tools: page } : { tools: page, nextCursor: next }) as never;
     });
     server.setRequestHandler('tools/call', async (request, ctx) => {
       const { name } = request.params;

@@ -42,7 +42,7 @@ type Annotations = { readOnlyHint?: boolean; destructiveHint?: boolean } | undef
 /** The MCP annotation defaults, restated independently of src/policy/scopes.ts. */
 function expectedScope(slug: string, annotations: Annotations): string {
   if (annotations?.readOnlyHint === true) return `${slug}:read`;
-  if (annotations?.readOnlyHint !== true && annotations?.destructiveHint === false) return `${slug}:write`;
+  if (annotations?.destructiveHint === false) return `${slug}:write`;
   return `${slug}:delete`;
 }
 
