@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createMcpHandler, Server } from '@modelcontextprotocol/server';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from '@modelcontextprotocol/client';
 import type { ApplicationDefinition } from '../../src/apps/definition.ts';
 import type { ConfigInput } from '../../src/core/config.ts';
 import { signIn, type TokenSet } from '../guard/sign-in.ts';
@@ -546,6 +547,24 @@ export async function connectV1(url: string, token: string, options: { protocolV
   return {
     client,
     transport,
+    close: async () => {
+      await client.close().catch(() => {});
+    },
+  };
+}
+
+export interface V2Connection {
+  client: V2Client;
+  close(): Promise<void>;
+}
+
+/** Connect the MCP SDK v2 client to `url` with a bearer token, pinned to protocol 2026-07-28. */
+export async function connectV2(url: string, token: string): Promise<V2Connection> {
+  const transport = new V2Transport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+  const client = new V2Client({ name: 'portcullis-gateway-test', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await client.connect(transport);
+  return {
+    client,
     close: async () => {
       await client.close().catch(() => {});
     },
