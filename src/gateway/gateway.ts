@@ -12,7 +12,6 @@
  * Every denial is logged with the rule that produced it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Application } from '../apps/definition.ts';
 import type { ApplicationRegistry } from '../apps/registry.ts';
@@ -27,7 +26,7 @@ import { errorResponse, isObject, isRequest, parseBody, RpcError, type JsonRpcRe
 import { checkHeaders } from './steps/check-headers.ts';
 import { requestMethods, type FilterContext } from './steps/filter-response.ts';
 import { rewriteJsonBody, SseRewriter } from './steps/stream-response.ts';
-import { UpstreamError, type Upstream } from './upstreams/upstream.ts';
+import { nodeBody, UpstreamError, type StreamedResponse, type Upstream } from './upstreams/upstream.ts';
 
 export interface GatewayDeps {
   registry: ApplicationRegistry;
@@ -225,7 +224,7 @@ export function createGateway(deps: GatewayDeps) {
 
     const abort = new AbortController();
     res.on('close', () => abort.abort());
-    let response: Response;
+    let response: Response | StreamedResponse;
     try {
       response = await deps.upstreamFor(app).send({ method: req.method!, headers: forward, body, signal: abort.signal, caller, messages });
     } catch (err) {
@@ -237,7 +236,7 @@ export function createGateway(deps: GatewayDeps) {
       return rpcError(res, status, isObject(first) ? first.id : null, RpcError.UPSTREAM, kind === 'timeout' ? 'the MCP server did not answer in time' : 'the MCP server is unavailable');
     }
 
-    if (req.method === 'DELETE' && sessionId !== undefined && response.ok) await deps.bindings.endSession(app.slug, sessionId);
+    if (req.method === 'DELETE' && sessionId !== undefined && response.status >= 200 && response.status < 300) await deps.bindings.endSession(app.slug, sessionId);
 
     const outHeaders: Record<string, string> = { ...CORS };
     response.headers.forEach((value, name) => {
@@ -259,12 +258,15 @@ export function createGateway(deps: GatewayDeps) {
       onToolsChanged: () => deps.refreshManifest(app),
     };
     const contentType = response.headers.get('content-type') ?? '';
-    if (!response.body) {
+    const answer = nodeBody(response);
+    if (!answer) {
       res.writeHead(response.status, outHeaders).end();
       return;
     }
     if (contentType.startsWith('application/json')) {
-      const payload = await rewriteJsonBody(ctx, await response.text());
+      const chunks: Buffer[] = [];
+      for await (const chunk of answer) chunks.push(chunk as Buffer);
+      const payload = await rewriteJsonBody(ctx, Buffer.concat(chunks).toString('utf8'));
       outHeaders['content-length'] = String(Buffer.byteLength(payload));
       res.writeHead(response.status, outHeaders).end(payload);
       return;
@@ -273,7 +275,7 @@ export function createGateway(deps: GatewayDeps) {
       res.writeHead(response.status, outHeaders);
       res.flushHeaders();
       const rewriter = new SseRewriter(ctx, (id) => deps.bindings.sealEventId(app.slug, owner, id));
-      Readable.fromWeb(response.body as never)
+      answer
         .on('error', () => res.destroy())
         .pipe(rewriter)
         .on('error', () => res.destroy())
@@ -281,9 +283,7 @@ export function createGateway(deps: GatewayDeps) {
       return;
     }
     res.writeHead(response.status, outHeaders);
-    Readable.fromWeb(response.body as never)
-      .on('error', () => res.destroy())
-      .pipe(res);
+    answer.on('error', () => res.destroy()).pipe(res);
   };
 }
 

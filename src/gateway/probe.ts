@@ -8,7 +8,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import type { Application } from '../apps/definition.ts';
 import type { ListedTool } from '../apps/manifest.ts';
 import type { CallerIdentity } from './caller.ts';
-import type { Upstream } from './upstreams/upstream.ts';
+import { asWebResponse, type Upstream } from './upstreams/upstream.ts';
 
 export const GATEWAY_CLIENT_ID = 'portcullis-gateway';
 
@@ -32,7 +32,7 @@ export async function withUpstreamClient<T>(app: Application, upstream: Upstream
       const headers = new Headers(init?.headers);
       const body = typeof init?.body === 'string' ? new TextEncoder().encode(init.body) : undefined;
       const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-      return upstream.send({ method: init?.method ?? 'GET', headers, body, signal, caller, messages: body ? [JSON.parse(init!.body as string)] : undefined });
+      return asWebResponse(await upstream.send({ method: init?.method ?? 'GET', headers, body, signal, caller, messages: body ? [JSON.parse(init!.body as string)] : undefined }));
     },
   });
   const client = new Client({ name: 'portcullis-gateway', version: '1' });

@@ -4,10 +4,10 @@
  * (else 504); once they have, a stream may stay open as long as both ends want it (no body timeout,
  * so an SSE stream is never cut).
  */
-import { Agent, fetch as undiciFetch, errors } from 'undici';
+import { Agent, errors, request } from 'undici';
 import type { HttpUpstream } from '../../apps/definition.ts';
 import type { UpstreamTokenMinter } from '../upstream-token.ts';
-import { UpstreamError, type Upstream } from './upstream.ts';
+import { UpstreamError, type StreamedResponse, type Upstream } from './upstream.ts';
 
 export function createHttpUpstream(config: HttpUpstream, minter: UpstreamTokenMinter): Upstream {
   const agent = new Agent({ headersTimeout: config.timeoutMs, bodyTimeout: 0, connectTimeout: Math.min(config.timeoutMs, 10_000), keepAliveTimeout: 30_000 });
@@ -18,15 +18,21 @@ export function createHttpUpstream(config: HttpUpstream, minter: UpstreamTokenMi
       for (const [name, value] of Object.entries(config.headers ?? {})) headers.set(name, value);
       headers.set('authorization', `Bearer ${await minter.mint(call.caller, audience)}`);
       try {
-        const response = await undiciFetch(config.url, {
-          method: call.method,
+        // undici.request (not fetch): Node streams end to end, no web-stream conversions per request.
+        const answer = await request(config.url, {
+          method: call.method as 'GET' | 'POST' | 'DELETE',
           headers: Object.fromEntries(headers.entries()),
-          body: call.body && call.body.length ? call.body : undefined,
+          body: call.body && call.body.length ? Buffer.from(call.body.buffer, call.body.byteOffset, call.body.byteLength) : undefined,
           signal: call.signal,
-          redirect: 'manual',
           dispatcher: agent,
         });
-        return response as unknown as Response;
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(answer.headers)) {
+          if (value === undefined) continue;
+          for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(name, v);
+        }
+        const response: StreamedResponse = { status: answer.statusCode, headers: responseHeaders, body: answer.body };
+        return response;
       } catch (err) {
         if (call.signal.aborted) throw err;
         const cause = (err as { cause?: unknown }).cause ?? err;

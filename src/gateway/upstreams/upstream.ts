@@ -3,6 +3,7 @@
  * it, or the in-process demo. Every kind answers one HTTP-shaped exchange with a web Response whose
  * body streams as the upstream produces it.
  */
+import { Readable as ReadableNode, type Readable } from 'node:stream';
 import type { CallerIdentity } from '../caller.ts';
 
 export interface UpstreamCall {
@@ -17,9 +18,29 @@ export interface UpstreamCall {
   messages?: unknown[];
 }
 
+/** An answer whose body is a Node stream (cheaper than a web Response on the hot path). */
+export interface StreamedResponse {
+  status: number;
+  headers: Headers;
+  body: Readable | null;
+}
+
 export interface Upstream {
-  send(call: UpstreamCall): Promise<Response>;
+  send(call: UpstreamCall): Promise<Response | StreamedResponse>;
   close(): Promise<void>;
+}
+
+/** A web Response for callers that want one (the probe's MCP client). */
+export function asWebResponse(answer: Response | StreamedResponse): Response {
+  if (answer instanceof Response) return answer;
+  const body = answer.body ? (ReadableNode.toWeb(answer.body) as ReadableStream<Uint8Array>) : null;
+  return new Response(answer.status === 204 || answer.status === 304 ? null : body, { status: answer.status, headers: answer.headers });
+}
+
+/** The body as a Node stream, whatever kind of answer it came in. */
+export function nodeBody(answer: Response | StreamedResponse): Readable | null {
+  if (answer instanceof Response) return answer.body ? ReadableNode.fromWeb(answer.body as never) : null;
+  return answer.body;
 }
 
 /** `unreachable` → 502, `timeout` (no response headers in time) → 504. */
