@@ -17,6 +17,7 @@ import type { Config } from '../core/config.ts';
 import { randomToken } from '../core/crypto.ts';
 import { createLogger } from '../core/log.ts';
 import { loadRootSecret } from '../core/secrets.ts';
+import { adminApi } from '../admin/api.ts';
 import { consolePages, SETUP_KIND, setupKey } from '../console/pages.ts';
 import { BrowserSessions } from '../console/session.ts';
 import { Csrf } from '../console/csrf.ts';
@@ -169,6 +170,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     web.use(securityHeaders(), csrfCookie(webDeps));
     web.route('/', interactionRoutes(webDeps));
     web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
+    web.route('/admin/api', adminApi({ ...webDeps, gateway, signingKey: () => engine.signingKey() }));
     web.notFound((c) => c.json({ error: 'not_found' }, 404));
     web.onError((err, c) => {
       log.error({ err }, 'page error');

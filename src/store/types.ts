@@ -204,6 +204,8 @@ export interface ApplicationStore {
   get(slug: string): Promise<StoredApplication | undefined>;
   /** Insert or replace; createdAt of an existing application is kept. */
   upsert(app: { slug: string; definition: string; source: ApplicationSource; at: number }): Promise<void>;
+  /** Insert a new application; false (and nothing written) when the slug is taken. One statement. */
+  create(app: { slug: string; definition: string; source: ApplicationSource; at: number }): Promise<boolean>;
   delete(slug: string): Promise<boolean>;
   /** Changes whenever any application changes (polled by every process to reload). */
   fingerprint(): Promise<string>;
@@ -243,9 +245,33 @@ export interface ToolStore {
    * one, is `needs_review` unless `autoApprove`; an unchanged approved tool stays approved.
    */
   record(appSlug: string, tools: SeenTool[], at: number, autoApprove: boolean): Promise<ToolRecord[]>;
-  /** Approve the tool as currently seen, or send it back to review. False when unknown. */
-  review(appSlug: string, name: string, status: ToolStatus, by: string, at: number): Promise<boolean>;
+  /**
+   * Approve the tool as currently seen, or send it back to review. False when unknown — or, when
+   * `expectedFingerprint` is given, when the tool has changed since the reviewer looked at it (an
+   * approval never covers a description the reviewer did not see).
+   */
+  review(appSlug: string, name: string, status: ToolStatus, by: string, at: number, expectedFingerprint?: string): Promise<boolean>;
   deleteApp(appSlug: string): Promise<void>;
+}
+
+/** The last self-test of an application (apps/self-test.ts). */
+export interface SelfTestRecord {
+  appSlug: string;
+  ranAt: number;
+  passed: boolean;
+  /** Hash of the definition tested: after a change, the application needs a new self-test. */
+  definitionHash: string;
+  /** The gateway URL that was tested. */
+  url: string;
+  /** Each check's name, outcome and detail, as JSON text. */
+  checks: string;
+}
+
+export interface SelfTestStore {
+  /** Record an application's latest self-test, replacing the previous one. */
+  put(record: SelfTestRecord): Promise<void>;
+  get(appSlug: string): Promise<SelfTestRecord | undefined>;
+  delete(appSlug: string): Promise<void>;
 }
 
 /** A gateway session or an upstream task, bound to the caller that opened it. */
@@ -294,5 +320,6 @@ export interface Store {
   readonly demo: DemoStore;
   readonly applications: ApplicationStore;
   readonly tools: ToolStore;
+  readonly selfTests: SelfTestStore;
   readonly bindings: BindingStore;
 }

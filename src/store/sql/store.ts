@@ -3,12 +3,15 @@
  * single statement unless noted, which is what makes consume-once and idempotent writes hold
  * across processes sharing PostgreSQL.
  */
+import { createHash } from 'node:crypto';
 import { PortcullisError } from '../../core/errors.ts';
 import { randomBase62 } from '../../core/crypto.ts';
 import type {
   ApplicationStore,
   Binding,
   BindingStore,
+  SelfTestRecord,
+  SelfTestStore,
   StoredApplication,
   ToolRecord,
   ToolStore,
@@ -326,6 +329,14 @@ function applicationStore(db: SqlDriver): ApplicationStore {
         [slug, definition, source, at],
       );
     },
+    async create({ slug, definition, source, at }) {
+      const { changes } = await db.run(
+        `INSERT INTO applications (slug, definition, source, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (slug) DO NOTHING`,
+        [slug, definition, source, at],
+      );
+      return changes === 1;
+    },
     async delete(slug) {
       return (await db.run('DELETE FROM applications WHERE slug = $1', [slug])).changes === 1;
     },
@@ -333,8 +344,11 @@ function applicationStore(db: SqlDriver): ApplicationStore {
       const rows = await db.all<{ slug: string; updatedAt: number; definition: string }>(
         'SELECT slug, updated_at AS "updatedAt", definition FROM applications ORDER BY slug',
       );
-      // The definition's length guards against two edits within the same second.
-      return rows.map((r) => `${r.slug}:${r.updatedAt}:${r.definition.length}`).join(',');
+      // A hash of the definitions themselves: two edits within the same second (the admin API
+      // writes as fast as it is asked) must still change the fingerprint, even at equal length.
+      const hash = createHash('sha256');
+      for (const r of rows) hash.update(`${r.slug}\u0000${r.updatedAt}\u0000${r.definition}\u0000`);
+      return hash.digest('base64url');
     },
   };
 }
@@ -381,17 +395,44 @@ function toolStore(db: SqlDriver): ToolStore {
       }
       return list(appSlug);
     },
-    async review(appSlug, name, status, by, at) {
+    async review(appSlug, name, status, by, at, expectedFingerprint) {
+      // One conditional statement: a tool that changed between the reviewer's look and this
+      // approval is not approved ('' = no expectation).
       const { changes } = await db.run(
         `UPDATE app_tools SET status = $3, reviewed_at = $4, reviewed_by = $5,
            approved_fingerprint = CASE WHEN $3 = 'approved' THEN fingerprint ELSE NULL END
-         WHERE app_slug = $1 AND name = $2`,
-        [appSlug, name, status, at, by],
+         WHERE app_slug = $1 AND name = $2 AND ($6 = '' OR fingerprint = $6)`,
+        [appSlug, name, status, at, by, expectedFingerprint ?? ''],
       );
       return changes === 1;
     },
     async deleteApp(appSlug) {
       await db.run('DELETE FROM app_tools WHERE app_slug = $1', [appSlug]);
+    },
+  };
+}
+
+interface SelfTestRow extends Omit<SelfTestRecord, 'passed'> {
+  passed: number;
+}
+
+function selfTestStore(db: SqlDriver): SelfTestStore {
+  const COLUMNS = 'app_slug AS "appSlug", ran_at AS "ranAt", passed, definition_hash AS "definitionHash", url, checks';
+  return {
+    async put(r) {
+      await db.run(
+        `INSERT INTO app_self_tests (app_slug, ran_at, passed, definition_hash, url, checks) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (app_slug) DO UPDATE SET ran_at = excluded.ran_at, passed = excluded.passed,
+           definition_hash = excluded.definition_hash, url = excluded.url, checks = excluded.checks`,
+        [r.appSlug, r.ranAt, r.passed ? 1 : 0, r.definitionHash, r.url, r.checks],
+      );
+    },
+    async get(appSlug) {
+      const row = await db.get<SelfTestRow>(`SELECT ${COLUMNS} FROM app_self_tests WHERE app_slug = $1`, [appSlug]);
+      return row ? { ...row, ranAt: Number(row.ranAt), passed: Number(row.passed) === 1 } : undefined;
+    },
+    async delete(appSlug) {
+      await db.run('DELETE FROM app_self_tests WHERE app_slug = $1', [appSlug]);
     },
   };
 }
@@ -444,6 +485,7 @@ export function createSqlStore(db: SqlDriver): Store {
     demo: demoStore(db),
     applications: applicationStore(db),
     tools: toolStore(db),
+    selfTests: selfTestStore(db),
     bindings: bindingStore(db),
   };
 }

@@ -1,0 +1,187 @@
+/**
+ * The admin JSON API, mounted at `<base>/admin/api` (server/app.ts):
+ *
+ *   GET    /session                                  who is signed in, and the X-CSRF-Token to send
+ *   GET    /applications                             every application with its status
+ *   POST   /applications                             create (definition as in the config file)
+ *   GET    /applications/:slug                       one application, its definition (secrets masked)
+ *   PUT    /applications/:slug                       replace its definition
+ *   DELETE /applications/:slug                       remove it (and its manifest and self-test)
+ *   GET    /applications/:slug/tools                 the manifest, with each tool's scope and review
+ *   POST   /applications/:slug/tools/:name/approve   approve (body: optional {fingerprint})
+ *   POST   /applications/:slug/tools/:name/reject    send back to review
+ *   POST   /applications/:slug/refresh               ask the MCP server for its tools again
+ *   POST   /applications/:slug/test                  run the self-test (apps/self-test.ts)
+ *   GET    /applications/:slug/status                not_verified | needs_review | live, and why
+ *
+ * Every answer is JSON; every failure is `{error: <code>, message, …}` with the status derived from
+ * the code (admin/errors.ts) — never a stack trace. Authentication: admin/auth.ts.
+ */
+import { Hono } from 'hono';
+import { listUpstreamTools } from '../gateway/probe.ts';
+import type { SigningKey } from '../gateway/upstream-token.ts';
+import type { WebDeps, WebEnv } from '../console/web.ts';
+import type { ApplicationRegistry } from '../apps/registry.ts';
+import type { Application } from '../apps/definition.ts';
+import { selfTestStored } from '../apps/status.ts';
+import type { Upstream } from '../gateway/upstreams/upstream.ts';
+import { applicationService } from './applications.ts';
+import { adminCsrfToken, authenticateAdmin, type AdminPrincipal } from './auth.ts';
+import { AdminError, errorAnswer } from './errors.ts';
+import { applicationDetail, applicationSummary, statusView, toolView } from './views.ts';
+
+export interface AdminApiDeps extends WebDeps {
+  /** The running gateway: its registry (reloaded after each change) and its upstream connectors. */
+  gateway: {
+    registry: ApplicationRegistry;
+    upstreamFor(app: Application): Upstream;
+    refreshManifest(app: Application): Promise<void>;
+  };
+  /** The active token-signing key, for the self-test's tokens. */
+  signingKey: () => Promise<SigningKey>;
+}
+
+type AdminEnv = { Bindings: WebEnv['Bindings']; Variables: WebEnv['Variables'] & { admin: AdminPrincipal } };
+
+/** Definitions are small; anything bigger is a mistake or an attack. */
+const MAX_BODY = 256 * 1024;
+
+async function readJson(c: { req: { header(name: string): string | undefined; text(): Promise<string> } }, required: boolean): Promise<unknown> {
+  const length = Number(c.req.header('content-length') ?? 0);
+  if (length > MAX_BODY) throw new AdminError('payload_too_large', `the body is over ${MAX_BODY} bytes`);
+  const type = c.req.header('content-type') ?? '';
+  const text = await c.req.text();
+  if (!text && !required) return {};
+  if (!/^application\/json\b/i.test(type)) throw new AdminError('unsupported_media_type', 'send application/json');
+  if (Buffer.byteLength(text) > MAX_BODY) throw new AdminError('payload_too_large', `the body is over ${MAX_BODY} bytes`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new AdminError('invalid_request', 'the body is not valid JSON', { errors: [{ path: '(root)', message: 'not valid JSON' }] });
+  }
+}
+
+export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
+  const api = new Hono<AdminEnv>();
+  const { registry } = deps.gateway;
+  const service = applicationService({
+    store: deps.store,
+    publicUrl: deps.config.publicUrl,
+    now: deps.now,
+    changed: () => registry.reload(),
+  });
+
+  api.onError((err, c) => {
+    const answer = errorAnswer(err);
+    if (answer.internal) deps.log.error({ err, path: c.req.path }, 'admin API error');
+    return c.json(answer.body, answer.status as 500);
+  });
+  api.notFound((c) => c.json({ error: 'not_found', message: 'no such admin API route' }, 404));
+
+  api.use('*', async (c, next) => {
+    c.set('admin', await authenticateAdmin(deps, c as never));
+    await next();
+  });
+
+  /** The registry's own instance (its upstream connector is cached by it); 404 while it is not served yet. */
+  function served(slug: string): Application {
+    const app = registry.get(slug);
+    if (!app) throw new AdminError('not_found', `${slug} is not served by this process yet`);
+    return app;
+  }
+
+  api.get('/session', (c) => {
+    const admin = c.get('admin');
+    return c.json({ user: { id: admin.userId, email: admin.email, name: admin.name }, csrfToken: adminCsrfToken(deps, c as never) });
+  });
+
+  api.get('/applications', async (c) => {
+    const apps = await service.list();
+    return c.json({ applications: apps.map(({ app, stored, status }) => applicationSummary(app, stored.source, status)) });
+  });
+
+  api.post('/applications', async (c) => {
+    const created = await service.create(await readJson(c, true));
+    deps.log.info({ event: 'admin.application.created', app: created.app.slug, by: c.get('admin').label }, 'application created');
+    // Learn its tools now rather than at the first client's tools/list (in the background: the
+    // MCP server may be slow or not up yet; refresh reports errors when asked explicitly).
+    const app = registry.get(created.app.slug);
+    if (app) void deps.gateway.refreshManifest(app);
+    c.header('location', `${c.req.url.replace(/\/$/, '')}/${created.app.slug}`);
+    return c.json(applicationDetail(created.app, created.stored, created.status), 201);
+  });
+
+  api.get('/applications/:slug', async (c) => {
+    const { app, stored, status } = await service.get(c.req.param('slug'));
+    return c.json(applicationDetail(app, stored, status));
+  });
+
+  api.put('/applications/:slug', async (c) => {
+    const updated = await service.update(c.req.param('slug'), await readJson(c, true));
+    deps.log.info({ event: 'admin.application.updated', app: updated.app.slug, by: c.get('admin').label }, 'application updated');
+    const app = registry.get(updated.app.slug);
+    if (app) void deps.gateway.refreshManifest(app);
+    return c.json(applicationDetail(updated.app, updated.stored, updated.status));
+  });
+
+  api.delete('/applications/:slug', async (c) => {
+    const slug = c.req.param('slug');
+    await service.remove(slug);
+    deps.log.info({ event: 'admin.application.deleted', app: slug, by: c.get('admin').label }, 'application deleted');
+    return c.body(null, 204);
+  });
+
+  api.get('/applications/:slug/tools', async (c) => {
+    const { loaded, tools } = await service.tools(c.req.param('slug'));
+    return c.json({ slug: loaded.app.slug, tools: tools.map((t) => toolView(loaded.app, t)) });
+  });
+
+  for (const [action, status] of [['approve', 'approved'], ['reject', 'needs_review']] as const) {
+    api.post(`/applications/:slug/tools/:name/${action}`, async (c) => {
+      const slug = c.req.param('slug');
+      const name = c.req.param('name');
+      const body = await readJson(c, false);
+      const fingerprint = typeof body === 'object' && body !== null ? (body as { fingerprint?: unknown }).fingerprint : undefined;
+      if (fingerprint !== undefined && typeof fingerprint !== 'string') throw new AdminError('invalid_request', 'fingerprint must be a string', { errors: [{ path: 'fingerprint', message: 'expected a string' }] });
+      const admin = c.get('admin');
+      const tool = await service.review(slug, name, status, admin.label, fingerprint);
+      deps.log.info({ event: `admin.tool.${action}d`, app: slug, tool: name, by: admin.label }, `tool ${status === 'approved' ? 'approved' : 'sent back to review'}`);
+      const { app } = await service.get(slug);
+      return c.json(toolView(app, tool));
+    });
+  }
+
+  api.post('/applications/:slug/refresh', async (c) => {
+    const slug = c.req.param('slug');
+    await service.get(slug);
+    const app = served(slug);
+    // The runtime's refresh records what it sees but keeps failures to its log; ask once here
+    // first, so an unreachable MCP server is reported to the administrator who asked.
+    try {
+      await listUpstreamTools(app, deps.gateway.upstreamFor(app));
+    } catch (err) {
+      deps.log.warn({ err, app: slug }, 'could not list the upstream tools');
+      throw new AdminError('upstream_unavailable', `the MCP server behind ${slug} could not be asked for its tools`);
+    }
+    await deps.gateway.refreshManifest(app);
+    const { loaded, tools } = await service.tools(slug);
+    return c.json({ slug, tools: tools.map((t) => toolView(loaded.app, t)) });
+  });
+
+  api.post('/applications/:slug/test', async (c) => {
+    const slug = c.req.param('slug');
+    await service.get(slug);
+    const result = await selfTestStored(deps.store, slug, { issuer: deps.config.publicUrl, signingKey: deps.signingKey, now: deps.now });
+    if (!result) throw new AdminError('not_found', `no application ${slug}`);
+    deps.log.info({ event: 'admin.application.self_test', app: slug, passed: result.passed, by: c.get('admin').label }, 'self-test ran');
+    const { status } = await service.get(slug);
+    return c.json({ ...result, ranAt: new Date(result.ranAt * 1000).toISOString(), status: status.status });
+  });
+
+  api.get('/applications/:slug/status', async (c) => {
+    const { status } = await service.get(c.req.param('slug'));
+    return c.json(statusView(status));
+  });
+
+  return api;
+}
