@@ -5,6 +5,8 @@
  * what the gateway and the authorization server use.
  */
 import * as z from 'zod';
+import { isCidr } from '../policy/rules/ip-allow.ts';
+import { isTimeZone } from '../policy/rules/time-window.ts';
 
 const SLUG = /^[a-z][a-z0-9-]{0,39}$/;
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/; // RFC 6749 §3.3 scope-token
@@ -14,8 +16,12 @@ const seconds = z.union([z.int().positive(), z.string().regex(/^\d+[smhd]$/)]).t
   typeof v === 'number' ? v : Number(v.slice(0, -1)) * { s: 1, m: 60, h: 3600, d: 86400 }[v.slice(-1) as 's' | 'm' | 'h' | 'd'],
 );
 
-/** IPv4/IPv6 CIDR ("10.0.0.0/8", "2001:db8::/32") or a single address. */
-const cidr = z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'expected an IP address or CIDR range');
+/**
+ * IPv4/IPv6 CIDR ("10.0.0.0/8", "2001:db8::/32") or a single address. Checked with the policy's own
+ * parser (policy/rules/ip-allow.ts): the former pattern let "dead" or "10.0.0.0/33" through, which
+ * then failed every request with a 500.
+ */
+const cidr = z.string().refine(isCidr, 'expected an IP address or CIDR range');
 
 const timeWindow = z.strictObject({
   /** Days of the week the window is open, 0 = Sunday. Default: every day. */
@@ -24,8 +30,8 @@ const timeWindow = z.strictObject({
   from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
   /** "17:30" — exclusive; earlier than `from` means the window spans midnight. */
   to: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
-  /** IANA time zone, default UTC. */
-  timeZone: z.string().default('UTC'),
+  /** IANA time zone, default UTC (one the runtime does not know would close the window for good). */
+  timeZone: z.string().refine(isTimeZone, 'expected an IANA time zone such as "Europe/Paris"').default('UTC'),
 });
 
 const conditions = {

@@ -19,6 +19,7 @@ import {
 } from '../console/web.ts';
 import { ACR_PASSWORD } from './provider.ts';
 import type { ProtectedResource } from './resources.ts';
+import { describeStepUp, isStepUpPrompt, sessionAnswersLogin } from './step-up.ts';
 
 type Interaction = Awaited<ReturnType<ReturnType<WebDeps['provider']>['interactionDetails']>>;
 
@@ -82,11 +83,15 @@ async function clientView(deps: WebDeps, clientId: string) {
 
 function loginForm(deps: WebDeps, c: WebContext, details: Interaction, clientName: string, error?: string, email = '') {
   const uid = details.uid;
+  // A step-up (authz/step-up.ts): the user is signed in, but not recently enough for what was asked.
+  const stepUp = isStepUpPrompt(details.prompt);
   return page({
-    title: 'Sign in',
+    title: stepUp ? 'Confirm it is you' : 'Sign in',
     base: deps.base,
-    body: html`<h1>Sign in</h1>
-<p>to continue to <strong>${clientName}</strong></p>
+    body: html`<h1>${stepUp ? 'Confirm it is you' : 'Sign in'}</h1>
+${stepUp
+  ? html`<p><strong>${clientName}</strong> asks for actions that need a recent sign-in. Enter your password again to continue.</p>`
+  : html`<p>to continue to <strong>${clientName}</strong></p>`}
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="${deps.base}/interaction/${uid}/login">
 <input type="hidden" name="csrf" value="${csrfToken(deps, c, `login:${uid}`)}">
@@ -143,7 +148,10 @@ ${resourceEntries.map(([indicator, scopes], index) => {
 <ul class="scopes">
 ${scopes.map((scope) => {
   const tools = resource ? toolsFor(resource, scope) : [];
-  return html`<li><label><input type="checkbox" name="grant" value="${index}|${scope}" checked> ${resource?.scopes.find((s) => s.name === scope)?.description ?? scope}</label>
+  const description = resource?.scopes.find((s) => s.name === scope)?.description;
+  // The step-up scope says how long it lasts (authz/step-up.ts).
+  const text = resource && scope === resource.stepUpScope ? describeStepUp(resource, description) : (description ?? scope);
+  return html`<li><label><input type="checkbox" name="grant" value="${index}|${scope}" checked> ${text}</label>
 <span class="tools"><code>${scope}</code>${tools.length ? html` · tools: ${tools.join(', ')}` : ''}</span></li>`;
 })}
 </ul>`;
@@ -169,14 +177,17 @@ export function interactionRoutes(deps: WebDeps): Hono<WebEnv> {
     c.header('content-security-policy', contentSecurityPolicy(target ? [target.csp] : []));
 
     if (details.prompt.name === 'login') {
-      // Already signed in to Portcullis and nothing demands a fresh sign-in: reuse that session.
+      // Already signed in to Portcullis and nothing demands a fresh sign-in (a step-up needs one
+      // within its max age, authz/step-up.ts): reuse that session.
       const me = await signedIn(deps, c);
-      if (me && details.prompt.reasons.every((r) => r === 'no_session')) {
+      if (me && sessionAnswersLogin(details.prompt, me.session.authTime, deps.now())) {
         return finish(deps, c, {
           login: { accountId: me.user.id, acr: ACR_PASSWORD, amr: me.session.amr, ts: me.session.authTime, remember: true },
         });
       }
-      return c.html(loginForm(deps, c, details, client.name));
+      // A step-up knows who is signing in: the e-mail is filled in, the password is asked for.
+      const known = isStepUpPrompt(details.prompt) ? (me?.user.email ?? '') : '';
+      return c.html(loginForm(deps, c, details, client.name, undefined, known));
     }
     if (details.prompt.name === 'consent') {
       const accountId = details.session?.accountId;

@@ -17,6 +17,7 @@ import { cliClient, compareHashedSecret, identityProven, insecureRedirectUri, re
 import { createOutboundFetch } from './outbound-fetch.ts';
 import { withRefreshScope } from './refresh-family.ts';
 import type { ResourceRegistry } from './resources.ts';
+import { accessTokenTtl, stepUpInteractionPolicy, tokenEndpointScopes } from './step-up.ts';
 import { renderEngineError, renderLogoutPage, renderLogoutSuccess } from './views.ts';
 
 export interface AuthzDeps {
@@ -53,6 +54,12 @@ export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile'];
 export const CLOCK_SKEW = 5;
 
 export const ACR_PASSWORD = 'urn:portcullis:acr:pwd';
+
+/** When the user signed in, for the token being issued: the code's (or device code's) auth_time. */
+function signInTime(ctx: KoaContextWithOIDC): number | undefined {
+  const { entities } = ctx.oidc;
+  return ((entities.AuthorizationCode ?? entities.DeviceCode) as { authTime?: number } | undefined)?.authTime;
+}
 
 /** Scopes an administrator allowed a service account (`portcullis_scopes` in its stored metadata). */
 function serviceAccountScopes(metadata: Record<string, unknown>, fallback: string[]): Set<string> {
@@ -192,6 +199,15 @@ export function buildProvider(deps: AuthzDeps): Provider {
             const allowed = serviceAccountScopes(record.metadata, resource.defaultScopes);
             scopes = scopes.filter((scope) => allowed.has(scope));
           }
+          // Step-up (authz/step-up.ts): the step-up scope only in a token straight from a fresh sign-in;
+          // dropped at a refresh (the engine then leaves it out of the token and of the response's scope).
+          if (ctx.oidc.route === 'token') {
+            scopes = tokenEndpointScopes(resource, scopes, {
+              grantType: ctx.oidc.params?.grant_type as string | undefined,
+              authTime: signInTime(ctx),
+              now: now(),
+            });
+          }
           return {
             scope: scopes.join(' '),
             audience: resource.url,
@@ -204,7 +220,11 @@ export function buildProvider(deps: AuthzDeps): Provider {
       },
     },
     ttl: {
-      AccessToken: accessTtl,
+      // A token carrying a step-up scope expires with the step-up (authz/step-up.ts).
+      AccessToken: ((ctx: KoaContextWithOIDC | undefined, token: { scope?: string; resourceServer?: { audience?: string } }) => {
+        const audience = token.resourceServer?.audience;
+        return accessTokenTtl(audience ? resources.get(audience) : undefined, token.scope, ctx ? signInTime(ctx) : undefined, now(), accessTtl);
+      }) as never,
       ClientCredentials: accessTtl,
       AuthorizationCode: config.tokens.authorizationCodeTtl,
       IdToken: accessTtl,
@@ -251,6 +271,8 @@ export function buildProvider(deps: AuthzDeps): Provider {
       };
     },
     interactions: {
+      // The default prompts, plus a fresh sign-in when a step-up scope is asked for (authz/step-up.ts).
+      policy: stepUpInteractionPolicy(resources, now),
       url: async (_ctx, interaction) => `${new URL(config.publicUrl).pathname.replace(/\/$/, '')}/interaction/${interaction.uid}`,
     },
     renderError: async (ctx, out) => {

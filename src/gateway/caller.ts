@@ -7,7 +7,7 @@ export interface CallerIdentity {
   scopes: string[];
   authTime: number | undefined;
   grantId: string | undefined;
-  /** Client IP (the socket peer, or X-Forwarded-For's first hop when a proxy is trusted). */
+  /** Client IP (the socket peer, or the X-Forwarded-For hop a trusted proxy appended: http/io.ts requestIp). */
   ip: string;
 }
 

@@ -32,12 +32,18 @@ export function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** The client's address: the socket peer, or X-Forwarded-For's first hop when a proxy is trusted. */
+/**
+ * The client's address: the socket peer, or — when a proxy is trusted — the X-Forwarded-For entry
+ * that proxy appended, which is the LAST one. Earlier entries come from the client itself (a proxy
+ * appends to whatever header it received), so taking the first let any caller choose its address
+ * and walk through an IP allow-list (policy/rules/ip-allow.ts) or another user's sign-in throttle.
+ * One trusted proxy hop is assumed; several headers count as one comma-separated list (RFC 9110 §5.3).
+ */
 export function requestIp(req: IncomingMessage, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
+    const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').at(-1)?.trim();
+    if (last) return last;
   }
   return req.socket.remoteAddress ?? 'unknown';
 }

@@ -2,7 +2,7 @@
  * Policy as small named rules: each is a pure function of the call it judges and returns a
  * Decision with the rule's name, which the gateway logs and audits with every denial.
  */
-import type { Application } from '../apps/definition.ts';
+import type { Application, ToolRule } from '../apps/definition.ts';
 import type { DenialCode } from '../core/errors.ts';
 import type { ToolRecord } from '../store/types.ts';
 
@@ -45,6 +45,14 @@ export const ALLOW: Decision = { allow: true };
 
 export function deny(code: DenialCode, rule: string, detail: Record<string, string> = {}): Decision {
   return { allow: false, code, rule, detail };
+}
+
+/**
+ * The administrator's rules for a tool, if any. Own keys only: a tool named `constructor` or
+ * `__proto__` must not pick up Object.prototype members as its rules.
+ */
+export function toolRule(app: Pick<Application, 'tools'>, name: string): ToolRule | undefined {
+  return Object.hasOwn(app.tools, name) ? app.tools[name] : undefined;
 }
 
 /** The first denial wins; rules run in the order given. */

@@ -7,6 +7,7 @@
  *   anything else, including no annotations     → <app>:delete
  */
 import type { Application } from '../apps/definition.ts';
+import { toolRule } from './rule.ts';
 
 export interface ToolAnnotations {
   readOnlyHint?: boolean;
@@ -20,7 +21,7 @@ export function defaultToolScope(slug: string, annotations: ToolAnnotations | un
 }
 
 export function toolScope(app: Application, name: string, annotations: ToolAnnotations | undefined): string {
-  return app.tools[name]?.scope ?? defaultToolScope(app.slug, annotations);
+  return toolRule(app, name)?.scope ?? defaultToolScope(app.slug, annotations);
 }
 
 export function parseAnnotations(json: string | null | undefined): ToolAnnotations | undefined {

@@ -1,13 +1,16 @@
-import { ALLOW, deny, type Rule } from '../rule.ts';
+import { ALLOW, deny, toolRule, type Rule } from '../rule.ts';
 
 /**
- * A sensitive tool needs a recent sign-in: the token must carry the application's step-up scope
- * (granted only after a sign-in within maxAge, see authz/step-up.ts) and an auth_time within the
- * tool's maxAge (RFC 9470 §3). Either failing is `step_up_required`.
+ * A sensitive tool (`stepUp: { maxAge }`) needs a recent sign-in: the token must carry the
+ * application's step-up scope — which the authorization server grants only after a sign-in within
+ * the application's shortest step-up max age, in tokens that expire with it (authz/step-up.ts) — and
+ * its `auth_time` must be within this tool's own maxAge (RFC 9470 §3 `max_age`). Either failing is
+ * `step_up_required`; the gateway answers 403 `insufficient_scope` naming the step-up scope, plus the
+ * RFC 9470 `insufficient_user_authentication` challenge with `max_age`.
  */
 export const stepUp: Rule = ({ app, target, caller, now }) => {
   if (target.method !== 'tools/call' || !target.name) return ALLOW;
-  const rule = app.tools[target.name]?.stepUp;
+  const rule = toolRule(app, target.name)?.stepUp;
   if (!rule || !app.stepUpScope) return ALLOW;
   const fresh = caller.authTime !== undefined && now / 1000 - caller.authTime <= rule.maxAge;
   if (fresh && caller.scopes.has(app.stepUpScope)) return ALLOW;
