@@ -39,13 +39,23 @@ export interface ChallengeContext {
   scope?: string;
 }
 
-/** 401 for a missing or bad token, 403 for missing scopes. */
+/** 401 for a missing or bad token, 403 for missing scopes, 503 when the token could not be checked. */
 export function challengeFor(err: PortcullisError | undefined, ctx: ChallengeContext): Challenge {
   if (!err || !ctx.tokenPresented) {
     return {
       status: 401,
       headers: { 'www-authenticate': bearerChallenge({ resource_metadata: ctx.resourceMetadataUrl, scope: ctx.scope }) },
       body: { error: 'invalid_token', error_description: 'authentication required' },
+    };
+  }
+  if (statusFor(err.code) >= 500) {
+    // The token could not be checked (keys or revocation state out of reach): refuse, fail closed,
+    // but without a Bearer challenge — the token is not known to be bad, so a client must not
+    // throw it away and re-authorize; 503 + Retry-After says "try again shortly" (RFC 9110 §15.6.4).
+    return {
+      status: 503,
+      headers: { 'retry-after': '5' },
+      body: { error: 'temporarily_unavailable', error_description: err.message },
     };
   }
   const wire = WIRE_CODE[err.code] ?? 'invalid_token';

@@ -13,6 +13,7 @@ export class RevocationList implements RevocationCheck {
   #lastSeq = 0;
   #timer: NodeJS.Timeout | undefined;
   #now: () => number;
+  readonly #listeners = new Set<() => void>();
 
   constructor(store: RevocationStore, now: () => number) {
     this.#store = store;
@@ -42,6 +43,17 @@ export class RevocationList implements RevocationCheck {
   apply(event: Pick<RevocationEvent, 'kind' | 'id' | 'expiresAt'> & { seq?: number }): void {
     this.#revoked.set(`${event.kind}:${event.id}`, event.expiresAt);
     if (event.seq !== undefined && event.seq > this.#lastSeq) this.#lastSeq = event.seq;
+    for (const listener of this.#listeners) listener();
+  }
+
+  /**
+   * Be told whenever an event is applied — a revocation made in this process, or one a poll found
+   * (authz/revocation-stream.ts uses it to push revocations to remote guards at once). Returns the
+   * function that unsubscribes.
+   */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   has(kind: RevocationKind, id: string): boolean {

@@ -9,6 +9,7 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createTokenEndpoints } from '../authz/token-endpoints.ts';
 import { createGrantRevoker } from '../authz/grant-revoker.ts';
+import { createRevocationStream } from '../authz/revocation-stream.ts';
 import { interactionRoutes } from '../authz/interactions.ts';
 import { CLOCK_SKEW } from '../authz/provider.ts';
 import { ResourceRegistry } from '../authz/resources.ts';
@@ -189,6 +190,16 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       now,
     });
 
+    // Remote guards (the guard SDK) learn revocations from this stream; in-process ones wake it at once.
+    const revocationStream = createRevocationStream({
+      provider: () => engine.provider,
+      issuer: config.publicUrl,
+      pepper: secrets.pepper,
+      store,
+      subscribe: (listener) => revocations.subscribe(listener),
+      log,
+    });
+
     dispatch = createRouter({
       base,
       log,
@@ -197,6 +208,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       gateway,
       introspect: tokenEndpoints.introspect,
       revoke: tokenEndpoints.revoke,
+      revocationStream: revocationStream.handle,
     });
 
     // Expired artifacts go, and so do dynamic registrations that never completed an authorization
@@ -236,6 +248,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
         clearInterval(housekeeping);
         engine.stop();
         revocations.stop();
+        revocationStream.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await gateway.close();

@@ -7,6 +7,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ROUTES } from '../authz/provider.ts';
+import { REVOCATION_STREAM_PATH } from '../authz/revocation-stream.ts';
 import { sendJson } from '../http/io.ts';
 import type { AuthzEngine } from './authz-engine.ts';
 import type { GatewayRuntime } from './gateway-runtime.ts';
@@ -22,6 +23,8 @@ export interface RouterDeps {
   gateway: GatewayRuntime;
   introspect: Handler;
   revoke: Handler;
+  /** GET <base>/oauth/revocations: the revocation event stream for resource servers (authz/revocation-stream.ts). */
+  revocationStream: Handler;
 }
 
 export function createRouter(deps: RouterDeps): RequestListener {
@@ -31,6 +34,7 @@ export function createRouter(deps: RouterDeps): RequestListener {
   const ours: Record<string, Handler> = {
     [`${base}${ROUTES.introspection}`]: deps.introspect,
     [`${base}${ROUTES.revocation}`]: deps.revoke,
+    [`${base}${REVOCATION_STREAM_PATH}`]: deps.revocationStream,
   };
   const PRM = '/.well-known/oauth-protected-resource';
 

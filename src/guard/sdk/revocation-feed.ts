@@ -1,0 +1,263 @@
+/**
+ * What a remote guard knows about revocations: the authorization server's revocation stream
+ * (authz/revocation-stream.ts), consumed over one long-lived HTTP request, kept in memory so that
+ * checking a token costs a Map lookup.
+ *
+ * - It connects with the resource server's client credentials (Basic, RFC 6749 §2.3.1), replays
+ *   from the last sequence number it saw (`Last-Event-ID`, WHATWG HTML §9.2.4), and is *current*
+ *   once the server says `ready` (everything up to now has been sent).
+ * - When the connection drops (or falls silent for longer than the server's keep-alive allows)
+ *   it reconnects with exponential back-off and jitter, resuming where it left off.
+ * - `freshness()` tells the guard whether the list can be trusted: current, or down for less than
+ *   `stalenessMs` after having been current. A feed that has never been current is never trusted
+ *   (a guard that just started knows nothing of earlier revocations).
+ *
+ * Not handled here: what to do when the list cannot be trusted (the guard falls back to
+ * introspection, then refuses — see guard.ts).
+ */
+import { sseParser, type SseEvent } from '../../gateway/sse.ts';
+import type { RevocationCheck } from '../verify.ts';
+import type { GuardFetch } from './outbound.ts';
+
+export interface RevocationFeedOptions {
+  /** GET endpoint of the stream, e.g. https://auth.example.com/oauth/revocations. */
+  streamUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** How long the feed may be down (after having been current) before it is not trusted. */
+  stalenessMs: number;
+  fetch: GuardFetch;
+  /** Milliseconds clock (tests may move it). */
+  now?: () => number;
+  /** Connection failures and refusals (wrong credentials), for the server author's logs. */
+  onError?: (err: Error) => void;
+  /** Longest wait between reconnection attempts (default 5 s). */
+  maxBackoffMs?: number;
+}
+
+export type Freshness = 'current' | 'recent' | 'stale';
+
+interface EventData {
+  seq: number;
+  kind: string;
+  id: string;
+  expiresAt: number;
+  at?: number;
+}
+
+const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+
+export class StreamRefused extends Error {
+  override readonly name = 'StreamRefused';
+  readonly status: number;
+  constructor(status: number) {
+    super(`the revocation stream answered ${status}`);
+    this.status = status;
+  }
+}
+
+export class RevocationFeed implements RevocationCheck {
+  readonly #options: RevocationFeedOptions;
+  readonly #now: () => number;
+  /** `${kind}:${id}` → { expiresAt (s), at (s) } */
+  readonly #revoked = new Map<string, { expiresAt: number; at: number }>();
+  #lastSeq = 0;
+  #current = false;
+  #everCurrent = false;
+  /** When the feed stopped being current (ms); meaningful while not current. */
+  #downSince: number;
+  #abort: AbortController | undefined;
+  #closed = false;
+  #running: Promise<void> | undefined;
+  readonly #waiters = new Set<() => void>();
+  #wakeSleep: (() => void) | undefined;
+
+  constructor(options: RevocationFeedOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#downSince = this.#now();
+  }
+
+  /** Start connecting (idempotent). */
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#abort?.abort();
+    this.#wakeSleep?.();
+    this.#wakeWaiters();
+    await this.#running;
+  }
+
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  freshness(): Freshness {
+    if (this.#current) return 'current';
+    if (this.#everCurrent && this.#now() - this.#downSince <= this.#options.stalenessMs) return 'recent';
+    return 'stale';
+  }
+
+  /** Resolves true once the feed is current, false if `timeoutMs` passes first. */
+  whenCurrent(timeoutMs: number): Promise<boolean> {
+    if (this.#current) return Promise.resolve(true);
+    if (this.#closed || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve(this.#current);
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#waiters.add(done);
+    });
+  }
+
+  isRevoked(token: { grantId: string | undefined; jti: string; subject: string; issuedAt: number }): boolean {
+    const nowSeconds = this.#now() / 1000;
+    const hit = (kind: string, id: string | undefined) => {
+      if (id === undefined) return undefined;
+      const entry = this.#revoked.get(`${kind}:${id}`);
+      if (entry && entry.expiresAt < nowSeconds) {
+        this.#revoked.delete(`${kind}:${id}`);
+        return undefined;
+      }
+      return entry;
+    };
+    if (hit('grant', token.grantId) || hit('token', token.jti)) return true;
+    // A user revocation (disabled, removed) ends every token issued to them until then.
+    const user = hit('user', token.subject);
+    return user !== undefined && token.issuedAt <= user.at;
+  }
+
+  #apply(data: EventData): void {
+    this.#revoked.set(`${data.kind}:${data.id}`, { expiresAt: data.expiresAt, at: data.at ?? Number.MAX_SAFE_INTEGER });
+    if (data.seq > this.#lastSeq) this.#lastSeq = data.seq;
+  }
+
+  #sweep(): void {
+    const nowSeconds = this.#now() / 1000;
+    for (const [key, entry] of this.#revoked) if (entry.expiresAt < nowSeconds) this.#revoked.delete(key);
+  }
+
+  #setCurrent(current: boolean): void {
+    if (current === this.#current) return;
+    this.#current = current;
+    if (current) {
+      this.#everCurrent = true;
+      this.#wakeWaiters();
+    } else {
+      this.#downSince = this.#now();
+    }
+  }
+
+  #wakeWaiters(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    const maxBackoff = this.#options.maxBackoffMs ?? 5000;
+    while (!this.#closed) {
+      const reachedReady = await this.#connectOnce().catch((err: unknown) => {
+        if (!this.#closed) this.#options.onError?.(err instanceof Error ? err : new Error(String(err)));
+        return false;
+      });
+      this.#setCurrent(false);
+      if (this.#closed) break;
+      attempt = reachedReady ? 0 : attempt + 1;
+      // Exponential back-off with jitter, so a restarted authorization server is not stampeded.
+      const base = Math.min(maxBackoff, 100 * 2 ** Math.min(attempt, 10));
+      const delay = base / 2 + Math.random() * (base / 2);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.#wakeSleep = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wakeSleep = undefined;
+    }
+  }
+
+  /** One connection, until it ends. Returns whether it became current. */
+  async #connectOnce(): Promise<boolean> {
+    const abort = new AbortController();
+    this.#abort = abort;
+    const { clientId, clientSecret } = this.#options;
+    const headers: Record<string, string> = {
+      accept: 'text/event-stream',
+      authorization: `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64')}`,
+      'cache-control': 'no-store',
+    };
+    if (this.#lastSeq > 0) headers['last-event-id'] = String(this.#lastSeq);
+
+    // Connecting must not hang: give up on the response headers after 10 s.
+    const connectTimer = setTimeout(() => abort.abort(), 10_000);
+    let response: Response;
+    try {
+      response = await this.#options.fetch(this.#options.streamUrl, { headers, signal: abort.signal });
+    } finally {
+      clearTimeout(connectTimer);
+    }
+    if (response.status !== 200 || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream') || !response.body) {
+      await response.body?.cancel().catch(() => {});
+      throw new StreamRefused(response.status);
+    }
+
+    // Silence longer than the server's keep-alive allows means a dead connection: drop it.
+    let idleMs = 45_000;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const touch = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => abort.abort(), idleMs);
+    };
+    touch();
+    let becameCurrent = false;
+    const reader = response.body.pipeThrough(sseParser()).getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        touch();
+        const event: SseEvent = value;
+        if (event.event === 'revocation') {
+          const data = parseEvent(event.data);
+          if (data) this.#apply(data);
+        } else if (event.event === 'ready') {
+          const ready = safeJson(event.data) as { keepAliveMs?: unknown } | undefined;
+          if (typeof ready?.keepAliveMs === 'number' && ready.keepAliveMs > 0) idleMs = ready.keepAliveMs * 2 + 5000;
+          touch();
+          this.#sweep();
+          becameCurrent = true;
+          this.#setCurrent(true);
+        }
+      }
+    } catch (err) {
+      if (!abort.signal.aborted) throw err;
+    } finally {
+      clearTimeout(idleTimer);
+      reader.cancel().catch(() => {});
+    }
+    return becameCurrent;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseEvent(text: string): EventData | undefined {
+  const data = safeJson(text) as Partial<EventData> | undefined;
+  if (!data || typeof data.seq !== 'number' || typeof data.kind !== 'string' || typeof data.id !== 'string' || typeof data.expiresAt !== 'number') {
+    return undefined;
+  }
+  return { seq: data.seq, kind: data.kind, id: data.id, expiresAt: data.expiresAt, at: typeof data.at === 'number' ? data.at : undefined };
+}
