@@ -107,7 +107,7 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
     // MCP server may be slow or not up yet; refresh reports errors when asked explicitly).
     const app = registry.get(created.app.slug);
     if (app) void deps.gateway.refreshManifest(app);
-    c.header('location', `${c.req.url.replace(/\/$/, '')}/${created.app.slug}`);
+    c.header('location', `${deps.config.publicUrl}/admin/api/applications/${created.app.slug}`);
     return c.json(applicationDetail(created.app, created.stored, created.status), 201);
   });
 

@@ -10,7 +10,7 @@
  */
 import type { Application, ParsedDefinition } from '../apps/definition.ts';
 import { parseDefinition } from '../apps/registry.ts';
-import { resolveApplication } from '../apps/definition.ts';
+import { ApplicationDefinitionSchema, resolveApplication } from '../apps/definition.ts';
 import { statusOf, definitionHash, type StatusReport } from '../apps/status.ts';
 import type { Store, StoredApplication, ToolRecord, ToolStatus } from '../store/types.ts';
 import { AdminError } from './errors.ts';
@@ -37,9 +37,25 @@ function invalid(errors: { path: string; message: string }[]): AdminError {
   return new AdminError('invalid_request', 'invalid application definition', { errors });
 }
 
+/**
+ * zod reports unknown keys once, at the object that holds them; an API caller wants the path of
+ * each offending field (`upstream.comand`, not `upstream`).
+ */
+function schemaErrors(input: unknown): { path: string; message: string }[] {
+  const result = ApplicationDefinitionSchema.safeParse(input);
+  if (result.success) return [];
+  return result.error.issues.flatMap((issue) => {
+    const at = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...at, key].join('.'), message: 'unknown field' }));
+    return [{ path: at.join('.') || '(root)', message: issue.message }];
+  });
+}
+
 /** Strict schema and cross-field rules (apps/registry.ts), plus what only the API forbids. */
 function validate(input: unknown): ParsedDefinition {
   if (!isObject(input)) throw invalid([{ path: '(root)', message: 'expected a JSON object' }]);
+  const errors = schemaErrors(input);
+  if (errors.length) throw invalid(errors);
   const parsed = parseDefinition(input);
   if ('builtin' in parsed.upstream) throw invalid([{ path: 'upstream', message: 'expected a url or a command (built-in servers are not configurable)' }]);
   return parsed;

@@ -240,7 +240,7 @@ function resultOf(answer: Answer): Record<string, unknown> | undefined {
 
 function errorOf(answer: Answer): string {
   const error = answer.message?.error as { code?: unknown; message?: unknown } | undefined;
-  if (error) return `JSON-RPC error ${String(error.code)}${typeof error.message === 'string' ? ` (${error.message})` : ''}`;
+  if (error) return `HTTP ${answer.status}, JSON-RPC error ${String(error.code)}${typeof error.message === 'string' ? ` (${error.message})` : ''}`;
   const body = answer.message as { error?: unknown } | undefined;
   return `HTTP ${answer.status}${typeof body?.error === 'string' ? ` ${body.error}` : ''}`;
 }
