@@ -167,7 +167,7 @@ describe('conditions through the gateway', { concurrency: true }, () => {
 
       it('outside every window of the application, every request is refused: tool calls, tools/list, initialize', async () => {
         const token = await g.token('afterhours');
-        await assertDenied(g, url('afterhours'), token, toolCall('read_balance', {}, 'call-1'), { rule: 'time-window', resource: 'app:afterhours' });
+        await assertDenied(g, url('afterhours'), token, toolCall('read_balance', {}, 11), { rule: 'time-window', resource: 'app:afterhours' });
         await assertDenied(g, url('afterhours'), token, toolsList, { rule: 'time-window', resource: 'app:afterhours' });
         const initialize = { jsonrpc: '2.0', id: 3, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
         await assertDenied(g, url('afterhours'), token, initialize, { rule: 'time-window', resource: 'app:afterhours' });
