@@ -27,6 +27,12 @@ export const COMMANDS: Command[] = [
   { name: 'clients remove', summary: 'remove a client', load: async () => (await import('./clients.ts')).removeClient },
   { name: 'keys rotate', summary: 'add a new token-signing key and retire the current one', load: async () => (await import('./keys.ts')).rotateKeys },
   { name: 'keys list', summary: 'list token-signing keys (public information only)', load: async () => (await import('./keys.ts')).listKeys },
+  { name: 'apps list', summary: 'list protected applications with their status', load: async () => (await import('./apps.ts')).listApps },
+  { name: 'apps show', summary: 'show one application: URL, upstream, scopes, status, last self-test', load: async () => (await import('./apps.ts')).showApp },
+  { name: 'apps tools', summary: "list an application's tools: review status, scope, first/last seen", load: async () => (await import('./apps.ts')).listTools },
+  { name: 'apps approve', summary: 'approve tools waiting for review', load: async () => (await import('./apps.ts')).approveTools },
+  { name: 'apps reject', summary: 'send a tool back to review (hidden and not callable)', load: async () => (await import('./apps.ts')).rejectTool },
+  { name: 'apps test', summary: "self-test an application at the running server's public URL", load: async () => (await import('./apps.ts')).testApp },
 ];
 
 function version(): string {
