@@ -206,7 +206,8 @@ export function createGuard(options: GuardOptions): Guard {
     : undefined;
   feed?.start();
   const startedAt = Date.now();
-  // Right after start the stream has not caught up yet: requests wait for it this long at most.
+  // Right after start the stream has not caught up yet: requests wait for it this long at most
+  // (less if the connection attempt fails: then the fallback decides at once).
   const startupWaitMs = Math.min(stalenessMs, 2000);
 
   const introspect: Introspector | undefined = options.introspection
@@ -244,7 +245,7 @@ export function createGuard(options: GuardOptions): Guard {
     if (feed) {
       let freshness = feed.freshness();
       const waitLeft = startupWaitMs - (Date.now() - startedAt);
-      if (freshness === 'stale' && waitLeft > 0 && (await feed.whenCurrent(waitLeft))) freshness = feed.freshness();
+      if (freshness === 'stale' && waitLeft > 0 && (await feed.whenSettled(waitLeft))) freshness = feed.freshness();
       if (freshness !== 'stale') return; // verify() has already consulted the list
     }
     if (introspect) {

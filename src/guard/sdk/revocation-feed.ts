@@ -70,6 +70,8 @@ export class RevocationFeed implements RevocationCheck {
   #closed = false;
   #running: Promise<void> | undefined;
   readonly #waiters = new Set<() => void>();
+  /** Woken when the feed becomes current or a connection attempt fails (see whenSettled). */
+  readonly #settleWaiters = new Set<() => void>();
   #wakeSleep: (() => void) | undefined;
 
   constructor(options: RevocationFeedOptions) {
@@ -116,6 +118,25 @@ export class RevocationFeed implements RevocationCheck {
     });
   }
 
+  /**
+   * Resolves true once the feed is current, false as soon as a connection attempt fails or
+   * `timeoutMs` passes — for a request arriving while the guard is starting: worth waiting for a
+   * connection under way, not for retries against an authorization server that is down.
+   */
+  whenSettled(timeoutMs: number): Promise<boolean> {
+    if (this.#current) return Promise.resolve(true);
+    if (this.#closed || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#settleWaiters.delete(done);
+        resolve(this.#current);
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#settleWaiters.add(done);
+    });
+  }
+
   isRevoked(token: { grantId: string | undefined; jti: string; subject: string; issuedAt: number }): boolean {
     const nowSeconds = this.#now() / 1000;
     const hit = (kind: string, id: string | undefined) => {
@@ -156,6 +177,11 @@ export class RevocationFeed implements RevocationCheck {
 
   #wakeWaiters(): void {
     for (const waiter of [...this.#waiters]) waiter();
+    this.#wakeSettled();
+  }
+
+  #wakeSettled(): void {
+    for (const waiter of [...this.#settleWaiters]) waiter();
   }
 
   async #run(): Promise<void> {
@@ -167,6 +193,7 @@ export class RevocationFeed implements RevocationCheck {
         return false;
       });
       this.#setCurrent(false);
+      if (!reachedReady) this.#wakeSettled();
       if (this.#closed) break;
       attempt = reachedReady ? 0 : attempt + 1;
       // Exponential back-off with jitter, so a restarted authorization server is not stampeded.

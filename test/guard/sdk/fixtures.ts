@@ -121,14 +121,17 @@ export function challengeOf(answer: RawAnswer): Record<string, string> {
  */
 export interface CuttableProxy {
   url(path: string): string;
+  /** Close every connection and stop listening: connecting now fails (ECONNREFUSED). */
   cut(): Promise<void>;
+  /** Listen again on the same port. */
+  restore(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number): Promise<CuttableProxy> {
   const sockets = new Set<Socket>();
   const server: TcpServer = createTcpServer((client) => {
-    const upstream = createConnection(targetPort);
+    const upstream = createConnection(targetPort, '127.0.0.1');
     sockets.add(client).add(upstream);
     client.on('close', () => sockets.delete(client));
     upstream.on('close', () => sockets.delete(upstream));
@@ -136,7 +139,14 @@ export async function startProxy(targetPort: number): Promise<CuttableProxy> {
     upstream.on('error', () => client.destroy());
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listen = (port: number) => new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await listen(0);
   const { port } = server.address() as AddressInfo;
   let open = true;
   const cut = async () => {
@@ -146,5 +156,14 @@ export async function startProxy(targetPort: number): Promise<CuttableProxy> {
     for (const socket of sockets) socket.destroy();
     await closed;
   };
-  return { url: (path) => `http://127.0.0.1:${port}${path}`, cut, close: cut };
+  return {
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    cut,
+    async restore() {
+      if (open) return;
+      await listen(port);
+      open = true;
+    },
+    close: cut,
+  };
 }
