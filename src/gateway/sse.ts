@@ -11,6 +11,14 @@ export interface SseEvent {
   retry?: string;
   /** Comment lines (keep-alives), kept so they still reach the client. */
   comments: string[];
+  /**
+   * Whether the event had a `data` line, even an empty one. An event whose data is empty but
+   * present is dispatched (WHATWG HTML §9.2.6; eventsource-parser, which both MCP SDKs use, skips
+   * events without one) — it is how 2025-11-25 servers hand out a stream's first resumption id
+   * (the "priming" event: `id: …` + `data:` with nothing in it). Unset: present when `data` is
+   * non-empty or the event carries an id.
+   */
+  hasData?: boolean;
 }
 
 /** Bytes → events. Lines may end in \n, \r\n or \r; an event ends at a blank line. */
@@ -23,7 +31,7 @@ export function sseParser(): TransformStream<Uint8Array, SseEvent> {
 
   const line = (text: string, emit: (event: SseEvent) => void) => {
     if (text === '') {
-      if (touched) emit(hasData ? current : { ...current, data: '' });
+      if (touched) emit(hasData ? { ...current, hasData: true } : { ...current, data: '', hasData: false });
       current = { data: '', comments: [] };
       hasData = false;
       touched = false;
@@ -75,7 +83,8 @@ export function serializeEvent(event: SseEvent): string {
   if (event.event !== undefined) out += `event: ${event.event}\n`;
   if (event.id !== undefined) out += `id: ${event.id}\n`;
   if (event.retry !== undefined) out += `retry: ${event.retry}\n`;
-  if (event.data !== '' || (event.comments.length === 0 && event.event === undefined && event.id === undefined)) {
+  const hasData = event.hasData ?? (event.data !== '' || event.id !== undefined);
+  if (hasData) {
     for (const part of event.data.split('\n')) out += `data: ${part}\n`;
   }
   return `${out}\n`;

@@ -411,6 +411,8 @@ export interface RawOptions {
   method?: string;
   /** Send this text as the body instead of JSON.stringify(body). */
   raw?: string;
+  /** Give up after this long (default 15 s), so a wrongly open stream fails the test instead of hanging it. */
+  timeoutMs?: number;
 }
 
 /** One complete HTTP exchange with an MCP endpoint (reads the whole answer). */
@@ -426,7 +428,7 @@ export function send(url: string, body: unknown, options: RawOptions = {}): Prom
   if (options.sessionId !== undefined) headers['mcp-session-id'] = options.sessionId;
   if (options.protocolVersion !== undefined) headers['mcp-protocol-version'] = options.protocolVersion;
   const method = options.method ?? 'POST';
-  return fetch(url, { method, headers, body: method === 'POST' ? (options.raw ?? JSON.stringify(body)) : undefined });
+  return fetch(url, { method, headers, body: method === 'POST' ? (options.raw ?? JSON.stringify(body)) : undefined, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) });
 }
 
 export function toExchange(response: Response, text: string): Exchange {
