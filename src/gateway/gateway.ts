@@ -173,12 +173,28 @@ export function createGateway(deps: GatewayDeps) {
           return deny(res, app, error, true, scope);
         }
         if (decision.code === 'step_up_required') {
+          deps.log.info({ event: 'access.denied', app: app.slug, sub: caller.subject, code: decision.code, rule: decision.rule, tool: decision.detail.resource }, 'step-up required');
+          const description = 'a more recent sign-in is required';
+          if (token.scopes.has(decision.detail.scope!)) {
+            // The token holds the step-up scope but its sign-in is older than the tool's max age:
+            // 401 insufficient_user_authentication, as RFC 9470 §3 says. Both SDKs answer a 401 by
+            // refreshing, and a refresh never carries the step-up scope (authz/step-up.ts), so their
+            // retry meets the 403 below and re-authorizes. (A 403 here made the v2 SDK refresh, retry
+            // once with the same answer and give up: found by test/gateway/step-up-sdk.test.ts.)
+            const challenge = bearerChallenge({
+              error: 'insufficient_user_authentication',
+              error_description: description,
+              max_age: decision.detail.max_age,
+              scope: [...token.scopes].join(' '),
+              resource_metadata: deps.resourceMetadataUrl(app),
+            });
+            return sendJson(res, 401, { error: 'insufficient_user_authentication', error_description: description }, { ...CORS, 'www-authenticate': challenge });
+          }
           // Both SDKs answer 403 insufficient_scope by re-authorizing with the union of scopes; the
           // step-up scope is granted only after a fresh sign-in (authz/step-up.ts). RFC 9470's
           // challenge follows for clients that understand it.
           const { error, scope } = insufficientScope([decision.detail.scope!], token.scopes);
-          deps.log.info({ event: 'access.denied', app: app.slug, sub: caller.subject, code: decision.code, rule: decision.rule, tool: decision.detail.resource }, 'step-up required');
-          const rfc9470 = bearerChallenge({ error: 'insufficient_user_authentication', error_description: 'a more recent sign-in is required', max_age: decision.detail.max_age });
+          const rfc9470 = bearerChallenge({ error: 'insufficient_user_authentication', error_description: description, max_age: decision.detail.max_age });
           return deny(res, app, error, true, scope, rfc9470);
         }
       }

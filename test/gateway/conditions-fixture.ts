@@ -1,9 +1,10 @@
 /**
- * For the condition and step-up tests: a tiny MCP server of our own on the v2 SDK
+ * For the condition and step-up tests: a WWW-Authenticate parser for several challenges, and a tiny MCP server of our own on the v2 SDK
  * (`createMcpHandler`, both protocol eras) over real HTTP, which records every request it receives
  * — so a test can assert that a denied call never reached it and an allowed one did — and an
  * application definition in front of it.
  */
+import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -81,4 +82,30 @@ export async function startRecordingUpstream(tools: FixtureTool[] = FIXTURE_TOOL
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/**
+ * Parse a WWW-Authenticate value that may hold several challenges (RFC 9110 §11.6.1), each
+ * `scheme param="value", …` with quoted-string values (the only form the gateway sends).
+ */
+export function parseChallenges(header: string): Challenge[] {
+  const challenges: Challenge[] = [];
+  const token = /\s*,?\s*(?:([A-Za-z][\w!#$%&'*+.^`|~-]*)="((?:[^"\\]|\\.)*)"|([A-Za-z][\w!#$%&'*+.^`|~-]*))/gy;
+  let match: RegExpExecArray | null;
+  while ((match = token.exec(header)) !== null) {
+    if (match[3] !== undefined) challenges.push({ scheme: match[3], params: {} });
+    else {
+      const current = challenges.at(-1);
+      assert.ok(current, `auth-param before any scheme in ${header}`);
+      current.params[match[1]!] = match[2]!.replace(/\\(.)/g, '$1');
+    }
+    if (token.lastIndex === header.length) break;
+  }
+  assert.equal(token.lastIndex, header.length, `unparsable WWW-Authenticate: ${header}`);
+  return challenges;
 }
