@@ -17,6 +17,7 @@ import { listUpstreamTools } from '../gateway/probe.ts';
 import { createUpstreamTokenMinter, type SigningKey } from '../gateway/upstream-token.ts';
 import { createBuiltinUpstream, type InProcessServer } from '../gateway/upstreams/builtin.ts';
 import { createHttpUpstream } from '../gateway/upstreams/http.ts';
+import { createStdioUpstream } from '../gateway/upstreams/stdio/index.ts';
 import { UpstreamError, type Upstream } from '../gateway/upstreams/upstream.ts';
 import { resourceMetadataDocument, resourceMetadataUrl } from '../guard/resource-metadata.ts';
 import type { RevocationCheck } from '../guard/verify.ts';
@@ -87,12 +88,7 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     } else if ('url' in target) {
       upstream = createHttpUpstream(target, minter);
     } else {
-      upstream = {
-        async send() {
-          throw new UpstreamError('unreachable', 'stdio upstreams are not available yet');
-        },
-        async close() {},
-      };
+      upstream = createStdioUpstream(target, { application: app.slug, log: log.child({ app: app.slug, upstream: 'stdio' }) });
     }
     upstreams.set(app.slug, { app, upstream });
     return upstream;

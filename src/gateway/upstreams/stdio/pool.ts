@@ -1,0 +1,58 @@
+/**
+ * The processes of one application: one slot per key (a user's subject, or one for everyone), at
+ * most `maxProcesses` running at once. When the cap is reached, the quiet process unused longest
+ * is stopped to make room (its sessions survive; it starts again when next needed); when none is
+ * quiet, the request is refused with UpstreamError 'overloaded' (→ 503). A periodic sweep stops
+ * idle processes and forgets stale sessions.
+ */
+import { UpstreamError } from '../upstream.ts';
+import type { Slot } from './slot.ts';
+
+export class ProcessPool {
+  readonly #slots = new Map<string, Slot>();
+  readonly #max: number;
+  readonly #sessionTtlMs: number;
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor(options: { maxProcesses: number; sweepMs: number; sessionTtlMs: number }) {
+    this.#max = options.maxProcesses;
+    this.#sessionTtlMs = options.sessionTtlMs;
+    this.#timer = setInterval(() => this.sweep(), options.sweepMs);
+    this.#timer.unref();
+  }
+
+  get(key: string): Slot | undefined {
+    return this.#slots.get(key);
+  }
+
+  /** The slot for `key`, made with `make` the first time. */
+  slot(key: string, make: () => Slot): Slot {
+    let slot = this.#slots.get(key);
+    if (!slot) this.#slots.set(key, (slot = make()));
+    return slot;
+  }
+
+  slots(): Slot[] {
+    return [...this.#slots.values()];
+  }
+
+  /** Room for `slot` to start a process, or UpstreamError 'overloaded'. */
+  reserve(slot: Slot): void {
+    const live = this.slots().filter((s) => s !== slot && s.live);
+    if (live.length < this.#max) return;
+    const victims = live.filter((s) => s.state === 'ready' && s.quiet).sort((a, b) => a.lastActivity - b.lastActivity);
+    const victim = victims[0];
+    if (!victim) throw new UpstreamError('overloaded', `this application already runs its maximum of ${this.#max} processes`);
+    void victim.stop('evicted').catch(() => {});
+  }
+
+  sweep(): void {
+    for (const [key, slot] of this.#slots) if (slot.sweep(this.#sessionTtlMs)) this.#slots.delete(key);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await Promise.all(this.slots().map((slot) => slot.close().catch(() => {})));
+    this.#slots.clear();
+  }
+}
