@@ -159,7 +159,12 @@ export class RevocationFeed implements RevocationCheck {
     if (data.seq > this.#lastSeq) this.#lastSeq = data.seq;
   }
 
+  #lastSweep = 0;
+
+  /** Forget events whose credentials have expired anyway (at most once a minute). */
   #sweep(): void {
+    if (this.#now() - this.#lastSweep < 60_000) return;
+    this.#lastSweep = this.#now();
     const nowSeconds = this.#now() / 1000;
     for (const [key, entry] of this.#revoked) if (entry.expiresAt < nowSeconds) this.#revoked.delete(key);
   }
@@ -250,6 +255,7 @@ export class RevocationFeed implements RevocationCheck {
         const { done, value } = await reader.read();
         if (done) break;
         touch();
+        this.#sweep();
         const event: SseEvent = value;
         if (event.event === 'revocation') {
           const data = parseEvent(event.data);
@@ -258,7 +264,6 @@ export class RevocationFeed implements RevocationCheck {
           const ready = safeJson(event.data) as { keepAliveMs?: unknown } | undefined;
           if (typeof ready?.keepAliveMs === 'number' && ready.keepAliveMs > 0) idleMs = ready.keepAliveMs * 2 + 5000;
           touch();
-          this.#sweep();
           becameCurrent = true;
           this.#setCurrent(true);
         }
