@@ -18,6 +18,7 @@
  * the code (admin/errors.ts) — never a stack trace. Authentication: admin/auth.ts.
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { listUpstreamTools } from '../gateway/probe.ts';
 import type { SigningKey } from '../gateway/upstream-token.ts';
 import type { WebDeps, WebEnv } from '../console/web.ts';
@@ -46,14 +47,12 @@ type AdminEnv = { Bindings: WebEnv['Bindings']; Variables: WebEnv['Variables'] &
 /** Definitions are small; anything bigger is a mistake or an attack. */
 const MAX_BODY = 256 * 1024;
 
+/** The JSON body (bounded by the bodyLimit middleware); `{}` for an empty optional body. */
 async function readJson(c: { req: { header(name: string): string | undefined; text(): Promise<string> } }, required: boolean): Promise<unknown> {
-  const length = Number(c.req.header('content-length') ?? 0);
-  if (length > MAX_BODY) throw new AdminError('payload_too_large', `the body is over ${MAX_BODY} bytes`);
   const type = c.req.header('content-type') ?? '';
   const text = await c.req.text();
   if (!text && !required) return {};
   if (!/^application\/json\b/i.test(type)) throw new AdminError('unsupported_media_type', 'send application/json');
-  if (Buffer.byteLength(text) > MAX_BODY) throw new AdminError('payload_too_large', `the body is over ${MAX_BODY} bytes`);
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -82,6 +81,8 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
     c.set('admin', await authenticateAdmin(deps, c as never));
     await next();
   });
+  // Counted as the body streams in (a chunked body has no Content-Length to check up front).
+  api.use('*', bodyLimit({ maxSize: MAX_BODY, onError: () => { throw new AdminError('payload_too_large', `the body is over ${MAX_BODY} bytes`); } }));
 
   /** The registry's own instance (its upstream connector is cached by it); 404 while it is not served yet. */
   function served(slug: string): Application {

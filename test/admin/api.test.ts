@@ -108,6 +108,23 @@ describe('admin API', () => {
       assertError(await admin.call('POST', '/applications', 'slug=x', { headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 'unsupported_media_type', 415);
       assertError(await admin.call('POST', '/applications', '{"slug": "x",'), 'invalid_request', 400);
       assertError(await admin.call('POST', '/applications', JSON.stringify({ ...httpDefinition('big', toy.url), name: 'x'.repeat(300_000) })), 'payload_too_large', 413);
+      // Chunked, so no Content-Length announces the size: counted as it arrives.
+      const chunk = new TextEncoder().encode(' '.repeat(64 * 1024));
+      let sent = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent++ < 8) controller.enqueue(chunk);
+          else controller.close();
+        },
+      });
+      const chunked = await admin.ua.request(apiUrl(server, '/applications'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': admin.csrfToken, origin: new URL(server.url).origin },
+        body: stream,
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(chunked.status, 413);
+      assert.equal((JSON.parse(chunked.body) as { error: string }).error, 'payload_too_large');
     });
 
     it('answers 404 not_found for unknown applications, tools and routes', async () => {
