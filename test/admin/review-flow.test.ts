@@ -108,11 +108,21 @@ describe('tool review through the admin API', () => {
     assert.deepEqual(toolNames(await mcpCall(url, token, 'tools/list')), ['lookup']);
   });
 
+  it('keeps a tool the MCP server adds later hidden and refused, while approved ones stay available', async () => {
+    toy.tools = [...toy.tools, { name: 'shred', description: 'Shred a document', annotations: { destructiveHint: true } }];
+    assert.deepEqual(toolNames(await mcpCall(url, token, 'tools/list')), ['lookup']);
+    assert.equal(rpcErrorCode(await mcpCall(url, token, 'tools/call', { name: 'shred', arguments: {} })), 'policy_denied');
+    assert.equal((await tool('shred'))?.status, 'needs_review');
+    assert.equal(toy.received('tools/call').length, 1);
+    assert.equal((await admin.call('POST', '/applications/rev/tools/shred/approve')).status, 200);
+    assert.deepEqual(toolNames(await mcpCall(url, token, 'tools/list')), ['lookup', 'shred']);
+  });
+
   it('takes a tool out of use when an administrator sends it back to review', async () => {
     const rejected = await admin.call('POST', '/applications/rev/tools/lookup/reject');
     assert.equal(rejected.status, 200);
     assert.equal(rejected.body.status, 'needs_review');
-    assert.deepEqual(toolNames(await mcpCall(url, token, 'tools/list')), []);
+    assert.deepEqual(toolNames(await mcpCall(url, token, 'tools/list')), ['shred']);
     assert.equal(rpcErrorCode(await mcpCall(url, token, 'tools/call', { name: 'lookup', arguments: {} })), 'policy_denied');
     const status = await admin.call('GET', '/applications/rev/status');
     assert.deepEqual((status.body.tools as { needsReview: string[] }).needsReview, ['erase', 'lookup']);
