@@ -1,19 +1,25 @@
 /**
  * The self-test and the status it leads to, through the admin API against a running server:
  * - a correctly protected application passes every check (no token, resource metadata, garbage
- *   token, another audience, no scopes, with scopes), and the self-test never runs a tool;
+ *   token, another audience, no scopes, with scopes) — over HTTP, and over stdio with an MCP server
+ *   from npm (server-memory) — and the self-test never runs a tool;
  * - a misconfigured one fails — and the failing checks are named: an MCP server that is down, a
  *   URL that serves the MCP server without the gateway in front, a URL where nothing answers;
  * - status goes not_verified → needs_review → live, and back to not_verified when the definition
  *   changes or a test fails, and to needs_review when the MCP server adds a tool.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveApplication } from '../../src/apps/definition.ts';
 import { parseDefinition } from '../../src/apps/registry.ts';
 import { probeTool, runSelfTest, SELF_TEST_CHECKS, type SelfTestCheck } from '../../src/apps/self-test.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { adminClient, DESTRUCTIVE, httpDefinition, mcpCall, mint, startToyMcp, type AdminClient, type ToyMcp } from './support.ts';
+
+const MEMORY_SERVER = join(import.meta.dirname, '..', '..', 'node_modules', '@modelcontextprotocol', 'server-memory', 'dist', 'index.js');
 
 const outcomes = (checks: SelfTestCheck[]) => Object.fromEntries(checks.map((c) => [c.name, c.outcome]));
 const failed = (checks: SelfTestCheck[]) => checks.filter((c) => c.outcome === 'fail').map((c) => c.name);
@@ -97,6 +103,22 @@ describe('self-test and status', () => {
     assert.equal(changed.status, 'not_verified');
     assert.equal((changed.selfTest as { current: boolean }).current, false);
     assert.equal((await selfTest('toy')).status, 'live');
+  });
+
+  it('passes every check for an MCP server from npm over stdio (server-memory), once its tools are approved', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-memory-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const memory = { slug: 'memory', name: 'Memory', upstream: { command: process.execPath, args: [MEMORY_SERVER], env: { MEMORY_FILE_PATH: join(dir, 'memory.json') } } };
+    assert.equal((await admin.call('POST', '/applications', memory)).status, 201);
+    const refreshed = await admin.call('POST', '/applications/memory/refresh');
+    assert.equal(refreshed.status, 200);
+    const names = (refreshed.body.tools as { name: string }[]).map((t) => t.name);
+    assert.ok(names.includes('read_graph') && names.includes('delete_entities'), names.join());
+    for (const name of names) assert.equal((await admin.call('POST', `/applications/memory/tools/${name}/approve`)).status, 200);
+    const result = await selfTest('memory');
+    assert.equal(result.passed, true, JSON.stringify(result.checks));
+    assert.ok(result.checks.every((c) => c.outcome === 'pass'), JSON.stringify(result.checks));
+    assert.equal(result.status, 'live');
   });
 
   it('names the failing checks when the MCP server behind the application is down, and the application is not verified', async () => {
