@@ -3,7 +3,8 @@
  * walks these steps, in order:
  *
  *   CORS preflight → authenticate (token for this application, 401 + resource_metadata)
- *   → read and parse the body (413, -32700) → headers agree with body (-32020)
+ *   → read and parse the body (413, -32700) → only MCP's JSON-RPC messages (-32600)
+ *   → headers agree with body (-32020)
  *   → policy per request (403 insufficient_scope / step-up; policy_denied as a JSON-RPC error)
  *   → tasks, sessions and resumed streams belong to this caller (404 otherwise)
  *   → forward with the gateway's own token (502 unreachable, 504 too slow)
@@ -22,8 +23,9 @@ import { readBody, sendJson } from '../http/io.ts';
 import { evaluate, GATEWAY_RULES, type CallTarget, type Decision } from '../policy/index.ts';
 import type { Bindings } from './bindings.ts';
 import { callerFrom, ownerOf, type CallerIdentity } from './caller.ts';
-import { errorResponse, isObject, isRequest, parseBody, RpcError, type JsonRpcRequest } from './jsonrpc.ts';
+import { errorResponse, isObject, isRequest, parseBody, RpcError, serializeBody, type JsonRpcRequest } from './jsonrpc.ts';
 import { checkHeaders } from './steps/check-headers.ts';
+import { checkMessages } from './steps/check-messages.ts';
 import { requestMethods, type FilterContext } from './steps/filter-response.ts';
 import { rewriteJsonBody, SseRewriter } from './steps/stream-response.ts';
 import { nodeBody, UpstreamError, type StreamedResponse, type Upstream } from './upstreams/upstream.ts';
@@ -158,6 +160,15 @@ export function createGateway(deps: GatewayDeps) {
       if (!parsed) return rpcError(res, 400, null, RpcError.PARSE, 'Parse error');
       ({ messages, batch } = parsed);
       if (messages.length === 0) return rpcError(res, 400, null, RpcError.INVALID_REQUEST, 'empty batch');
+      // Only MCP's JSON-RPC messages go on: a tools/call sent as a notification, a nested batch,
+      // or anything else policy does not judge is refused here (steps/check-messages.ts).
+      const malformed = checkMessages(messages);
+      if (malformed) {
+        deps.log.info({ event: 'access.denied', app: app.slug, rule: 'invalid-message' }, malformed.message);
+        return rpcError(res, 400, malformed.id, malformed.code, malformed.message);
+      }
+      // The upstream reads what was judged, not the client's bytes (duplicate keys, escapes).
+      body = serializeBody(parsed);
       const mismatch = checkHeaders({ method: header(req, 'mcp-method'), name: header(req, 'mcp-name') }, messages);
       if (mismatch) {
         deps.log.info({ event: 'access.denied', app: app.slug, rule: 'header-mismatch', ...mismatch.data.mismatch }, 'headers disagree with body');

@@ -67,13 +67,43 @@ export interface ParsedBody {
   batch: boolean;
 }
 
-/** Parse a POST body; undefined when it is not JSON (the caller answers -32700). */
+/**
+ * Numbers JSON.parse may not give back as written: 16+ digits in a row (beyond 2^53, or more
+ * significant digits than a double holds), exponents, fractions ending in 0, tiny fractions
+ * (printed with an exponent), -0. A cheap over-approximation: a match only selects the slower,
+ * exact parse.
+ */
+const INEXACT_NUMBER = /\d[eE]|\.\d*0(?!\d)|\.0{6}|-0(?![.\d])|[\d.]{16}/;
+
+/** Keep a number's source text where the double would not print the same (JSON.rawJSON, ES2026). */
+function exactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === 'number' && context?.source !== undefined && String(value) !== context.source) {
+    return (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(context.source);
+  }
+  return value;
+}
+
+/**
+ * Parse a POST body; undefined when it is not JSON (the caller answers -32700). Numbers that a
+ * double cannot carry exactly keep their source text, so that `serializeBody` gives the upstream
+ * the same values the client sent (a 64-bit id in a tool's arguments must not be rounded).
+ */
 export function parseBody(text: string): ParsedBody | undefined {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = INEXACT_NUMBER.test(text) ? JSON.parse(text, exactNumbers as never) : JSON.parse(text);
   } catch {
     return undefined;
   }
   return Array.isArray(value) ? { messages: value, batch: true } : { messages: [value], batch: false };
+}
+
+/**
+ * The body the upstream receives: the parsed messages, serialized again — never the client's
+ * bytes. What the gateway judged is then exactly what the upstream reads, whatever its parser
+ * does with duplicate keys, odd escapes or invalid UTF-8 (JSON.parse keeps the last of duplicate
+ * keys; a parser that kept the first would otherwise run a call the gateway never judged).
+ */
+export function serializeBody(parsed: ParsedBody): Buffer {
+  return Buffer.from(JSON.stringify(parsed.batch ? parsed.messages : parsed.messages[0]), 'utf8');
 }
