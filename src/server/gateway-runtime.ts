@@ -77,7 +77,12 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
 
   function upstreamFor(app: Application): Upstream {
     const cached = upstreams.get(app.slug);
-    if (cached && cached.app.definition === app.definition) return cached.upstream;
+    // Compared by content: every registry reload builds new Application objects, and replacing a
+    // connector needlessly would drop a stdio upstream's processes or an HTTP agent's connections.
+    if (cached && (cached.app.definition === app.definition || JSON.stringify(cached.app.upstream) === JSON.stringify(app.upstream))) {
+      cached.app = app;
+      return cached.upstream;
+    }
     if (cached) void cached.upstream.close().catch(() => {});
     let upstream: Upstream;
     const target = app.upstream;
