@@ -77,9 +77,13 @@ async function call(id: unknown, params: any): Promise<unknown> {
     case 'log':
       send({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: String(args.text ?? '') } });
       return text('logged');
-    case 'spam':
-      for (let i = 0; i < Number(args.lines ?? 1); i++) process.stderr.write(`${args.text ?? 'line'} ${i}\n`);
+    case 'spam': {
+      let lines = '';
+      for (let i = 0; i < Number(args.lines ?? 1); i++) lines += `${args.text ?? 'line'} ${i}\n`;
+      // Answer once it is all in the pipe, so nothing is lost if the process is stopped next.
+      await new Promise((r) => process.stderr.write(lines, r));
       return text('spammed');
+    }
     case 'changed':
       send({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
       if (args.uri) send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: args.uri } });

@@ -327,7 +327,10 @@ export class Slot {
     clearTimeout(this.#restartTimer);
     if (this.#wanted()) {
       this.#restartTimer = setTimeout(() => {
-        if (this.#state === 'backoff' && this.#wanted()) this.ready().catch(() => {});
+        if (this.#state !== 'backoff' || !this.#wanted()) return;
+        // Timers and the wall clock disagree by a millisecond now and then: the wait is over.
+        this.#retryAt = 0;
+        this.ready().catch(() => {});
       }, delay);
       this.#restartTimer.unref();
     }
