@@ -263,6 +263,20 @@ export function createGateway(deps: GatewayDeps) {
       return rpcError(res, status, isObject(first) ? first.id : null, RpcError.UPSTREAM, kind === 'timeout' ? 'the MCP server did not answer in time' : 'the MCP server is unavailable');
     }
 
+    if (response.status >= 500) {
+      // An upstream that fails is the gateway's 502 to the client (503 stays 503 with its
+      // Retry-After, so clients back off), as a JSON-RPC error with the request's id — never the
+      // upstream's error page, which may carry stack traces or internal names.
+      nodeBody(response)?.destroy();
+      deps.log.warn({ app: app.slug, status: response.status }, 'the upstream answered with a server error');
+      const first = messages[0];
+      const retryAfter = response.headers.get('retry-after');
+      return sendJson(res, response.status === 503 ? 503 : 502, errorResponse((isObject(first) ? first.id : null) as never, RpcError.UPSTREAM, 'the MCP server failed'), {
+        ...CORS,
+        ...(retryAfter ? { 'retry-after': retryAfter } : {}),
+      });
+    }
+
     if (req.method === 'DELETE' && sessionId !== undefined && response.status >= 200 && response.status < 300) await deps.bindings.endSession(app.slug, sessionId);
 
     const outHeaders: Record<string, string> = { ...CORS };
