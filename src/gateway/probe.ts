@@ -40,6 +40,10 @@ export async function withUpstreamClient<T>(app: Application, upstream: Upstream
     await client.connect(transport);
     return await use(client);
   } finally {
+    // End the upstream session (DELETE, MCP transports "Session Management"): closing the client
+    // does not, and a sessionful upstream (server-everything) kept one session per manifest
+    // refresh forever. Stateless upstreams answer 405, which the SDK accepts.
+    if (transport.sessionId) await transport.terminateSession().catch(() => {});
     await client.close().catch(() => {});
   }
 }

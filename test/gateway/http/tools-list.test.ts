@@ -109,6 +109,26 @@ describe('tools/list through the gateway: server-everything and the v1 SDK clien
   });
 });
 
+describe("the gateway's own visits to an upstream (manifest refresh)", () => {
+  let everything: SpawnedServer;
+  let server: TestServer;
+  before(async () => {
+    everything = await startEverything();
+  });
+  after(async () => {
+    await server?.stop();
+    await everything?.stop();
+  });
+
+  it('end the upstream session they opened, so refreshes do not pile sessions up at the upstream', async () => {
+    server = await startGateway([httpApp('every', everything.url)]);
+    const count = (pattern: RegExp) => (everything.output().match(pattern) ?? []).length;
+    // At start the gateway lists the upstream's tools in a session of its own; nothing else talks to it here.
+    await waitFor(() => count(/Session initialized with ID/g) >= 1 && count(/Received session termination request/g) >= count(/Session initialized with ID/g), 'the gateway to end its session');
+    assert.ok((await server.store.tools.list('every')).length > 0, 'and it recorded the tools');
+  });
+});
+
 for (const target of serverTargets()) {
   describe(`tools/list through the gateway: our paginating server (${target.dialect} store)`, () => {
     let fixture: FixtureMcp;
