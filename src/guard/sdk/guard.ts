@@ -177,8 +177,8 @@ export function createGuard(options: GuardOptions): Guard {
   const allowHttpLoopback = options?.allowHttpLoopback ?? defaultAllowHttpLoopback();
   checkOptions(options, allowHttpLoopback);
   const { issuer, resource } = options;
+  // The stream passes its own signal, so it is not cut by the fetch timeout.
   const guardFetch = createGuardFetch({ allowHttpLoopback });
-  const streamFetch = createGuardFetch({ allowHttpLoopback }); // brings its own signal: no overall timeout
   const metadata = createMetadataSource(issuer, guardFetch);
 
   const keys = createKeySource({
@@ -200,7 +200,7 @@ export function createGuard(options: GuardOptions): Guard {
         clientId: options.revocations.clientId,
         clientSecret: options.revocations.clientSecret,
         stalenessMs,
-        fetch: streamFetch,
+        fetch: guardFetch,
         onError: options.onError,
       })
     : undefined;
@@ -246,7 +246,11 @@ export function createGuard(options: GuardOptions): Guard {
       let freshness = feed.freshness();
       const waitLeft = startupWaitMs - (Date.now() - startedAt);
       if (freshness === 'stale' && waitLeft > 0 && (await feed.whenSettled(waitLeft))) freshness = feed.freshness();
-      if (freshness !== 'stale') return; // verify() has already consulted the list
+      if (freshness !== 'stale') {
+        // verify() consulted the list already, but maybe before the wait above filled it.
+        if (feed.isRevoked(identity)) throw new PortcullisError('token_revoked', 'the access token has been revoked', { rule: 'revocation' });
+        return;
+      }
     }
     if (introspect) {
       let active: boolean;

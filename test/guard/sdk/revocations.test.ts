@@ -71,6 +71,15 @@ for (const target of serverTargets()) {
       assert.equal(guard.revocationStatus().freshness, 'current', 'no introspection is configured: the stream did it');
     });
 
+    it('a guard that has just started waits for the stream, and refuses a grant revoked before it existed', async () => {
+      const tokens = await world.tokens('notes:read');
+      await revokeGrant(world, tokens);
+      const guard = guardWith({ revocations: { streamUrl: world.streamUrl, ...credentials(), stalenessMs: 5000 } });
+      const result = await guard.authenticate(bearer(tokens.access_token)); // at once: no ready() first
+      assert.ok(!result.ok);
+      assert.equal(result.error.code, 'token_revoked');
+    });
+
     it('stream down briefly: what the guard knew still holds; back up: it resumes from the last event it saw', async () => {
       const tcp = await proxy();
       const guard = guardWith({ revocations: { streamUrl: tcp.url('/oauth/revocations'), ...credentials(), stalenessMs: 60_000 } });
