@@ -81,6 +81,7 @@ describe('protocol 2026-07-28 through the gateway', () => {
     assert.equal(seen.headers['mcp-method'], 'tools/call');
     assert.equal(seen.headers['mcp-name'], 'echo');
     assert.equal(seen.headers['mcp-session-id'], undefined, 'stateless: no session');
+    assert.equal(ex.headers.get('mcp-session-id'), null, 'and the gateway mints none');
   });
 
   it('Mcp-Name saying "echo" on a body that calls "purge" → 400 / -32020, never forwarded (and the reverse)', async () => {

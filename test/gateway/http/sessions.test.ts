@@ -115,51 +115,76 @@ describe('sessions, streams and tasks belong to their opener', () => {
         assert.equal(after.status, 404, 'an ended session is gone');
       });
 
-      it('resumption: the owner reconnects with Last-Event-ID and gets the rest of the stream; anyone else gets 404', async () => {
-        const { sessionId } = await openSession(url, owner);
-        const started = Date.now();
-        const call = await send(url, callTool('trigger-long-running-operation', { duration: OPERATION_MS / 1000, steps: 4 }, 9, { progressToken: 'r' }), { token: owner, sessionId, protocolVersion: VERSION });
-        const reader = sseReader(call);
-        let lastId: string | undefined;
-        let progressSeen = 0;
-        for (let event = await reader.next(); event; event = await reader.next()) {
-          if (event.id) lastId = event.id;
-          if (event.data && JSON.parse(event.data).method === 'notifications/progress') progressSeen++;
-          if (progressSeen === 1) break;
-        }
-        await reader.cancel(); // the connection drops after the first progress event
-        assert.ok(lastId, 'events carry ids (the upstream has an event store)');
+      for (const version of ['2025-03-26', '2025-06-18', '2025-11-25']) {
+        it(`v1 SDK client at ${version}: a session with filtered tools, a refused write, the GET stream, and DELETE`, async () => {
+          const readOnly = (await tokenFor(server, 'every', { scope: 'every:read' })).access_token;
+          const connection = await connectV1(url, readOnly, { protocolVersion: version });
+          const sessionId = connection.transport.sessionId!;
+          try {
+            assert.equal(connection.transport.protocolVersion, version);
+            const names = (await connection.client.listTools()).tools.map((t) => t.name);
+            assert.ok(names.includes('echo') && !names.includes('toggle-simulated-logging'));
+            const echo = await connection.client.callTool({ name: 'echo', arguments: { message: version } });
+            assert.equal((echo.content as { text: string }[])[0]!.text, `Echo: ${version}`);
+            await assert.rejects(connection.client.callTool({ name: 'toggle-simulated-logging', arguments: {} }), (err: { code?: number }) => err.code === 403);
+            // The SDK opened the GET stream after initialize; it is this session's, through the gateway.
+            const stream = await exchange(url, undefined, { method: 'GET', token: otherUser, sessionId, protocolVersion: version, headers: { accept: 'text/event-stream' } });
+            assert.equal(stream.status, 404, "nobody else's GET stream");
+            await connection.transport.terminateSession();
+          } finally {
+            await connection.close();
+          }
+          assert.equal((await exchange(url, request('tools/list'), { token: readOnly, sessionId, protocolVersion: version })).status, 404);
+        });
+      }
 
-        // Someone else, in their own session, presenting the owner's event id: 404.
-        const { sessionId: graceSession } = await openSession(url, otherUser);
-        for (const [token, session] of [
-          [otherUser, graceSession],
-          [otherUser, sessionId],
-          [otherClient, sessionId],
-        ] as const) {
-          const replay = await exchange(url, undefined, { method: 'GET', token, sessionId: session, protocolVersion: VERSION, headers: { accept: 'text/event-stream', 'last-event-id': lastId } });
-          assert.equal(replay.status, 404);
-        }
-        // A tampered id (the upstream's id with someone's guess at the seal) is refused too.
-        const tampered = `${lastId.slice(0, lastId.lastIndexOf('.'))}.${'A'.repeat(22)}`;
-        const forged = await exchange(url, undefined, { method: 'GET', token: owner, sessionId, protocolVersion: VERSION, headers: { accept: 'text/event-stream', 'last-event-id': tampered } });
-        assert.equal(forged.status, 404);
+      for (const VERSION of ['2025-03-26', '2025-11-25']) {
+        it(`resumption at ${VERSION}: the owner reconnects with Last-Event-ID and gets the rest of the stream; anyone else gets 404`, async () => {
+          const { sessionId } = await openSession(url, owner, VERSION);
+          const started = Date.now();
+          const call = await send(url, callTool('trigger-long-running-operation', { duration: OPERATION_MS / 1000, steps: 4 }, 9, { progressToken: 'r' }), { token: owner, sessionId, protocolVersion: VERSION });
+          const reader = sseReader(call);
+          let lastId: string | undefined;
+          let progressSeen = 0;
+          for (let event = await reader.next(); event; event = await reader.next()) {
+            if (event.id) lastId = event.id;
+            if (event.data && JSON.parse(event.data).method === 'notifications/progress') progressSeen++;
+            if (progressSeen === 1) break;
+          }
+          await reader.cancel(); // the connection drops after the first progress event
+          assert.ok(lastId, 'events carry ids (the upstream has an event store)');
 
-        await untilOperationOver(started);
-        const resumed = await send(url, undefined, { method: 'GET', token: owner, sessionId, protocolVersion: VERSION, headers: { accept: 'text/event-stream', 'last-event-id': lastId } });
-        assert.equal(resumed.status, 200);
-        const rest = sseReader(resumed);
-        const messages: any[] = [];
-        for (let event = await rest.next(); event; event = await rest.next()) {
-          if (!event.data) continue;
-          const message = JSON.parse(event.data);
-          messages.push(message);
-          if (message.id === 9) break;
-        }
-        await rest.cancel();
-        assert.equal(messages.filter((m) => m.method === 'notifications/progress').length, 3, 'the three progress events after the first');
-        assert.match(messages.at(-1).result.content[0].text, /completed/i, 'and the result');
-      });
+          // Someone else, in their own session, presenting the owner's event id: 404.
+          const { sessionId: graceSession } = await openSession(url, otherUser, VERSION);
+          for (const [token, session] of [
+            [otherUser, graceSession],
+            [otherUser, sessionId],
+            [otherClient, sessionId],
+          ] as const) {
+            const replay = await exchange(url, undefined, { method: 'GET', token, sessionId: session, protocolVersion: VERSION, headers: { accept: 'text/event-stream', 'last-event-id': lastId } });
+            assert.equal(replay.status, 404);
+          }
+          // A tampered id (the upstream's id with someone's guess at the seal) is refused too.
+          const tampered = `${lastId.slice(0, lastId.lastIndexOf('.'))}.${'A'.repeat(22)}`;
+          const forged = await exchange(url, undefined, { method: 'GET', token: owner, sessionId, protocolVersion: VERSION, headers: { accept: 'text/event-stream', 'last-event-id': tampered } });
+          assert.equal(forged.status, 404);
+
+          await untilOperationOver(started);
+          const resumed = await send(url, undefined, { method: 'GET', token: owner, sessionId, protocolVersion: VERSION, headers: { accept: 'text/event-stream', 'last-event-id': lastId } });
+          assert.equal(resumed.status, 200);
+          const rest = sseReader(resumed);
+          const messages: any[] = [];
+          for (let event = await rest.next(); event; event = await rest.next()) {
+            if (!event.data) continue;
+            const message = JSON.parse(event.data);
+            messages.push(message);
+            if (message.id === 9) break;
+          }
+          await rest.cancel();
+          assert.equal(messages.filter((m) => m.method === 'notifications/progress').length, 3, 'the three progress events after the first');
+          assert.match(messages.at(-1).result.content[0].text, /completed/i, 'and the result');
+        });
+      }
 
       it('v1 SDK client: every event id reaches it (the priming event too), and it resumes a dropped call with its last resumption token', async () => {
         const first = await connectV1(url, owner);
