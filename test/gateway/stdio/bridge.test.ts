@@ -389,6 +389,68 @@ describe('stdio bridge: 2026-07-28', () => {
   });
 });
 
+describe('stdio bridge: 2026-07-28 input requests (MRTR)', () => {
+  const envelope = (capabilities: Record<string, unknown> = { elicitation: {} }) => ({
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': capabilities,
+  });
+  const ask = (id: number, extra: Record<string, unknown> = {}, capabilities?: Record<string, unknown>) => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'ask', arguments: { method: 'elicitation/create', params: { message: 'Your name?', requestedSchema: { type: 'object', properties: {} } } }, _meta: envelope(capabilities), ...extra },
+  });
+
+  it('the v2 client answers a process’s elicitation through an InputRequiredResult and gets the result on its retry', async () => {
+    const { bridge } = fixtureBridge();
+    after(() => bridge.close());
+    const client = await bridgeClient(bridge, caller('ada'), 'modern', { elicitation: {} });
+    const asked: string[] = [];
+    client.setRequestHandler('elicitation/create', async (request) => {
+      asked.push(String(request.params.message));
+      return { action: 'accept', content: { name: 'Ada' } };
+    });
+    const result = JSON.parse(textOf(await client.callTool({ name: 'ask', arguments: { method: 'elicitation/create', params: { message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } } } })));
+    assert.deepEqual(asked, ['Your name?']);
+    assert.deepEqual(result, { action: 'accept', content: { name: 'Ada' } });
+    await client.close();
+  });
+
+  it('raw: input_required carries the request and a requestState that only its caller can use, once', async () => {
+    const { bridge, record } = fixtureBridge();
+    after(() => bridge.close());
+    const ada = caller('ada');
+    const first = await post(bridge, ada, ask(1), { protocolVersion: '2026-07-28' });
+    const required = answer(first, 1).result;
+    assert.equal(required.resultType, 'input_required');
+    const [key] = Object.keys(required.inputRequests);
+    assert.equal(required.inputRequests[key!].method, 'elicitation/create');
+    assert.equal(typeof required.requestState, 'string');
+
+    const retry = (id: number, who: CallerIdentity) =>
+      post(bridge, who, ask(id, { requestState: required.requestState, inputResponses: { [key!]: { action: 'decline' } } }), { protocolVersion: '2026-07-28' });
+    // Someone else presenting it is refused (and it stays usable by its owner).
+    assert.equal(answer(await retry(2, caller('mallory')), 2).error.code, -32602);
+    assert.equal(answer(await retry(3, caller('ada', 'another-client')), 3).error.code, -32602);
+    const done = await retry(4, ada);
+    assert.deepEqual(JSON.parse(answer(done, 4).result.content[0].text), { action: 'decline' });
+    assert.equal(answer(done, 4).result.resultType, 'complete');
+    // Used once.
+    assert.equal(answer(await retry(5, ada), 5).error.code, -32602);
+    // The retry itself never reached the process as a new call.
+    assert.equal(recorded(record).filter((m) => m.method === 'tools/call').length, 1);
+  });
+
+  it('a client that did not declare the capability is not asked: the process gets "method not found"', async () => {
+    const { bridge } = fixtureBridge();
+    after(() => bridge.close());
+    const ex = await post(bridge, caller('ada'), ask(1, {}, {}), { protocolVersion: '2026-07-28' });
+    const result = answer(ex, 1).result;
+    assert.equal(result.resultType, 'complete');
+    assert.equal(JSON.parse(result.content[0].text).error.code, -32601);
+  });
+});
+
 describe('stdio bridge: letting go', () => {
   it('a client that goes away releases its request: the process is told to cancel it', async () => {
     const { bridge, record } = fixtureBridge();

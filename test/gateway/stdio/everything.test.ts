@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { serverTargets } from '../../helpers/authz.ts';
 import { appUrl, connectV1, sdkClientFor, startGateway, tokenFor, waitFor } from '../../helpers/gateway.ts';
 import { assertNoServerErrors } from '../../helpers/mcp-clients.ts';
@@ -116,6 +117,34 @@ describe('server-everything over stdio: calls, progress, per-user processes, no 
       assert.deepEqual(progress, [1, 2, 3]);
       assert.equal(textOf(result), 'Long running operation completed. Duration: 0.6 seconds, Steps: 3.');
     } finally {
+      await v2.close();
+    }
+  });
+
+  it('server requests reach the client that caused them: sampling on the v1 client’s POST stream, elicitation as a 2026-07-28 input request to the v2 client', async () => {
+    const { access_token: token } = await tokenFor(server, 'everything');
+    const v1 = await connectV1(url, token, { capabilities: { sampling: {} } });
+    const v2 = await connectModern(url, token, { elicitation: {} });
+    try {
+      const sampled: string[] = [];
+      v1.client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+        sampled.push((request.params.messages[0]!.content as { text: string }).text);
+        return { role: 'assistant', content: { type: 'text', text: 'Paris' }, model: 'test-model', stopReason: 'endTurn' };
+      });
+      const sampling = await v1.client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'capital of France?', maxTokens: 5 } });
+      assert.deepEqual(sampled, ['Resource trigger-sampling-request context: capital of France?']);
+      assert.match(textOf(sampling), /"text": "Paris"/);
+
+      const elicited: string[] = [];
+      v2.setRequestHandler('elicitation/create', async (request) => {
+        elicited.push(String(request.params.message));
+        return { action: 'accept', content: { name: 'Ada Lovelace', check: true } };
+      });
+      const elicitation = await v2.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+      assert.deepEqual(elicited, ['Please provide inputs for the following fields:']);
+      assert.match(JSON.stringify(elicitation), /Ada Lovelace/);
+    } finally {
+      await v1.close();
       await v2.close();
     }
   });

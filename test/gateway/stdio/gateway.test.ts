@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { appUrl, callTool, connectV1, exchange, initialize, startGateway, tokenFor, waitFor } from '../../helpers/gateway.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { captureLog, connectModern, EVERYTHING, FIXTURE, recorded, serverProcesses, startGatewayLogged, stdioApp, tempDir, textOf } from './helpers.ts';
@@ -115,6 +116,41 @@ describe('shared isolation: one process, callers kept apart', () => {
       await ada.close();
       await grace.close();
       await linus.close();
+    }
+  });
+});
+
+describe('shared isolation: server requests', () => {
+  let server: TestServer;
+  let url: string;
+
+  before(async () => {
+    server = await startGateway([stdioApp('shared-ask', { args: [EVERYTHING, 'stdio'], isolation: 'shared' })]);
+    url = appUrl(server, 'shared-ask');
+    await manifestReady(server, 'shared-ask', 'trigger-sampling-request');
+    await server.addUser('grace@example.com');
+  });
+  after(() => server?.stop());
+
+  it('a sampling request goes to the caller whose call caused it, never to another connected caller', async () => {
+    const ada = await connectV1(url, (await tokenFor(server, 'shared-ask')).access_token, { capabilities: { sampling: {} } });
+    const grace = await connectV1(url, (await tokenFor(server, 'shared-ask', { email: 'grace@example.com' })).access_token, { capabilities: { sampling: {} } });
+    try {
+      const asked: string[] = [];
+      const answerAs = (who: string) => async () => {
+        asked.push(who);
+        return { role: 'assistant' as const, content: { type: 'text' as const, text: `answered by ${who}` }, model: 'test', stopReason: 'endTurn' };
+      };
+      ada.client.setRequestHandler(CreateMessageRequestSchema, answerAs('ada'));
+      grace.client.setRequestHandler(CreateMessageRequestSchema, answerAs('grace'));
+      const adaResult = await ada.client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi', maxTokens: 5 } });
+      const graceResult = await grace.client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi', maxTokens: 5 } });
+      assert.deepEqual(asked, ['ada', 'grace']);
+      assert.match(textOf(adaResult), /answered by ada/);
+      assert.match(textOf(graceResult), /answered by grace/);
+    } finally {
+      await ada.close();
+      await grace.close();
     }
   });
 });

@@ -153,9 +153,9 @@ export async function bridgeClient(upstream: Upstream, who: CallerIdentity, era:
 }
 
 /** The v2 SDK client against the gateway with a token in hand, on protocol 2026-07-28 (server/discover first). */
-export async function connectModern(url: string, token: string): Promise<V2Client> {
+export async function connectModern(url: string, token: string, capabilities: Record<string, unknown> = {}): Promise<V2Client> {
   const transport = new V2Transport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
-  const client = new V2Client({ name: 'stdio-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } } as never);
+  const client = new V2Client({ name: 'stdio-test', version: '1.0.0' }, { capabilities, versionNegotiation: { mode: 'auto' } } as never);
   await client.connect(transport);
   if (client.getProtocolEra() !== 'modern') throw new Error(`the v2 client fell back to the ${client.getProtocolEra()} era`);
   return client;

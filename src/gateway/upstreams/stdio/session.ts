@@ -14,6 +14,8 @@ import { EventStream } from './event-stream.ts';
 
 const REPLAY_EVENTS = 200;
 const REPLAY_BYTES = 1024 * 1024;
+/** How long after its GET stream closed a session keeps events for a reconnect. */
+export const REPLAY_KEEP_MS = 10 * 60 * 1000;
 const KEEP_ALIVE_MS = 25_000;
 
 export interface SessionInit {
@@ -36,6 +38,9 @@ export class BridgeSession {
   /** Resource URIs this session subscribed to (resources/subscribe). */
   readonly subscriptions = new Set<string>();
   #stream: EventStream | undefined;
+  /** Only a session that has listened can reconnect with Last-Event-ID: others keep no replay log. */
+  #listened = false;
+  #closedAt = 0;
   #seq = 0;
   readonly #log: { seq: number; message: unknown; bytes: number }[] = [];
   #logBytes = 0;
@@ -57,6 +62,7 @@ export class BridgeSession {
   /** Send on the GET stream (or keep for a reconnecting client). */
   push(message: unknown): void {
     const seq = ++this.#seq;
+    if (!this.#listened) return;
     const bytes = JSON.stringify(message).length;
     this.#log.push({ seq, message, bytes });
     this.#logBytes += bytes;
@@ -71,13 +77,24 @@ export class BridgeSession {
   listen(lastEventId: string | undefined, onClose: () => void): EventStream {
     this.#stream?.close();
     const stream: EventStream = new EventStream(() => {
-      if (this.#stream === stream) this.#stream = undefined;
+      if (this.#stream === stream) {
+        this.#stream = undefined;
+        this.#closedAt = Date.now();
+      }
       onClose();
     }, KEEP_ALIVE_MS);
     this.#stream = stream;
+    this.#listened = true;
     const after = lastEventId !== undefined && /^\d+$/.test(lastEventId) ? Number(lastEventId) : undefined;
     if (after !== undefined) for (const event of this.#log) if (event.seq > after) stream.send(event.message, String(event.seq));
     return stream;
+  }
+
+  /** A client gone this long is not coming back for a replay: drop what was kept for it. */
+  trimReplay(olderThanMs: number, now: number): void {
+    if (this.listening || !this.#log.length || now - this.#closedAt < olderThanMs) return;
+    this.#log.length = 0;
+    this.#logBytes = 0;
   }
 
   end(): void {

@@ -16,9 +16,10 @@
  * rewritten the same way. Messages a stdio server sends on its own carry no hint of the request
  * they belong to, so:
  *  - server requests (sampling, elicitation, roots/list) go to the client of the request in
- *    flight (on its POST stream while open, else its session's GET stream); with none in flight,
- *    per-user asks the user's most recently active session, shared refuses (-32601). A client
- *    that did not declare the capability is never asked (-32601 on its behalf);
+ *    flight (on its POST stream while open, else its session's GET stream; a 2026-07-28 client
+ *    gets them as an InputRequiredResult, see input-required.ts); with none in flight, per-user
+ *    asks the user's most recently active session, shared refuses (-32601). A client that did not
+ *    declare the capability is never asked (-32601 on its behalf);
  *  - notifications (logging, task status…) likewise, except that per-user with nothing in flight
  *    tells all the user's sessions, and shared drops what it cannot place;
  *  - list_changed notifications concern everyone and go to every session; resources/updated to
@@ -46,14 +47,17 @@ import { CALLER_META_KEY, callerMeta, rewriteMeta } from './caller-meta.ts';
 import { spawnEnvironment, type SpawnIdentity } from './env.ts';
 import { LATEST_LEGACY_VERSION, modernResult, withoutEnvelope, type ProcessInit } from './eras.ts';
 import type { Exchange } from './exchange.ts';
+import { INPUT_REQUIRED_METHODS, inputRequiredResult, InputRequests, type ParkedInput } from './input-required.ts';
 import { StdioProcess } from './process.ts';
-import type { BridgeSession } from './session.ts';
+import { REPLAY_KEEP_MS, type BridgeSession } from './session.ts';
 
 /** What the bridge tells the process it can relay (2025-11-25 client capabilities). */
 export const BRIDGE_CAPABILITIES = { roots: { listChanged: true }, sampling: {}, elicitation: { form: {}, url: {} } };
 export const BRIDGE_CLIENT_INFO = { name: 'portcullis-gateway', title: 'Portcullis gateway (stdio bridge)', version: '1' };
 
 const METHOD_NOT_FOUND = -32601;
+/** How long a 2026-07-28 client has to come back with the input a process asked for. */
+const INPUT_TTL_MS = 10 * 60 * 1000;
 
 export interface BackoffPolicy {
   /** First delay after a crash; doubles with each crash in a row. */
@@ -84,6 +88,8 @@ interface Pending {
   method: string;
   /** The client's own progress token, when it asked for progress. */
   progressToken: unknown;
+  /** Waiting for a 2026-07-28 client to retry with the input the process asked for. */
+  parked?: boolean;
 }
 
 interface Outbound {
@@ -147,6 +153,7 @@ export class Slot {
   readonly #pending = new Map<number, Pending>();
   readonly #outbound = new Map<number, Outbound>();
   readonly #internal = new Map<number, Internal>();
+  readonly #inputs = new InputRequests(INPUT_TTL_MS, (input) => this.#inputExpired(input));
 
   constructor(deps: SlotDeps) {
     this.#deps = deps;
@@ -356,6 +363,7 @@ export class Slot {
     }
     this.#pending.clear();
     this.#outbound.clear();
+    this.#inputs.clear();
     for (const [exchange, list] of answers) exchange.fail('unreachable', list);
   }
 
@@ -390,11 +398,14 @@ export class Slot {
     const now = this.#deps.now();
     for (const session of [...this.sessions.values()]) {
       if (!session.listening && now - session.lastUsed > sessionTtlMs) this.endSession(session);
+      else session.trimReplay(REPLAY_KEEP_MS, now);
     }
     if (this.#state === 'ready' && this.quiet && now - this.lastActivity >= this.#deps.config.idleTimeout * 1000) {
       void this.stop('idle').catch((err) => this.#log.warn({ err }, 'could not stop an idle stdio MCP server'));
     }
-    return (this.#state === 'idle' || (this.#state === 'backoff' && !this.#wanted())) && !this.sessions.size && !this.exchanges.size;
+    // A crashed slot is kept while its back-off matters, so a crash loop cannot restart unchecked.
+    const forgettable = this.#state === 'idle' || (this.#state === 'backoff' && now - this.#retryAt > this.#deps.backoff.resetAfterMs);
+    return forgettable && !this.sessions.size && !this.exchanges.size;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -409,6 +420,10 @@ export class Slot {
     }
     if (message.params !== undefined && !isObject(message.params)) {
       exchange.answer(errorResponse(message.id, RpcError.INVALID_PARAMS, 'params must be an object'));
+      return;
+    }
+    if (exchange.modern && typeof message.params?.requestState === 'string') {
+      this.#resume(exchange, message);
       return;
     }
     const bridgeId = this.#nextId++;
@@ -547,6 +562,7 @@ export class Slot {
     const pending = this.#pending.get(message.id);
     if (!pending) return; // cancelled, timed out, or its session ended
     this.#pending.delete(message.id);
+    if (pending.parked) this.#inputs.dropFor(message.id);
     this.touch();
     const answer: Record<string, unknown> = { ...message, id: pending.originalId };
     if ('result' in answer && pending.exchange.modern) answer.result = modernResult(pending.method, answer.result, this.#init?.serverInfo ?? {});
@@ -565,12 +581,61 @@ export class Slot {
     };
     const target = this.#targetFor(true);
     if (!target) return refuse('no client session can take this request');
-    if (target.exchange?.modern) return refuse('a 2026-07-28 client has no channel for server requests (input requests are not bridged)');
+    if (target.exchange?.modern) return this.#askModern(target.exchange, message, refuse);
     const caps = target.session?.capabilities ?? target.exchange?.capabilities ?? {};
     if (!supports(caps, message)) return refuse(`the client does not support ${message.method}`);
     const id = this.#nextOutbound++;
     this.#outbound.set(id, { processId: message.id, sessionId: target.session?.id, exchange: target.exchange });
     this.#deliver(target, { ...message, id });
+  }
+
+  /** A server request during a 2026-07-28 request: answer that request with input_required (input-required.ts). */
+  #askModern(exchange: Exchange, message: JsonRpcRequest, refuse: (why: string) => void): void {
+    let found: [number, Pending] | undefined;
+    for (const entry of this.#pending) if (entry[1].exchange === exchange) found = entry;
+    if (!found || !INPUT_REQUIRED_METHODS.has(found[1].method)) return refuse(`a 2026-07-28 client can be asked for input only during ${[...INPUT_REQUIRED_METHODS].join(', ')}`);
+    if (!supports(exchange.capabilities, message)) return refuse(`the client does not support ${message.method}`);
+    const [bridgeId, pending] = found;
+    const { requestState, key } = this.#inputs.park({
+      serverRequestId: message.id,
+      bridgeId,
+      subject: exchange.caller.subject,
+      clientId: exchange.caller.clientId,
+      method: pending.method,
+    });
+    pending.parked = true;
+    const result = modernResult(pending.method, inputRequiredResult(key, message, requestState), this.#init?.serverInfo ?? {});
+    exchange.answer({ jsonrpc: '2.0', id: pending.originalId, result });
+  }
+
+  /** A 2026-07-28 retry carrying `requestState`: the client's input goes to the waiting process. */
+  #resume(exchange: Exchange, message: JsonRpcRequest): void {
+    const params = message.params as Record<string, unknown>;
+    const input = this.#inputs.take(params.requestState as string, exchange.caller, message.method);
+    const pending = input && this.#pending.get(input.bridgeId);
+    if (!input || !pending) {
+      exchange.answer(errorResponse(message.id, RpcError.INVALID_PARAMS, 'requestState is unknown, used or expired'));
+      return;
+    }
+    const responses = isObject(params.inputResponses) ? params.inputResponses : {};
+    const answer = responses[input.key];
+    this.#proc?.send(isObject(answer) ? { jsonrpc: '2.0', id: input.serverRequestId, result: answer } : errorResponse(input.serverRequestId, RpcError.INTERNAL, 'the client gave no answer'));
+    // The retry now receives what the original request was going to.
+    const meta = isObject(params._meta) ? params._meta : {};
+    pending.exchange = exchange;
+    pending.originalId = message.id;
+    pending.progressToken = meta.progressToken;
+    pending.parked = false;
+    this.touch();
+  }
+
+  /** Nobody came back with the input: the process's question gets an error, its request is cancelled. */
+  #inputExpired(input: ParkedInput): void {
+    const proc = this.#proc;
+    proc?.send(errorResponse(input.serverRequestId, RpcError.INTERNAL, 'the client did not provide the input in time'));
+    if (this.#pending.delete(input.bridgeId)) {
+      proc?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: input.bridgeId, reason: 'the client did not come back with the input' } });
+    }
   }
 
   #onServerNotification(message: JsonRpcNotification): void {
