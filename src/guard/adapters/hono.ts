@@ -1,5 +1,6 @@
 /**
- * The guard as Hono middleware (`portcullis/guard/hono`), for any runtime Hono runs on.
+ * The guard as Hono middleware (`portcullis/guard/hono`). The guard's core uses node:crypto, so
+ * this is Hono on Node (@hono/node-server), not on every runtime Hono supports.
  *
  *   const app = new Hono<GuardEnv>();
  *   app.use(guardHono(guard));

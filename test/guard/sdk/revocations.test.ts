@@ -169,6 +169,19 @@ for (const target of serverTargets()) {
       assert.equal(refused.challenge.status, 503);
     });
 
+    it('introspection alone (no stream): every token is asked about, briefly cached', async () => {
+      const guard = guardWith({ introspection: { ...credentials(), cacheMs: 100 } });
+      assert.equal(guard.revocationStatus().freshness, 'none');
+      const [live, revoked] = await Promise.all([world.tokens('notes:read'), world.tokens('notes:read')]);
+      await revokeGrant(world, revoked);
+      assert.equal((await guard.authenticate(bearer(live.access_token))).ok, true);
+      const refused = await guard.authenticate(bearer(revoked.access_token));
+      assert.ok(!refused.ok);
+      assert.equal(refused.error.code, 'token_revoked');
+      await revokeGrant(world, live);
+      await until(async () => ((await guard.authenticate(bearer(live.access_token))).ok ? undefined : true), 2000, 'refusal after the cache');
+    });
+
     it('a guard whose stream never came up does not trust its empty list', async () => {
       const tcp = await proxy();
       await tcp.cut();
