@@ -84,6 +84,7 @@ describe('faults at the gateway', () => {
         { name: 'quiet-stream', description: 'Opens a stream, then says nothing for a while', annotations: READ },
         { name: 'crash', description: 'Drops the connection mid-stream', annotations: READ },
         { name: 'boom', description: 'Fails with an error page', annotations: READ },
+        { name: 'chatty', description: 'Answers with headers of its own', annotations: READ },
       ],
     });
     fixture.intercept(async (record, res) => {
@@ -107,6 +108,19 @@ describe('faults at the gateway', () => {
         res.socket?.destroy();
         return true;
       }
+      if (name === 'chatty') {
+        const body = JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'hi' }] } });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'set-cookie': 'upstream_session=abc; Path=/',
+          'x-powered-by': 'Express',
+          'x-internal-host': 'db-7.internal',
+          'mcp-session-id': 'upstream-session-that-must-not-leak',
+          'access-control-allow-origin': 'https://evil.example',
+        });
+        res.end(body);
+        return true;
+      }
       if (name === 'boom') {
         res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>Internal Server Error</h1><pre>TypeError: x is undefined\n    at handler (/srv/secret-app/index.js:42:7)</pre>');
         return true;
@@ -117,6 +131,8 @@ describe('faults at the gateway', () => {
     server = await startGateway([
       httpApp('fix', fixture.url, { upstream: { url: fixture.url, timeoutMs: TIMEOUT } }),
       httpApp('every', everything.url, { upstream: { url: everything.url, timeoutMs: TIMEOUT } }),
+      // Same upstream, but patient: its header timeout cannot be what releases a request.
+      httpApp('patient', fixture.url, { upstream: { url: fixture.url, timeoutMs: 30_000 } }),
       httpApp('down', REFUSED_URL, { upstream: { url: REFUSED_URL, timeoutMs: TIMEOUT } }),
       httpApp('dropping', dropping.url, { upstream: { url: dropping.url, timeoutMs: TIMEOUT } }),
     ]);
@@ -200,6 +216,32 @@ describe('faults at the gateway', () => {
       assert.ok(took >= TIMEOUT - 50 && took < TIMEOUT + 2000, `answered after ${took} ms`);
       const held = fixture.received('tools/call').find((r) => (r.json as { params: { name: string } }).params.name === 'hang')!;
       await waitFor(() => held.aborted, 'the gateway to let go of the upstream request');
+    });
+
+    it('a client that gives up before the upstream answers releases the upstream request', async () => {
+      const patientUrl = appUrl(server, 'patient');
+      const patientToken = (await tokenFor(server, 'patient')).access_token;
+      await exchange(patientUrl, request('tools/list'), { token: patientToken, protocolVersion: V });
+      const mark = fixture.requests.length;
+      const controller = new AbortController();
+      const pending = fetch(patientUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${patientToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V },
+        body: JSON.stringify(callTool('hang', {}, 14)),
+        signal: controller.signal,
+      }).catch(() => 'gave up');
+      const held = await waitFor(() => fixture.requests.slice(mark).find((r) => r.rpc.includes('tools/call')), 'the call to reach the upstream');
+      controller.abort();
+      assert.equal(await pending, 'gave up');
+      await waitFor(() => held.aborted, 'the upstream request to be aborted', 2000);
+    });
+
+    it("the upstream's own response headers (cookies, server details, its session id, CORS) do not reach the client", async () => {
+      const ex = await exchange(url, callTool('chatty', {}, 15), { token, protocolVersion: V });
+      assert.equal(answerTo(ex, 15).result.content[0].text, 'hi');
+      for (const name of ['set-cookie', 'x-powered-by', 'x-internal-host']) assert.equal(ex.headers.get(name), null, name);
+      assert.notEqual(ex.headers.get('mcp-session-id'), 'upstream-session-that-must-not-leak');
+      assert.equal(ex.headers.get('access-control-allow-origin'), '*', "the gateway's CORS policy, not the upstream's");
     });
 
     it('a slow upstream request does not hold up others', async () => {
