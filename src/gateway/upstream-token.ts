@@ -27,7 +27,7 @@ export function createUpstreamTokenMinter(options: { issuer: string; signingKey:
   return {
     async mint(caller, audience) {
       const { key, kid } = await options.signingKey();
-      const cacheKey = `${audience} ${caller.subject} ${caller.clientId} ${caller.scopes.join(' ')} ${caller.authTime ?? ''}`;
+      const cacheKey = `${audience} ${caller.subject} ${caller.clientId} ${caller.grantId ?? ''} ${caller.scopes.join(' ')} ${caller.authTime ?? ''}`;
       const at = now();
       const hit = cache.get(cacheKey);
       if (hit && hit.until > at && hit.kid === kid) return hit.token;
@@ -36,6 +36,9 @@ export function createUpstreamTokenMinter(options: { issuer: string; signingKey:
         scope: caller.scopes.join(' '),
         act: { sub: `${options.issuer}#gateway` },
         ...(caller.authTime !== undefined ? { auth_time: caller.authTime } : {}),
+        // The client's grant, so a guard that follows revocations refuses this token too the
+        // moment the grant is revoked (not only when it expires).
+        ...(caller.grantId !== undefined ? { grant_id: caller.grantId } : {}),
       })
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
         .setIssuer(options.issuer)
