@@ -36,14 +36,18 @@ export class ProcessPool {
     return [...this.#slots.values()];
   }
 
-  /** Room for `slot` to start a process, or UpstreamError 'overloaded'. */
-  reserve(slot: Slot): void {
+  /**
+   * Room for `slot` to start a process, or UpstreamError 'overloaded'. Decided at once (so two
+   * starts cannot both take the last place); when a quiet process is stopped to make room, the
+   * returned promise resolves once it is gone, and only then does the new one start.
+   */
+  reserve(slot: Slot): Promise<void> | undefined {
     const live = this.slots().filter((s) => s !== slot && s.live);
-    if (live.length < this.#max) return;
+    if (live.length < this.#max) return undefined;
     const victims = live.filter((s) => s.state === 'ready' && s.quiet).sort((a, b) => a.lastActivity - b.lastActivity);
     const victim = victims[0];
     if (!victim) throw new UpstreamError('overloaded', `this application already runs its maximum of ${this.#max} processes`);
-    void victim.stop('evicted').catch(() => {});
+    return victim.stop('evicted').catch(() => {});
   }
 
   sweep(): void {

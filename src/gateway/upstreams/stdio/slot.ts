@@ -75,8 +75,11 @@ export interface SlotDeps {
   backoff: BackoffPolicy;
   /** How long a new process may take to answer the bridge's `initialize`. */
   startupTimeoutMs: number;
-  /** Make room for one more process (evicting a quiet one) or throw UpstreamError 'overloaded'. */
-  reserve(slot: Slot): void;
+  /**
+   * Make room for one more process or throw UpstreamError 'overloaded'; a promise when a quiet
+   * process is being stopped to make room (start once it resolves).
+   */
+  reserve(slot: Slot): Promise<void> | undefined;
   /** A session ended (DELETE, expiry, shutdown). */
   forget(session: BridgeSession): void;
   now(): number;
@@ -211,18 +214,19 @@ export class Slot {
     if (caller && this.#deps.config.isolation === 'per-user') {
       this.#identity = { ...this.#identity, subject: caller.subject, clientId: caller.clientId };
     }
-    this.#deps.reserve(this); // may throw 'overloaded'
+    const room = this.#deps.reserve(this); // may throw 'overloaded'
     this.#state = 'starting';
     clearTimeout(this.#restartTimer);
-    const starting = this.#start();
+    const starting = this.#start(room);
     this.#starting = starting;
     starting.catch(() => {});
     return starting;
   }
 
-  async #start(): Promise<ProcessInit> {
+  async #start(room: Promise<void> | undefined): Promise<ProcessInit> {
     const { config } = this.#deps;
     const generation = ++this.#generation;
+    await room;
     let proc: StdioProcess;
     try {
       proc = await StdioProcess.start(
