@@ -108,6 +108,20 @@ describe('server-everything over stdio: calls, progress, per-user processes, no 
     }
   });
 
+  for (const version of ['2025-03-26', '2025-06-18', '2025-11-25']) {
+    it(`v1 client offering ${version}: gets that version, and its session works`, async () => {
+      const { access_token: token } = await tokenFor(server, 'everything');
+      const v1 = await connectV1(url, token, { protocolVersion: version });
+      try {
+        assert.equal(v1.transport.protocolVersion, version);
+        assert.equal(textOf(await v1.client.callTool({ name: 'get-sum', arguments: { a: 1, b: 1 } })), 'The sum of 1 and 1 is 2.');
+        assert.ok((await v1.client.listTools()).tools.some((t) => t.name === 'echo'));
+      } finally {
+        await v1.close();
+      }
+    });
+  }
+
   it('v2 client (2026-07-28): progress notifications arrive on the request’s own stream', async () => {
     const { access_token: token } = await tokenFor(server, 'everything');
     const v2 = await connectModern(url, token);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { appUrl, callTool, connectV1, exchange, initialize, startGateway, tokenFor, waitFor } from '../../helpers/gateway.ts';
+import { appUrl, callTool, connectV1, exchange, initialize, openSession, send, sseReader, startGateway, tokenFor, waitFor } from '../../helpers/gateway.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { captureLog, connectModern, EVERYTHING, FIXTURE, recorded, serverProcesses, startGatewayLogged, stdioApp, tempDir, textOf } from './helpers.ts';
 
@@ -60,6 +60,34 @@ describe('what a stdio process receives through the gateway', () => {
       await v1.close();
       await v2.close();
     }
+  });
+
+  it('GET stream through the gateway: what came while the client was away is replayed after its Last-Event-ID', async () => {
+    const { access_token: token } = await tokenFor(server, 'fixture');
+    const { sessionId, protocolVersion } = await openSession(url, token);
+    const listen = async (lastEventId?: string) => {
+      const response = await send(url, undefined, { method: 'GET', token, sessionId, protocolVersion, headers: lastEventId ? { 'last-event-id': lastEventId } : {} });
+      assert.equal(response.status, 200);
+      return sseReader(response);
+    };
+    const first = await listen();
+    await exchange(url, callTool('changed', {}, 1), { token, sessionId, protocolVersion });
+    const seen = await first.next();
+    assert.equal(JSON.parse(seen!.data).method, 'notifications/tools/list_changed');
+    await first.cancel();
+    await exchange(url, callTool('changed', {}, 2), { token, sessionId, protocolVersion });
+    const again = await listen(seen!.id);
+    const missed = await again.next();
+    assert.equal(JSON.parse(missed!.data).method, 'notifications/tools/list_changed');
+    assert.notEqual(missed!.id, seen!.id);
+    await again.cancel();
+    // An event id is bound to its caller: someone else presenting it on their own session is refused.
+    const grace = await server.addUser('grace-resume@example.com');
+    const other = (await tokenFor(server, 'fixture', { email: grace.email })).access_token;
+    const hers = await openSession(url, other);
+    const stolen = await send(url, undefined, { method: 'GET', token: other, sessionId: hers.sessionId, protocolVersion, headers: { 'last-event-id': seen!.id! } });
+    assert.equal(stolen.status, 404);
+    await stolen.body?.cancel();
   });
 
   it('DELETE ends the session at the process too: the gateway session is gone, the next request gets 404', async () => {

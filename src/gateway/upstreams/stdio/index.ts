@@ -15,7 +15,13 @@
  * `sub`) a process of their own, started with their identity in its environment (env.ts);
  * `"shared"` runs one process for everyone. Either way every request carries the caller in
  * `_meta["io.portcullis/caller"]` (caller-meta.ts) and never a token. Lifecycle, routing and
- * isolation: slot.ts; cap and idle sweep: pool.ts; protocol eras: eras.ts.
+ * isolation: slot.ts; cap and idle sweep: pool.ts; protocol eras: eras.ts; server requests for
+ * 2026-07-28 clients: input-required.ts.
+ *
+ * `timeoutMs` bounds the wait for the first message of an answer (a response, or progress,
+ * logging or a server request for it): a process on a pipe cannot say sooner that it has started.
+ * A tool that works longer than that in silence should report progress, or the application should
+ * raise `timeoutMs`. Once an answer has begun it lasts as long as the request does.
  */
 import type { Logger } from 'pino';
 import type { StdioUpstream } from '../../../apps/definition.ts';

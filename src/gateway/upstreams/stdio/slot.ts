@@ -5,8 +5,8 @@
  * Lifecycle. The process is started on demand and initialized once, by the bridge itself, with
  * every capability the bridge can relay (sampling, elicitation, roots); clients' `initialize` are
  * answered from the cached result (see eras.ts) and their `notifications/initialized` go no
- * further. A quiet process is stopped after `idleTimeout` (sessions survive it: the next request
- * starts it again). One that exits on its own is restarted with exponential back-off (restarted
+ * further. A quiet process — nothing in flight, no client listening on a GET stream — is stopped
+ * after `idleTimeout` (sessions survive it: the next request starts it again). One that exits on its own is restarted with exponential back-off (restarted
  * at once when someone is connected, otherwise on the next request); requests meanwhile get an
  * UpstreamError (→ 502), and requests in flight when it died get JSON-RPC errors — never a hang.
  *
