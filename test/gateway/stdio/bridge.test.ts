@@ -282,6 +282,49 @@ describe('stdio bridge: routing', () => {
     await graceEvents.cancel();
   });
 
+  it('per-user: a server request with no request in flight goes to the user’s session on its GET stream, and the answer back to the process', async () => {
+    const { bridge, record } = fixtureBridge();
+    after(() => bridge.close());
+    const ada = caller('ada');
+    const { sessionId } = await openSession(bridge, ada, '2025-11-25', { roots: {} });
+    const stream = sseReader((await bridge.send({ method: 'GET', headers: headersFor({ sessionId, accept: 'text/event-stream' }), signal: new AbortController().signal, caller: ada })) as Response);
+    await post(bridge, ada, call(1, 'ask-later', { method: 'roots/list', ms: 50 }), { sessionId });
+    const request = JSON.parse((await stream.next())!.data);
+    assert.equal(request.method, 'roots/list');
+    await post(bridge, ada, { jsonrpc: '2.0', id: request.id, result: { roots: [{ uri: 'file:///later' }] } }, { sessionId });
+    const answered = await waitFor(() => recorded(record).find((m) => 'result' in m && m.result.roots), 'the answer to reach the process');
+    assert.match(String(answered.id), /^srv-/, 'under the id the process used');
+    assert.deepEqual(answered.result.roots, [{ uri: 'file:///later' }]);
+    await stream.cancel();
+  });
+
+  it('shared: another caller can neither answer someone’s server request nor cancel someone’s call', async () => {
+    const { bridge } = fixtureBridge({ isolation: 'shared' });
+    after(() => bridge.close());
+    const ada = caller('ada');
+    const grace = caller('grace');
+    const a = await openSession(bridge, ada, '2025-11-25', { roots: {} });
+    const g = await openSession(bridge, grace, '2025-11-25', { roots: {} });
+    const postStream = async (who: CallerIdentity, body: unknown, sessionId: string) =>
+      sseReader((await bridge.send({ method: 'POST', headers: headersFor({ sessionId }), signal: new AbortController().signal, caller: who, messages: [body] })) as Response);
+
+    const adaCall = await postStream(ada, call(1, 'ask', { method: 'roots/list' }), a.sessionId);
+    const request = JSON.parse((await adaCall.next())!.data);
+    assert.equal(request.method, 'roots/list');
+    // Grace answers it (guessing the id): not taken.
+    const forged = await post(bridge, grace, { jsonrpc: '2.0', id: request.id, result: { roots: [{ uri: 'file:///grace' }] } }, { sessionId: g.sessionId });
+    assert.equal(forged.status, 202);
+    await post(bridge, ada, { jsonrpc: '2.0', id: request.id, result: { roots: [{ uri: 'file:///ada' }] } }, { sessionId: a.sessionId });
+    const result = JSON.parse((await adaCall.next())!.data);
+    assert.deepEqual(JSON.parse(result.result.content[0].text).roots, [{ uri: 'file:///ada' }]);
+
+    // Grace cancels "request 2" while Ada's request 2 runs: Ada's call is not touched.
+    const slow = post(bridge, ada, call(2, 'slow', { ms: 300, tag: 'ada' }), { sessionId: a.sessionId });
+    await new Promise((r) => setTimeout(r, 50));
+    await post(bridge, grace, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 2 } }, { sessionId: g.sessionId });
+    assert.equal(answer(await slow, 2).result.content[0].text, 'ada');
+  });
+
   it('GET stream: messages outside any POST go there; a reconnect with Last-Event-ID replays what was missed', async () => {
     const { bridge } = fixtureBridge();
     after(() => bridge.close());
@@ -472,6 +515,22 @@ describe('stdio bridge: letting go', () => {
     await events.cancel();
     const forwarded = recorded(record).find((m) => m.method === 'tools/call');
     await waitFor(() => recorded(record).some((m) => m.method === 'notifications/cancelled' && m.params.requestId === forwarded.id), 'notifications/cancelled for the abandoned call');
+  });
+
+  it('a client cancelling its own request: the process is told, under the id it knows, and the POST ends without an answer', async () => {
+    const { bridge, record } = fixtureBridge();
+    after(() => bridge.close());
+    const ada = caller('ada');
+    const { sessionId } = await openSession(bridge, ada);
+    const slow = post(bridge, ada, call('mine', 'slow', { ms: 3000, steps: 30 }, { progressToken: 'p' }), { sessionId });
+    await waitFor(() => recorded(record).some((m) => m.method === 'tools/call'), 'the call to reach the process');
+    const cancel = await post(bridge, ada, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'mine', reason: 'user pressed stop' } }, { sessionId });
+    assert.equal(cancel.status, 202);
+    const ended = await slow;
+    assert.ok(!ended.messages.some((m) => 'result' in m || 'error' in m), 'no answer after a cancellation');
+    const forwarded = recorded(record).find((m) => m.method === 'tools/call');
+    const told = recorded(record).find((m) => m.method === 'notifications/cancelled');
+    assert.deepEqual(told.params, { requestId: forwarded.id, reason: 'user pressed stop' });
   });
 
   it('no answer within timeoutMs: UpstreamError "timeout" (the gateway answers 504) and the process is told to cancel', async () => {

@@ -12,6 +12,7 @@
  *                            notification after each step when asked; answers `tag` back
  *     ask (write)          → sends the client the server request `method` with `params`, answers
  *                            with what the client answered (or the error)
+ *     ask-later (write)    → answers at once, and `ms` later sends the server request `method`
  *     log (read)           → sends notifications/message `text`, then answers
  *     spam (read)          → writes `lines` lines of `text` to stderr, then answers
  *     changed (write)      → sends notifications/tools/list_changed and resources/updated `uri`
@@ -32,6 +33,7 @@ const TOOLS = [
   { name: 'whoami', description: 'Who am I serving?', annotations: READ },
   { name: 'slow', description: 'Take a while, with progress', annotations: READ },
   { name: 'ask', description: 'Ask the client something', annotations: WRITE },
+  { name: 'ask-later', description: 'Ask the client something, later', annotations: WRITE },
   { name: 'log', description: 'Log a message', annotations: READ },
   { name: 'spam', description: 'Write to stderr', annotations: READ },
   { name: 'changed', description: 'Announce changes', annotations: WRITE },
@@ -74,6 +76,10 @@ async function call(id: unknown, params: any): Promise<unknown> {
       const answer = await ask(String(args.method), args.params ?? {});
       return text(answer);
     }
+    case 'ask-later':
+      // Answers at once, then asks `ms` later: a request that belongs to no request in flight.
+      setTimeout(() => void ask(String(args.method), args.params ?? {}), Number(args.ms ?? 50));
+      return text('will ask');
     case 'log':
       send({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: String(args.text ?? '') } });
       return text('logged');
