@@ -529,7 +529,7 @@ describe('stdio bridge: letting go', () => {
     const ended = await slow;
     assert.ok(!ended.messages.some((m) => 'result' in m || 'error' in m), 'no answer after a cancellation');
     const forwarded = recorded(record).find((m) => m.method === 'tools/call');
-    const told = recorded(record).find((m) => m.method === 'notifications/cancelled');
+    const told = await waitFor(() => recorded(record).find((m) => m.method === 'notifications/cancelled'), 'the cancellation to reach the process');
     assert.deepEqual(told.params, { requestId: forwarded.id, reason: 'user pressed stop' });
   });
 
