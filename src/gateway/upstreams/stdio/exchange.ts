@@ -43,7 +43,6 @@ export class Exchange {
   readonly sessionId: string | undefined;
   readonly modern: boolean;
   readonly capabilities: Record<string, unknown>;
-  readonly startedAt = Date.now();
   readonly response: Promise<Response>;
   #resolve!: (response: Response) => void;
   #reject!: (err: unknown) => void;
