@@ -26,6 +26,7 @@ import { callerFrom, ownerOf, type CallerIdentity } from './caller.ts';
 import { errorResponse, isObject, isRequest, parseBody, RpcError, serializeBody, type JsonRpcRequest } from './jsonrpc.ts';
 import { checkHeaders } from './steps/check-headers.ts';
 import { checkMessages } from './steps/check-messages.ts';
+import { endOnRevocation } from './steps/end-on-revocation.ts';
 import { requestMethods, type FilterContext } from './steps/filter-response.ts';
 import { rewriteJsonBody, SseRewriter } from './steps/stream-response.ts';
 import { nodeBody, UpstreamError, type StreamedResponse, type Upstream } from './upstreams/upstream.ts';
@@ -141,6 +142,10 @@ export function createGateway(deps: GatewayDeps) {
     if (req.method !== 'POST' && req.method !== 'GET' && req.method !== 'DELETE') {
       return sendJson(res, 405, errorResponse(null, RpcError.INVALID_REQUEST, 'method not allowed'), { ...CORS, allow: 'GET, POST, DELETE' });
     }
+    // An answer given before the body has been read (401, 413) closes the connection: otherwise
+    // the server waits for the unread rest of the body, or takes it for the next request, and a
+    // keep-alive client's next request on that connection hangs (RFC 9112 §9.6, RFC 9110 §15.5.14).
+    if (req.method === 'POST') res.setHeader('connection', 'close');
     const token = await authenticate(req, res, app);
     if (!token) return;
     const caller = callerFrom(token, deps.clientIp(req));
@@ -152,6 +157,7 @@ export function createGateway(deps: GatewayDeps) {
     if (req.method === 'POST') {
       try {
         body = await readBody(req, maxBody);
+        res.removeHeader('connection');
       } catch (err) {
         if (isPortcullisError(err) && err.code === 'payload_too_large') return rpcError(res, 413, null, RpcError.INVALID_REQUEST, err.message);
         throw err;
@@ -315,6 +321,12 @@ export function createGateway(deps: GatewayDeps) {
     if (contentType.startsWith('text/event-stream')) {
       res.writeHead(response.status, outHeaders);
       res.flushHeaders();
+      // A stream outlives its request: cut it when the token's grant is revoked (the upstream
+      // request is released with it, by the 'close' handler above).
+      endOnRevocation(res, () => deps.verifierFor(app)(token.token), () => {
+        deps.log.info({ event: 'access.denied', app: app.slug, sub: caller.subject, code: 'token_revoked', rule: 'revocation' }, 'open stream cut: its grant was revoked');
+        res.destroy();
+      });
       const rewriter = new SseRewriter(ctx, (id) => deps.bindings.sealEventId(app.slug, owner, id));
       answer
         .on('error', () => res.destroy())

@@ -162,7 +162,11 @@ describe('faults at the gateway', () => {
     it('a body over the limit → 413 / -32600, never forwarded — whether it announces its length or streams it', async () => {
       const before = fixture.requests.length;
       const big = JSON.stringify(callTool('echo', { text: 'x'.repeat(MAX_BODY) }));
-      assertRpcError(await exchange(url, undefined, { raw: big, token, protocolVersion: V }), 413, -32600);
+      const refused = await exchange(url, undefined, { raw: big, token, protocolVersion: V });
+      assertRpcError(refused, 413, -32600);
+      // Answered before the body was read: the connection is closed, so the unread rest of the body
+      // is never waited for or taken for the next request (a kept-alive connection hung the next one).
+      assert.equal(refused.headers.get('connection'), 'close');
       // Chunked, with no Content-Length: refused once the limit is crossed.
       const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
       let sent = 0;
@@ -193,7 +197,10 @@ describe('faults at the gateway', () => {
       const before = fixture.requests.length;
       const ex = await exchange(url, undefined, { raw: '{', protocolVersion: V });
       assert.equal(ex.status, 401);
+      assert.equal(ex.headers.get('connection'), 'close', 'the unread body is not left on a kept-alive connection');
       assert.equal(fixture.requests.length, before);
+      const ok = await exchange(url, request('tools/list'), { token, protocolVersion: V });
+      assert.notEqual(ok.headers.get('connection'), 'close', 'a request whose body was read keeps its connection');
     });
   });
 
