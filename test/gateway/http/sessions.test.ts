@@ -29,6 +29,7 @@ import {
   type SpawnedServer,
 } from '../../helpers/gateway.ts';
 import type { TestServer } from '../../helpers/server.ts';
+import type { TokenSet } from '../../guard/sign-in.ts';
 
 const VERSION = '2025-11-25';
 
@@ -59,16 +60,18 @@ describe('sessions, streams and tasks belong to their opener', () => {
       let url: string;
       /** ada with her client. */
       let owner: string;
+      let ownerSet: TokenSet;
       /** ada again, through another client. */
       let otherClient: string;
       /** grace. */
       let otherUser: string;
 
       before(async () => {
-        server = await startGateway([httpApp('every', everything.url)], {}, target);
+        server = await startGateway([httpApp('every', everything.url), httpApp('twin', everything.url)], {}, target);
         url = appUrl(server, 'every');
         await server.addUser('grace@example.com');
-        owner = (await tokenFor(server, 'every')).access_token;
+        ownerSet = await tokenFor(server, 'every');
+        owner = ownerSet.access_token;
         otherClient = (await tokenFor(server, 'every')).access_token;
         otherUser = (await tokenFor(server, 'every', { email: 'grace@example.com' })).access_token;
       });
@@ -99,6 +102,14 @@ describe('sessions, streams and tasks belong to their opener', () => {
         const mine = await exchange(url, request('tools/list'), { token: owner, sessionId, protocolVersion: VERSION });
         assert.equal(mine.status, 200, 'the stolen DELETEs ended nothing');
         assert.ok(answerTo(mine, 1).result.tools.length > 0);
+      });
+
+      it("a session belongs to its application too: the same user's token for another application, in front of the same upstream, gets 404", async () => {
+        const { sessionId } = await openSession(url, owner);
+        // Same user, same client: only the application differs.
+        const twinToken = (await tokenFor(server, 'twin', { clientId: ownerSet.clientId })).access_token;
+        const elsewhere = await exchange(appUrl(server, 'twin'), request('tools/list'), { token: twinToken, sessionId, protocolVersion: VERSION });
+        assert.equal(elsewhere.status, 404);
       });
 
       it('v1 SDK client: its session works, and terminating it (DELETE) ends it at the gateway and at the upstream', async () => {
