@@ -70,6 +70,12 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   /** Which kinds of clients may connect. */
   clientKinds: z.array(z.enum(CLIENT_KINDS)).min(1).default([...CLIENT_KINDS]),
+  gateway: z
+    .strictObject({
+      /** Largest request body the gateway accepts (413 above it). */
+      maxRequestBytes: z.int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+    })
+    .prefault({}),
   /** MCP servers the gateway protects (see apps/definition.ts). The built-in demo is always at /mcp. */
   applications: z.array(ApplicationDefinitionSchema).default([]),
   cimd: z
@@ -113,6 +119,7 @@ const ENV_MAP: Record<string, { path: string; kind: EnvKind }> = {
   PORTCULLIS_INITIAL_ACCESS_TOKEN: { path: 'registration.initialAccessToken', kind: 'string' },
   PORTCULLIS_CLIENT_KINDS: { path: 'clientKinds', kind: 'list' },
   PORTCULLIS_CIMD_ALLOW_PRIVATE: { path: 'cimd.allowPrivateAddresses', kind: 'bool' },
+  PORTCULLIS_GATEWAY_MAX_REQUEST_BYTES: { path: 'gateway.maxRequestBytes', kind: 'int' },
 };
 
 /** PORTCULLIS_* variables that belong to other parts of the product, not to the server config. */

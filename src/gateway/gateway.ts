@@ -151,6 +151,21 @@ export function createGateway(deps: GatewayDeps) {
     const caller = callerFrom(token, deps.clientIp(req));
     const owner = ownerOf(caller);
 
+    if (req.method !== 'POST') {
+      // The GET stream and DELETE carry no JSON-RPC request, but the application's own conditions
+      // (network, hours) still apply: outside them nobody opens a stream or ends a session.
+      const decision = evaluate(GATEWAY_RULES, {
+        app,
+        caller: { subject: caller.subject, clientId: caller.clientId, scopes: token.scopes, authTime: caller.authTime, ip: caller.ip },
+        target: { method: `http/${req.method}` },
+        now: now(),
+      });
+      if (!decision.allow) {
+        deps.log.info({ event: 'access.denied', app: app.slug, sub: caller.subject, code: decision.code, rule: decision.rule, ...decision.detail }, 'policy denied');
+        return rpcError(res, 403, null, RpcError.POLICY, `denied by policy (${decision.rule})`, { code: decision.code, rule: decision.rule, resource: decision.detail.resource });
+      }
+    }
+
     let body: Buffer | undefined;
     let messages: unknown[] = [];
     let batch = false;
@@ -256,7 +271,11 @@ export function createGateway(deps: GatewayDeps) {
     }
 
     const abort = new AbortController();
-    res.on('close', () => abort.abort());
+    // Release the upstream request when the client goes away — not after a normal finish (an abort
+    // builds a DOMException and tears down the upstream exchange for nothing).
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
     let response: Response | StreamedResponse;
     try {
       response = await deps.upstreamFor(app).send({ method: req.method!, headers: forward, body, signal: abort.signal, caller, messages });
@@ -269,11 +288,18 @@ export function createGateway(deps: GatewayDeps) {
       return rpcError(res, status, isObject(first) ? first.id : null, RpcError.UPSTREAM, kind === 'timeout' ? 'the MCP server did not answer in time' : 'the MCP server is unavailable');
     }
 
+    // Take the body now and listen for its errors at once: the client may leave (and the upstream
+    // request be aborted) while the steps below await, and an unheard stream error would crash.
+    const answer = nodeBody(response);
+    answer?.on('error', () => {
+      if (!res.writableEnded) res.destroy();
+    });
+
     if (response.status >= 500) {
       // An upstream that fails is the gateway's 502 to the client (503 stays 503 with its
       // Retry-After, so clients back off), as a JSON-RPC error with the request's id — never the
       // upstream's error page, which may carry stack traces or internal names.
-      nodeBody(response)?.destroy();
+      answer?.destroy();
       deps.log.warn({ app: app.slug, status: response.status }, 'the upstream answered with a server error');
       const first = messages[0];
       const retryAfter = response.headers.get('retry-after');
@@ -305,7 +331,6 @@ export function createGateway(deps: GatewayDeps) {
       onToolsChanged: () => deps.refreshManifest(app),
     };
     const contentType = response.headers.get('content-type') ?? '';
-    const answer = nodeBody(response);
     if (!answer) {
       res.writeHead(response.status, outHeaders).end();
       return;
@@ -320,7 +345,12 @@ export function createGateway(deps: GatewayDeps) {
     }
     if (contentType.startsWith('text/event-stream')) {
       res.writeHead(response.status, outHeaders);
-      res.flushHeaders();
+      // Headers go with the first event; a stream that stays quiet gets them after a moment, so
+      // the client knows the stream is open (most answers are one event and one write).
+      const flush = setTimeout(() => {
+        if (!res.destroyed && !res.writableEnded) res.flushHeaders();
+      }, 25);
+      res.once('close', () => clearTimeout(flush));
       // A stream outlives its request: cut it when the token's grant is revoked (the upstream
       // request is released with it, by the 'close' handler above).
       endOnRevocation(res, () => deps.verifierFor(app)(token.token), () => {

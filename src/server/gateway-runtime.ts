@@ -126,6 +126,8 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     refreshManifest: (app) => void refreshManifest(app),
     clientIp: options.clientIp,
     log,
+    now: () => options.now() * 1000,
+    maxBodyBytes: config.gateway.maxRequestBytes,
   });
 
   // Know every application's tools from the start (built-in ones at once, others in the background).

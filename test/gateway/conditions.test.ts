@@ -192,6 +192,15 @@ describe('conditions through the gateway', { concurrency: true }, () => {
         await assertDenied(g, url('netlock'), token, toolCall('read_balance'), { rule: 'ip-allow', resource: 'app:netlock' });
         await assertDenied(g, url('netlock'), token, toolCall('read_balance'), { rule: 'ip-allow', resource: 'app:netlock' }, { headers: { 'x-forwarded-for': '10.1.2.3' } });
         await assertDenied(g, url('netlock'), token, toolsList, { rule: 'ip-allow', resource: 'app:netlock' });
+        // Outside the networks nobody opens the GET stream or ends a session either.
+        for (const method of ['GET', 'DELETE']) {
+          const before = g.upstream.requests.length;
+          const res = await fetch(url('netlock'), { method, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': 'any' } });
+          const body = (await res.json()) as PolicyError;
+          assert.equal(res.status, 403, method);
+          assert.deepEqual(body.error.data, { code: 'policy_denied', rule: 'ip-allow', resource: 'app:netlock' });
+          assert.equal(g.upstream.requests.length, before, `${method} never reached the upstream`);
+        }
       });
 
       it('inside the application’s networks, calls go through; a tool with its own narrower list is refused', async () => {
