@@ -50,6 +50,16 @@ describe('the environment a process starts with', () => {
     });
   });
 
+  it('per-user state apart: ${user} in a configured value becomes the file-safe subject (empty when shared)', () => {
+    const configured = { MEMORY_FILE_PATH: '/var/lib/mcp/memory-${user}.json' };
+    const ada = spawnEnvironment(parent, configured, { application: 'memory', isolation: 'per-user', subject: 'usr_Ada42', clientId: 'c' });
+    const odd = spawnEnvironment(parent, configured, { application: 'memory', isolation: 'per-user', subject: '../etc/pass wd', clientId: 'c' });
+    const shared = spawnEnvironment(parent, configured, { application: 'memory', isolation: 'shared' });
+    assert.equal(ada.MEMORY_FILE_PATH, '/var/lib/mcp/memory-usr_Ada42.json');
+    assert.equal(odd.MEMORY_FILE_PATH, '/var/lib/mcp/memory-%2e.%2fetc%2fpass%20wd.json', 'no path separator or leading dot survives');
+    assert.equal(shared.MEMORY_FILE_PATH, '/var/lib/mcp/memory-.json');
+  });
+
   it('shared: no user at all', () => {
     const env = spawnEnvironment(parent, { [IDENTITY_ENV.subject]: 'spoofed' }, { application: 'notes', isolation: 'shared', subject: 'u1' });
     assert.equal(env[IDENTITY_ENV.subject], undefined);

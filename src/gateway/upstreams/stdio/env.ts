@@ -11,6 +11,10 @@
  *                           (a user's other clients share it; each request's `_meta` names its own)
  *
  * These four are always set by the gateway (or removed): a configured value never replaces them.
+ *
+ * Per-user processes may keep per-user state apart: `${user}` in a configured value becomes the
+ * user's subject made safe for file names (e.g. `MEMORY_FILE_PATH=/var/lib/mcp/memory-${user}.json`),
+ * so two users' processes never share a file. In shared mode `${user}` is left empty.
  */
 
 export const IDENTITY_ENV = {
@@ -40,7 +44,8 @@ export function spawnEnvironment(parent: NodeJS.ProcessEnv, configured: Record<s
     // Exported shell functions ("() { …") are not values a server needs and a known injection vector.
     if (value !== undefined && !value.startsWith('()')) env[name] = value;
   }
-  Object.assign(env, configured);
+  const user = identity.isolation === 'per-user' && identity.subject !== undefined ? fileSafe(identity.subject) : '';
+  for (const [name, value] of Object.entries(configured)) env[name] = value.replaceAll('${user}', user);
   for (const name of Object.values(IDENTITY_ENV)) delete env[name];
   env[IDENTITY_ENV.application] = identity.application;
   env[IDENTITY_ENV.isolation] = identity.isolation;
@@ -49,4 +54,9 @@ export function spawnEnvironment(parent: NodeJS.ProcessEnv, configured: Record<s
     if (identity.clientId !== undefined) env[IDENTITY_ENV.clientId] = identity.clientId;
   }
   return env;
+}
+
+/** A subject as a file-name part: letters, digits, `-`, `_` and `.` kept, anything else hex-escaped. */
+export function fileSafe(subject: string): string {
+  return subject.replace(/[^A-Za-z0-9_.-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replace(/^\./, '%2e');
 }
