@@ -33,7 +33,7 @@ export function requestMethods(messages: unknown[]): Map<string, string> {
   return methods;
 }
 
-function visibleTools(ctx: FilterContext, tools: unknown[]): unknown[] {
+export function visibleTools(ctx: FilterContext, tools: unknown[]): unknown[] {
   return tools.filter((tool) => {
     if (!isListedTool(tool)) return false;
     const scope = ctx.registry.approvedToolScope(ctx.app.slug, tool.name);
