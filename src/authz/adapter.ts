@@ -96,6 +96,8 @@ export function createAdapterClass(deps: AdapterDeps): AdapterConstructor {
         uid: (payload.uid as string | undefined) ?? null,
         parentId,
         expiresAt: expiresIn ? now() + expiresIn : null,
+        // Sessions and grants are findable by user: sign out everywhere, connected apps.
+        accountId: this.model === 'Session' || this.model === 'Grant' ? ((payload.accountId as string | undefined) ?? null) : null,
       });
       if (payload.consumed) await store.oidc.consume(this.model, key, now());
       if (this.model === 'RefreshToken') await family.afterIssue(key, parentId, now());

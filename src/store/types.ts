@@ -21,6 +21,8 @@ export interface OidcRecord {
   uid: string | null;
   /** For rotated refresh tokens: the id of the token this one replaced. */
   parentId: string | null;
+  /** The user an engine session or grant belongs to (sign out everywhere, connected apps). */
+  accountId: string | null;
   expiresAt: number | null;
   consumedAt: number | null;
   /** Set when a refresh token lost the race for its family (see authz/refresh-family.ts). */
@@ -28,7 +30,7 @@ export interface OidcRecord {
 }
 
 export type OidcRecordInput = Pick<OidcRecord, 'model' | 'id' | 'payload'> &
-  Partial<Pick<OidcRecord, 'grantId' | 'userCode' | 'uid' | 'parentId' | 'expiresAt'>>;
+  Partial<Pick<OidcRecord, 'grantId' | 'userCode' | 'uid' | 'parentId' | 'expiresAt' | 'accountId'>>;
 
 export interface OidcStore {
   /** Insert or replace (consumed/killed marks of an existing row are kept). */
@@ -47,6 +49,10 @@ export interface OidcStore {
   kill(model: string, ids: string[], at: number): Promise<void>;
   /** Remove records expired before `now`. */
   deleteExpired(now: number): Promise<number>;
+  /** Records of one model belonging to an account (engine sessions, grants). */
+  byAccount(model: string, accountId: string): Promise<OidcRecord[]>;
+  /** Delete one model's records of an account; returns how many went. */
+  destroyByAccount(model: string, accountId: string): Promise<number>;
 }
 
 export interface User {
@@ -56,6 +62,7 @@ export interface User {
   passwordHash: string | null;
   createdAt: number;
   disabledAt: number | null;
+  deletedAt: number | null;
   /** Server administrator (the first user created through the setup link). */
   isAdmin: boolean;
 }
@@ -66,6 +73,10 @@ export interface UserStore {
   findById(id: string): Promise<User | undefined>;
   findByEmail(email: string): Promise<User | undefined>;
   setPassword(id: string, passwordHash: string): Promise<void>;
+  /** Disable (at) or enable (null). False when unknown. */
+  setDisabled(id: string, at: number | null): Promise<boolean>;
+  /** Erase personal data (e-mail becomes a tombstone, name and password go); the id stays. */
+  erase(id: string, at: number): Promise<boolean>;
   list(): Promise<User[]>;
   count(): Promise<number>;
 }
@@ -295,6 +306,200 @@ export interface BindingStore {
   deleteExpired(now: number): Promise<number>;
 }
 
+// ---- Identity and permissions (docs/design/identity.md) ----
+
+export type OrgRole = 'owner' | 'admin' | 'member';
+export type ResourceRole = 'viewer' | 'editor' | 'manager';
+export type ResourceKind = 'workspace' | 'project' | 'folder';
+/** What a role allows on a resource: viewer → read, editor → write, manager → delete. */
+export type Level = 'read' | 'write' | 'delete';
+
+export interface OrgSettings {
+  /** Which kinds of clients may act for the org (pre-registered always includes portcullis-cli). */
+  clientKinds?: ('pre-registered' | 'metadata-document' | 'dynamic')[];
+  /** Only these client ids may act for the org (null/absent: any allowed kind). */
+  clientAllowList?: string[] | null;
+  /** Access-token lifetime for this org (seconds, within the server's bound). */
+  accessTokenTtl?: number;
+  /** Longest a sign-in session lasts for this org's members (seconds, within the server's bound). */
+  sessionMaxTtl?: number;
+}
+
+export interface Org {
+  id: string;
+  slug: string;
+  name: string;
+  settings: OrgSettings;
+  createdAt: number;
+}
+
+export interface OrgMember {
+  orgId: string;
+  userId: string;
+  role: OrgRole;
+  createdAt: number;
+}
+
+export interface OrgResource {
+  id: string;
+  orgId: string;
+  kind: ResourceKind;
+  parentId: string | null;
+  name: string;
+  createdAt: number;
+}
+
+export interface ResourceMember {
+  resourceId: string;
+  userId: string;
+  role: ResourceRole;
+  createdAt: number;
+}
+
+export type MemberChange = 'ok' | 'not_found' | 'last_owner';
+
+export interface OrgStore {
+  /** Fails with PortcullisError('conflict') when the slug is taken. */
+  create(input: { slug: string; name: string; settings?: OrgSettings }): Promise<Org>;
+  get(id: string): Promise<Org | undefined>;
+  bySlug(slug: string): Promise<Org | undefined>;
+  list(): Promise<Org[]>;
+  /** The orgs a user belongs to, with their role in each. */
+  forUser(userId: string): Promise<(Org & { role: OrgRole })[]>;
+  update(id: string, changes: { name?: string; settings?: OrgSettings }): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+
+  member(orgId: string, userId: string): Promise<OrgMember | undefined>;
+  members(orgId: string): Promise<OrgMember[]>;
+  /** Add a member; fails with PortcullisError('conflict') when already one. */
+  addMember(orgId: string, userId: string, role: OrgRole, at: number): Promise<OrgMember>;
+  /** Change a role; `last_owner` when it would leave the org without an owner. One transaction. */
+  setRole(orgId: string, userId: string, role: OrgRole): Promise<MemberChange>;
+  /** Remove a member (and their resource memberships in the org); `last_owner` likewise. */
+  removeMember(orgId: string, userId: string): Promise<MemberChange>;
+
+  resources(orgId: string): Promise<OrgResource[]>;
+  resource(id: string): Promise<OrgResource | undefined>;
+  createResource(input: { orgId: string; kind: ResourceKind; parentId: string | null; name: string; at: number }): Promise<OrgResource>;
+  renameResource(id: string, name: string): Promise<boolean>;
+  /** Deletes the node and everything below it (and their memberships). */
+  deleteResource(id: string): Promise<boolean>;
+
+  /** Memberships on resources of an org (all, or one user's). */
+  resourceMembers(orgId: string, userId?: string): Promise<ResourceMember[]>;
+  setResourceMember(resourceId: string, userId: string, role: ResourceRole, at: number): Promise<void>;
+  removeResourceMember(resourceId: string, userId: string): Promise<boolean>;
+}
+
+export interface Invitation {
+  /** Keyed hash of the one-time token. */
+  id: string;
+  orgId: string;
+  email: string;
+  role: OrgRole;
+  invitedBy: string;
+  createdAt: number;
+  expiresAt: number;
+  acceptedAt: number | null;
+  acceptedBy: string | null;
+  revokedAt: number | null;
+}
+
+export interface InvitationStore {
+  create(invitation: Omit<Invitation, 'acceptedAt' | 'acceptedBy' | 'revokedAt'>): Promise<void>;
+  get(id: string): Promise<Invitation | undefined>;
+  list(orgId: string): Promise<Invitation[]>;
+  /** Accept once: one conditional statement; undefined when unknown, used, revoked or expired. */
+  accept(id: string, userId: string, at: number): Promise<Invitation | undefined>;
+  revoke(id: string, at: number): Promise<boolean>;
+}
+
+export type ApiKeyPermissions = { mode: 'simple'; level: 'read' | 'write' } | { mode: 'granular'; levels: Record<string, Level> };
+
+export interface ApiKeyRecord {
+  id: string;
+  orgId: string;
+  /** The creator: the key never exceeds their permissions. */
+  userId: string;
+  name: string;
+  /** `pcs_` + the first characters, to tell keys apart. */
+  prefix: string;
+  /** HMAC-SHA-256(pepper, key). */
+  hash: string;
+  /** Application slugs the key may be used with; null = all. */
+  applications: string[] | null;
+  /** Resource ids the key is limited to; null = all resources. */
+  resources: string[] | null;
+  permissions: ApiKeyPermissions;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  revokedBy: string | null;
+  lastUsedAt: number | null;
+  lastUsedIp: string | null;
+}
+
+export interface ApiKeyStore {
+  create(key: Omit<ApiKeyRecord, 'revokedAt' | 'revokedBy' | 'lastUsedAt' | 'lastUsedIp'>): Promise<void>;
+  get(id: string): Promise<ApiKeyRecord | undefined>;
+  byHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  list(filter: { orgId?: string; userId?: string }): Promise<ApiKeyRecord[]>;
+  /** Permanent: revoked_at is set once and never cleared. False when unknown or already revoked. */
+  revoke(id: string, by: string, at: number): Promise<boolean>;
+  /** Revoke every live key of a user (in one org, or everywhere). Returns the ids revoked. */
+  revokeForUser(userId: string, by: string, at: number, orgId?: string): Promise<string[]>;
+  touch(id: string, at: number, ip: string | null): Promise<void>;
+}
+
+export interface GrantContext {
+  grantId: string;
+  userId: string;
+  clientId: string;
+  orgId: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface GrantContextStore {
+  /** Insert or update the org of a grant (a grant re-consented for another org moves). */
+  put(context: Omit<GrantContext, 'lastUsedAt' | 'revokedAt'>): Promise<void>;
+  get(grantId: string): Promise<GrantContext | undefined>;
+  list(filter: { userId?: string; orgId?: string; includeRevoked?: boolean }): Promise<GrantContext[]>;
+  touch(grantId: string, at: number): Promise<void>;
+  markRevoked(grantId: string, at: number): Promise<void>;
+}
+
+export interface AuditEvent {
+  seq: number;
+  at: number;
+  orgId: string | null;
+  /** Who acted: a user id, `key:<id>`, `client:<id>`, or `system`. */
+  actor: string | null;
+  kind: string;
+  /** The user the event is about (id). */
+  subject: string | null;
+  clientId: string | null;
+  app: string | null;
+  tool: string | null;
+  decision: 'allow' | 'deny' | null;
+  /** The rule or code behind the decision. */
+  reason: string | null;
+  details: Record<string, unknown> | null;
+  prevHash: string;
+  hash: string;
+}
+
+export type AuditInput = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
+
+export interface AuditStore {
+  /** Append, chaining the hash to the previous event (one transaction: the chain never forks). */
+  append(event: AuditInput, hash: (prevHash: string, event: AuditInput) => string): Promise<AuditEvent>;
+  list(filter: { orgId?: string; since?: number; until?: number; kind?: string; subject?: string; app?: string; decision?: 'allow' | 'deny'; afterSeq?: number; limit?: number }): Promise<AuditEvent[]>;
+  /** Every event in order, from the start (chain verification, export). */
+  all(afterSeq: number, limit: number): Promise<AuditEvent[]>;
+}
+
 export interface MigrationReport {
   dialect: 'sqlite' | 'postgres';
   /** Versions applied by this call, in order. */
@@ -322,4 +527,9 @@ export interface Store {
   readonly tools: ToolStore;
   readonly selfTests: SelfTestStore;
   readonly bindings: BindingStore;
+  readonly orgs: OrgStore;
+  readonly invitations: InvitationStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly grantContexts: GrantContextStore;
+  readonly audit: AuditStore;
 }

@@ -47,7 +47,7 @@ for (const target of storesUnderTest()) {
         await store.oidc.upsert(device);
         await store.oidc.upsert({ model: 'Session', id: 'dc-1', payload: '{"other":true}', uid: 'uid-1' });
 
-        const expected = { ...device, parentId: null, consumedAt: null, killedAt: null };
+        const expected = { ...device, parentId: null, consumedAt: null, killedAt: null, accountId: null };
         assert.deepEqual(await store.oidc.find('DeviceCode', 'dc-1'), expected);
         assert.deepEqual(await store.oidc.findByUid('DeviceCode', 'uid-1'), expected);
         assert.deepEqual(await store.oidc.findByUserCode('DeviceCode', 'WDJB-MJHT'), expected);
@@ -74,6 +74,7 @@ for (const target of storesUnderTest()) {
           expiresAt: null,
           consumedAt: null,
           killedAt: null,
+          accountId: null,
         });
       });
 

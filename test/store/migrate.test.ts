@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { latestVersion, listMigrations } from '../../src/store/sql/migrate.ts';
 import type { Store } from '../../src/store/types.ts';
-import { inWorkers, storeAtVersion, storesUnderTest, type StoreLocation } from '../helpers/stores.ts';
+import { inWorkers, storesUnderTest, type StoreLocation } from '../helpers/stores.ts';
 
 const NOW = 1_800_000_000;
 
@@ -41,9 +41,12 @@ for (const target of storesUnderTest()) {
       assert.deepEqual(await store.demo.listProjects(), []);
     });
 
-    it('upgrades a database from the previous version and keeps its data', { skip: latest < 2 && 'only one migration' }, async () => {
-      const store = await storeAtVersion(target, latest - 1);
-      const data = await writeCoreData(store);
+    it('upgrades a database from the previous version and keeps its data', async () => {
+      assert.ok(latest >= 2, 'there is a previous version to upgrade from');
+      const location = await target.location();
+      const store = await location.open();
+      await store.migrate({ to: latest - 1 });
+      const data = await writeCoreData(location);
 
       const report = await store.migrate();
       assert.deepEqual(report, { dialect: target.dialect, applied: [latest], version: latest });
@@ -58,7 +61,7 @@ for (const target of storesUnderTest()) {
       const location = await target.location();
       const store = await location.open();
       await store.migrate();
-      const data = await writeCoreData(store);
+      const data = await writeCoreData(location);
       assert.deepEqual(await store.migrate(), { dialect: target.dialect, applied: [], version: latest });
       assert.deepEqual(await store.migrate({ to: 1 }), { dialect: target.dialect, applied: [], version: latest }, 'never goes down');
       assert.deepEqual(await appliedVersions(location), all);
@@ -122,28 +125,50 @@ interface CoreData {
   userId: string;
 }
 
-/** Data in the tables of migration 0001, written through the Store as any running server would. */
-async function writeCoreData(store: Store): Promise<CoreData> {
-  const user = await store.users.create({ email: 'Ada@Example.com', name: 'Ada', passwordHash: 'hash', isAdmin: true });
-  await store.clients.upsert({ clientId: 'c1', metadata: { client_name: 'Claude' }, kind: 'dynamic', createdAt: NOW });
-  await store.clients.markUsed('c1', NOW + 1);
-  await store.oidc.upsert({ model: 'RefreshToken', id: 'rt1', payload: 'sealed', grantId: 'g1', expiresAt: NOW + 60 });
-  await store.oidc.consume('RefreshToken', 'rt1', NOW + 2);
-  await store.signingKeys.insert({ kid: 'k1', alg: 'ES256', publicJwk: '{}', privateJwkSealed: 'sealed', createdAt: NOW, retiredAt: null });
-  await store.revocations.add({ kind: 'grant', id: 'g0', at: NOW, expiresAt: NOW + 3600 });
-  await store.oneTime.put('setup', 'k', 'v', NOW + 3600);
-  await store.sessions.create({
-    id: 's1',
-    userId: user.id,
-    createdAt: NOW,
-    expiresAt: NOW + 3600,
-    lastSeenAt: NOW,
-    authTime: NOW,
-    amr: ['pwd'],
-    ip: null,
-    userAgent: null,
-  });
-  return { userId: user.id };
+/**
+ * Data in the tables of migration 0001, written with the columns that version has — as a server
+ * of that version wrote them (today's Store code may need columns an old database lacks).
+ */
+async function writeCoreData(location: StoreLocation): Promise<CoreData> {
+  const userId = 'usr_upgrade';
+  const q = (sql: string, params: (string | number | null)[]) => location.query(sql, params);
+  await q('INSERT INTO users (id, email, email_normalized, name, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+    userId,
+    'Ada@Example.com',
+    'ada@example.com',
+    'Ada',
+    'hash',
+    1,
+    NOW,
+  ]);
+  await q('INSERT INTO clients (client_id, metadata, kind, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5)', [
+    'c1',
+    JSON.stringify({ client_name: 'Claude' }),
+    'dynamic',
+    NOW,
+    NOW + 1,
+  ]);
+  await q('INSERT INTO oidc_records (model, id, payload, grant_id, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+    'RefreshToken',
+    'rt1',
+    'sealed',
+    'g1',
+    NOW + 60,
+    NOW + 2,
+  ]);
+  await q('INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk_sealed, created_at) VALUES ($1, $2, $3, $4, $5)', ['k1', 'ES256', '{}', 'sealed', NOW]);
+  await q('INSERT INTO revocations (kind, id, at, expires_at) VALUES ($1, $2, $3, $4)', ['grant', 'g0', NOW, NOW + 3600]);
+  await q('INSERT INTO one_time (kind, key, value, expires_at) VALUES ($1, $2, $3, $4)', ['setup', 'k', 'v', NOW + 3600]);
+  await q('INSERT INTO sessions (id, user_id, created_at, expires_at, last_seen_at, auth_time, amr) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+    's1',
+    userId,
+    NOW,
+    NOW + 3600,
+    NOW,
+    NOW,
+    '["pwd"]',
+  ]);
+  return { userId };
 }
 
 async function assertCoreData(store: Store, data: CoreData): Promise<void> {

@@ -32,6 +32,22 @@ function quoteIdent(name: string): string {
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
 function driverOn(target: Queryable, close: () => Promise<void>, pool: pg.Pool): SqlDriver {
+  /** One connection for the whole transaction; statements inside it go through `tx`. */
+  async function inTransaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    if (!('query' in pool) || target !== pool) throw new Error('nested transaction');
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(driverOn(client, async () => {}, pool));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
   const driver: SqlDriver = {
     dialect: 'postgres',
     async run(sql, params: SqlValue[] = []) {
@@ -49,23 +65,14 @@ function driverOn(target: Queryable, close: () => Promise<void>, pool: pg.Pool):
     async exec(script) {
       await target.query(script);
     },
-    async migrationTransaction(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+    migrationTransaction: (fn) =>
+      inTransaction(async (tx) => {
         // Several processes may start at once: the lock serializes them; the loser then sees
         // the winner's migrations as applied.
-        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-        const result = await fn(driverOn(client, async () => {}, pool));
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
+        await tx.run('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+        return fn(tx);
+      }),
+    transaction: (fn) => inTransaction(fn),
     close,
   };
   return driver;

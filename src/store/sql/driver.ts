@@ -18,5 +18,11 @@ export interface SqlDriver {
    * processes starting together apply each migration once.
    */
   migrationTransaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T>;
+  /**
+   * Run `fn` inside one transaction; its statements go through `tx`. Nothing else on this store
+   * interleaves with it (SQLite: other calls wait; PostgreSQL: its own connection, row locks with
+   * `SELECT … FOR UPDATE`). Keep `fn` short: it holds the write lock.
+   */
+  transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -35,10 +35,11 @@ import type {
 } from '../types.ts';
 import type { SqlDriver } from './driver.ts';
 import { migrate } from './migrate.ts';
+import { apiKeyStore, auditStore, grantContextStore, invitationStore, orgStore } from './identity.ts';
 
 const OIDC_COLUMNS =
   'model, id, payload, grant_id AS "grantId", user_code AS "userCode", uid, parent_id AS "parentId", ' +
-  'expires_at AS "expiresAt", consumed_at AS "consumedAt", killed_at AS "killedAt"';
+  'expires_at AS "expiresAt", consumed_at AS "consumedAt", killed_at AS "killedAt", account_id AS "accountId"';
 
 function oidcStore(db: SqlDriver): OidcStore {
   const one = (where: string, params: (string | number)[]) =>
@@ -46,13 +47,13 @@ function oidcStore(db: SqlDriver): OidcStore {
   return {
     async upsert(r) {
       await db.run(
-        `INSERT INTO oidc_records (model, id, payload, grant_id, user_code, uid, parent_id, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO oidc_records (model, id, payload, grant_id, user_code, uid, parent_id, expires_at, account_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (model, id) DO UPDATE SET
            payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
            uid = excluded.uid, parent_id = COALESCE(excluded.parent_id, oidc_records.parent_id),
-           expires_at = excluded.expires_at`,
-        [r.model, r.id, r.payload, r.grantId ?? null, r.userCode ?? null, r.uid ?? null, r.parentId ?? null, r.expiresAt ?? null],
+           expires_at = excluded.expires_at, account_id = excluded.account_id`,
+        [r.model, r.id, r.payload, r.grantId ?? null, r.userCode ?? null, r.uid ?? null, r.parentId ?? null, r.expiresAt ?? null, r.accountId ?? null],
       );
     },
     find: (model, id) => one('model = $1 AND id = $2', [model, id]),
@@ -84,6 +85,11 @@ function oidcStore(db: SqlDriver): OidcStore {
     async deleteExpired(now) {
       return (await db.run('DELETE FROM oidc_records WHERE expires_at IS NOT NULL AND expires_at < $1', [now])).changes;
     },
+    byAccount: (model, accountId) =>
+      db.all<OidcRecord>(`SELECT ${OIDC_COLUMNS} FROM oidc_records WHERE model = $1 AND account_id = $2`, [model, accountId]),
+    async destroyByAccount(model, accountId) {
+      return (await db.run('DELETE FROM oidc_records WHERE model = $1 AND account_id = $2', [model, accountId])).changes;
+    },
   };
 }
 
@@ -94,10 +100,11 @@ interface UserRow {
   passwordHash: string | null;
   createdAt: number;
   disabledAt: number | null;
+  deletedAt: number | null;
   isAdmin: number;
 }
 const USER_COLUMNS =
-  'id, email, name, password_hash AS "passwordHash", created_at AS "createdAt", disabled_at AS "disabledAt", is_admin AS "isAdmin"';
+  'id, email, name, password_hash AS "passwordHash", created_at AS "createdAt", disabled_at AS "disabledAt", deleted_at AS "deletedAt", is_admin AS "isAdmin"';
 const toUser = (row: UserRow | undefined): User | undefined => (row ? { ...row, isAdmin: Number(row.isAdmin) === 1 } : undefined);
 const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
@@ -111,6 +118,7 @@ function userStore(db: SqlDriver): UserStore {
         passwordHash: input.passwordHash ?? null,
         createdAt: Math.floor(Date.now() / 1000),
         disabledAt: null,
+        deletedAt: null,
         isAdmin: input.isAdmin ?? false,
       };
       const { changes } = await db.run(
@@ -126,6 +134,20 @@ function userStore(db: SqlDriver): UserStore {
       toUser(await db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email_normalized = $1`, [normalizeEmail(email)])),
     async setPassword(id, passwordHash) {
       await db.run('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+    },
+    async setDisabled(id, at) {
+      return (await db.run('UPDATE users SET disabled_at = $2 WHERE id = $1 AND deleted_at IS NULL', [id, at])).changes === 1;
+    },
+    async erase(id, at) {
+      // The row stays (records refer to it); what identifies a person goes.
+      const tombstone = `deleted+${id}@invalid`;
+      return (
+        await db.run(
+          `UPDATE users SET email = $2, email_normalized = $2, name = NULL, password_hash = NULL,
+             deleted_at = $3, disabled_at = COALESCE(disabled_at, $3) WHERE id = $1 AND deleted_at IS NULL`,
+          [id, tombstone, at],
+        )
+      ).changes === 1;
     },
     list: async () => (await db.all<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY created_at, id`)).map((r) => toUser(r)!),
     count: async () => Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0),
@@ -480,6 +502,11 @@ export function createSqlStore(db: SqlDriver): Store {
     clients: clientStore(db),
     signingKeys: signingKeyStore(db),
     revocations: revocationStore(db),
+    orgs: orgStore(db),
+    invitations: invitationStore(db),
+    apiKeys: apiKeyStore(db),
+    grantContexts: grantContextStore(db),
+    audit: auditStore(db),
     oneTime: oneTimeStore(db),
     sessions: sessionStore(db),
     demo: demoStore(db),

@@ -13,7 +13,7 @@ function toSqlite(sql: string): string {
   return sql.replace(/\$(\d+)/g, '?$1');
 }
 
-/** Migration transactions in this process, queued per database file (see migrationTransaction). */
+/** Transactions in this process, queued per database file (see transaction). */
 const migrationQueues = new Map<string | SqlDriver, Promise<void>>();
 
 export function openSqliteDriver(path: string): SqlDriver {
@@ -41,9 +41,15 @@ export function openSqliteDriver(path: string): SqlDriver {
     return statement;
   };
 
-  const driver: SqlDriver = {
-    dialect: 'sqlite',
-    async run(sql, params: SqlValue[] = []) {
+  // Statements of an open transaction go straight to the connection; every other call waits for
+  // the transaction to end, so nothing from another request can land inside it (or be rolled back
+  // with it) while it awaits between statements.
+  let gate: Promise<void> | undefined;
+  const waitForGate = async () => {
+    while (gate) await gate;
+  };
+  const direct = {
+    async run(sql: string, params: SqlValue[] = []) {
       const result = prepare(sql).run(...params);
       return { changes: Number(result.changes) };
     },
@@ -55,39 +61,76 @@ export function openSqliteDriver(path: string): SqlDriver {
     async all<T>(sql: string, params: SqlValue[] = []) {
       return prepare(sql).all(...params).map((row) => ({ ...row })) as T[];
     },
-    async exec(script) {
+    async exec(script: string) {
       db.exec(script);
     },
-    async migrationTransaction(fn) {
-      // `fn` awaits between statements, so without a queue a second migrate() on this connection
-      // would hit "cannot start a transaction within a transaction" and its ROLLBACK would undo the
-      // first one's work; a second connection to the same file in this process would block the
-      // event loop in busy_timeout while the first transaction cannot progress.
-      const run = async () => {
-        // IMMEDIATE takes the write lock up front, so two processes cannot both read "version 1".
-        db.exec('BEGIN IMMEDIATE');
-        try {
-          const result = await fn(driver);
-          db.exec('COMMIT');
-          return result;
-        } catch (err) {
-          if (db.isTransaction) db.exec('ROLLBACK');
-          throw err;
-        }
-      };
-      const key = path === ':memory:' ? driver : resolve(path);
-      const result = (migrationQueues.get(key) ?? Promise.resolve()).then(run);
-      const done: Promise<void> = result.then(
-        () => {
-          if (migrationQueues.get(key) === done) migrationQueues.delete(key);
-        },
-        () => {
-          if (migrationQueues.get(key) === done) migrationQueues.delete(key);
-        },
-      );
-      migrationQueues.set(key, done);
-      return result;
+  };
+
+  async function transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    // Queued per database file: `fn` awaits between statements, so without a queue a second
+    // transaction on this connection would hit "cannot start a transaction within a transaction",
+    // and a second connection to the same file in this process would block the event loop in
+    // busy_timeout while the first cannot progress.
+    const run = async () => {
+      await waitForGate();
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => (release = resolve));
+      // IMMEDIATE takes the write lock up front (two processes cannot both read, then write).
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(tx);
+        db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (db.isTransaction) db.exec('ROLLBACK');
+        throw err;
+      } finally {
+        gate = undefined;
+        release();
+      }
+    };
+    const key = path === ':memory:' ? driver : resolve(path);
+    const result = (migrationQueues.get(key) ?? Promise.resolve()).then(run);
+    const done: Promise<void> = result.then(
+      () => {
+        if (migrationQueues.get(key) === done) migrationQueues.delete(key);
+      },
+      () => {
+        if (migrationQueues.get(key) === done) migrationQueues.delete(key);
+      },
+    );
+    migrationQueues.set(key, done);
+    return result;
+  }
+
+  const tx: SqlDriver = {
+    dialect: 'sqlite',
+    ...direct,
+    migrationTransaction: () => Promise.reject(new Error('nested transaction')),
+    transaction: () => Promise.reject(new Error('nested transaction')),
+    close: () => Promise.reject(new Error('close inside a transaction')),
+  };
+
+  const driver: SqlDriver = {
+    dialect: 'sqlite',
+    async run(sql, params) {
+      if (gate) await waitForGate();
+      return direct.run(sql, params);
     },
+    async get<T>(sql: string, params?: SqlValue[]) {
+      if (gate) await waitForGate();
+      return direct.get<T>(sql, params);
+    },
+    async all<T>(sql: string, params?: SqlValue[]) {
+      if (gate) await waitForGate();
+      return direct.all<T>(sql, params);
+    },
+    async exec(script) {
+      if (gate) await waitForGate();
+      return direct.exec(script);
+    },
+    migrationTransaction: transaction,
+    transaction,
     async close() {
       cache.clear();
       if (db.isOpen) db.close();
