@@ -495,6 +495,8 @@ export type AuditInput = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
 export interface AuditStore {
   /** Append, chaining the hash to the previous event (one transaction: the chain never forks). */
   append(event: AuditInput, hash: (prevHash: string, event: AuditInput) => string): Promise<AuditEvent>;
+  /** Append several, in order, in one transaction (the gateway batches its events). */
+  appendMany(events: AuditInput[], hash: (prevHash: string, event: AuditInput) => string): Promise<AuditEvent[]>;
   list(filter: { orgId?: string; since?: number; until?: number; kind?: string; subject?: string; app?: string; decision?: 'allow' | 'deny'; afterSeq?: number; limit?: number }): Promise<AuditEvent[]>;
   /** Every event in order, from the start (chain verification, export). */
   all(afterSeq: number, limit: number): Promise<AuditEvent[]>;

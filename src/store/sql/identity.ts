@@ -316,23 +316,29 @@ const toAudit = (row: AuditRow): AuditEvent => ({ ...row, seq: Number(row.seq), 
 export const AUDIT_GENESIS = 'genesis';
 
 export function auditStore(db: SqlDriver): AuditStore {
-  return {
-    append(event, hash) {
-      // One transaction: read the chain's head and append to it, so concurrent writers (in any
-      // process) cannot both chain to the same head. PostgreSQL: an advisory lock for the chain.
-      return db.transaction(async (tx) => {
-        if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock($1)', [7_301_915]);
-        const head = await tx.get<{ hash: string }>('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1');
-        const prevHash = head?.hash ?? AUDIT_GENESIS;
+  // One transaction: read the chain's head and append to it, so concurrent writers (in any
+  // process) cannot both chain to the same head. PostgreSQL: an advisory lock for the chain.
+  const appendMany: AuditStore['appendMany'] = (events, hash) =>
+    db.transaction(async (tx) => {
+      if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock($1)', [7_301_915]);
+      const head = await tx.get<{ hash: string }>('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+      let prevHash = head?.hash ?? AUDIT_GENESIS;
+      const written: AuditEvent[] = [];
+      for (const event of events) {
         const digest = hash(prevHash, event);
         const row = await tx.get<AuditRow>(
           `INSERT INTO audit_events (at, org_id, actor, kind, subject, client_id, app, tool, decision, reason, details, prev_hash, hash)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${AUDIT_COLUMNS}`,
           [event.at, event.orgId, event.actor, event.kind, event.subject, event.clientId, event.app, event.tool, event.decision, event.reason, json(event.details), prevHash, digest],
         );
-        return toAudit(row!);
-      });
-    },
+        written.push(toAudit(row!));
+        prevHash = digest;
+      }
+      return written;
+    });
+  return {
+    append: async (event, hash) => (await appendMany([event], hash))[0]!,
+    appendMany,
     list: async (filter) => {
       const where: string[] = [];
       const params: SqlValue[] = [];
