@@ -1,6 +1,6 @@
 /**
  * Start a real Portcullis server for a test: its own data directory, a free port, silent logs,
- * and a user to sign in as. Closed and cleaned up by node:test `after`.
+ * an organization (`acme`) and a user to sign in as (ada, its owner). Closed and cleaned up by node:test `after`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,13 +9,26 @@ import { loadConfig, type ConfigInput } from '../../src/core/config.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { startPortcullis, type Running } from '../../src/server/app.ts';
-import type { User } from '../../src/store/types.ts';
+import type { Org, OrgRole, User } from '../../src/store/types.ts';
+
+export interface AddUserOptions {
+  /**
+   * The user's role in `org` (default: `admin`, so they hold every scope as users did before
+   * organizations existed); `null`: no membership at all.
+   */
+  role?: OrgRole | null;
+  /** Default: the test server's organization (`server.org`). */
+  org?: Org;
+}
 
 export interface TestServer extends Running {
+  /** ada@example.com, owner of `org`. */
   user: User;
   password: string;
-  /** Create another user with a password. */
-  addUser(email: string, password?: string): Promise<User>;
+  /** The organization every test user belongs to: slug `acme`, ada is its owner. */
+  org: Org;
+  /** Create another user with a password, a member of `server.org` as `admin` unless told otherwise. */
+  addUser(email: string, password?: string, options?: AddUserOptions): Promise<User>;
   /** Close the server and remove its data directory (call from `after`). */
   stop(): Promise<void>;
 }
@@ -38,12 +51,27 @@ export async function startTestServer(
     overrides: { port: 0, dataDir, logLevel: 'silent', ...overrides },
   });
   const running = await startPortcullis(config, { log: silentLogger(), quiet: true, schema: options.schema });
-  const addUser = async (email: string, password = TEST_PASSWORD) =>
-    running.store.users.create({ email, passwordHash: await hashPassword(password) });
-  const user = await addUser('ada@example.com');
+  const people = await testPeople(running);
   const stop = async () => {
     await running.close();
     rmSync(dataDir, { recursive: true, force: true });
   };
-  return { ...running, user, password: TEST_PASSWORD, addUser, stop };
+  return { ...running, ...people, stop };
+}
+
+/**
+ * The people every test server starts with: organization `acme` and ada, its owner; `addUser`
+ * creates others (members of `acme` as `admin` unless told otherwise). Tokens act for one
+ * organization (docs/design/identity.md), so every test user belongs to one.
+ */
+export async function testPeople(running: Running): Promise<Pick<TestServer, 'user' | 'password' | 'org' | 'addUser'>> {
+  const org = await running.store.orgs.create({ slug: 'acme', name: 'Acme' });
+  const addUser = async (email: string, password = TEST_PASSWORD, options: AddUserOptions = {}) => {
+    const created = await running.store.users.create({ email, passwordHash: await hashPassword(password) });
+    const role = options.role === undefined ? 'admin' : options.role;
+    if (role) await running.store.orgs.addMember((options.org ?? org).id, created.id, role, Math.floor(Date.now() / 1000));
+    return created;
+  };
+  const user = await addUser('ada@example.com', TEST_PASSWORD, { role: 'owner' });
+  return { user, password: TEST_PASSWORD, org, addUser };
 }

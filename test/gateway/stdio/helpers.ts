@@ -13,11 +13,10 @@ import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from
 import { pino, type Logger } from 'pino';
 import type { ApplicationDefinition, StdioUpstream } from '../../../src/apps/definition.ts';
 import { loadConfig, type ConfigInput } from '../../../src/core/config.ts';
-import { hashPassword } from '../../../src/core/crypto.ts';
 import type { CallerIdentity } from '../../../src/gateway/caller.ts';
 import type { Upstream } from '../../../src/gateway/upstreams/upstream.ts';
 import { startPortcullis } from '../../../src/server/app.ts';
-import { TEST_PASSWORD, type TestServer } from '../../helpers/server.ts';
+import { testPeople, type TestServer } from '../../helpers/server.ts';
 
 const resolve = createRequire(import.meta.url).resolve;
 export const EVERYTHING = resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -112,13 +111,10 @@ export async function startGatewayLogged(applications: ApplicationDefinition[], 
   const data = tempDir();
   const config = loadConfig({ env: {}, cwd: data.path, overrides: { port: 0, dataDir: data.path, logLevel: 'debug', applications, ...overrides } as ConfigInput });
   const running = await startPortcullis(config, { log: captured.log, quiet: true });
-  const addUser = async (email: string, password = TEST_PASSWORD) => running.store.users.create({ email, passwordHash: await hashPassword(password) });
-  const user = await addUser('ada@example.com');
+  // The same people as startTestServer (organization acme, ada its owner).
   return {
     ...running,
-    user,
-    password: TEST_PASSWORD,
-    addUser,
+    ...(await testPeople(running)),
     async stop() {
       await running.close();
       data.remove();
