@@ -5,6 +5,7 @@
  * what the gateway and the authorization server use.
  */
 import * as z from 'zod';
+import type { ResourceRole } from '../store/types.ts';
 import { isCidr } from '../policy/rules/ip-allow.ts';
 import { isTimeZone } from '../policy/rules/time-window.ts';
 
@@ -46,6 +47,12 @@ const toolRule = z.strictObject({
   scope: z.string().regex(SCOPE).optional(),
   /** The user must have signed in within `maxAge` to call this tool. */
   stepUp: z.strictObject({ maxAge: seconds }).optional(),
+  /**
+   * Arguments that name a resource of the organization, e.g. `{ "projectId": "project" }`: a call on
+   * a resource outside the caller's token or key is refused (policy rule resource-access,
+   * docs/design/identity.md).
+   */
+  arguments: z.record(z.string().min(1).max(100), z.enum(['workspace', 'project', 'folder'])).optional(),
   ...conditions,
 });
 
@@ -85,7 +92,17 @@ export const ApplicationDefinitionSchema = z.strictObject({
     .optional(),
   upstream: z.union([httpUpstream, stdioUpstream, builtinUpstream]),
   /** Scopes with plain-English descriptions; default `<slug>:read`, `<slug>:write`, `<slug>:delete`. */
-  scopes: z.array(z.strictObject({ name: z.string().regex(SCOPE), description: z.string().min(1).max(200) })).min(1).optional(),
+  scopes: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(SCOPE),
+        description: z.string().min(1).max(200),
+        /** The least role that may hold this scope (default by suffix: :read viewer, :write editor, :delete manager). */
+        minRole: z.enum(['viewer', 'editor', 'manager']).optional(),
+      }),
+    )
+    .min(1)
+    .optional(),
   /** Granted when a client asks for none; default the read and write scopes. */
   defaultScopes: z.array(z.string().regex(SCOPE)).optional(),
   /** Per-tool rules: scope, step-up, conditions. */
@@ -121,7 +138,7 @@ export interface Application {
   /** Canonical resource URL = token audience. */
   resource: string;
   upstream: Upstream;
-  scopes: { name: string; description: string }[];
+  scopes: { name: string; description: string; minRole?: ResourceRole }[];
   defaultScopes: string[];
   /** The scope a step-up (recent sign-in) is granted under, when any tool asks for one. */
   stepUpScope: string | undefined;

@@ -1,3 +1,5 @@
+import type { ResourceRole } from '../store/types.ts';
+
 /**
  * Protected resources (MCP servers) the authorization server issues tokens for. A resource URL is
  * the token audience (RFC 8707 §2, RFC 9068 §3); an unknown one is `invalid_target`.
@@ -7,6 +9,8 @@ export interface ResourceScope {
   name: string;
   /** Plain English, shown on the consent screen: "Read your projects and notes". */
   description: string;
+  /** Least role that may hold it (identity/permissions.ts scopeMinRole decides when absent). */
+  minRole?: ResourceRole;
 }
 
 export interface ProtectedResource {

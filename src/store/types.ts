@@ -124,7 +124,11 @@ export interface SigningKeyStore {
   deleteRetiredBefore(at: number): Promise<number>;
 }
 
-export type RevocationKind = 'grant' | 'token' | 'user' | 'key' | 'session';
+/**
+ * `user`: every token issued to the user (iat ≤ the event's `at`); `member`: id `<org>:<user>`,
+ * every token of that user for that org issued until then; `key`: an API key id.
+ */
+export type RevocationKind = 'grant' | 'token' | 'user' | 'member' | 'key' | 'session';
 
 export interface RevocationEvent {
   /** Monotonic sequence number: consumers replay from the last one they saw. */

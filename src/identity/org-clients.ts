@@ -1,0 +1,30 @@
+/**
+ * Which clients may act for an organization (docs/design/identity.md "Consent and connected apps").
+ * Registration happens before anyone picks an organization, so these rules are applied where an
+ * organization is chosen (consent, device confirmation) and again at the token endpoint.
+ */
+import type { ClientRecord, Org } from '../store/types.ts';
+import { CLI_CLIENT_ID } from '../authz/clients.ts';
+
+export type ClientKind = 'pre-registered' | 'metadata-document' | 'dynamic';
+
+/** A Client ID Metadata Document client is named by its https URL; a dynamic one by its stored kind. */
+export function clientKindOf(clientId: string, stored: Pick<ClientRecord, 'kind'> | undefined): ClientKind {
+  if (/^https:\/\//i.test(clientId)) return 'metadata-document';
+  if (clientId === CLI_CLIENT_ID) return 'pre-registered';
+  return stored?.kind === 'dynamic' ? 'dynamic' : 'pre-registered';
+}
+
+export type OrgClientRefusal = 'client_kind_not_allowed' | 'client_not_allowed';
+
+/**
+ * undefined when the org lets this client act for it, else why not. No settings: every kind the
+ * server allows. `pre-registered` always covers the CLI (`portcullis-cli`); an allow-list, when
+ * set, is exact and applies to every kind.
+ */
+export function orgRefusesClient(org: Pick<Org, 'settings'>, clientId: string, kind: ClientKind): OrgClientRefusal | undefined {
+  const { clientKinds, clientAllowList } = org.settings;
+  if (clientKinds && !clientKinds.includes(kind)) return 'client_kind_not_allowed';
+  if (clientAllowList && !clientAllowList.includes(clientId)) return 'client_not_allowed';
+  return undefined;
+}
