@@ -3,6 +3,9 @@
  * the signed-in user, client IP.
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import type { GrantRevoker } from '../authz/grant-revoker.ts';
+import type { SecretKey } from '../core/crypto.ts';
+import type { RevocationList } from '../guard/revocations.ts';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
@@ -29,6 +32,12 @@ export interface WebDeps {
   now: () => number;
   /** Issuer path prefix ('' at the root). */
   base: string;
+  /** Keyed hashes of one-time links, API keys and secrets. */
+  pepper: SecretKey;
+  /** Revoke a grant's tokens at once (connected apps, member removal). */
+  revokeGrant: GrantRevoker;
+  /** This process's revocation list: `apply` an event recorded in the store so local guards hear at once. */
+  revocations: RevocationList;
 }
 
 export type NodeBindings = { incoming: IncomingMessage; outgoing: ServerResponse };

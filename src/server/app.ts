@@ -166,6 +166,9 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       log,
       now,
       base,
+      pepper: secrets.pepper,
+      revokeGrant,
+      revocations,
     };
     const web = new Hono<WebEnv>().basePath(base || '/');
     web.use(securityHeaders(), csrfCookie(webDeps));
