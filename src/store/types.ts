@@ -73,6 +73,8 @@ export interface UserStore {
   findById(id: string): Promise<User | undefined>;
   findByEmail(email: string): Promise<User | undefined>;
   setPassword(id: string, passwordHash: string): Promise<void>;
+  /** The display name (null clears it); false when unknown or deleted. */
+  setName(id: string, name: string | null): Promise<boolean>;
   /** Disable (at) or enable (null). False when unknown. */
   setDisabled(id: string, at: number | null): Promise<boolean>;
   /** Erase personal data (e-mail becomes a tombstone, name and password go); the id stays. */

@@ -135,6 +135,9 @@ function userStore(db: SqlDriver): UserStore {
     async setPassword(id, passwordHash) {
       await db.run('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
     },
+    async setName(id, name) {
+      return (await db.run('UPDATE users SET name = $2 WHERE id = $1 AND deleted_at IS NULL', [id, name])).changes === 1;
+    },
     async setDisabled(id, at) {
       return (await db.run('UPDATE users SET disabled_at = $2 WHERE id = $1 AND deleted_at IS NULL', [id, at])).changes === 1;
     },
@@ -229,9 +232,37 @@ const ADD_REVOCATION = {
     ON CONFLICT (kind, id) DO NOTHING`,
 };
 
+/**
+ * Kinds whose event can happen again for the same id: a user disabled, re-enabled and disabled
+ * again; a member removed, re-added and removed again. The second event must move `at` (every
+ * token issued until then is refused) and reach every consumer, so it replaces the row under a NEW
+ * sequence number — consumers replaying from their last seq would never see an updated old one.
+ */
+const RENEWABLE: ReadonlySet<RevocationKind> = new Set(['user', 'member']);
+
 function revocationStore(db: SqlDriver): RevocationStore {
   return {
     async add({ kind, id, at, expiresAt }) {
+      if (RENEWABLE.has(kind)) {
+        return db.transaction(async (tx) => {
+          // The same lock as ADD_REVOCATION: seq values drawn and committed one writer at a time.
+          if (tx.dialect === 'postgres') await tx.run(`SELECT pg_advisory_xact_lock(${REVOCATION_LOCK})`);
+          const row = await tx.get<{ seq: number; at: number; expiresAt: number }>(
+            'SELECT seq, at, expires_at AS "expiresAt" FROM revocations WHERE kind = $1 AND id = $2',
+            [kind, id],
+          );
+          // Nothing new (a repeated or older event): idempotent, the same sequence number.
+          if (row && Number(row.at) >= at && Number(row.expiresAt) >= expiresAt) return Number(row.seq);
+          if (row) await tx.run('DELETE FROM revocations WHERE seq = $1', [row.seq]);
+          const inserted = await tx.get<{ seq: number }>('INSERT INTO revocations (kind, id, at, expires_at) VALUES ($1, $2, $3, $4) RETURNING seq', [
+            kind,
+            id,
+            Math.max(at, Number(row?.at ?? at)),
+            Math.max(expiresAt, Number(row?.expiresAt ?? expiresAt)),
+          ]);
+          return Number(inserted!.seq);
+        });
+      }
       await db.run(ADD_REVOCATION[db.dialect], [kind, id, at, expiresAt]);
       const row = await db.get<{ seq: number }>('SELECT seq FROM revocations WHERE kind = $1 AND id = $2', [kind, id]);
       return Number(row!.seq);
