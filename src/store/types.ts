@@ -420,7 +420,8 @@ export interface InvitationStore {
   revoke(id: string, at: number): Promise<boolean>;
 }
 
-export type ApiKeyPermissions = { mode: 'simple'; level: 'read' | 'write' } | { mode: 'granular'; levels: Record<string, Level> };
+/** `admin`: the key may also call its org's admin API (only org owners and admins can issue one). */
+export type ApiKeyPermissions = ({ mode: 'simple'; level: 'read' | 'write' } | { mode: 'granular'; levels: Record<string, Level> }) & { admin?: boolean };
 
 export interface ApiKeyRecord {
   id: string;
