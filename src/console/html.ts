@@ -44,11 +44,13 @@ export interface PageOptions {
   /** Path prefix of this server (issuer path), for asset URLs. */
   base?: string;
   body: Html;
+  /** A wider card, for pages with tables (account and org pages). */
+  wide?: boolean;
 }
 
 // Referrer policy 'same-origin', not 'no-referrer': see securityHeaders() in web.ts (Origin: null on POST).
 // The empty icon stops browsers asking for /favicon.ico, a 404 logged as a console error on every page.
-export function page({ title, base = '', body }: PageOptions): string {
+export function page({ title, base = '', body, wide = false }: PageOptions): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -60,7 +62,7 @@ export function page({ title, base = '', body }: PageOptions): string {
 <link rel="icon" href="data:,">
 </head>
 <body>
-<main class="card">
+<main class="card${wide ? ' wide' : ''}">
 <header class="brand">Portcullis</header>
 ${body}
 </main>
@@ -91,5 +93,21 @@ button.primary { background: var(--accent); border-color: var(--accent); color: 
 .scopes li { padding: .6rem 0; border-top: 1px solid var(--line); }
 .scopes li:first-child { border-top: 0; }
 .scopes .tools { display: block; color: var(--muted); font-size: .85rem; }
+.card.wide { max-width: 60rem; }
+.nav { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: center; padding-bottom: .75rem; margin-bottom: 1.25rem; border-bottom: 1px solid var(--line); }
+.nav a { color: inherit; text-decoration: none; }
+.nav a[aria-current=page] { color: var(--accent); font-weight: 600; }
+form.inline { display: inline; margin: 0; }
+button.link { padding: 0; border: 0; background: none; color: var(--accent); text-decoration: underline; }
+button.danger { border-color: var(--err); color: var(--err); }
+table { width: 100%; border-collapse: collapse; margin: 0 0 1rem; font-size: .92rem; }
+th, td { text-align: left; vertical-align: top; padding: .45rem .5rem; border-top: 1px solid var(--line); }
+th { color: var(--muted); font-weight: 600; }
+select, input[type=date], input[type=number] { font: inherit; color: inherit; background: transparent; padding: .4rem .5rem; border: 1px solid var(--line); border-radius: 8px; }
+fieldset { border: 1px solid var(--line); border-radius: 8px; margin: 1rem 0; padding: .5rem 1rem 1rem; }
+label.choice { display: inline; font-weight: normal; margin: 0 1rem 0 0; }
+.notice { background: var(--bg); border-left: 4px solid var(--accent); padding: .6rem 1rem; border-radius: 4px; }
+.secret { font-size: 1rem; word-break: break-all; padding: .75rem; border: 1px dashed var(--accent); border-radius: 8px; display: block; }
+.tree { list-style: none; padding-left: 1.25rem; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
 `;
