@@ -421,6 +421,28 @@ for (const target of storesUnderTest()) {
         assert.equal((await store.revocations.since(0)).filter((e) => e.kind === 'user').length, 1);
       });
 
+      it('a user disabled again (or a member removed again) moves the event forward under a new sequence number', async () => {
+        const store = await target.make();
+        const first = await store.revocations.add({ kind: 'user', id: 'u1', at: NOW, expiresAt: NOW + 600 });
+        const member = await store.revocations.add({ kind: 'member', id: 'org_1:u1', at: NOW, expiresAt: NOW + 600 });
+        // A poller has seen both; the user is re-enabled, re-added, then disabled and removed again.
+        const seen = Math.max(first, member);
+        const again = await store.revocations.add({ kind: 'user', id: 'u1', at: NOW + 50, expiresAt: NOW + 650 });
+        const memberAgain = await store.revocations.add({ kind: 'member', id: 'org_1:u1', at: NOW + 50, expiresAt: NOW + 650 });
+        assert.ok(again > seen && memberAgain > again);
+        assert.deepEqual(await store.revocations.since(seen), [
+          { seq: again, kind: 'user', id: 'u1', at: NOW + 50, expiresAt: NOW + 650 },
+          { seq: memberAgain, kind: 'member', id: 'org_1:u1', at: NOW + 50, expiresAt: NOW + 650 },
+        ]);
+        // One row per (kind, id): the old event is gone, and an older or repeated event changes nothing.
+        assert.equal((await store.revocations.since(0)).length, 2);
+        assert.equal(await store.revocations.add({ kind: 'user', id: 'u1', at: NOW + 10, expiresAt: NOW + 600 }), again);
+        assert.equal(await store.revocations.add({ kind: 'user', id: 'u1', at: NOW + 50, expiresAt: NOW + 650 }), again);
+        // A grant stays revoked once: its event never moves.
+        const grant = await store.revocations.add({ kind: 'grant', id: 'g1', at: NOW, expiresAt: NOW + 60 });
+        assert.equal(await store.revocations.add({ kind: 'grant', id: 'g1', at: NOW + 50, expiresAt: NOW + 120 }), grant);
+      });
+
       it('since replays events after a sequence number, in order, up to a limit', async () => {
         const store = await target.make();
         const seqs: number[] = [];

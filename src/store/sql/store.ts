@@ -24,6 +24,7 @@ import type {
   OidcStore,
   OneTimeStore,
   RevocationEvent,
+  RevocationKind,
   RevocationStore,
   SessionRecord,
   SessionStore,
