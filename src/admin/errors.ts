@@ -12,7 +12,7 @@ import { isPortcullisError } from '../core/errors.ts';
 export type AdminErrorCode =
   /** No administrator session (and, later, no API key). */
   | 'authentication_required'
-  /** Signed in, but not an administrator. */
+  /** Signed in, but not an administrator (of the server, or of the organization). */
   | 'forbidden'
   /** Unsafe method without a valid X-CSRF-Token, or from a foreign Origin. */
   | 'csrf_failed'
@@ -30,9 +30,17 @@ export type AdminErrorCode =
   | 'tool_changed'
   /** The MCP server behind the application could not be asked for its tools. */
   | 'upstream_unavailable'
+  /** The change would leave an organization without an owner (docs/design/identity.md). */
+  | 'last_owner'
+  /** Already a member of the organization (adding, inviting). */
+  | 'already_member'
+  /** The invitation is unknown, used, revoked or expired. */
+  | 'invitation_invalid'
+  /** The API key is revoked already (revoking is permanent; a second revoke changes nothing). */
+  | 'already_revoked'
   | 'internal_error';
 
-const STATUS: Readonly<Record<AdminErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 502>> = {
+const STATUS: Readonly<Record<AdminErrorCode, 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 500 | 502>> = {
   authentication_required: 401,
   forbidden: 403,
   csrf_failed: 403,
@@ -45,6 +53,10 @@ const STATUS: Readonly<Record<AdminErrorCode, 400 | 401 | 403 | 404 | 409 | 413 
   path_in_use: 409,
   tool_changed: 409,
   upstream_unavailable: 502,
+  last_owner: 409,
+  already_member: 409,
+  invitation_invalid: 410,
+  already_revoked: 409,
   internal_error: 500,
 };
 
