@@ -55,6 +55,8 @@ export const ConfigSchema = z.strictObject({
       /** A rotated refresh token presented again within this window gets a valid sibling, not a revoked grant. */
       refreshGraceSeconds: z.int().min(0).max(60).default(10),
       authorizationCodeTtl: duration(600).default(60),
+      /** How long a device flow's user code can be entered and its device code polled (RFC 8628 §3.2 expires_in). */
+      deviceCodeTtl: duration(DAY).default(15 * 60),
       /** How long a browser sign-in session lasts. */
       sessionTtl: duration(90 * DAY).default(14 * DAY),
     })
@@ -78,6 +80,20 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   /** MCP servers the gateway protects (see apps/definition.ts). The built-in demo is always at /mcp. */
   applications: z.array(ApplicationDefinitionSchema).default([]),
+  /** Outgoing e-mail (invitations, password resets). Absent: links are shown to whoever asked instead. */
+  smtp: z
+    .strictObject({
+      host: z.string().min(1),
+      /** 587 (STARTTLS when offered) unless `secure`, then 465. */
+      port: z.int().min(1).max(65535).optional(),
+      /** TLS from the first byte (port 465); otherwise STARTTLS is used when the server offers it. */
+      secure: z.boolean().default(false),
+      user: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      /** The sender, e.g. `Portcullis <auth@example.com>`. */
+      from: z.string().min(3),
+    })
+    .optional(),
   cimd: z
     .strictObject({
       /** Development only: let metadata-document fetches reach loopback and private addresses. */
@@ -115,11 +131,18 @@ const ENV_MAP: Record<string, { path: string; kind: EnvKind }> = {
   PORTCULLIS_REFRESH_TOKEN_IDLE_TTL: { path: 'tokens.refreshTokenIdleTtl', kind: 'string' },
   PORTCULLIS_REFRESH_GRACE_SECONDS: { path: 'tokens.refreshGraceSeconds', kind: 'int' },
   PORTCULLIS_SESSION_TTL: { path: 'tokens.sessionTtl', kind: 'string' },
+  PORTCULLIS_DEVICE_CODE_TTL: { path: 'tokens.deviceCodeTtl', kind: 'string' },
   PORTCULLIS_REGISTRATION: { path: 'registration.policy', kind: 'string' },
   PORTCULLIS_INITIAL_ACCESS_TOKEN: { path: 'registration.initialAccessToken', kind: 'string' },
   PORTCULLIS_CLIENT_KINDS: { path: 'clientKinds', kind: 'list' },
   PORTCULLIS_CIMD_ALLOW_PRIVATE: { path: 'cimd.allowPrivateAddresses', kind: 'bool' },
   PORTCULLIS_GATEWAY_MAX_REQUEST_BYTES: { path: 'gateway.maxRequestBytes', kind: 'int' },
+  PORTCULLIS_SMTP_HOST: { path: 'smtp.host', kind: 'string' },
+  PORTCULLIS_SMTP_PORT: { path: 'smtp.port', kind: 'int' },
+  PORTCULLIS_SMTP_SECURE: { path: 'smtp.secure', kind: 'bool' },
+  PORTCULLIS_SMTP_USER: { path: 'smtp.user', kind: 'string' },
+  PORTCULLIS_SMTP_PASSWORD: { path: 'smtp.password', kind: 'string' },
+  PORTCULLIS_SMTP_FROM: { path: 'smtp.from', kind: 'string' },
 };
 
 /** PORTCULLIS_* variables that belong to other parts of the product, not to the server config. */
@@ -268,6 +291,9 @@ function finish(data: ParsedConfig, sources: string[]): Config {
   });
   if (new Set(data.applications.map((a) => a.slug)).size !== data.applications.length) {
     errors.push({ path: 'applications', message: 'two applications share a slug' });
+  }
+  if (data.smtp && (data.smtp.user === undefined) !== (data.smtp.password === undefined)) {
+    errors.push({ path: data.smtp.user === undefined ? 'smtp.user' : 'smtp.password', message: 'smtp.user and smtp.password go together' });
   }
   if (errors.length) fail(errors);
   return { ...data, publicUrl, publicUrlDefaulted: data.publicUrl === undefined, registration: { ...data.registration, policy }, sources };
