@@ -228,7 +228,7 @@ export function buildProvider(deps: AuthzDeps): Provider {
       ClientCredentials: accessTtl,
       AuthorizationCode: config.tokens.authorizationCodeTtl,
       IdToken: accessTtl,
-      DeviceCode: 15 * 60,
+      DeviceCode: config.tokens.deviceCodeTtl,
       Interaction: 60 * 60,
       Session: config.tokens.sessionTtl,
       Grant: config.tokens.refreshTokenTtl,
