@@ -13,6 +13,7 @@
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { PortcullisError } from '../core/errors.ts';
+import { isLevel, type ResourceLevels } from '../identity/permissions.ts';
 
 export interface VerifiedToken {
   /** The raw token, for forwarding decisions (never for logging). */
@@ -28,12 +29,27 @@ export interface VerifiedToken {
   authTime: number | undefined;
   acr: string | undefined;
   amr: string[];
+  /** The organization the token acts for (claim `org_id`, docs/design/identity.md). */
+  orgId: string | undefined;
+  /** Resource id → level (claim `res`; `*` for every resource), before inheritance. */
+  levels: ResourceLevels | undefined;
   claims: JWTPayload;
 }
 
+/** The `res` claim, keeping only well-formed entries (an unknown level grants nothing). */
+export function readLevels(value: unknown): ResourceLevels | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const levels: ResourceLevels = {};
+  for (const [id, level] of Object.entries(value)) if (isLevel(level)) levels[id] = level;
+  return levels;
+}
+
 export interface RevocationCheck {
-  /** True when the token's grant, the token itself, or its subject has been revoked. */
-  isRevoked(token: { grantId: string | undefined; jti: string; subject: string; issuedAt: number }): boolean;
+  /**
+   * True when the token's grant or the token itself has been revoked, or its subject (or their
+   * membership of the token's organization) since the token was issued.
+   */
+  isRevoked(token: { grantId: string | undefined; jti: string; subject: string; issuedAt: number; orgId: string | undefined }): boolean;
 }
 
 export interface VerifierOptions {
@@ -116,6 +132,8 @@ export function createTokenVerifier(options: VerifierOptions) {
       authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined,
       acr: typeof payload.acr === 'string' ? payload.acr : undefined,
       amr: Array.isArray(payload.amr) ? payload.amr.map(String) : [],
+      orgId: typeof payload.org_id === 'string' ? payload.org_id : undefined,
+      levels: readLevels(payload.res),
       claims: payload,
     };
     if (verifiedTokens.size >= CACHE_SIZE) verifiedTokens.delete(verifiedTokens.keys().next().value!);

@@ -70,6 +70,7 @@ export class RevocationFeed implements RevocationCheck {
   #closed = false;
   #running: Promise<void> | undefined;
   readonly #waiters = new Set<() => void>();
+  readonly #listeners = new Set<(event: { kind: string; id: string }) => void>();
   /** Woken when the feed becomes current or a connection attempt fails (see whenSettled). */
   readonly #settleWaiters = new Set<() => void>();
   #wakeSleep: (() => void) | undefined;
@@ -91,6 +92,12 @@ export class RevocationFeed implements RevocationCheck {
     this.#wakeSleep?.();
     this.#wakeWaiters();
     await this.#running;
+  }
+
+  /** Be told of every event as it arrives (the guard drops cached API key answers). Returns the unsubscriber. */
+  subscribe(listener: (event: { kind: string; id: string }) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   get lastSeq(): number {
@@ -137,25 +144,39 @@ export class RevocationFeed implements RevocationCheck {
     });
   }
 
-  isRevoked(token: { grantId: string | undefined; jti: string; subject: string; issuedAt: number }): boolean {
-    const nowSeconds = this.#now() / 1000;
-    const hit = (kind: string, id: string | undefined) => {
-      if (id === undefined) return undefined;
-      const entry = this.#revoked.get(`${kind}:${id}`);
-      if (entry && entry.expiresAt < nowSeconds) {
-        this.#revoked.delete(`${kind}:${id}`);
-        return undefined;
-      }
-      return entry;
-    };
-    if (hit('grant', token.grantId) || hit('token', token.jti)) return true;
-    // A user revocation (disabled, removed) ends every token issued to them until then.
-    const user = hit('user', token.subject);
-    return user !== undefined && token.issuedAt <= user.at;
+  #hit(kind: string, id: string | undefined): { expiresAt: number; at: number } | undefined {
+    if (id === undefined) return undefined;
+    const entry = this.#revoked.get(`${kind}:${id}`);
+    if (entry && entry.expiresAt < this.#now() / 1000) {
+      this.#revoked.delete(`${kind}:${id}`);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Is there a live event of this kind for this id (e.g. `key` and an API key's id)? */
+  has(kind: string, id: string): boolean {
+    return this.#hit(kind, id) !== undefined;
+  }
+
+  /** Has the user, or their membership of `orgId`, been revoked since `issuedAt` (epoch seconds)? */
+  isSubjectRevoked(subject: string, orgId: string | undefined, issuedAt: number | undefined): boolean {
+    // A user revocation (disabled, deleted) ends every credential issued to them until then; a
+    // member revocation (removed from the org) those acting for that org. Later ones work.
+    const ends = (entry: { at: number } | undefined) => entry !== undefined && (issuedAt === undefined || issuedAt <= entry.at);
+    if (ends(this.#hit('user', subject))) return true;
+    return orgId !== undefined && ends(this.#hit('member', `${orgId}:${subject}`));
+  }
+
+  isRevoked(token: { grantId: string | undefined; jti: string; subject: string; issuedAt: number; orgId: string | undefined }): boolean {
+    if (this.#hit('grant', token.grantId) || this.#hit('token', token.jti)) return true;
+    return this.isSubjectRevoked(token.subject, token.orgId, token.issuedAt);
   }
 
   #apply(data: EventData): void {
+    // A user or member event that happens again arrives with a new seq and a later `at`: it replaces the old one.
     this.#revoked.set(`${data.kind}:${data.id}`, { expiresAt: data.expiresAt, at: data.at ?? Number.MAX_SAFE_INTEGER });
+    for (const listener of this.#listeners) listener({ kind: data.kind, id: data.id });
     if (data.seq > this.#lastSeq) this.#lastSeq = data.seq;
   }
 
