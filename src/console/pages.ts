@@ -7,6 +7,7 @@ import { getCookie } from 'hono/cookie';
 import { hashPassword, keyedHash, type SecretKey } from '../core/crypto.ts';
 import { checkPassword } from './password-login.ts';
 import { PortcullisError } from '../core/errors.ts';
+import { signedInPage } from './account/layout.ts';
 import { html, page, STYLESHEET } from './html.ts';
 import { SESSION_COOKIE } from './session.ts';
 import { clearSessionCookie, clientIp, csrfToken, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from './web.ts';
@@ -18,7 +19,7 @@ export function setupKey(pepper: SecretKey, token: string): string {
   return keyedHash(pepper, `setup:${token}`);
 }
 
-function passwordProblem(password: string, confirm: string): string | undefined {
+export function passwordProblem(password: string, confirm: string): string | undefined {
   if (password.length < MIN_PASSWORD_LENGTH) return `Use at least ${MIN_PASSWORD_LENGTH} characters.`;
   if (password.length > 1024) return 'That password is too long.';
   if (password !== confirm) return 'The two passwords differ.';
@@ -51,16 +52,14 @@ export function consolePages(deps: WebDeps & { pepper: SecretKey; mcpUrl: string
         : html`<h1>Portcullis</h1><p><a href="${base}/login">Sign in</a> to see your account.</p>${connect}`;
       return c.html(page({ title: 'Portcullis', base, body }));
     }
+    // The navigation (account pages, orgs you manage, sign out) comes with every signed-in page.
     return c.html(
-      page({
+      await signedInPage(deps, c, me, {
         title: 'Your account',
-        base,
+        active: 'home',
         body: html`<h1>Signed in as ${me.user.email}</h1>
-${connect}
-<form method="post" action="${base}/logout">
-<input type="hidden" name="csrf" value="${csrfToken(deps, c, 'logout')}">
-<div class="actions"><button type="submit">Sign out</button></div>
-</form>`,
+<p><a href="${base}/account" data-testid="account-link">Your account</a>: profile, password, sign-in sessions, connected apps, API keys.</p>
+${connect}`,
       }),
     );
   });
@@ -122,7 +121,10 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
   });
 
   // ---- sign in / sign out of Portcullis itself ----
-  const loginPage = (c: WebContext, error?: string): string =>
+  // Where to go after signing in: only a path on this site (never `//host` or a scheme: no open redirect).
+  const safeNext = (next: string): string => (/^\/(?![\/\\])[^\\\s]*$/.test(next) && next.length < 500 ? next : `${base}/`);
+
+  const loginPage = (c: WebContext, error?: string, next = ''): string =>
     page({
       title: 'Sign in',
       base,
@@ -130,28 +132,31 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="${base}/login">
 <input type="hidden" name="csrf" value="${csrfToken(deps, c, 'signin')}">
+${next ? html`<input type="hidden" name="next" value="${next}">` : ''}
 <label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
-</form>`,
+</form>
+<p class="muted"><a href="${base}/forgot-password" data-testid="forgot-password">Forgot password?</a></p>`,
     });
 
-  app.get('/login', (c) => c.html(loginPage(c)));
+  app.get('/login', (c) => c.html(loginPage(c, undefined, c.req.query('next') ?? '')));
 
   app.post('/login', async (c) => {
     const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'signin')) return c.html(loginPage(c, 'The form expired; please try again.'), 403);
+    const next = field(form, 'next');
+    if (!csrfValid(deps, c, form.csrf, 'signin')) return c.html(loginPage(c, 'The form expired; please try again.', next), 403);
     const ip = clientIp(deps, c);
     const check = await checkPassword(deps, field(form, 'email'), field(form, 'password'), ip);
     if (check.kind === 'locked') {
       c.header('retry-after', String(check.retryAfter));
-      return c.html(loginPage(c, `Too many failed attempts. Try again in ${check.retryAfter} seconds.`), 429);
+      return c.html(loginPage(c, `Too many failed attempts. Try again in ${check.retryAfter} seconds.`, next), 429);
     }
-    if (check.kind === 'wrong') return c.html(loginPage(c, 'Wrong e-mail or password.'), 401);
+    if (check.kind === 'wrong') return c.html(loginPage(c, 'Wrong e-mail or password.', next), 401);
     const user = check.user;
     const session = await deps.sessions.create(user, { amr: ['pwd'], ip, userAgent: c.req.header('user-agent') ?? null });
     setSessionCookie(c, session.value, deps.sessions.ttl);
-    return c.redirect(`${base}/`, 303);
+    return c.redirect(safeNext(next), 303);
   });
 
   app.post('/logout', async (c) => {

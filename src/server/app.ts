@@ -19,6 +19,7 @@ import { randomToken } from '../core/crypto.ts';
 import { createLogger } from '../core/log.ts';
 import { loadRootSecret } from '../core/secrets.ts';
 import { adminApi } from '../admin/api.ts';
+import { accountPages } from '../console/account/index.ts';
 import { consolePages, SETUP_KIND, setupKey } from '../console/pages.ts';
 import { BrowserSessions } from '../console/session.ts';
 import { Csrf } from '../console/csrf.ts';
@@ -174,6 +175,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     web.use(securityHeaders(), csrfCookie(webDeps));
     web.route('/', interactionRoutes(webDeps));
     web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
+    web.route('/', accountPages(webDeps));
     web.route('/admin/api', adminApi({ ...webDeps, gateway, signingKey: () => engine.signingKey() }));
     web.notFound((c) => c.json({ error: 'not_found' }, 404));
     web.onError((err, c) => {

@@ -1,0 +1,19 @@
+/**
+ * The signed-in person's own pages: profile, password (and reset by link), sign-in sessions,
+ * connected apps, API keys. Each file adds its routes; all forms carry a CSRF token.
+ */
+import { Hono } from 'hono';
+import type { WebDeps, WebEnv } from '../web.ts';
+import { appsRoutes } from './apps.ts';
+import { passwordRoutes } from './password.ts';
+import { profileRoutes } from './profile.ts';
+import { sessionRoutes } from './sessions.ts';
+
+export function accountPages(deps: WebDeps): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  profileRoutes(app, deps);
+  passwordRoutes(app, deps);
+  sessionRoutes(app, deps);
+  appsRoutes(app, deps);
+  return app;
+}

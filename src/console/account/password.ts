@@ -1,0 +1,129 @@
+/**
+ * Passwords: changing yours (`/account/password`, the current one required), and resetting a
+ * forgotten one by one-time link (`/reset-password?token=…`, identity/password-reset.ts).
+ */
+import type { Hono } from 'hono';
+import { changePassword } from '../../identity/account.ts';
+import { completePasswordReset, resetLinkState } from '../../identity/password-reset.ts';
+import { html, page } from '../html.ts';
+import { MIN_PASSWORD_LENGTH, passwordProblem } from '../pages.ts';
+import { clearSessionCookie, csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { csrfField, errorPage, formExpired, problem, requireSignedIn, signedInPage } from './layout.ts';
+import type { SignedIn } from '../session.ts';
+
+export function passwordRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
+  const base = deps.base;
+  const resetDeps = { store: deps.store, pepper: deps.pepper, now: deps.now, publicUrl: deps.config.publicUrl };
+
+  const newPasswordFields = html`<label for="password">New password</label>
+<input id="password" name="password" type="password" autocomplete="new-password" minlength="${MIN_PASSWORD_LENGTH}" required>
+<label for="confirm">Repeat the new password</label>
+<input id="confirm" name="confirm" type="password" autocomplete="new-password" required>`;
+
+  // ---- change (signed in) ----
+  const changeForm = (c: WebContext, me: SignedIn, code?: string, text?: string) =>
+    signedInPage(deps, c, me, {
+      title: 'Change your password',
+      active: 'password',
+      body: html`<h1>Change your password</h1>
+<p class="muted">Your other browsers are signed out when you change it. Connected apps stay connected.</p>
+${problem(code, text)}
+<form method="post" action="${base}/account/password">
+${csrfField(deps, c, 'account:password')}
+<label for="current">Current password</label>
+<input id="current" name="current" type="password" autocomplete="current-password" required>
+${newPasswordFields}
+<div class="actions"><button class="primary" type="submit">Change password</button></div>
+</form>`,
+    });
+
+  app.get('/account/password', async (c) => {
+    const me = await requireSignedIn(deps, c);
+    if (me instanceof Response) return me;
+    return c.html(await changeForm(c, me));
+  });
+
+  app.post('/account/password', async (c) => {
+    const me = await requireSignedIn(deps, c);
+    if (me instanceof Response) return me;
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'account:password')) return formExpired(deps, c);
+    // The current password is guessable by whoever holds a stolen session: the same throttle as sign-in.
+    const key = me.user.email.toLowerCase();
+    const wait = deps.limits.account.retryAfter(key);
+    if (wait > 0) {
+      c.header('retry-after', String(wait));
+      return c.html(await changeForm(c, me, 'too_many_attempts', `Too many wrong passwords. Try again in ${wait} seconds.`), 429);
+    }
+    const weak = passwordProblem(field(form, 'password'), field(form, 'confirm'));
+    if (weak) return c.html(await changeForm(c, me, 'password_rejected', weak), 400);
+    const outcome = await changePassword(deps, me.user, field(form, 'current'), field(form, 'password'), me.session.id);
+    if (outcome === 'wrong_current') {
+      deps.limits.account.fail(key);
+      return c.html(await changeForm(c, me, 'wrong_password', 'Your current password is not right.'), 400);
+    }
+    deps.limits.account.succeed(key);
+    deps.log.info({ event: 'password.changed', user: me.user.id }, 'password changed');
+    return c.redirect(`${base}/account?done=password_changed`, 303);
+  });
+
+  // ---- reset by one-time link ----
+  const linkGone = (c: WebContext, code: 'link_expired' | 'link_invalid' | 'link_used') =>
+    errorPage(
+      deps,
+      c,
+      410,
+      code,
+      'This reset link is no longer valid',
+      code === 'link_expired'
+        ? 'It expired: reset links work for one hour. Ask for a new one.'
+        : 'It was used already, or it is not a reset link. Ask for a new one.',
+    );
+
+  const resetForm = (c: WebContext, token: string, code?: string, text?: string) =>
+    page({
+      title: 'Choose a new password',
+      base,
+      body: html`<h1>Choose a new password</h1>
+<p class="muted">This link works once. Everywhere you are signed in is signed out afterwards.</p>
+${problem(code, text)}
+<form method="post" action="${base}/reset-password">
+${csrfField(deps, c, 'reset-password')}
+<input type="hidden" name="token" value="${token}">
+${newPasswordFields}
+<div class="actions"><button class="primary" type="submit">Set password</button></div>
+</form>`,
+    });
+
+  app.get('/reset-password', (c) => {
+    const token = c.req.query('token') ?? '';
+    const state = resetLinkState(token, deps.now());
+    if (state === 'malformed') return linkGone(c, 'link_invalid');
+    if (state === 'expired') return linkGone(c, 'link_expired');
+    return c.html(resetForm(c, token));
+  });
+
+  app.post('/reset-password', async (c) => {
+    const form = await c.req.parseBody();
+    const token = field(form, 'token');
+    if (!csrfValid(deps, c, form.csrf, 'reset-password')) return formExpired(deps, c);
+    const state = resetLinkState(token, deps.now());
+    if (state !== 'usable') return linkGone(c, state === 'expired' ? 'link_expired' : 'link_invalid');
+    // Checked before the link is consumed: a typo does not burn it.
+    const weak = passwordProblem(field(form, 'password'), field(form, 'confirm'));
+    if (weak) return c.html(resetForm(c, token, 'password_rejected', weak), 400);
+    const outcome = await completePasswordReset(resetDeps, token, field(form, 'password'));
+    if (outcome.kind === 'gone') return linkGone(c, 'link_used');
+    clearSessionCookie(c);
+    deps.log.info({ event: 'password.reset', user: outcome.userId }, 'password reset by link');
+    return c.html(
+      page({
+        title: 'Password changed',
+        base,
+        body: html`<h1 data-testid="reset-done">Your password was changed</h1>
+<p>You were signed out everywhere. Sign in with your new password.</p>
+<p><a class="button" href="${base}/login">Sign in</a></p>`,
+      }),
+    );
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * `/account/sessions`: every browser where you are signed in (address, browser, since, last
+ * seen; this one marked), "Sign out" for one, and "Sign out everywhere" — which also ends the
+ * engine's single-sign-on sessions, but leaves connected apps connected (the page says so).
+ */
+import type { Hono } from 'hono';
+import { endSession, listSessions, signOutEverywhere } from '../../identity/account.ts';
+import { html } from '../html.ts';
+import { clearSessionCookie, csrfValid, field, type WebDeps, type WebEnv } from '../web.ts';
+import { csrfField, formExpired, notFound, notice, requireSignedIn, signedInPage, when } from './layout.ts';
+
+/** A short readable name for a user-agent string ("Chrome on Linux"); the full string is in the title. */
+function browserName(userAgent: string | null): string {
+  if (!userAgent) return 'Unknown browser';
+  const browser = /Edg\//.test(userAgent) ? 'Edge' : /Firefox\//.test(userAgent) ? 'Firefox' : /Chrom(e|ium)\//.test(userAgent) ? 'Chrome' : /Safari\//.test(userAgent) ? 'Safari' : 'A browser';
+  const os = /Windows/.test(userAgent) ? 'Windows' : /Mac OS X/.test(userAgent) ? 'macOS' : /Android/.test(userAgent) ? 'Android' : /iPhone|iPad/.test(userAgent) ? 'iOS' : /Linux/.test(userAgent) ? 'Linux' : undefined;
+  return os ? `${browser} on ${os}` : browser;
+}
+
+export function sessionRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
+  const base = deps.base;
+
+  app.get('/account/sessions', async (c) => {
+    const me = await requireSignedIn(deps, c);
+    if (me instanceof Response) return me;
+    const sessions = await listSessions(deps, me.user.id, me.session.id);
+    return c.html(
+      await signedInPage(deps, c, me, {
+        title: 'Sign-in sessions',
+        active: 'sessions',
+        body: html`<h1>Where you are signed in</h1>
+${notice(c, { session_ended: 'That browser was signed out.' })}
+<table data-testid="sessions">
+<thead><tr><th>Browser</th><th>Address</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead>
+<tbody>
+${sessions.map(
+  (s) => html`<tr data-testid="session" data-ref="${s.ref}"${s.current ? html` data-current="true"` : ''}>
+<td title="${s.userAgent ?? ''}">${browserName(s.userAgent)}${s.current ? html` <strong>(this browser)</strong>` : ''}</td>
+<td>${s.ip ?? '—'}</td><td>${when(s.createdAt)}</td><td>${when(s.lastSeenAt)}</td>
+<td><form method="post" action="${base}/account/sessions/end" class="inline">${csrfField(deps, c, 'sessions:end')}<input type="hidden" name="session" value="${s.ref}"><button type="submit" data-testid="end-session">Sign out</button></form></td>
+</tr>`,
+)}
+</tbody>
+</table>
+<form method="post" action="${base}/account/sessions/end-all">
+${csrfField(deps, c, 'sessions:end-all')}
+<p class="muted">Signing out everywhere ends every browser session, this one included. Apps you connected stay connected: disconnect them on <a href="${base}/account/apps">Connected apps</a>.</p>
+<div class="actions"><button class="danger" type="submit" data-testid="end-all">Sign out everywhere</button></div>
+</form>`,
+      }),
+    );
+  });
+
+  app.post('/account/sessions/end', async (c) => {
+    const me = await requireSignedIn(deps, c);
+    if (me instanceof Response) return me;
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'sessions:end')) return formExpired(deps, c);
+    const ended = await endSession(deps, me.user.id, field(form, 'session'));
+    // Another person's session, or one that is gone: nothing to say about it.
+    if (!ended.ended) return notFound(deps, c);
+    if (ended.id === me.session.id) {
+      clearSessionCookie(c);
+      return c.redirect(`${base}/login`, 303);
+    }
+    return c.redirect(`${base}/account/sessions?done=session_ended`, 303);
+  });
+
+  app.post('/account/sessions/end-all', async (c) => {
+    const me = await requireSignedIn(deps, c);
+    if (me instanceof Response) return me;
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'sessions:end-all')) return formExpired(deps, c);
+    await signOutEverywhere(deps, me.user.id);
+    clearSessionCookie(c);
+    deps.log.info({ event: 'sessions.ended', user: me.user.id }, 'signed out everywhere');
+    return c.redirect(`${base}/login`, 303);
+  });
+}
