@@ -46,11 +46,13 @@ export interface PageOptions {
   body: Html;
   /** A wider card, for pages with tables (account and org pages). */
   wide?: boolean;
+  /** The main element's id: a page's identity for tests and styling (e.g. `device-approved`). */
+  id?: string;
 }
 
 // Referrer policy 'same-origin', not 'no-referrer': see securityHeaders() in web.ts (Origin: null on POST).
 // The empty icon stops browsers asking for /favicon.ico, a 404 logged as a console error on every page.
-export function page({ title, base = '', body, wide = false }: PageOptions): string {
+export function page({ title, base = '', body, wide = false, id }: PageOptions): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -62,7 +64,7 @@ export function page({ title, base = '', body, wide = false }: PageOptions): str
 <link rel="icon" href="data:,">
 </head>
 <body>
-<main class="card${wide ? ' wide' : ''}">
+<main${id ? html` id="${id}"` : ''} class="card${wide ? ' wide' : ''}">
 <header class="brand">Portcullis</header>
 ${body}
 </main>
@@ -94,6 +96,7 @@ button.primary { background: var(--accent); border-color: var(--accent); color: 
 .scopes li:first-child { border-top: 0; }
 .scopes .tools { display: block; color: var(--muted); font-size: .85rem; }
 .card.wide { max-width: 60rem; }
+.user-code { font: 600 1.5rem/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .12em; }
 .nav { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: center; padding-bottom: .75rem; margin-bottom: 1.25rem; border-bottom: 1px solid var(--line); }
 .nav a { color: inherit; text-decoration: none; }
 .nav a[aria-current=page] { color: var(--accent); font-weight: 600; }
