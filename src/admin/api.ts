@@ -1,7 +1,8 @@
 /**
  * The admin JSON API, mounted at `<base>/admin/api` (server/app.ts):
  *
- *   GET    /session                                  who is signed in, and the X-CSRF-Token to send
+ *   GET    /openapi.json                             this API as OpenAPI 3.1 (admin/openapi.ts), no authentication
+ *   GET    /session                                  who is calling, the orgs they manage, and the X-CSRF-Token to send
  *   GET    /applications                             every application with its status
  *   POST   /applications                             create (definition as in the config file)
  *   GET    /applications/:slug                       one application, its definition (secrets masked)
@@ -14,10 +15,13 @@
  *   POST   /applications/:slug/test                  run the self-test (apps/self-test.ts)
  *   GET    /applications/:slug/status                not_verified | needs_review | live, and why
  *
+ * plus the organization routes (`/orgs…`) and server-wide user routes (`/users/:id…`) of admin/orgs.ts.
+ *
  * Every answer is JSON; every failure is `{error: <code>, message, …}` with the status derived from
- * the code (admin/errors.ts) — never a stack trace. Authentication: admin/auth.ts.
+ * the code (admin/errors.ts) — never a stack trace. Authentication: admin/auth.ts (a session, or an
+ * admin API key for its org's routes); application routes need a server administrator's session.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { listUpstreamTools } from '../gateway/probe.ts';
 import type { SigningKey } from '../gateway/upstream-token.ts';
@@ -27,8 +31,12 @@ import type { Application } from '../apps/definition.ts';
 import { selfTestStored } from '../apps/status.ts';
 import type { Upstream } from '../gateway/upstreams/upstream.ts';
 import { applicationService } from './applications.ts';
-import { adminCsrfToken, authenticateAdmin, type AdminPrincipal } from './auth.ts';
+import { adminCsrfToken, authenticateCaller, checkCsrf, requireServerAdmin, type AdminPrincipal } from './auth.ts';
 import { AdminError, errorAnswer } from './errors.ts';
+import { readJson } from './json-body.ts';
+import { orgRoutes } from './orgs.ts';
+import type { Mailer } from '../identity/mailer.ts';
+import { openApiDocument } from './openapi.ts';
 import { applicationDetail, applicationSummary, statusView, toolView } from './views.ts';
 
 export interface AdminApiDeps extends WebDeps {
@@ -40,25 +48,14 @@ export interface AdminApiDeps extends WebDeps {
   };
   /** The active token-signing key, for the self-test's tokens. */
   signingKey: () => Promise<SigningKey>;
+  /** Sends invitations when SMTP is configured (identity/mailer.ts); otherwise the link is returned. */
+  mailer?: Mailer;
 }
 
 type AdminEnv = { Bindings: WebEnv['Bindings']; Variables: WebEnv['Variables'] & { admin: AdminPrincipal } };
 
 /** Definitions are small; anything bigger is a mistake or an attack. */
 const MAX_BODY = 256 * 1024;
-
-/** The JSON body (bounded by the bodyLimit middleware); `{}` for an empty optional body. */
-async function readJson(c: { req: { header(name: string): string | undefined; text(): Promise<string> } }, required: boolean): Promise<unknown> {
-  const type = c.req.header('content-type') ?? '';
-  const text = await c.req.text();
-  if (!text && !required) return {};
-  if (!/^application\/json\b/i.test(type)) throw new AdminError('unsupported_media_type', 'send application/json');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new AdminError('invalid_request', 'the body is not valid JSON', { errors: [{ path: '(root)', message: 'not valid JSON' }] });
-  }
-}
 
 export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   const api = new Hono<AdminEnv>();
@@ -77,10 +74,21 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   });
   api.notFound((c) => c.json({ error: 'not_found', message: 'no such admin API route' }, 404));
 
+  // The document describes the API to anyone: it holds no data.
+  api.get('/openapi.json', (c) => c.json(openApiDocument(deps.config.publicUrl)));
+
   api.use('*', async (c, next) => {
-    c.set('admin', await authenticateAdmin(deps, c as never));
+    c.set('admin', await authenticateCaller(deps, c as never));
     await next();
   });
+  // Server-wide routes: a server administrator's session (authorization first, then CSRF).
+  const serverAdmin = async (c: Context<AdminEnv>, next: () => Promise<void>) => {
+    requireServerAdmin(c.get('admin'));
+    checkCsrf(deps, c as never, c.get('admin'));
+    await next();
+  };
+  api.use('/applications', serverAdmin);
+  api.use('/applications/*', serverAdmin);
   // Counted as the body streams in (a chunked body has no Content-Length to check up front).
   api.use('*', bodyLimit({ maxSize: MAX_BODY, onError: () => { throw new AdminError('payload_too_large', `the body is over ${MAX_BODY} bytes`); } }));
 
@@ -91,10 +99,19 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
     return app;
   }
 
-  api.get('/session', (c) => {
+  /** Who is calling, the orgs they manage, and (for a browser) the CSRF token to send. 403 to people who manage nothing. */
+  api.get('/session', async (c) => {
     const admin = c.get('admin');
-    return c.json({ user: { id: admin.userId, email: admin.email, name: admin.name }, csrfToken: adminCsrfToken(deps, c as never) });
+    const managed = (await deps.store.orgs.forUser(admin.userId)).filter((o) => (o.role === 'owner' || o.role === 'admin') && (admin.kind !== 'key' || o.id === admin.orgId));
+    if (!admin.isAdmin && managed.length === 0) throw new AdminError('forbidden', 'only administrators may use the admin API');
+    return c.json({
+      user: { id: admin.userId, email: admin.email, name: admin.name, serverAdmin: admin.isAdmin },
+      orgs: managed.map((o) => ({ id: o.id, slug: o.slug, name: o.name, role: o.role })),
+      ...(admin.kind === 'key' ? { key: admin.keyId } : { csrfToken: adminCsrfToken(deps, c as never) }),
+    });
   });
+
+  api.route('/', orgRoutes(deps) as never);
 
   api.get('/applications', async (c) => {
     const apps = await service.list();

@@ -10,8 +10,10 @@
 import { isPortcullisError } from '../core/errors.ts';
 
 export type AdminErrorCode =
-  /** No administrator session (and, later, no API key). */
+  /** No session and no API key. */
   | 'authentication_required'
+  /** A bearer credential that is not a live API key (RFC 6750 §3.1). */
+  | 'invalid_token'
   /** Signed in, but not an administrator (of the server, or of the organization). */
   | 'forbidden'
   /** Unsafe method without a valid X-CSRF-Token, or from a foreign Origin. */
@@ -42,6 +44,7 @@ export type AdminErrorCode =
 
 const STATUS: Readonly<Record<AdminErrorCode, 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 500 | 502>> = {
   authentication_required: 401,
+  invalid_token: 401,
   forbidden: 403,
   csrf_failed: 403,
   invalid_request: 400,
