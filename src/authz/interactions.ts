@@ -17,18 +17,13 @@ import {
   type WebDeps,
   type WebEnv,
 } from '../console/web.ts';
+import { allowedScopesOf, orgAccess, type OrgAccess } from '../identity/token-permissions.ts';
+import { renderConsent, renderNoOrg, type ConsentResourceRequest } from './consent-page.ts';
+import { bindGrantToOrg, orgChoices, type MemberOrg, type OrgChoices } from './grant-org.ts';
 import { ACR_PASSWORD } from './provider.ts';
-import type { ProtectedResource } from './resources.ts';
-import { describeStepUp, isStepUpPrompt, sessionAnswersLogin } from './step-up.ts';
+import { isStepUpPrompt, sessionAnswersLogin } from './step-up.ts';
 
 type Interaction = Awaited<ReturnType<ReturnType<WebDeps['provider']>['interactionDetails']>>;
-
-const OIDC_SCOPE_TEXT: Record<string, string> = {
-  openid: 'Know who you are (your account id)',
-  email: 'See your e-mail address',
-  profile: 'See your name',
-  offline_access: 'Stay connected while you are away (keep access without asking you again)',
-};
 
 /** Where the client will send the user back: a host for web URLs, the scheme for app links. */
 function returnTarget(redirectUri: string): { label: string; csp: string } | undefined {
@@ -107,62 +102,95 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
   });
 }
 
-function toolsFor(resource: ProtectedResource, scope: string): string[] {
-  return Object.entries(resource.toolScopes)
-    .filter(([, needed]) => needed === scope)
-    .map(([tool]) => tool);
+/** Which org the consent page is for, and the user's access there. */
+interface ConsentOrg {
+  choices: OrgChoices;
+  selected: MemberOrg;
+  access: OrgAccess;
 }
 
-function consentPage(
+/** The org the client's previous grant for this user acted for (preselected on the picker). */
+async function previousOrg(deps: WebDeps, grantId: string | undefined, userId: string, clientId: string): Promise<string | undefined> {
+  const context = grantId ? await deps.store.grantContexts.get(grantId) : undefined;
+  if (context) return context.orgId;
+  const earlier = (await deps.store.grantContexts.list({ userId })).filter((g) => g.clientId === clientId);
+  earlier.sort((a, b) => (b.lastUsedAt ?? b.createdAt) - (a.lastUsedAt ?? a.createdAt));
+  return earlier[0]?.orgId;
+}
+
+/**
+ * The org to show: `wanted` when given (undefined if it is not one the user may pick), else the
+ * previous grant's, else the first the user may pick.
+ */
+async function consentOrg(deps: WebDeps, choices: OrgChoices, userId: string, wanted: string | undefined, previous: () => Promise<string | undefined>): Promise<ConsentOrg | undefined> {
+  const id = wanted ?? (await previous());
+  const selected = choices.offered.find((org) => org.id === id) ?? (wanted === undefined ? choices.offered[0] : undefined);
+  if (!selected) return undefined;
+  const access = await orgAccess(deps.store, userId, selected.id);
+  return access && { choices, selected, access };
+}
+
+/** The scopes the user is asked for, per resource, from the engine's consent prompt. */
+function consentRequests(deps: WebDeps, details: Interaction) {
+  const prompt = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  const requests: ConsentResourceRequest[] = Object.entries(prompt.missingResourceScopes ?? {}).map(([indicator, scopes]) => ({
+    indicator,
+    resource: deps.resources.get(indicator),
+    scopes,
+  }));
+  return { requests, oidcScopes: prompt.missingOIDCScope ?? [], oidcClaims: prompt.missingOIDCClaims ?? [] };
+}
+
+/** Scopes of a request the user's access allows (none for a resource this server no longer serves). */
+function allowedFor(access: OrgAccess) {
+  return (request: ConsentResourceRequest): ReadonlySet<string> => new Set(request.resource ? allowedScopesOf(request.resource, access.levels) : []);
+}
+
+function consentCsp(c: WebContext, details: Interaction): void {
+  const target = returnTarget(String(details.params.redirect_uri ?? ''));
+  c.header('content-security-policy', contentSecurityPolicy(target ? [target.csp] : []));
+}
+
+function showConsent(
   deps: WebDeps,
   c: WebContext,
   details: Interaction,
   client: NonNullable<Awaited<ReturnType<typeof clientView>>>,
   userEmail: string,
+  org: ConsentOrg,
+  error?: string,
 ) {
-  const uid = details.uid;
-  const promptDetails = details.prompt.details as {
-    missingOIDCScope?: string[];
-    missingResourceScopes?: Record<string, string[]>;
-  };
-  const target = returnTarget(String(details.params.redirect_uri ?? ''));
-  const resourceEntries = Object.entries(promptDetails.missingResourceScopes ?? {});
-  const oidcScopes = (promptDetails.missingOIDCScope ?? []).filter((s) => OIDC_SCOPE_TEXT[s]);
-  return page({
-    title: 'Allow access?',
+  consentCsp(c, details);
+  const { requests, oidcScopes } = consentRequests(deps, details);
+  const body = renderConsent({
     base: deps.base,
-    body: html`<div class="client">
-${client.logo ? html`<img src="${client.logo}" alt="">` : ''}
-<div><h1>${client.name} wants to access your account</h1>
-<p class="muted">Signed in as ${userEmail}</p></div>
-</div>
-${client.verified ? '' : html`<p class="warning" role="note"><strong>Unverified application.</strong> It registered ${client.registeredBy}; Portcullis cannot vouch for who runs it. Only continue if you started this from an application you trust.</p>`}
-${target ? html`<p>After you decide, you will be sent back to <strong>${target.label}</strong>.</p>` : ''}
-${client.staysConnected ? html`<p class="muted">If you approve, ${client.name} stays connected for up to ${Math.round(deps.config.tokens.refreshTokenTtl / 86400)} days or until you disconnect it.</p>` : ''}
-<form method="post" action="${deps.base}/interaction/${uid}/consent">
-<input type="hidden" name="csrf" value="${csrfToken(deps, c, `consent:${uid}`)}">
-${resourceEntries.map(([indicator, scopes], index) => {
-  const resource = deps.resources.get(indicator);
-  return html`<h2>${resource?.name ?? indicator}</h2>
-<p class="muted">${indicator}</p>
-<ul class="scopes">
-${scopes.map((scope) => {
-  const tools = resource ? toolsFor(resource, scope) : [];
-  const description = resource?.scopes.find((s) => s.name === scope)?.description;
-  // The step-up scope says how long it lasts (authz/step-up.ts).
-  const text = resource && scope === resource.stepUpScope ? describeStepUp(resource, description) : (description ?? scope);
-  return html`<li><label><input type="checkbox" name="grant" value="${index}|${scope}" checked> ${text}</label>
-<span class="tools"><code>${scope}</code>${tools.length ? html` · tools: ${tools.join(', ')}` : ''}</span></li>`;
-})}
-</ul>`;
-})}
-${oidcScopes.length ? html`<h2>Your account</h2><ul class="scopes">${oidcScopes.map((s) => html`<li>${OIDC_SCOPE_TEXT[s]!}</li>`)}</ul>` : ''}
-<div class="actions">
-<button class="primary" type="submit" name="decision" value="approve">Approve</button>
-<button type="submit" name="decision" value="deny">Deny</button>
-</div>
-</form>`,
+    uid: details.uid,
+    csrf: csrfToken(deps, c, `consent:${details.uid}`),
+    client,
+    userEmail,
+    returnTo: returnTarget(String(details.params.redirect_uri ?? ''))?.label,
+    staysConnectedDays: Math.round(deps.config.tokens.refreshTokenTtl / 86400),
+    requests,
+    oidcScopes,
+    orgs: org.choices.offered,
+    selected: org.selected,
+    access: org.access,
+    allowed: allowedFor(org.access),
+    error,
   });
+  return c.html(body, error ? 400 : 200);
+}
+
+function showNoOrg(deps: WebDeps, c: WebContext, details: Interaction, clientName: string, userEmail: string, choices: OrgChoices) {
+  const body = renderNoOrg({
+    base: deps.base,
+    uid: details.uid,
+    abortCsrf: csrfToken(deps, c, `abort:${details.uid}`),
+    clientName,
+    userEmail,
+    refused: choices.refused.map((r) => r.org),
+  });
+  return c.html(body, 403);
 }
 
 export function interactionRoutes(deps: WebDeps): Hono<WebEnv> {
@@ -193,7 +221,11 @@ export function interactionRoutes(deps: WebDeps): Hono<WebEnv> {
       const accountId = details.session?.accountId;
       const user = accountId ? await deps.store.users.findById(accountId) : undefined;
       if (!user) return expired(c);
-      return c.html(consentPage(deps, c, details, client, user.email));
+      const clientId = String(details.params.client_id);
+      const choices = await orgChoices(deps.store, user.id, clientId);
+      const org = await consentOrg(deps, choices, user.id, undefined, () => previousOrg(deps, details.grantId, user.id, clientId));
+      if (!org) return showNoOrg(deps, c, details, client.name, user.email, choices);
+      return showConsent(deps, c, details, client, user.email, org);
     }
     return expired(c);
   });
@@ -223,32 +255,51 @@ export function interactionRoutes(deps: WebDeps): Hono<WebEnv> {
     if (!details || details.prompt.name !== 'consent') return expired(c);
     const form = await c.req.parseBody({ all: true });
     if (!csrfValid(deps, c, form.csrf, `consent:${details.uid}`)) return formExpired(c);
-    if (form.decision !== 'approve') {
+    const decision = form.decision;
+    if (decision !== 'approve' && decision !== 'switch') {
       return finish(deps, c, { error: 'access_denied', error_description: 'The user denied the request.' }, false);
     }
     const provider = deps.provider();
     const accountId = details.session?.accountId;
-    if (!accountId) return expired(c);
-    const promptDetails = details.prompt.details as {
-      missingOIDCScope?: string[];
-      missingOIDCClaims?: string[];
-      missingResourceScopes?: Record<string, string[]>;
-    };
+    const user = accountId ? await deps.store.users.findById(accountId) : undefined;
+    const client = await clientView(deps, String(details.params.client_id));
+    if (!user || !client) return expired(c);
+    const clientId = String(details.params.client_id);
+
+    // The posted org must be one the user belongs to and that lets this client act for it —
+    // checked here, not trusted from the page (docs/design/identity.md).
+    const choices = await orgChoices(deps.store, user.id, clientId);
+    const posted = typeof form.org === 'string' ? form.org : '';
+    const org = await consentOrg(deps, choices, user.id, posted, async () => undefined);
+    if (!org) {
+      const fallback = await consentOrg(deps, choices, user.id, undefined, () => previousOrg(deps, details.grantId, user.id, clientId));
+      if (!fallback) return showNoOrg(deps, c, details, client.name, user.email, choices);
+      return showConsent(deps, c, details, client, user.email, fallback, `Choose an organization you belong to that allows ${client.name}.`);
+    }
+    // Without JavaScript the picker is a form: "show permissions" renders the page for the chosen org.
+    if (decision === 'switch') return showConsent(deps, c, details, client, user.email, org);
+
+    const { requests, oidcScopes, oidcClaims } = consentRequests(deps, details);
+    const allowed = allowedFor(org.access);
     const ticked = new Set(([] as unknown[]).concat(form.grant ?? []).filter((v): v is string => typeof v === 'string'));
     const grant = details.grantId
-      ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId, clientId: String(details.params.client_id) }))
-      : new provider.Grant({ accountId, clientId: String(details.params.client_id) });
-    if (promptDetails.missingOIDCScope?.length) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
-    if (promptDetails.missingOIDCClaims?.length) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
-    Object.entries(promptDetails.missingResourceScopes ?? {}).forEach(([indicator, scopes], index) => {
-      const granted = scopes.filter((s) => ticked.has(`${index}|${s}`));
-      const refused = scopes.filter((s) => !granted.includes(s));
+      ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId: user.id, clientId }))
+      : new provider.Grant({ accountId: user.id, clientId });
+    if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
+    if (oidcClaims.length) grant.addOIDCClaims(oidcClaims);
+    requests.forEach((request, index) => {
+      // Granted: ticked and allowed by the user's role in the chosen org (a ticked scope the role
+      // does not allow is dropped — the page never offers it, but a form can be forged).
+      const mayGrant = allowed(request);
+      const granted = request.scopes.filter((s) => ticked.has(`${index}|${s}`) && mayGrant.has(s));
+      const refused = request.scopes.filter((s) => !granted.includes(s));
       // Refused scopes are recorded as encountered, so the engine does not ask again (partial consent).
-      if (granted.length) grant.addResourceScope(indicator, granted.join(' '));
-      if (refused.length) grant.rejectResourceScope(indicator, refused.join(' '));
+      if (granted.length) grant.addResourceScope(request.indicator, granted.join(' '));
+      if (refused.length) grant.rejectResourceScope(request.indicator, refused.join(' '));
     });
     const grantId = await grant.save();
-    deps.log.info({ event: 'consent.granted', user: accountId, client: details.params.client_id, grant: grantId }, 'consent granted');
+    await bindGrantToOrg(deps.store, { grantId, userId: user.id, clientId, orgId: org.selected.id }, deps.now());
+    deps.log.info({ event: 'consent.granted', user: user.id, client: clientId, grant: grantId, org: org.selected.id }, 'consent granted');
     return finish(deps, c, { consent: { grantId } });
   });
 

@@ -10,8 +10,11 @@ import { contentSecurityPolicy } from '../console/web.ts';
 import type { Config } from '../core/config.ts';
 import { randomBase62, randomToken, type DerivedSecrets, type SecretKey } from '../core/crypto.ts';
 import type { KeyRing } from '../keys/signing-keys.ts';
+import { allowedScopesOf, userActive } from '../identity/token-permissions.ts';
+import { levelOn, reaches, treeOf } from '../identity/permissions.ts';
 import type { Store } from '../store/types.ts';
 import { createAdapterClass } from './adapter.ts';
+import { GRANT_ORG_REFUSALS, resolveGrantOrg, type GrantOrg } from './grant-org.ts';
 import type { GrantRevoker } from './grant-revoker.ts';
 import { cliClient, compareHashedSecret, identityProven, insecureRedirectUri, redirectUriAllowed } from './clients.ts';
 import { createOutboundFetch } from './outbound-fetch.ts';
@@ -68,18 +71,83 @@ function serviceAccountScopes(metadata: Record<string, unknown>, fallback: strin
 }
 
 function refreshTtl(config: Config, now: () => number) {
-  // Idle lifetime, capped by what is left of the absolute lifetime counted from the first issue (iiat).
-  return (_ctx: KoaContextWithOIDC, token: { iiat?: number; iat?: number }) => {
+  // Idle lifetime, capped by what is left of the absolute lifetime counted from the first issue
+  // (iiat) — the server's, or the grant's organization's `sessionMaxTtl` when shorter.
+  return (ctx: KoaContextWithOIDC | undefined, token: { iiat?: number; iat?: number }) => {
     const started = token.iiat ?? token.iat ?? now();
-    const left = started + config.tokens.refreshTokenTtl - now();
+    const orgMax = (ctx && grantOrgOf(ctx)?.org.settings.sessionMaxTtl) ?? Infinity;
+    const left = started + Math.min(config.tokens.refreshTokenTtl, orgMax) - now();
     return Math.max(1, Math.min(config.tokens.refreshTokenIdleTtl, left));
   };
 }
+
+type BoundGrant = Extract<GrantOrg, { ok: true }> & { grantId: string };
+
+/**
+ * The organization the grant being used acts for, resolved once per engine request (by findAccount,
+ * which the engine calls before it issues anything) and read by the scope, claim and lifetime
+ * decisions that follow in the same request.
+ */
+const grantOrgs = new WeakMap<object, BoundGrant>();
+
+function grantOrgOf(ctx: KoaContextWithOIDC): BoundGrant | undefined {
+  return grantOrgs.get(ctx);
+}
+
+/** Claims about the organization a grant acts for: the ID token and userinfo (`openid` scope). */
+async function orgClaims(store: Store, bound: BoundGrant): Promise<Record<string, unknown>> {
+  const { org, access } = bound;
+  const resources = await store.orgs.resources(org.id);
+  const tree = treeOf(resources);
+  // Workspaces the user can read: their level on the workspace itself (memberships lower down
+  // give access inside it, not to it).
+  const workspaces = resources
+    .filter((r) => r.kind === 'workspace' && reaches(levelOn(access.levels, r.id, tree), 'read'))
+    .map((r) => ({ id: r.id, name: r.name }));
+  return { org_id: org.id, org_slug: org.slug, org_name: org.name, org_role: access.role, workspaces };
+}
+
+/** Claims the `openid` scope releases (ID token, userinfo): who the user is, and for which org. */
+const OPENID_CLAIMS = ['sub', 'org_id', 'org_slug', 'org_name', 'org_role', 'workspaces'];
 
 export function buildProvider(deps: AuthzDeps): Provider {
   const { config, store, secrets, resources, log, now } = deps;
   const kinds = new Set(config.clientKinds);
   const accessTtl = config.tokens.accessTokenTtl;
+
+  /**
+   * At the token endpoint (code, device code, refresh) and userinfo: the org the grant acts for,
+   * checked now. A refusal at the token endpoint is `invalid_grant` (refresh included: a removed
+   * member, a disabled user, an org that stopped allowing the client); at userinfo the token is
+   * refused (null). undefined when no grant is involved (sign-in pages).
+   */
+  async function bindGrantOrg(ctx: KoaContextWithOIDC | undefined, userId: string, token: unknown): Promise<BoundGrant | null | undefined> {
+    const route = ctx?.oidc?.route;
+    const source = token as { grantId?: string; clientId?: string; iiat?: number; kind?: string } | undefined;
+    if (!ctx || (route !== 'token' && route !== 'userinfo') || !source?.grantId || !source.clientId) return undefined;
+    const cached = grantOrgOf(ctx);
+    if (cached?.grantId === source.grantId) return cached;
+    const resolved = await resolveGrantOrg(
+      store,
+      {
+        grantId: source.grantId,
+        userId,
+        clientId: source.clientId,
+        // The session maximum counts from the first refresh token of the grant.
+        firstIssuedAt: source.kind === 'RefreshToken' ? source.iiat : undefined,
+      },
+      now(),
+    );
+    if (!resolved.ok) {
+      if (route === 'token') throw new errors.InvalidGrant(GRANT_ORG_REFUSALS[resolved.reason]);
+      return null;
+    }
+    const bound: BoundGrant = { ...resolved, grantId: source.grantId };
+    grantOrgs.set(ctx, bound);
+    // Last used (connected apps): every issuance from the grant.
+    if (route === 'token') await store.grantContexts.touch(source.grantId, now());
+    return bound;
+  }
 
   const configuration: Configuration = {
     adapter: createAdapterClass({
@@ -103,7 +171,7 @@ export function buildProvider(deps: AuthzDeps): Provider {
     },
     routes: ROUTES,
     scopes: OIDC_SCOPES,
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    claims: { openid: OPENID_CLAIMS, email: ['email', 'email_verified'], profile: ['name'] },
     responseTypes: ['code'],
     pkce: { required: () => true },
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
@@ -199,6 +267,17 @@ export function buildProvider(deps: AuthzDeps): Provider {
             const allowed = serviceAccountScopes(record.metadata, resource.defaultScopes);
             scopes = scopes.filter((scope) => allowed.has(scope));
           }
+          // A user's token: what they consented (the engine intersects with the grant) ∩ what their
+          // role in the grant's organization allows now (docs/design/identity.md), with the org's
+          // access-token lifetime when shorter. The org was resolved by findAccount just before.
+          let ttl = accessTtl;
+          if (ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type !== 'client_credentials') {
+            const bound = grantOrgOf(ctx);
+            if (!bound) throw new errors.InvalidGrant(GRANT_ORG_REFUSALS.no_org);
+            const allowed = new Set(allowedScopesOf(resource, bound.access.levels));
+            scopes = scopes.filter((scope) => allowed.has(scope));
+            ttl = Math.min(accessTtl, bound.org.settings.accessTokenTtl ?? accessTtl);
+          }
           // Step-up (authz/step-up.ts): the step-up scope only in a token straight from a fresh sign-in;
           // dropped at a refresh (the engine then leaves it out of the token and of the response's scope).
           if (ctx.oidc.route === 'token') {
@@ -211,7 +290,7 @@ export function buildProvider(deps: AuthzDeps): Provider {
           return {
             scope: scopes.join(' '),
             audience: resource.url,
-            accessTokenTTL: accessTtl,
+            accessTokenTTL: ttl,
             // RFC 9068 JWT access tokens: the guard verifies them offline, with the issuer's JWKS.
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'ES256' } },
@@ -221,9 +300,11 @@ export function buildProvider(deps: AuthzDeps): Provider {
     },
     ttl: {
       // A token carrying a step-up scope expires with the step-up (authz/step-up.ts).
-      AccessToken: ((ctx: KoaContextWithOIDC | undefined, token: { scope?: string; resourceServer?: { audience?: string } }) => {
+      // The base lifetime is the resource server info's (the org's, when shorter; see getResourceServerInfo).
+      AccessToken: ((ctx: KoaContextWithOIDC | undefined, token: { scope?: string; resourceServer?: { audience?: string; accessTokenTTL?: number } }) => {
         const audience = token.resourceServer?.audience;
-        return accessTokenTtl(audience ? resources.get(audience) : undefined, token.scope, ctx ? signInTime(ctx) : undefined, now(), accessTtl);
+        const base = token.resourceServer?.accessTokenTTL ?? accessTtl;
+        return accessTokenTtl(audience ? resources.get(audience) : undefined, token.scope, ctx ? signInTime(ctx) : undefined, now(), base);
       }) as never,
       ClientCredentials: accessTtl,
       AuthorizationCode: config.tokens.authorizationCodeTtl,
@@ -247,7 +328,12 @@ export function buildProvider(deps: AuthzDeps): Provider {
       if (!identityProven(client as never)) return undefined;
       const grantId = ctx.oidc.session?.grantIdFor(client.clientId);
       const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
-      if (grant) await askAgainForRefused(grant, ctx.oidc.requestParamScopes);
+      if (!grant) return undefined;
+      // A remembered grant whose organization no longer takes it (the user left, the org stopped
+      // allowing the client) is not reused: the user is asked again and picks an org.
+      const bound = await resolveGrantOrg(store, { grantId: grant.jti, userId: grant.accountId!, clientId: client.clientId }, now());
+      if (!bound.ok) return undefined;
+      await askAgainForRefused(grant, ctx.oidc.requestParamScopes);
       return grant;
     },
     extraTokenClaims: async (ctx, token) => {
@@ -255,19 +341,31 @@ export function buildProvider(deps: AuthzDeps): Provider {
       const source = (entities.AuthorizationCode ?? entities.RotatedRefreshToken ?? entities.RefreshToken ?? entities.DeviceCode) as
         | { authTime?: number; acr?: string; amr?: string[] }
         | undefined;
+      const bound = grantOrgOf(ctx);
       return {
         grant_id: (token as { grantId?: string }).grantId,
         auth_time: source?.authTime,
         acr: source?.acr,
         amr: source?.amr,
+        // The organization and the resource constraints (docs/design/identity.md): the gateway
+        // checks mapped tool arguments against `res`, applying inheritance with the org's tree.
+        ...(bound ? { org_id: bound.org.id, res: bound.access.levels } : {}),
       };
     },
-    findAccount: async (_ctx, sub) => {
+    findAccount: async (ctx, sub, token) => {
       const user = await store.users.findById(sub);
-      if (!user || user.disabledAt !== null) return undefined;
+      if (!user || !userActive(user)) return undefined;
+      const bound = await bindGrantOrg(ctx, sub, token);
+      if (bound === null) return undefined;
       return {
         accountId: user.id,
-        claims: async () => ({ sub: user.id, email: user.email, email_verified: false, name: user.name ?? undefined }),
+        claims: async (_use, scope) => ({
+          sub: user.id,
+          email: user.email,
+          email_verified: false,
+          name: user.name ?? undefined,
+          ...(bound && scope.split(' ').includes('openid') ? await orgClaims(store, bound) : {}),
+        }),
       };
     },
     interactions: {

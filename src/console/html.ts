@@ -95,6 +95,9 @@ button.primary { background: var(--accent); border-color: var(--accent); color: 
 .scopes li { padding: .6rem 0; border-top: 1px solid var(--line); }
 .scopes li:first-child { border-top: 0; }
 .scopes .tools { display: block; color: var(--muted); font-size: .85rem; }
+.scopes li.unavailable .scope-text { color: var(--muted); text-decoration: line-through; }
+.scopes .reason { display: block; color: var(--warn-fg); font-size: .85rem; }
+.orgs div { margin: .25rem 0; }
 .card.wide { max-width: 60rem; }
 .user-code { font: 600 1.5rem/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .12em; }
 .nav { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: center; padding-bottom: .75rem; margin-bottom: 1.25rem; border-bottom: 1px solid var(--line); }
