@@ -13,6 +13,8 @@ import { SESSION_COOKIE } from './session.ts';
 import { clearSessionCookie, clientIp, csrfToken, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from './web.ts';
 
 export const SETUP_KIND = 'admin-setup';
+/** The organization first-run setup (and `admin create-user` without --org) puts people in. */
+export const DEFAULT_ORG_SLUG = 'default';
 export const MIN_PASSWORD_LENGTH = 10;
 
 export function setupKey(pepper: SecretKey, token: string): string {
@@ -114,9 +116,12 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
       if (err instanceof PortcullisError && err.code === 'conflict') return setupGone(c);
       throw err;
     }
+    // Every token acts for an organization (docs/design/identity.md): the first one is "Default", owned by the administrator.
+    const org = (await deps.store.orgs.bySlug(DEFAULT_ORG_SLUG)) ?? (await deps.store.orgs.create({ slug: DEFAULT_ORG_SLUG, name: 'Default' }));
+    await deps.store.orgs.addMember(org.id, user.id, 'owner', deps.now());
     const session = await deps.sessions.create(user, { amr: ['pwd'], ip: clientIp(deps, c), userAgent: c.req.header('user-agent') ?? null });
     setSessionCookie(c, session.value, deps.sessions.ttl);
-    deps.log.info({ event: 'admin.created', user: user.id }, 'administrator created through the setup link');
+    deps.log.info({ event: 'admin.created', user: user.id, org: org.id }, 'administrator created through the setup link');
     return c.redirect(`${base}/`, 303);
   });
 

@@ -19,6 +19,8 @@ import { randomToken } from '../core/crypto.ts';
 import { createLogger } from '../core/log.ts';
 import { loadRootSecret } from '../core/secrets.ts';
 import { adminApi } from '../admin/api.ts';
+import { invitationPages } from '../console/invitation-page.ts';
+import { createMailer } from '../identity/mailer.ts';
 import { accountPages } from '../console/account/index.ts';
 import { consolePages, SETUP_KIND, setupKey } from '../console/pages.ts';
 import { BrowserSessions } from '../console/session.ts';
@@ -153,6 +155,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     });
 
     const sessions = new BrowserSessions(store, secrets.pepper, config.tokens.sessionTtl, now);
+    const mailer = createMailer(config.smtp);
     const webDeps: WebDeps = {
       config,
       store,
@@ -176,7 +179,8 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     web.route('/', interactionRoutes(webDeps));
     web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
     web.route('/', accountPages(webDeps));
-    web.route('/admin/api', adminApi({ ...webDeps, gateway, signingKey: () => engine.signingKey() }));
+    web.route('/', invitationPages(webDeps));
+    web.route('/admin/api', adminApi({ ...webDeps, gateway, signingKey: () => engine.signingKey(), mailer }));
     web.notFound((c) => c.json({ error: 'not_found' }, 404));
     web.onError((err, c) => {
       log.error({ err }, 'page error');
@@ -251,6 +255,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       housekeep,
       async close() {
         clearInterval(housekeeping);
+        mailer?.close();
         engine.stop();
         revocations.stop();
         revocationStream.close();
