@@ -1,14 +1,21 @@
 /** Who is calling through the gateway, as every step after authentication sees it. */
 import type { VerifiedToken } from '../guard/verify.ts';
+import type { ResourceLevels } from '../identity/permissions.ts';
 
 export interface CallerIdentity {
   subject: string;
+  /** The OAuth client, or `key:<id>` for an API key. */
   clientId: string;
   scopes: string[];
   authTime: number | undefined;
   grantId: string | undefined;
   /** Client IP (the socket peer, or the X-Forwarded-For hop a trusted proxy appended: http/io.ts requestIp). */
   ip: string;
+  /** The organization the caller acts for, and their levels on its resources (docs/design/identity.md). */
+  orgId?: string;
+  levels?: ResourceLevels;
+  /** An OAuth access token (default) or an API key. */
+  credential?: 'token' | 'key';
 }
 
 export function callerFrom(token: VerifiedToken, ip: string): CallerIdentity {
@@ -19,6 +26,9 @@ export function callerFrom(token: VerifiedToken, ip: string): CallerIdentity {
     authTime: token.authTime,
     grantId: token.grantId,
     ip,
+    orgId: token.orgId,
+    levels: token.levels,
+    credential: token.keyId === undefined ? 'token' : 'key',
   };
 }
 

@@ -20,7 +20,9 @@ import { isPortcullisError, PortcullisError } from '../core/errors.ts';
 import { bearerChallenge, challengeFor, insufficientScope } from '../guard/challenge.ts';
 import type { TokenVerifier, VerifiedToken } from '../guard/verify.ts';
 import { readBody, sendJson } from '../http/io.ts';
-import { evaluate, GATEWAY_RULES, type CallTarget, type Decision } from '../policy/index.ts';
+import type { ResourceTree } from '../identity/permissions.ts';
+import { evaluate, GATEWAY_RULES, type CallTarget, type Caller, type Decision } from '../policy/index.ts';
+import { toolRule } from '../policy/rule.ts';
 import type { Bindings } from './bindings.ts';
 import { callerFrom, ownerOf, type CallerIdentity } from './caller.ts';
 import { errorResponse, isObject, isRequest, parseBody, RpcError, serializeBody, type JsonRpcRequest } from './jsonrpc.ts';
@@ -34,8 +36,15 @@ import { nodeBody, UpstreamError, type StreamedResponse, type Upstream } from '.
 export interface GatewayDeps {
   registry: ApplicationRegistry;
   bindings: Bindings;
-  /** A verifier whose audience is the given application's resource. */
+  /**
+   * A verifier whose audience is the given application's resource: JWT access tokens, and API keys
+   * (`pcs_…`, keys/api-key-resolver.ts) resolved into the same identity.
+   */
   verifierFor(app: Application): TokenVerifier;
+  /** The resource tree of an organization, from memory (guard/org-trees.ts). */
+  orgTree(orgId: string): Promise<ResourceTree>;
+  /** An API key was used (last-used time and IP, written at most once a minute per key). */
+  keyUsed?(keyId: string, ip: string): void;
   upstreamFor(app: Application): Upstream;
   resourceMetadataUrl(app: Application): string;
   /** Ask the upstream for its tools again (after notifications/tools/list_changed). */
@@ -82,6 +91,28 @@ function targetOf(message: JsonRpcRequest): CallTarget {
   };
 }
 
+/** What policy knows of the caller. */
+function policyCaller(caller: CallerIdentity, token: VerifiedToken): Caller {
+  return {
+    subject: caller.subject,
+    clientId: caller.clientId,
+    scopes: token.scopes,
+    authTime: caller.authTime,
+    ip: caller.ip,
+    orgId: caller.orgId,
+    levels: caller.levels,
+    credential: caller.credential,
+  };
+}
+
+/** Does any tools/call in the body name a tool with arguments mapped to resources? */
+function needsTree(app: Application, messages: unknown[]): boolean {
+  return messages.some((m) => {
+    if (!isRequest(m) || m.method !== 'tools/call' || !isObject(m.params) || typeof m.params.name !== 'string') return false;
+    return toolRule(app, m.params.name)?.arguments !== undefined;
+  });
+}
+
 const TASK_METHODS = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/update']);
 
 export function createGateway(deps: GatewayDeps) {
@@ -117,17 +148,18 @@ export function createGateway(deps: GatewayDeps) {
   }
 
   /** Judge every request of the body. The first HTTP-level denial (scope, step-up) answers for all. */
-  function judge(app: Application, caller: CallerIdentity, token: VerifiedToken, messages: unknown[]) {
+  function judge(app: Application, caller: CallerIdentity, token: VerifiedToken, messages: unknown[], tree: ResourceTree | undefined) {
     const denials = new Map<unknown, Extract<Decision, { allow: false }>>();
     for (const message of messages) {
       if (!isRequest(message)) continue;
       const target = targetOf(message);
       const decision = evaluate(GATEWAY_RULES, {
         app,
-        caller: { subject: caller.subject, clientId: caller.clientId, scopes: token.scopes, authTime: caller.authTime, ip: caller.ip },
+        caller: policyCaller(caller, token),
         target,
         tool: target.method === 'tools/call' && target.name ? deps.registry.tool(app.slug, target.name) : undefined,
         now: now(),
+        tree,
       });
       if (!decision.allow) denials.set(message, decision);
     }
@@ -149,6 +181,7 @@ export function createGateway(deps: GatewayDeps) {
     const token = await authenticate(req, res, app);
     if (!token) return;
     const caller = callerFrom(token, deps.clientIp(req));
+    if (token.keyId !== undefined) deps.keyUsed?.(token.keyId, caller.ip);
     const owner = ownerOf(caller);
 
     if (req.method !== 'POST') {
@@ -156,7 +189,7 @@ export function createGateway(deps: GatewayDeps) {
       // (network, hours) still apply: outside them nobody opens a stream or ends a session.
       const decision = evaluate(GATEWAY_RULES, {
         app,
-        caller: { subject: caller.subject, clientId: caller.clientId, scopes: token.scopes, authTime: caller.authTime, ip: caller.ip },
+        caller: policyCaller(caller, token),
         target: { method: `http/${req.method}` },
         now: now(),
       });
@@ -197,7 +230,9 @@ export function createGateway(deps: GatewayDeps) {
         return rpcError(res, 400, isObject(first) ? first.id : null, mismatch.code, mismatch.message, mismatch.data);
       }
 
-      const denials = judge(app, caller, token, messages);
+      // The organization's resource tree, from memory (argument-level constraints need it).
+      const tree = caller.orgId !== undefined && needsTree(app, messages) ? await deps.orgTree(caller.orgId) : undefined;
+      const denials = judge(app, caller, token, messages, tree);
       for (const [, decision] of denials) {
         if (decision.code === 'insufficient_scope') {
           const { error, scope } = insufficientScope([decision.detail.scope!], token.scopes);

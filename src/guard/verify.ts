@@ -33,6 +33,8 @@ export interface VerifiedToken {
   orgId: string | undefined;
   /** Resource id → level (claim `res`; `*` for every resource), before inheritance. */
   levels: ResourceLevels | undefined;
+  /** Set when the credential is an API key (keys/api-key-resolver.ts), not a JWT. */
+  keyId?: string;
   claims: JWTPayload;
 }
 

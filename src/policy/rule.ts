@@ -4,6 +4,7 @@
  */
 import type { Application, ToolRule } from '../apps/definition.ts';
 import type { DenialCode } from '../core/errors.ts';
+import type { ResourceLevels, ResourceTree } from '../identity/permissions.ts';
 import type { ToolRecord } from '../store/types.ts';
 
 export interface Caller {
@@ -13,6 +14,12 @@ export interface Caller {
   /** When the user last signed in (seconds), if known. */
   authTime: number | undefined;
   ip: string;
+  /** The organization the caller acts for (token claim `org_id`, or the API key's organization). */
+  orgId?: string;
+  /** Resource id → level (token claim `res`, or the API key's effective levels), before inheritance. */
+  levels?: ResourceLevels;
+  /** An OAuth access token, or an API key (which has no sign-in, so no step-up). */
+  credential?: 'token' | 'key';
 }
 
 /** What one JSON-RPC request asks for, as far as policy is concerned. */
@@ -33,6 +40,8 @@ export interface PolicyInput {
   tool?: ToolRecord;
   /** Epoch milliseconds. */
   now: number;
+  /** The resource tree of the caller's organization (argument-level constraints). */
+  tree?: ResourceTree;
 }
 
 export type Decision =

@@ -1,7 +1,9 @@
 /**
  * Wires the gateway for every application: the registry (config file + admin API + the built-in
  * demo), one token verifier and one upstream connector per application (rebuilt when its
- * definition changes), the upstream-token minter, bindings, and manifest refreshes.
+ * definition changes), the upstream-token minter, bindings, and manifest refreshes. A bearer that
+ * looks like an API key (`pcs_…`) is resolved by keys/api-key-resolver.ts instead of verified as a
+ * JWT; organizations' resource trees are held by guard/org-trees.ts (both in memory).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTVerifyGetKey } from 'jose';
@@ -20,8 +22,11 @@ import { createHttpUpstream } from '../gateway/upstreams/http.ts';
 import { createStdioUpstream } from '../gateway/upstreams/stdio/index.ts';
 import { UpstreamError, type Upstream } from '../gateway/upstreams/upstream.ts';
 import { resourceMetadataDocument, resourceMetadataUrl } from '../guard/resource-metadata.ts';
-import type { RevocationCheck } from '../guard/verify.ts';
+import { OrgTrees } from '../guard/org-trees.ts';
+import type { RevocationList } from '../guard/revocations.ts';
 import { createTokenVerifier, type TokenVerifier } from '../guard/verify.ts';
+import { isApiKeyShaped } from '../keys/api-key-format.ts';
+import { ApiKeyResolver } from '../keys/api-key-resolver.ts';
 import type { Store } from '../store/types.ts';
 
 export interface GatewayRuntimeOptions {
@@ -32,8 +37,10 @@ export interface GatewayRuntimeOptions {
   builtin: { definition: ApplicationDefinition; server: InProcessServer }[];
   keys: JWTVerifyGetKey;
   signingKey: () => Promise<SigningKey>;
-  revocations: RevocationCheck;
+  revocations: RevocationList;
   bindingKey: SecretKey;
+  /** The server pepper (API keys are looked up by their keyed hash). */
+  pepper: SecretKey;
   clockSkew: number;
   clientIp(req: IncomingMessage): string;
   log: Logger;
@@ -49,6 +56,8 @@ export interface GatewayRuntime {
   metadataAt(wellKnownPath: string): Record<string, unknown> | undefined;
   upstreamFor(app: Application): Upstream;
   refreshManifest(app: Application): Promise<void>;
+  /** API keys as bearer credentials (shared with introspection). */
+  apiKeys: ApiKeyResolver;
   close(): Promise<void>;
 }
 
@@ -67,10 +76,22 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
   const verifiers = new Map<string, { app: Application; verify: TokenVerifier }>();
   const upstreams = new Map<string, { app: Application; upstream: Upstream }>();
 
+  const trees = new OrgTrees(store.orgs);
+  const apiKeys = new ApiKeyResolver({
+    store,
+    pepper: options.pepper,
+    revocations: options.revocations,
+    trees,
+    now: options.now,
+    onError: (err) => log.warn({ err }, 'could not record an API key use'),
+  });
+
   function verifierFor(app: Application): TokenVerifier {
     const cached = verifiers.get(app.slug);
-    if (cached?.app.resource === app.resource) return cached.verify;
-    const verify = createTokenVerifier({ issuer: config.publicUrl, audience: app.resource, keys: options.keys, revocations: options.revocations, clockSkewSeconds: options.clockSkew });
+    if (cached?.app.resource === app.resource && cached.app.scopes === app.scopes) return cached.verify;
+    const jwt = createTokenVerifier({ issuer: config.publicUrl, audience: app.resource, keys: options.keys, revocations: options.revocations, clockSkewSeconds: options.clockSkew });
+    // A JWT never matches the key shape (it has dots), so the two never mix.
+    const verify: TokenVerifier = (bearer) => (isApiKeyShaped(bearer) ? apiKeys.resolve(bearer, app) : jwt(bearer));
     verifiers.set(app.slug, { app, verify });
     return verify;
   }
@@ -121,6 +142,8 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     registry,
     bindings,
     verifierFor,
+    orgTree: (orgId) => trees.get(orgId),
+    keyUsed: (keyId, ip) => apiKeys.noteUse(keyId, ip),
     upstreamFor,
     resourceMetadataUrl: (app) => resourceMetadataUrl(app.resource),
     refreshManifest: (app) => void refreshManifest(app),
@@ -152,8 +175,10 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     },
     upstreamFor,
     refreshManifest,
+    apiKeys,
     async close() {
       registry.stop();
+      apiKeys.stop();
       await Promise.all([...upstreams.values()].map(({ upstream }) => upstream.close().catch(() => {})));
     },
   };

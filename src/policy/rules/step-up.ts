@@ -7,11 +7,15 @@ import { ALLOW, deny, toolRule, type Rule } from '../rule.ts';
  * its `auth_time` must be within this tool's own maxAge (RFC 9470 §3 `max_age`). Either failing is
  * `step_up_required`; the gateway answers 403 `insufficient_scope` naming the step-up scope, plus the
  * RFC 9470 `insufficient_user_authentication` challenge with `max_age`.
+ *
+ * An API key has no sign-in to refresh and can never get the step-up scope: a step-up tool called
+ * with a key is `policy_denied` (a JSON-RPC error), not a challenge the caller cannot answer.
  */
 export const stepUp: Rule = ({ app, target, caller, now }) => {
   if (target.method !== 'tools/call' || !target.name) return ALLOW;
   const rule = toolRule(app, target.name)?.stepUp;
   if (!rule || !app.stepUpScope) return ALLOW;
+  if (caller.credential === 'key') return deny('policy_denied', 'step-up', { resource: `tool:${target.name}`, reason: 'api_key' });
   const fresh = caller.authTime !== undefined && now / 1000 - caller.authTime <= rule.maxAge;
   if (fresh && caller.scopes.has(app.stepUpScope)) return ALLOW;
   return deny('step_up_required', 'step-up', { scope: app.stepUpScope, max_age: String(rule.maxAge), resource: `tool:${target.name}` });
