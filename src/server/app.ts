@@ -148,6 +148,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       signingKey: () => engine.signingKey(),
       revocations,
       bindingKey: secrets.pepper,
+      pepper: secrets.pepper,
       clockSkew: CLOCK_SKEW,
       clientIp,
       log,
