@@ -3,13 +3,14 @@
  * connected apps, API keys. Each file adds its routes; all forms carry a CSRF token.
  */
 import { Hono } from 'hono';
+import type { Mailer } from '../../identity/mailer.ts';
 import type { WebDeps, WebEnv } from '../web.ts';
 import { appsRoutes } from './apps.ts';
 import { passwordRoutes } from './password.ts';
 import { profileRoutes } from './profile.ts';
 import { sessionRoutes } from './sessions.ts';
 
-export function accountPages(deps: WebDeps): Hono<WebEnv> {
+export function accountPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   profileRoutes(app, deps);
   passwordRoutes(app, deps);

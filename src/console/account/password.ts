@@ -1,17 +1,25 @@
 /**
  * Passwords: changing yours (`/account/password`, the current one required), and resetting a
  * forgotten one by one-time link (`/reset-password?token=…`, identity/password-reset.ts).
+ *
+ * "Forgot password?" (`/forgot-password`) e-mails a link when SMTP is configured; otherwise it
+ * tells the person to ask an administrator of their organization (who can make a link on the
+ * members page). It answers the same page whether or not the address has an account, and does
+ * the lookup-and-send after answering, so neither the words nor the timing tell them apart (no
+ * account enumeration). Requests are limited per address and per client IP.
  */
 import type { Hono } from 'hono';
 import { changePassword } from '../../identity/account.ts';
-import { completePasswordReset, resetLinkState } from '../../identity/password-reset.ts';
+import type { Mailer } from '../../identity/mailer.ts';
+import { completePasswordReset, issuePasswordReset, resetLinkState } from '../../identity/password-reset.ts';
+import { AttemptLimiter } from '../../limits/attempts.ts';
 import { html, page } from '../html.ts';
 import { MIN_PASSWORD_LENGTH, passwordProblem } from '../pages.ts';
-import { clearSessionCookie, csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { clearSessionCookie, clientIp, csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
 import { csrfField, errorPage, formExpired, problem, requireSignedIn, signedInPage } from './layout.ts';
 import type { SignedIn } from '../session.ts';
 
-export function passwordRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
+export function passwordRoutes(app: Hono<WebEnv>, deps: WebDeps & { mailer?: Mailer }): void {
   const base = deps.base;
   const resetDeps = { store: deps.store, pepper: deps.pepper, now: deps.now, publicUrl: deps.config.publicUrl };
 
@@ -126,4 +134,79 @@ ${newPasswordFields}
       }),
     );
   });
+
+  // ---- forgot password: a link by e-mail ----
+  // Every request counts (not only failures): a few per address per hour, more per IP.
+  const perAddress = new AttemptLimiter({ free: 3, window: 3600, base: 300, maxLock: 3600 }, deps.now);
+  const perIp = new AttemptLimiter({ free: 20, window: 3600, base: 60, maxLock: 3600 }, deps.now);
+  const mailer = deps.mailer;
+
+  const forgotPage = (c: WebContext, body: ReturnType<typeof html>) => page({ title: 'Forgot your password?', base, body });
+
+  app.get('/forgot-password', (c) => {
+    if (!mailer) {
+      return c.html(
+        forgotPage(
+          c,
+          html`<h1>Forgot your password?</h1>
+<p data-testid="ask-admin">Ask an administrator of your organization for a reset link: they can make one for you from the members page.</p>
+<p><a href="${base}/login">Back to sign-in</a></p>`,
+        ),
+      );
+    }
+    return c.html(
+      forgotPage(
+        c,
+        html`<h1>Forgot your password?</h1>
+<p>Enter the e-mail address you sign in with. If it has an account, we send it a link to choose a new password (it works once, for an hour).</p>
+<form method="post" action="${base}/forgot-password">
+${csrfField(deps, c, 'forgot-password')}
+<label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required autofocus>
+<div class="actions"><button class="primary" type="submit">Send the link</button></div>
+</form>`,
+      ),
+    );
+  });
+
+  app.post('/forgot-password', async (c) => {
+    if (!mailer) return c.redirect(`${base}/forgot-password`, 303);
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'forgot-password')) return formExpired(deps, c);
+    const email = field(form, 'email').trim().toLowerCase().slice(0, 320);
+    const ip = clientIp(deps, c);
+    const wait = Math.max(perAddress.retryAfter(email), perIp.retryAfter(ip));
+    if (wait > 0) {
+      c.header('retry-after', String(wait));
+      return c.html(
+        forgotPage(c, html`<h1 data-testid="error" data-code="too_many_attempts">Too many requests</h1><p>Try again in ${Math.ceil(wait / 60)} minutes.</p>`),
+        429,
+      );
+    }
+    perAddress.fail(email);
+    perIp.fail(ip);
+    // After the answer: an address with an account takes no longer to answer than one without.
+    setImmediate(() => void sendResetLink(email).catch((err) => deps.log.warn({ err }, 'password reset e-mail failed')));
+    return c.html(
+      forgotPage(
+        c,
+        html`<h1 data-testid="reset-requested">Check your e-mail</h1>
+<p>If an account uses that address, a link to choose a new password is on its way. It works once, for an hour.</p>
+<p><a href="${base}/login">Back to sign-in</a></p>`,
+      ),
+    );
+  });
+
+  async function sendResetLink(email: string): Promise<void> {
+    if (!mailer || !/^[^\s@]+@[^\s@]+$/.test(email)) return;
+    const user = await deps.store.users.findByEmail(email);
+    if (!user) return;
+    const issued = await issuePasswordReset(resetDeps, user.id);
+    if (!issued) return;
+    await mailer.send({
+      to: user.email,
+      subject: 'Reset your Portcullis password',
+      text: `Someone (hopefully you) asked to reset the password of ${user.email} on ${deps.config.publicUrl}.\n\nChoose a new password here (the link works once, for an hour):\n${issued.link}\n\nIf you did not ask for this, ignore this message: your password stays as it is.\n`,
+    });
+    deps.log.info({ event: 'password.reset_sent', user: user.id }, 'password reset link e-mailed');
+  }
 }
