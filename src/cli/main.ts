@@ -33,6 +33,10 @@ export const COMMANDS: Command[] = [
   { name: 'apps approve', summary: 'approve tools waiting for review', load: async () => (await import('./apps.ts')).approveTools },
   { name: 'apps reject', summary: 'send a tool back to review (hidden and not callable)', load: async () => (await import('./apps.ts')).rejectTool },
   { name: 'apps test', summary: "self-test an application at the running server's public URL", load: async () => (await import('./apps.ts')).testApp },
+  { name: 'connect', summary: 'a local stdio MCP server that forwards to <mcp-url> and signs in with a code (auth_login tools)', load: async () => (await import('./connect.ts')).connect },
+  { name: 'login', summary: 'sign in to an MCP server with a code shown in the browser (device flow)', load: async () => (await import('./login.ts')).login },
+  { name: 'logout', summary: 'sign out: revoke the tokens and remove them from ~/.portcullis/auth.json', load: async () => (await import('./login.ts')).logout },
+  { name: 'whoami', summary: 'who is signed in: user, organization, server, token expiry', load: async () => (await import('./login.ts')).whoami },
 ];
 
 function version(): string {

@@ -9,6 +9,7 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createTokenEndpoints } from '../authz/token-endpoints.ts';
 import { createGrantRevoker } from '../authz/grant-revoker.ts';
+import { deviceRoutes } from '../authz/device-flow.ts';
 import { createRevocationStream } from '../authz/revocation-stream.ts';
 import { interactionRoutes } from '../authz/interactions.ts';
 import { CLOCK_SKEW } from '../authz/provider.ts';
@@ -123,12 +124,13 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       onRevoked: (grantId) => revocations.apply({ kind: 'grant', id: grantId, expiresAt: now() + retention }),
     });
     const demoUrl = `${config.publicUrl}${DEMO_APPLICATION.path}`;
+    const defaultResource = () => (resources.get(demoUrl) ? demoUrl : resources.list()[0]?.url);
     const engine = await AuthzEngine.create({
       config,
       store,
       secrets,
       resources,
-      defaultResource: () => (resources.get(demoUrl) ? demoUrl : resources.list()[0]?.url),
+      defaultResource,
       log,
       now,
       revokeGrant,
@@ -178,6 +180,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     const web = new Hono<WebEnv>().basePath(base || '/');
     web.use(securityHeaders(), csrfCookie(webDeps));
     web.route('/', interactionRoutes(webDeps));
+    web.route('/', deviceRoutes({ ...webDeps, defaultResource }));
     web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
     web.route('/', accountPages(webDeps));
     web.route('/', invitationPages(webDeps));
