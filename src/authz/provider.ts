@@ -17,6 +17,7 @@ import { createAdapterClass } from './adapter.ts';
 import { GRANT_ORG_REFUSALS, resolveGrantOrg, type GrantOrg } from './grant-org.ts';
 import type { GrantRevoker } from './grant-revoker.ts';
 import { cliClient, compareHashedSecret, identityProven, insecureRedirectUri, redirectUriAllowed } from './clients.ts';
+import { devicePolling } from './device-polling.ts';
 import { createOutboundFetch } from './outbound-fetch.ts';
 import { withRefreshScope } from './refresh-family.ts';
 import type { ResourceRegistry } from './resources.ts';
@@ -483,6 +484,8 @@ function installMiddleware(provider: Provider, deps: AuthzDeps): void {
 
   provider.use(async (ctx, next) => withRefreshScope(next));
   provider.use(async (_ctx, next) => clientLookups.run(new Map(), next));
+  // RFC 8628: the polling interval, slow_down and expired_token (authz/device-polling.ts).
+  provider.use(devicePolling({ store: deps.store, pepper: deps.secrets.pepper, now: deps.now }));
 
   // An authorization request that names no scope of its resource gets the resource's default
   // scopes: MCP clients omit `scope` when none is advertised, and the engine would otherwise

@@ -44,7 +44,7 @@ export function createRouter(deps: RouterDeps): RequestListener {
     // so a rewritten request (RFC 8414 path insertion) must look like it came in under the base.
     (req as IncomingMessage & { originalUrl?: string }).originalUrl = enginePath ? `${base}${enginePath}` : url;
     req.url = enginePath ?? (url.slice(base.length) || '/');
-    // The engine's pages (errors, logout, device code entry, auto-submit forms) skip our pages'
+    // The engine's pages (errors, logout, auto-submit forms) skip our pages'
     // securityHeaders(): never framed, never sniffed. Pages of our own markup set a full CSP over
     // this one (provider.ts renderError); the engine's built-in pages carry inline script/style.
     res.setHeader('content-security-policy', "frame-ancestors 'none'");
@@ -56,7 +56,8 @@ export function createRouter(deps: RouterDeps): RequestListener {
   function isEnginePath(path: string): boolean {
     if (!path.startsWith(`${base}/`)) return false;
     const rest = path.slice(base.length);
-    return rest.startsWith('/oauth/') || rest === '/.well-known/openid-configuration' || rest === '/device' || rest.startsWith('/device/');
+    // /device and /device/* are our pages (authz/device-flow.ts), not the engine's.
+    return rest.startsWith('/oauth/') || rest === '/.well-known/openid-configuration';
   }
 
   return (req, res) => {

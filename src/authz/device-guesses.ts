@@ -1,0 +1,49 @@
+/**
+ * Limits on wrong user codes (RFC 8628 §5.1: "the authorization server SHOULD rate limit the user
+ * code entry"). Two limiters with escalating lock-outs (limits/attempts.ts): one per client IP —
+ * reset when that IP enters a right code — and one for the whole server, which a distributed
+ * guesser (many IPs) meets and which no success resets. The global one locks briefly: it also
+ * stops honest people, so it only has to make guessing hopeless, not slow for long.
+ *
+ * In memory, like the sign-in limits: each process counts its own guesses.
+ */
+import { AttemptLimiter, type AttemptPolicy } from '../limits/attempts.ts';
+
+export interface DeviceGuessPolicies {
+  ip: AttemptPolicy;
+  global: AttemptPolicy;
+}
+
+export const DEFAULT_DEVICE_GUESS_POLICIES: DeviceGuessPolicies = {
+  // A person mistypes a few times; after 10 wrong codes the waits start at 30 s and double.
+  ip: { free: 10, window: 60 * 60, base: 30, maxLock: 60 * 60 },
+  // 200 wrong codes across the server (in 15 minutes, counted from the last one), then every
+  // further wrong code locks entry for 5 s, doubling up to a minute.
+  global: { free: 200, window: 15 * 60, base: 5, maxLock: 60 },
+};
+
+const GLOBAL = '*';
+
+export class DeviceGuessLimits {
+  readonly #ip: AttemptLimiter;
+  readonly #global: AttemptLimiter;
+
+  constructor(policies: DeviceGuessPolicies = DEFAULT_DEVICE_GUESS_POLICIES, now?: () => number) {
+    this.#ip = new AttemptLimiter(policies.ip, now);
+    this.#global = new AttemptLimiter(policies.global, now);
+  }
+
+  /** Seconds this IP must wait before it may enter a code; 0 when it may now. */
+  retryAfter(ip: string): number {
+    return Math.max(this.#ip.retryAfter(ip), this.#global.retryAfter(GLOBAL));
+  }
+
+  wrong(ip: string): void {
+    this.#ip.fail(ip);
+    this.#global.fail(GLOBAL);
+  }
+
+  right(ip: string): void {
+    this.#ip.succeed(ip);
+  }
+}

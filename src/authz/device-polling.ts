@@ -1,0 +1,135 @@
+/**
+ * RFC 8628 polling rules the engine leaves out (DESIGN.md "Known engine gaps"): the device
+ * authorization response gets an `interval`; a device that polls the token endpoint sooner than
+ * its interval gets `slow_down` and its interval grows by 5 seconds for every later poll (§3.5);
+ * a poll after the device code expired gets `expired_token` (the store no longer returns expired
+ * rows, so the engine alone would say `invalid_grant`).
+ *
+ * One koa middleware, run around the engine: it only rewrites the engine's own
+ * `authorization_pending` / `invalid_grant` answers, so it can never turn a refusal into a success.
+ * The per-code state (client, expiry, interval, last poll) lives in the store's one-time values,
+ * so every process sharing the database applies the same interval to the same device code. Two
+ * polls of one code racing in two processes may each see no state for an instant (read is
+ * take-then-put); the loser then counts as a first poll — a device cannot gain more than one
+ * early poll that way.
+ */
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { keyedHash, type SecretKey } from '../core/crypto.ts';
+import type { Store } from '../store/types.ts';
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+/** Seconds between polls a device is told to wait (RFC 8628 §3.2; 5 is the RFC's default). */
+export const DEVICE_POLL_INTERVAL = 5;
+/** How much the interval grows at each `slow_down` (RFC 8628 §3.5). */
+export const SLOW_DOWN_STEP = 5;
+/** A poll this early still counts as on time: the device's timer starts when it reads our answer. */
+const EARLY_TOLERANCE_MS = 250;
+/** The state outlives its device code so late polls keep getting `expired_token`. */
+const KEPT_AFTER_EXPIRY = 3600;
+const KIND = 'device-poll';
+
+interface PollState {
+  clientId: string;
+  /** When the device code expires (seconds), or null when unknown. */
+  exp: number | null;
+  interval: number;
+  /** Last poll, milliseconds; null before the first. */
+  last: number | null;
+}
+
+export interface DevicePollingDeps {
+  store: Store;
+  pepper: SecretKey;
+  /** Seconds (the server clock; expiry). */
+  now: () => number;
+  /** Milliseconds (poll spacing). */
+  nowMs?: () => number;
+}
+
+type Body = Record<string, unknown>;
+
+export function devicePolling(deps: DevicePollingDeps) {
+  const { store, now } = deps;
+  const nowMs = deps.nowMs ?? Date.now;
+  const keyOf = (deviceCode: string) => keyedHash(deps.pepper, `device-poll:${deviceCode}`);
+
+  async function take(key: string): Promise<PollState | undefined> {
+    const raw = await store.oneTime.consume(KIND, key, now());
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(raw) as PollState;
+    } catch {
+      return undefined;
+    }
+  }
+
+  function keep(key: string, state: PollState): Promise<void> {
+    const until = (state.exp ?? now() + 3600) + KEPT_AFTER_EXPIRY;
+    return store.oneTime.put(KIND, key, JSON.stringify(state), until);
+  }
+
+  /** A device authorization was issued: tell the device its interval and start its state. */
+  async function issued(ctx: KoaContextWithOIDC, body: Body): Promise<void> {
+    if (ctx.status !== 200 || typeof body.device_code !== 'string') return;
+    body.interval = DEVICE_POLL_INTERVAL;
+    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : null;
+    await keep(keyOf(body.device_code), {
+      clientId: ctx.oidc.client!.clientId,
+      exp: expiresIn === null ? null : now() + expiresIn,
+      interval: DEVICE_POLL_INTERVAL,
+      last: null,
+    });
+  }
+
+  /** A poll was answered by the engine; adjust the answer as RFC 8628 §3.5 says. */
+  async function polled(ctx: KoaContextWithOIDC, body: Body, deviceCode: string): Promise<void> {
+    const key = keyOf(deviceCode);
+    const clientId = ctx.oidc.client?.clientId;
+    if (ctx.status === 200 || body.error === 'access_denied') {
+      // Done either way: the code is consumed, later polls are invalid_grant.
+      await take(key);
+      return;
+    }
+    if (body.error === 'authorization_pending') {
+      const state = (await take(key)) ?? { clientId: clientId ?? '', exp: null, interval: DEVICE_POLL_INTERVAL, last: null };
+      const at = nowMs();
+      const early = state.last !== null && at - state.last < state.interval * 1000 - EARLY_TOLERANCE_MS;
+      state.last = at;
+      if (early) {
+        state.interval += SLOW_DOWN_STEP;
+        ctx.body = {
+          error: 'slow_down',
+          error_description: `polling too fast: wait at least ${state.interval} seconds between requests`,
+          // Not in RFC 8628's error response, but allowed (RFC 6749 §5.2 responses may carry more):
+          // the interval the device must now keep, so it need not count slow_downs itself.
+          interval: state.interval,
+        };
+      }
+      await keep(key, state);
+      return;
+    }
+    if (body.error === 'invalid_grant') {
+      const state = await take(key);
+      if (!state) return;
+      // Only the client the code was issued to learns that it expired; any other client's poll
+      // stays invalid_grant (client mismatch), as the engine answered.
+      if (state.clientId === clientId && state.exp !== null && now() >= state.exp) {
+        ctx.body = { error: 'expired_token', error_description: 'the device code has expired: start again' };
+        ctx.status = 400;
+      }
+      await keep(key, state);
+    }
+  }
+
+  return async function devicePollingMiddleware(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    await next();
+    const route = ctx.oidc?.route;
+    const body = ctx.body && typeof ctx.body === 'object' ? (ctx.body as Body) : undefined;
+    if (!body) return;
+    if (route === 'device_authorization') return issued(ctx, body);
+    const deviceCode = ctx.oidc?.params?.device_code;
+    if (route === 'token' && ctx.oidc.params?.grant_type === DEVICE_CODE_GRANT && typeof deviceCode === 'string') {
+      return polled(ctx, body, deviceCode);
+    }
+  };
+}
