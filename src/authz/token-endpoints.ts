@@ -3,6 +3,12 @@
  * engine answers `unsupported_token_type` for JWT access tokens because it never stores them.
  * We verify JWT access tokens with our own keys and the revocation list, and look refresh tokens
  * up through the engine's model (so the adapter's hashing, sealing and grace rules apply).
+ *
+ * API keys (`pcs_…`) are introspected too, for guards in other processes (the guard SDK): the
+ * caller must be a resource server serving an application the key may be used with (the request
+ * may name which with `resource`, else the first such application the key resolves for), and the
+ * answer is what the gateway would see — `sub` (the creator), `client_id` (`key:<id>`), `scope`,
+ * `org_id`, `res` (levels already limited by the creator's), `aud`, `exp` (absent: never expires).
  */
 import type { SecretKey } from '../core/crypto.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,7 +16,11 @@ import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload, type 
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { isPortcullisError } from '../core/errors.ts';
+import type { Application } from '../apps/definition.ts';
 import type { RevocationList } from '../guard/revocations.ts';
+import type { VerifiedToken } from '../guard/verify.ts';
+import { isApiKeyShaped } from '../keys/api-key-format.ts';
+import { KEY_NEVER_EXPIRES } from '../keys/api-key-resolver.ts';
 import { mediaType, readBody, sendJson } from '../http/io.ts';
 import type { Store } from '../store/types.ts';
 import { authenticateClient, OAuthEndpointError, type AuthenticatedClient } from './client-auth.ts';
@@ -27,6 +37,9 @@ export interface TokenEndpointDeps {
   store: Store;
   log: Logger;
   now: () => number;
+  /** API keys (keys/api-key-resolver.ts) and the applications they may be used with. */
+  apiKeys?: { resolve(key: string, app: Application): Promise<VerifiedToken> };
+  applications?: () => Application[];
 }
 
 const FORM_LIMIT = 64 * 1024;
@@ -100,7 +113,8 @@ export function createTokenEndpoints(deps: TokenEndpointDeps) {
       if (!caller.authenticated) throw new OAuthEndpointError('invalid_client', 'introspection requires an authenticated client', 401);
       const token = form.get('token');
       if (!token) throw new OAuthEndpointError('invalid_request', 'missing token');
-      sendJson(res, 200, await introspection(deps, caller, token));
+      const answer = isApiKeyShaped(token) ? await keyIntrospection(deps, caller, token, form.get('resource')) : await introspection(deps, caller, token);
+      sendJson(res, 200, answer);
     } catch (err) {
       fail(res, err, deps.log);
     }
@@ -132,7 +146,9 @@ async function introspection(deps: TokenEndpointDeps, caller: AuthenticatedClien
     const { payload } = access;
     if (access.expired) return inactive;
     const grantId = typeof payload.grant_id === 'string' ? payload.grant_id : undefined;
-    if (deps.revocations.isRevoked({ grantId, jti: String(payload.jti) })) return inactive;
+    const subject = payload.sub === undefined ? undefined : String(payload.sub);
+    const orgId = typeof payload.org_id === 'string' ? payload.org_id : undefined;
+    if (deps.revocations.isRevoked({ grantId, jti: String(payload.jti), subject, issuedAt: Number(payload.iat), orgId })) return inactive;
     const audiences = Array.isArray(payload.aud) ? payload.aud : [String(payload.aud)];
     if (payload.client_id !== callerId) {
       const serves = await resourcesServedBy(deps, callerId);
@@ -151,6 +167,8 @@ async function introspection(deps: TokenEndpointDeps, caller: AuthenticatedClien
       iat: payload.iat,
       jti: payload.jti,
       auth_time: payload.auth_time,
+      org_id: payload.org_id,
+      res: payload.res,
     };
   }
   const refresh = await deps.provider().RefreshToken.find(token);
@@ -169,6 +187,35 @@ async function introspection(deps: TokenEndpointDeps, caller: AuthenticatedClien
     iat: refresh.iat,
     iss: deps.issuer,
   };
+}
+
+async function keyIntrospection(deps: TokenEndpointDeps, caller: AuthenticatedClient, key: string, resource: string | null): Promise<Record<string, unknown>> {
+  const inactive = { active: false };
+  if (!deps.apiKeys || !deps.applications) return inactive;
+  const serves = await resourcesServedBy(deps, caller.client.clientId);
+  const candidates = deps.applications().filter((app) => serves.has(app.resource) && (resource === null || app.resource === resource));
+  for (const app of candidates) {
+    let identity: VerifiedToken;
+    try {
+      identity = await deps.apiKeys.resolve(key, app);
+    } catch {
+      continue; // not for this application (or not valid at all: every candidate says so)
+    }
+    return {
+      active: true,
+      token_type: 'Bearer',
+      scope: [...identity.scopes].join(' '),
+      client_id: identity.clientId,
+      sub: identity.subject,
+      aud: app.resource,
+      iss: deps.issuer,
+      iat: identity.issuedAt,
+      ...(identity.keyId !== undefined && identity.expiresAt < KEY_NEVER_EXPIRES ? { exp: identity.expiresAt } : {}),
+      org_id: identity.orgId,
+      res: identity.levels,
+    };
+  }
+  return inactive;
 }
 
 async function activeUser(deps: TokenEndpointDeps, id: string): Promise<boolean> {

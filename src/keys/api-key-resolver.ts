@@ -68,7 +68,7 @@ const UNKNOWN_TTL_MS = 5000;
 const TOUCH_EVERY = 60;
 const MAX_ENTRIES = 10_000;
 /** A key that never expires still needs an `exp` for code that wants one (year 9999). */
-const NEVER = 253_402_300_799;
+export const KEY_NEVER_EXPIRES = 253_402_300_799;
 
 function refused(code: 'invalid_token' | 'token_revoked' | 'invalid_audience', rule: string): PortcullisError {
   return new PortcullisError(code, code === 'token_revoked' ? 'the API key has been revoked' : 'the API key is not valid', { rule });
@@ -244,7 +244,7 @@ function identityFor(key: string, resolved: ResolvedKey, app: Application_): Ver
     audience: [app.resource],
     grantId: undefined,
     jti: clientId,
-    expiresAt: resolved.expiresAt ?? NEVER,
+    expiresAt: resolved.expiresAt ?? KEY_NEVER_EXPIRES,
     issuedAt: resolved.createdAt,
     authTime: undefined,
     acr: undefined,
