@@ -201,6 +201,8 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       store,
       log,
       now,
+      apiKeys: gateway.apiKeys,
+      applications: () => gateway.registry.list(),
     });
 
     // Remote guards (the guard SDK) learn revocations from this stream; in-process ones wake it at once.
