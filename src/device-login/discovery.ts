@@ -25,6 +25,8 @@ export interface LoginTarget {
   revocationEndpoint?: string;
   /** Scopes the resource says it supports (RFC 9728 `scopes_supported`), when it says. */
   scopesSupported?: string[];
+  /** Scopes the authorization server lists (RFC 8414 `scopes_supported`), when it does. */
+  serverScopes?: string[];
 }
 
 /** `resource_metadata` of a Bearer challenge (RFC 9728 §5.1). */
@@ -86,6 +88,7 @@ export function targetFrom(metadata: AuthorizationServerMetadata, resource: stri
   }
   const target: LoginTarget = { server: resource ?? metadata.issuer, issuer: metadata.issuer, deviceAuthorizationEndpoint: device, tokenEndpoint: token };
   if (resource) target.resource = resource;
+  if (Array.isArray(metadata.scopes_supported)) target.serverScopes = metadata.scopes_supported.filter((s): s is string => typeof s === 'string');
   if (typeof metadata.revocation_endpoint === 'string') target.revocationEndpoint = metadata.revocation_endpoint;
   if (scopesSupported) target.scopesSupported = scopesSupported;
   return target;

@@ -163,7 +163,9 @@ export class DeviceLogin {
   async start(): Promise<PendingLogin> {
     this.#refuseWithEnvironmentToken();
     const target = await this.target();
-    const scope = ['openid', ...(this.#options.scope ?? '').split(' ')].filter(Boolean);
+    // `email` and `profile` (OIDC Core §5.4) so the ID token says who signed in, when the server offers them.
+    const identityScopes = ['email', 'profile'].filter((s) => target.serverScopes?.includes(s));
+    const scope = ['openid', ...identityScopes, ...(this.#options.scope ?? '').split(' ')].filter(Boolean);
     const authorization = await requestDeviceAuthorization(this.#fetch, target, this.clientId, [...new Set(scope)].join(' '), this.#now());
     const url = authorization.verificationUriComplete ?? authorization.verificationUri;
     const opener = this.#options.openBrowser ?? true;
