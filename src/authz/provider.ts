@@ -334,7 +334,12 @@ export function buildProvider(deps: AuthzDeps): Provider {
       // allowing the client) is not reused: the user is asked again and picks an org.
       const bound = await resolveGrantOrg(store, { grantId: grant.jti, userId: grant.accountId!, clientId: client.clientId }, now());
       if (!bound.ok) return undefined;
-      await askAgainForRefused(grant, ctx.oidc.requestParamScopes);
+      // Only what the user's role there allows is worth asking for again.
+      const mayHold = (indicator: string, scope: string) => {
+        const resource = resources.get(indicator);
+        return resource !== undefined && allowedScopesOf(resource, bound.access.levels).includes(scope);
+      };
+      await askAgainForRefused(grant, ctx.oidc.requestParamScopes, mayHold);
       return grant;
     },
     extraTokenClaims: async (ctx, token) => {
@@ -407,13 +412,19 @@ export function buildProvider(deps: AuthzDeps): Provider {
  * does not ask again within that request) is asked for again when the client asks for it again —
  * a step-up after a 403. Otherwise a client whose consent is remembered could never be given it:
  * found with real MCP SDK clients, which re-authorized, got no consent prompt and the same 403.
+ * A scope the user's role in the grant's organization does not allow stays refused: asking again
+ * would show a consent page with nothing to grant at every authorization.
  */
-async function askAgainForRefused(grant: InstanceType<Provider['Grant']>, requested: ReadonlySet<string>): Promise<void> {
+async function askAgainForRefused(
+  grant: InstanceType<Provider['Grant']>,
+  requested: ReadonlySet<string>,
+  mayHold: (resource: string, scope: string) => boolean,
+): Promise<void> {
   const refused = (grant as { rejected?: { resources?: Record<string, string> } }).rejected?.resources;
   if (!refused) return;
   let changed = false;
   for (const [resource, scopes] of Object.entries(refused)) {
-    const kept = scopes.split(' ').filter((scope) => scope && !requested.has(scope));
+    const kept = scopes.split(' ').filter((scope) => scope && !(requested.has(scope) && mayHold(resource, scope)));
     if (kept.join(' ') === scopes) continue;
     refused[resource] = kept.join(' ');
     changed = true;
