@@ -182,7 +182,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     web.route('/', interactionRoutes(webDeps));
     web.route('/', deviceRoutes({ ...webDeps, defaultResource }));
     web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
-    web.route('/', accountPages(webDeps));
+    web.route('/', accountPages({ ...webDeps, mailer }));
     web.route('/', invitationPages(webDeps));
     web.route('/admin/api', adminApi({ ...webDeps, gateway, signingKey: () => engine.signingKey(), mailer }));
     web.notFound((c) => c.json({ error: 'not_found' }, 404));

@@ -136,9 +136,10 @@ ${newPasswordFields}
   });
 
   // ---- forgot password: a link by e-mail ----
-  // Every request counts (not only failures): a few per address per hour, more per IP.
-  const perAddress = new AttemptLimiter({ free: 3, window: 3600, base: 300, maxLock: 3600 }, deps.now);
-  const perIp = new AttemptLimiter({ free: 20, window: 3600, base: 60, maxLock: 3600 }, deps.now);
+  // Every request counts (not only failures): three per address and twenty per IP, then a pause
+  // (the limiter locks once a key has more than `free` attempts inside the window).
+  const perAddress = new AttemptLimiter({ free: 2, window: 3600, base: 300, maxLock: 3600 }, deps.now);
+  const perIp = new AttemptLimiter({ free: 19, window: 3600, base: 60, maxLock: 3600 }, deps.now);
   const mailer = deps.mailer;
 
   const forgotPage = (c: WebContext, body: ReturnType<typeof html>) => page({ title: 'Forgot your password?', base, body });
