@@ -15,12 +15,19 @@
  * upstreams (gateway/upstream-token.ts: audience = the upstream's URL, `act` naming the gateway)
  * are ordinary RFC 9068 tokens too: a server behind the gateway uses this same guard with
  * `resource` = its own URL, and sees the user in `subject` and the gateway in `actor`.
+ *
+ * API keys (`Authorization: Bearer pcs_…`) are accepted when introspection is configured: the
+ * authorization server answers for the key (creator, `key:<id>`, scopes, org and levels, only if
+ * the key may be used with this resource), the answer is cached like any other, and dropped at once
+ * when the revocation feed reports the key (or its creator) revoked. Without introspection a key
+ * is refused with 401 invalid_token.
  */
 import { PortcullisError, isPortcullisError } from '../../core/errors.ts';
+import { isApiKeyShaped } from '../../keys/api-key-format.ts';
 import { challengeFor, insufficientScope, type Challenge } from '../challenge.ts';
 import { resourceMetadataDocument, resourceMetadataUrl } from '../resource-metadata.ts';
 import { toolCallsIn } from '../tool-scopes.ts';
-import { createTokenVerifier, type VerifiedToken } from '../verify.ts';
+import { createTokenVerifier, readLevels, type VerifiedToken } from '../verify.ts';
 import { createMetadataSource } from './discovery.ts';
 import { createIntrospector, type Introspector } from './introspection.ts';
 import { createKeySource, KeysUnavailable } from './keys.ts';
@@ -226,7 +233,53 @@ export function createGuard(options: GuardOptions): Guard {
       })
     : undefined;
 
+  // Cached key answers go the moment a key, its creator or their membership is revoked.
+  feed?.subscribe((event) => {
+    if (event.kind === 'key' || event.kind === 'user' || event.kind === 'member') introspect?.forgetKeys();
+  });
+
   const verify = createTokenVerifier({ issuer, audience: resource, keys, revocations: feed, clockSkewSeconds: options.clockSkewSeconds });
+
+  /** An API key, as the authorization server's introspection describes it for this resource. */
+  async function authenticateKey(key: string): Promise<GuardIdentity> {
+    if (!introspect) throw new PortcullisError('invalid_token', 'API keys need introspection', { rule: 'api-key-no-introspection' });
+    let answer: Record<string, unknown>;
+    try {
+      answer = await introspect.describe(key, resource);
+    } catch (err) {
+      throw unavailable('introspection-unavailable', err);
+    }
+    if (answer.active !== true) throw new PortcullisError('invalid_token', 'the API key is not valid', { rule: 'api-key-inactive' });
+    const audience = Array.isArray(answer.aud) ? answer.aud.map(String) : typeof answer.aud === 'string' ? [answer.aud] : [];
+    if (!audience.includes(resource)) throw new PortcullisError('invalid_audience', 'the API key is for another resource', { rule: 'audience' });
+    const clientId = String(answer.client_id);
+    const subject = String(answer.sub);
+    const orgId = typeof answer.org_id === 'string' ? answer.org_id : undefined;
+    const issuedAt = typeof answer.iat === 'number' ? answer.iat : 0;
+    const keyId = clientId.startsWith('key:') ? clientId.slice(4) : clientId;
+    if (feed && feed.freshness() !== 'stale' && (feed.has('key', keyId) || feed.isSubjectRevoked(subject, orgId, issuedAt))) {
+      throw new PortcullisError('token_revoked', 'the API key has been revoked', { rule: 'revocation' });
+    }
+    return {
+      token: key,
+      subject,
+      clientId,
+      scopes: new Set(typeof answer.scope === 'string' ? answer.scope.split(' ').filter(Boolean) : []),
+      audience,
+      grantId: undefined,
+      jti: clientId,
+      expiresAt: typeof answer.exp === 'number' ? answer.exp : Number.MAX_SAFE_INTEGER,
+      issuedAt,
+      authTime: undefined,
+      acr: undefined,
+      amr: [],
+      orgId,
+      levels: readLevels(answer.res),
+      keyId,
+      claims: answer,
+      actor: undefined,
+    };
+  }
   const metadataUrl = resourceMetadataUrl(resource);
   const document = resourceMetadataDocument({
     resource,
@@ -295,6 +348,7 @@ export function createGuard(options: GuardOptions): Guard {
         return { ok: false, error: new PortcullisError('invalid_token', 'authentication required', { rule: 'no-token' }), challenge: challenge(undefined, false, defaultScope) };
       }
       try {
+        if (isApiKeyShaped(token)) return { ok: true, identity: await authenticateKey(token) };
         const verified = await verify(token);
         const act = verified.claims.act;
         const actor = act && typeof act === 'object' && typeof (act as { sub?: unknown }).sub === 'string' ? (act as { sub: string }).sub : undefined;
@@ -340,6 +394,9 @@ export function createGuard(options: GuardOptions): Guard {
           authTime: identity.authTime,
           acr: identity.acr,
           amr: identity.amr,
+          orgId: identity.orgId,
+          levels: identity.levels,
+          keyId: identity.keyId,
         },
       };
     },
