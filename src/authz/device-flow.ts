@@ -294,9 +294,10 @@ ${request.oidcScopes.some((s) => OIDC_SCOPE_TEXT[s])
 
   app.post('/device/login', async (c) => {
     const form = await c.req.parseBody();
+    const typed = normalizeUserCode(field(form, 'user_code'));
+    if (typed && !csrfValid(deps, c, form.csrf, `device-login:${typed}`)) return formExpired(c);
     const userCode = ticketed(c, form);
     if (!userCode) return lostTicket(c);
-    if (!csrfValid(deps, c, form.csrf, `device-login:${userCode}`)) return formExpired(c);
     const ip = clientIp(deps, c);
     const email = field(form, 'email');
     const check = await checkPassword(deps, email, field(form, 'password'), ip);
@@ -312,9 +313,10 @@ ${request.oidcScopes.some((s) => OIDC_SCOPE_TEXT[s])
 
   app.post('/device/confirm', async (c) => {
     const form = await c.req.parseBody({ all: true });
+    const typed = normalizeUserCode(field(form, 'user_code'));
+    if (typed && !csrfValid(deps, c, form.csrf, `device-confirm:${typed}`)) return formExpired(c);
     const userCode = ticketed(c, { user_code: form.user_code, ticket: form.ticket });
     if (!userCode) return lostTicket(c);
-    if (!csrfValid(deps, c, form.csrf, `device-confirm:${userCode}`)) return formExpired(c);
     const me = await signedIn(deps, c);
     if (!me) return c.redirect(continueUrl(c, userCode), 303);
     const code = await pendingCode(c, userCode);
