@@ -7,6 +7,7 @@ import type { Mailer } from '../../identity/mailer.ts';
 import type { WebDeps, WebEnv } from '../web.ts';
 import { appsRoutes } from './apps.ts';
 import { passwordRoutes } from './password.ts';
+import { keyRoutes } from './keys.ts';
 import { profileRoutes } from './profile.ts';
 import { sessionRoutes } from './sessions.ts';
 
@@ -16,5 +17,6 @@ export function accountPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> 
   passwordRoutes(app, deps);
   sessionRoutes(app, deps);
   appsRoutes(app, deps);
+  keyRoutes(app, deps);
   return app;
 }
