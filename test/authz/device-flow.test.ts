@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { assertOAuthError, assertTokens, register } from '../helpers/authz.ts';
+import { assertOAuthError, assertTokens, register, serverTargets } from '../helpers/authz.ts';
 import {
   approveDeviceOverHttp,
   DEVICE_CODE_GRANT,
@@ -232,14 +232,15 @@ describe('device flow expiry', () => {
   let server: TestServer;
 
   before(async () => {
-    server = await startTestServer({ tokens: { deviceCodeTtl: 1 } });
+    // Long enough to sign in under load, short enough to wait out.
+    server = await startTestServer({ tokens: { deviceCodeTtl: 4 } });
   });
   after(() => server?.stop());
 
   it('an expired code: the device gets expired_token, the page no longer takes the code', async () => {
     const device = await startDeviceAuthorization(server);
-    assert.equal(device.expires_in, 1);
-    await sleep(2_100);
+    assert.equal(device.expires_in, 4);
+    await sleep(device.expires_in * 1000 + 1100);
     assertOAuthError(await pollDeviceToken(server, device.device_code), 'expired_token', 400);
     assertOAuthError(await pollDeviceToken(server, device.device_code), 'expired_token', 400);
     const { page } = await approveDeviceOverHttp(server, device.user_code, { email: server.user.email, password: server.password });
@@ -255,9 +256,30 @@ describe('device flow expiry', () => {
       password: server.password,
     });
     assert.equal(deviceStep(confirm.body), 'confirm');
-    await sleep(2_100);
+    await sleep(device.expires_in * 1000 + 1100);
     const done = await ua.submit(confirm, /\/device\/confirm$/, { decision: 'approve' });
     assert.equal(deviceStep(done.body), 'expired');
     assertOAuthError(await pollDeviceToken(server, device.device_code), 'expired_token', 400);
   });
 });
+
+for (const target of serverTargets()) {
+  describe(`device flow on ${target.dialect}`, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await target.start();
+    });
+    after(() => server?.stop());
+
+    it('pending, slow_down, approval, tokens, then the code is spent', async () => {
+      const device = await startDeviceAuthorization(server);
+      assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending', 400);
+      assertOAuthError(await pollDeviceToken(server, device.device_code), 'slow_down', 400);
+      const { page } = await approveDeviceOverHttp(server, device.user_code.toLowerCase(), { email: server.user.email, password: server.password });
+      assert.equal(deviceStep(page.body), 'approved');
+      const tokens = assertTokens(await pollDeviceToken(server, device.device_code));
+      assert.equal(decodeJwt(tokens.access_token).aud, server.mcpUrl);
+      assertOAuthError(await pollDeviceToken(server, device.device_code), 'invalid_grant', 400);
+    });
+  });
+}
