@@ -34,6 +34,7 @@ import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import type { WebEnv } from '../console/web.ts';
 import { CLIENT_KINDS } from '../core/config.ts';
+import { disconnectApp, listConnectedApps } from '../identity/account.ts';
 import { issueApiKey, listApiKeys, parseInput, revokeApiKey, isManager } from '../identity/api-keys.ts';
 import { identityDeps, type IdentityDeps } from '../identity/context.ts';
 import { invite, listInvitations, revokeInvitation } from '../identity/invitations.ts';
@@ -83,19 +84,6 @@ export function orgView(org: Org, role?: OrgRole) {
 /** `:org` names an org by id (`org_…`) or slug. */
 async function findOrg(store: Store, ref: string): Promise<Org | undefined> {
   return ref.startsWith('org_') ? store.orgs.get(ref) : store.orgs.bySlug(ref);
-}
-
-/** Scopes a grant holds, from the engine's Grant (OpenID scopes and each resource's). */
-function grantScopes(payload: string | undefined): string[] {
-  if (!payload) return [];
-  try {
-    const grant = JSON.parse(payload) as { openid?: { scope?: string }; resources?: Record<string, string> };
-    const scopes = new Set<string>();
-    for (const scope of [grant.openid?.scope, ...Object.values(grant.resources ?? {})]) for (const s of (scope ?? '').split(' ')) if (s) scopes.add(s);
-    return [...scopes].sort();
-  } catch {
-    return [];
-  }
 }
 
 export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv> {
@@ -239,33 +227,28 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
 
   // ---- grants (connected apps of the org's people) ----
   api.get('/orgs/:org/grants', async (c) => {
-    const contexts = await store.grantContexts.list({ orgId: c.get('org').id });
+    const apps = await listConnectedApps(deps, { orgId: c.get('org').id });
     const grants = await Promise.all(
-      contexts.map(async (g) => {
-        const [client, user, grant] = await Promise.all([store.clients.find(g.clientId), store.users.findById(g.userId), store.oidc.find('Grant', g.grantId)]);
-        const clientName = typeof client?.metadata.client_name === 'string' ? client.metadata.client_name : g.clientId;
-        return {
-          grantId: g.grantId,
-          clientId: g.clientId,
-          clientName,
-          userId: g.userId,
-          userEmail: user?.email ?? null,
-          scopes: grantScopes(grant?.payload),
-          createdAt: iso(g.createdAt),
-          lastUsedAt: iso(g.lastUsedAt),
-        };
-      }),
+      apps.map(async (app) => ({
+        grantId: app.grantId,
+        clientId: app.clientId,
+        clientName: app.clientName,
+        userId: app.userId,
+        userEmail: (await store.users.findById(app.userId))?.email ?? null,
+        scopes: [...new Set([...app.accountScopes, ...app.applications.flatMap((a) => a.permissions.map((p) => p.scope))])].sort(),
+        applications: app.applications,
+        createdAt: iso(app.createdAt),
+        lastUsedAt: iso(app.lastUsedAt),
+      })),
     );
     return c.json({ grants });
   });
 
   api.delete('/orgs/:org/grants/:grantId', async (c) => {
     const grantId = c.req.param('grantId');
-    const context = await store.grantContexts.get(grantId);
-    if (!context || context.orgId !== c.get('org').id || context.revokedAt !== null) throw new AdminError('not_found', 'no such grant');
-    await deps.revokeGrant(grantId);
-    await store.grantContexts.markRevoked(grantId, deps.now());
-    deps.log.info({ event: 'admin.grant.revoked', org: context.orgId, grant: grantId, by: c.get('admin').label }, 'grant revoked');
+    const org = c.get('org');
+    if (!(await disconnectApp(deps, { orgId: org.id }, grantId))) throw new AdminError('not_found', 'no such grant');
+    deps.log.info({ event: 'admin.grant.revoked', org: org.id, grant: grantId, by: c.get('admin').label }, 'grant revoked');
     return c.body(null, 204);
   });
 
