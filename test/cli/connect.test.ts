@@ -63,9 +63,9 @@ async function spawnBridge(server: TestServer, sdk: 'v1' | 'v2', env: Record<str
     const transport = new V1Stdio(params);
     // A client that only speaks 2025-06-18: its initialize offers that version.
     const send = transport.send.bind(transport);
-    transport.send = (message, options) => {
+    transport.send = (message: Parameters<typeof send>[0]) => {
       if ('method' in message && message.method === 'initialize') (message.params as { protocolVersion: string }).protocolVersion = '2025-06-18';
-      return send(message, options);
+      return send(message);
     };
     const client = new V1Client({ name: 'stdio-only client (2025-06-18)', version: '1.0.0' });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {

@@ -95,6 +95,7 @@ describe('the token file', () => {
 
     const { backup } = signIn(file, 'bob');
     assert.ok(backup?.startsWith(`${path}.bak-`), 'the save says where the old file went');
+    assert.ok(backup);
     assert.equal(readFileSync(backup, 'utf8'), damaged, 'the backup is the damaged file, byte for byte');
     assert.equal(mode(backup), 0o600);
     assert.deepEqual(file.read().accounts.map((a) => a.account), ['bob']);
