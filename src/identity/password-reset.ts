@@ -85,3 +85,27 @@ export async function endAllSessions(store: Store, userId: string): Promise<{ br
   const [browser, engine] = await Promise.all([store.sessions.deleteForUser(userId), store.oidc.destroyByAccount('Session', userId)]);
   return { browser, engine };
 }
+
+/**
+ * May an org owner or admin (`actor`, their role in `orgId`) make a reset link for `targetId`?
+ * A reset link takes over an account, so an org's administrators get it only for accounts that
+ * are wholly theirs to manage: a member of this org, not a server administrator, not an owner
+ * unless the actor is an owner, and in no other org where the actor is not an owner or admin
+ * (an admin of one org must not take over an account that matters in another).
+ */
+export async function mayIssueResetFor(store: Store, orgId: string, actor: { userId: string; role: string }, targetId: string): Promise<boolean> {
+  if (actor.role !== 'owner' && actor.role !== 'admin') return false;
+  const target = await store.users.findById(targetId);
+  const membership = await store.orgs.member(orgId, targetId);
+  if (!target || !membership || target.deletedAt !== null) return false;
+  if (targetId === actor.userId) return true;
+  if (target.isAdmin) return false;
+  if (membership.role === 'owner' && actor.role !== 'owner') return false;
+  const actorOrgs = new Map((await store.orgs.forUser(actor.userId)).map((o) => [o.id, o.role]));
+  for (const org of await store.orgs.forUser(targetId)) {
+    const role = actorOrgs.get(org.id);
+    if (role !== 'owner' && role !== 'admin') return false;
+    if (org.role === 'owner' && role !== 'owner') return false;
+  }
+  return true;
+}

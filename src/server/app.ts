@@ -23,6 +23,7 @@ import { adminApi } from '../admin/api.ts';
 import { invitationPages } from '../console/invitation-page.ts';
 import { createMailer } from '../identity/mailer.ts';
 import { accountPages } from '../console/account/index.ts';
+import { orgPages } from '../console/org-pages/index.ts';
 import { consolePages, SETUP_KIND, setupKey } from '../console/pages.ts';
 import { BrowserSessions } from '../console/session.ts';
 import { Csrf } from '../console/csrf.ts';
@@ -183,6 +184,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     web.route('/', deviceRoutes({ ...webDeps, defaultResource }));
     web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
     web.route('/', accountPages({ ...webDeps, mailer }));
+    web.route('/', orgPages({ ...webDeps, mailer }));
     web.route('/', invitationPages(webDeps));
     web.route('/admin/api', adminApi({ ...webDeps, gateway, signingKey: () => engine.signingKey(), mailer }));
     web.notFound((c) => c.json({ error: 'not_found' }, 404));

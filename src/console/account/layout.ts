@@ -70,8 +70,8 @@ export function when(at: number | null | undefined, never = 'never'): Html {
   return html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
 }
 
-export function errorPage(deps: WebDeps, c: WebContext, status: 403 | 404 | 409 | 410, code: string, title: string, text: string): Response {
-  return c.html(page({ title, base: deps.base, body: html`<h1 data-testid="error" data-code="${code}">${title}</h1><p>${text}</p><p><a href="${deps.base}/">Home</a></p>` }), status);
+export function errorPage(deps: WebDeps, c: WebContext, status: 400 | 403 | 404 | 409 | 410 | 429, code: string, title: string, text: string, details?: Html): Response {
+  return c.html(page({ title, base: deps.base, body: html`<h1 data-testid="error" data-code="${code}">${title}</h1><p>${text}</p>${details ?? ''}<p><a href="${deps.base}/">Home</a></p>` }), status);
 }
 
 export const notFound = (deps: WebDeps, c: WebContext) => errorPage(deps, c, 404, 'not_found', 'Not found', 'There is nothing here, or it is not yours to see.');

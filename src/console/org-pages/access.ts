@@ -1,0 +1,67 @@
+/**
+ * Who may see an organization's admin pages (`/orgs/<slug>/…`): its owners and admins. A member
+ * gets 403; anyone else — not a member, or no such org — gets 404, the same page whether the
+ * org exists or not. Also the org's sub-navigation and how service errors become pages.
+ */
+import { AdminError } from '../../admin/errors.ts';
+import type { Org, OrgRole } from '../../store/types.ts';
+import { errorPage, notFound, requireSignedIn, signedInPage } from '../account/layout.ts';
+import { html, type Html } from '../html.ts';
+import type { SignedIn } from '../session.ts';
+import type { WebContext, WebDeps } from '../web.ts';
+
+export interface OrgAccess {
+  me: SignedIn;
+  org: Org;
+  role: OrgRole;
+  /** For identity services: who acts, and their role here. */
+  actor: { userId: string; role: OrgRole };
+}
+
+export async function orgAccess(deps: WebDeps, c: WebContext): Promise<OrgAccess | Response> {
+  const me = await requireSignedIn(deps, c);
+  if (me instanceof Response) return me;
+  const slug = c.req.param('org') ?? '';
+  const org = /^[\w-]{1,100}$/.test(slug) ? await deps.store.orgs.bySlug(slug) : undefined;
+  const member = org ? await deps.store.orgs.member(org.id, me.user.id) : undefined;
+  if (!org || !member) return notFound(deps, c);
+  if (member.role !== 'owner' && member.role !== 'admin') {
+    return errorPage(deps, c, 403, 'forbidden', 'Only administrators', `Only owners and admins of ${org.name} manage it.`);
+  }
+  return { me, org, role: member.role, actor: { userId: me.user.id, role: member.role } };
+}
+
+export type OrgSection = 'members' | 'invitations' | 'resources' | 'keys' | 'apps';
+
+const SECTIONS: { id: OrgSection; label: string }[] = [
+  { id: 'members', label: 'Members' },
+  { id: 'invitations', label: 'Invitations' },
+  { id: 'resources', label: 'Workspaces and projects' },
+  { id: 'keys', label: 'API keys' },
+  { id: 'apps', label: 'Connected apps' },
+];
+
+export function orgPath(deps: WebDeps, org: Org, section: OrgSection, rest = ''): string {
+  return `${deps.base}/orgs/${org.slug}/${section}${rest}`;
+}
+
+export function orgPage(deps: WebDeps, c: WebContext, access: OrgAccess, section: OrgSection, body: Html): Promise<string> {
+  const { org } = access;
+  return signedInPage(deps, c, access.me, {
+    title: `${org.name} · ${SECTIONS.find((s) => s.id === section)!.label}`,
+    active: `org:${org.slug}`,
+    body: html`<h1>${org.name}</h1>
+<nav class="nav" data-testid="org-nav">${SECTIONS.map((s) => html`<a href="${orgPath(deps, org, s.id)}"${s.id === section ? html` aria-current="page"` : ''}>${s.label}</a>`)}</nav>
+${body}`,
+  });
+}
+
+/** A service refusal (identity/*.ts AdminError) as a page with its stable code; anything else is rethrown. */
+export function refusalPage(deps: WebDeps, c: WebContext, err: unknown): Response {
+  if (!(err instanceof AdminError)) throw err;
+  const errors = (err.detail.errors as { path: string; message: string }[] | undefined) ?? [];
+  const details = errors.length ? html`<ul data-testid="field-errors">${errors.map((e) => html`<li data-path="${e.path}">${e.path}: ${e.message}</li>`)}</ul>` : undefined;
+  const status = err.status === 401 || err.status >= 413 ? 400 : (err.status as 400 | 403 | 404 | 409 | 410);
+  if (status === 404) return notFound(deps, c);
+  return errorPage(deps, c, status, err.code, 'That did not work', err.message, details);
+}

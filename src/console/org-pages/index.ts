@@ -1,0 +1,22 @@
+/**
+ * An organization's admin pages, for its owners and admins (`/orgs/<slug>/…`): members,
+ * invitations, workspaces and projects, API keys, connected apps. Members get 403, anyone else
+ * 404 (org-pages/access.ts). Every change goes through the identity services the admin API uses.
+ */
+import { Hono } from 'hono';
+import type { Mailer } from '../../identity/mailer.ts';
+import type { WebDeps, WebEnv } from '../web.ts';
+import { invitationRoutes } from './invitations.ts';
+import { keysAndAppsRoutes } from './keys-apps.ts';
+import { memberRoutes } from './members.ts';
+import { resourceRoutes } from './resources.ts';
+
+export function orgPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  app.get('/orgs/:org', (c) => c.redirect(`${deps.base}/orgs/${encodeURIComponent(c.req.param('org'))}/members`, 303));
+  memberRoutes(app, deps);
+  invitationRoutes(app, deps);
+  resourceRoutes(app, deps);
+  keysAndAppsRoutes(app, deps);
+  return app;
+}

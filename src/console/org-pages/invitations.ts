@@ -1,0 +1,100 @@
+/**
+ * `/orgs/<slug>/invitations`: invite someone by e-mail address with a role (the link is e-mailed
+ * when SMTP is configured, otherwise shown here once to pass on), see every invitation and its
+ * state, and revoke pending ones. The rules are identity/invitations.ts's.
+ */
+import type { Hono } from 'hono';
+import { identityDeps } from '../../identity/context.ts';
+import { DEFAULT_INVITATION_DAYS, invite, listInvitations, revokeInvitation } from '../../identity/invitations.ts';
+import type { Mailer } from '../../identity/mailer.ts';
+import { ORG_ROLES } from '../../identity/people.ts';
+import { csrfField, formExpired, notice, when } from '../account/layout.ts';
+import { html, type Html } from '../html.ts';
+import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { orgAccess, orgPage, orgPath, refusalPage, type OrgAccess } from './access.ts';
+
+const seconds = (iso: string | null) => (iso ? Math.floor(Date.parse(iso) / 1000) : null);
+
+export function invitationRoutes(app: Hono<WebEnv>, deps: WebDeps & { mailer?: Mailer }): void {
+  const ids = identityDeps(deps);
+
+  async function invitationsPage(c: WebContext, access: OrgAccess, extra?: Html): Promise<string> {
+    const { org } = access;
+    const invitations = await listInvitations(ids, org.id);
+    return orgPage(
+      deps,
+      c,
+      access,
+      'invitations',
+      html`${notice(c, { revoked: 'The invitation was revoked: its link no longer works.' })}
+${extra ?? ''}
+<h2>Invite someone</h2>
+<form method="post" action="${orgPath(deps, org, 'invitations')}" data-testid="invite">
+${csrfField(deps, c, 'org:invite')}
+<label for="invite-email">E-mail address</label><input id="invite-email" name="email" type="email" required>
+<label for="invite-role">Role</label>
+<select id="invite-role" name="role">${ORG_ROLES.map((r) => html`<option value="${r}"${r === 'member' ? html` selected` : ''}>${r}</option>`)}</select>
+<label for="invite-days">The link works for</label>
+<select id="invite-days" name="days">${[1, 3, 7, 14, 30].map((d) => html`<option value="${d}"${d === DEFAULT_INVITATION_DAYS ? html` selected` : ''}>${d} day${d === 1 ? '' : 's'}</option>`)}</select>
+<p class="muted">Only the person signed in with this address can accept.${deps.mailer ? ' The link is e-mailed to them.' : ' You get the link to send them.'}</p>
+<div class="actions"><button class="primary" type="submit">Invite</button></div>
+</form>
+<h2>Invitations</h2>
+${invitations.length
+  ? html`<table data-testid="invitations"><thead><tr><th>E-mail</th><th>Role</th><th>State</th><th>Sent</th><th>Expires</th><th></th></tr></thead><tbody>
+${invitations.map(
+  (inv) => html`<tr data-testid="invitation" data-invitation="${inv.id}" data-status="${inv.status}">
+<td>${inv.email}</td><td>${inv.role}</td><td>${inv.status}</td><td>${when(seconds(inv.createdAt))}</td><td>${when(seconds(inv.expiresAt))}</td>
+<td>${inv.status === 'pending'
+  ? html`<form method="post" action="${orgPath(deps, org, 'invitations', '/revoke')}" class="inline">${csrfField(deps, c, 'org:invitation-revoke')}<input type="hidden" name="invitation" value="${inv.id}"><button class="danger" type="submit" data-testid="revoke-invitation">Revoke</button></form>`
+  : ''}</td></tr>`,
+)}</tbody></table>`
+  : html`<p data-testid="no-invitations" class="muted">No invitations yet.</p>`}`,
+    );
+  }
+
+  app.get('/orgs/:org/invitations', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    return c.html(await invitationsPage(c, access));
+  });
+
+  app.post('/orgs/:org/invitations', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'org:invite')) return formExpired(deps, c);
+    const days = Number.parseInt(field(form, 'days'), 10);
+    let result;
+    try {
+      result = await invite(
+        { ...ids, publicUrl: deps.config.publicUrl },
+        access.actor,
+        access.org,
+        { email: field(form, 'email').trim(), role: field(form, 'role') || 'member', expiresInDays: Number.isFinite(days) ? days : DEFAULT_INVITATION_DAYS },
+        deps.mailer,
+      );
+    } catch (err) {
+      return refusalPage(deps, c, err);
+    }
+    const shown = result.link
+      ? html`<section class="notice" data-testid="invitation-created" data-invitation="${result.invitation.id}">
+<p>Send this link to <strong>${result.invitation.email}</strong>; it works once, until ${when(seconds(result.invitation.expiresAt))}. It is not shown again.</p>
+<code class="secret" data-testid="invitation-link">${result.link}</code></section>`
+      : html`<p class="notice" role="status" data-testid="invitation-sent" data-invitation="${result.invitation.id}">The invitation was e-mailed to ${result.invitation.email}.</p>`;
+    return c.html(await invitationsPage(c, access, shown));
+  });
+
+  app.post('/orgs/:org/invitations/revoke', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'org:invitation-revoke')) return formExpired(deps, c);
+    try {
+      await revokeInvitation(ids, access.org.id, field(form, 'invitation'));
+    } catch (err) {
+      return refusalPage(deps, c, err);
+    }
+    return c.redirect(`${orgPath(deps, access.org, 'invitations')}?done=revoked`, 303);
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * `/orgs/<slug>/keys` and `/orgs/<slug>/apps`: every API key of the organization (anyone's) and
+ * every app connected to act for it, each revocable by the org's owners and admins at once.
+ */
+import type { Hono } from 'hono';
+import { disconnectApp, listConnectedApps } from '../../identity/account.ts';
+import { listApiKeys, revokeApiKey } from '../../identity/api-keys.ts';
+import { identityDeps } from '../../identity/context.ts';
+import { appRow, orgNames } from '../account/apps.ts';
+import { keyNames, keyTable } from '../account/key-views.ts';
+import { formExpired, notFound, notice } from '../account/layout.ts';
+import { html } from '../html.ts';
+import { csrfValid, field, type WebDeps, type WebEnv } from '../web.ts';
+import { orgAccess, orgPage, orgPath, refusalPage } from './access.ts';
+
+export function keysAndAppsRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
+  const ids = identityDeps(deps);
+
+  const emailsOf = async (userIds: string[]) =>
+    new Map((await Promise.all([...new Set(userIds)].map((id) => deps.store.users.findById(id)))).filter((u) => u !== undefined).map((u) => [u.id, u.email]));
+
+  app.get('/orgs/:org/keys', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    const keys = await listApiKeys(ids, { orgId: access.org.id });
+    const names = { ...(await keyNames(deps, [access.org.id])), users: await emailsOf(keys.map((k) => k.userId)) };
+    return c.html(
+      await orgPage(
+        deps,
+        c,
+        access,
+        'keys',
+        html`${notice(c, { revoked: 'The key was revoked. It stops working now, everywhere, for good.' })}
+${keyTable(deps, c, keys, names, orgPath(deps, access.org, 'keys', '/revoke'))}`,
+      ),
+    );
+  });
+
+  app.post('/orgs/:org/keys/revoke', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'keys:revoke')) return formExpired(deps, c);
+    try {
+      await revokeApiKey(ids, { orgId: access.org.id }, field(form, 'key'), access.me.user.id);
+    } catch (err) {
+      return refusalPage(deps, c, err);
+    }
+    return c.redirect(`${orgPath(deps, access.org, 'keys')}?done=revoked`, 303);
+  });
+
+  app.get('/orgs/:org/apps', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    const apps = await listConnectedApps(deps, { orgId: access.org.id });
+    const orgs = await orgNames(deps, apps);
+    const emails = await emailsOf(apps.map((a) => a.userId));
+    return c.html(
+      await orgPage(
+        deps,
+        c,
+        access,
+        'apps',
+        html`${notice(c, { disconnected: 'The app was disconnected. Its access ends now, everywhere.' })}
+${apps.length
+  ? html`<table data-testid="apps"><thead><tr><th>App</th><th>Person</th><th>What it may do</th><th>Organization</th><th>Connected</th><th>Last used</th><th></th></tr></thead>
+<tbody>${apps.map((a) => appRow(deps, c, a, orgs, orgPath(deps, access.org, 'apps', '/disconnect'), html`<td>${emails.get(a.userId) ?? a.userId}</td>`))}</tbody></table>`
+  : html`<p data-testid="no-apps">No app is connected to act for this organization.</p>`}`,
+      ),
+    );
+  });
+
+  app.post('/orgs/:org/apps/disconnect', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'apps:disconnect')) return formExpired(deps, c);
+    const grantId = field(form, 'grant');
+    if (!(await disconnectApp(deps, { orgId: access.org.id }, grantId))) return notFound(deps, c);
+    deps.log.info({ event: 'grant.disconnected', by: access.me.user.id, org: access.org.id, grant: grantId }, 'app disconnected by an org admin');
+    return c.redirect(`${orgPath(deps, access.org, 'apps')}?done=disconnected`, 303);
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * `/orgs/<slug>/members`: who belongs to the organization, with their role; change a role,
+ * remove a member (their grants and keys in the org are revoked at once — identity/people.ts),
+ * and make a one-time password reset link for a member, shown to the admin once.
+ */
+import type { Hono } from 'hono';
+import { identityDeps } from '../../identity/context.ts';
+import { issuePasswordReset, mayIssueResetFor } from '../../identity/password-reset.ts';
+import { ORG_ROLES, removeMember, setRole } from '../../identity/people.ts';
+import type { OrgRole } from '../../store/types.ts';
+import { csrfField, errorPage, formExpired, notFound, notice, when } from '../account/layout.ts';
+import { html, type Html } from '../html.ts';
+import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { orgAccess, orgPage, orgPath, refusalPage, type OrgAccess } from './access.ts';
+
+export function memberRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
+  const ids = identityDeps(deps);
+  const resetDeps = { store: deps.store, pepper: deps.pepper, now: deps.now, publicUrl: deps.config.publicUrl };
+
+  async function membersPage(c: WebContext, access: OrgAccess, extra?: Html): Promise<string> {
+    const { org } = access;
+    const members = await deps.store.orgs.members(org.id);
+    const users = await Promise.all(members.map((m) => deps.store.users.findById(m.userId)));
+    const action = (what: string) => orgPath(deps, org, 'members', `/${what}`);
+    return orgPage(
+      deps,
+      c,
+      access,
+      'members',
+      html`${notice(c, { role_changed: 'The role was changed. It applies to their apps at the next token refresh.', removed: 'The member was removed. Their apps and keys in this organization stopped working.' })}
+${extra ?? ''}
+<table data-testid="members">
+<thead><tr><th>Person</th><th>Role</th><th>Member since</th><th></th></tr></thead>
+<tbody>
+${members.map((m, i) => {
+  const user = users[i];
+  return html`<tr data-testid="member" data-user="${m.userId}" data-role="${m.role}">
+<td>${user?.name ? html`${user.name} ` : ''}<span class="muted">${user?.email ?? m.userId}</span>${m.userId === access.me.user.id ? html` <strong>(you)</strong>` : ''}</td>
+<td><form method="post" action="${action('role')}" class="inline">${csrfField(deps, c, 'org:role')}<input type="hidden" name="user" value="${m.userId}">
+<select name="role" aria-label="Role of ${user?.email ?? m.userId}">${ORG_ROLES.map((r) => html`<option value="${r}"${r === m.role ? html` selected` : ''}>${r}</option>`)}</select>
+<button type="submit" data-testid="set-role">Change</button></form></td>
+<td>${when(m.createdAt)}</td>
+<td><form method="post" action="${action('reset-link')}" class="inline">${csrfField(deps, c, 'org:reset-link')}<input type="hidden" name="user" value="${m.userId}"><button type="submit" data-testid="reset-link">Password reset link</button></form>
+<form method="post" action="${action('remove')}" class="inline">${csrfField(deps, c, 'org:remove')}<input type="hidden" name="user" value="${m.userId}"><button class="danger" type="submit" data-testid="remove-member">Remove</button></form></td>
+</tr>`;
+})}
+</tbody>
+</table>
+<p class="muted">Invite people on <a href="${orgPath(deps, org, 'invitations')}">Invitations</a>.</p>`,
+    );
+  }
+
+  app.get('/orgs/:org/members', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    return c.html(await membersPage(c, access));
+  });
+
+  app.post('/orgs/:org/members/role', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'org:role')) return formExpired(deps, c);
+    const role = field(form, 'role') as OrgRole;
+    if (!ORG_ROLES.includes(role)) return errorPage(deps, c, 400, 'invalid_request', 'That did not work', 'Pick owner, admin or member.');
+    try {
+      await setRole(ids, access.actor, access.org.id, field(form, 'user'), role);
+    } catch (err) {
+      return refusalPage(deps, c, err);
+    }
+    return c.redirect(`${orgPath(deps, access.org, 'members')}?done=role_changed`, 303);
+  });
+
+  app.post('/orgs/:org/members/remove', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'org:remove')) return formExpired(deps, c);
+    try {
+      await removeMember(ids, access.actor, access.org.id, field(form, 'user'));
+    } catch (err) {
+      return refusalPage(deps, c, err);
+    }
+    return c.redirect(`${orgPath(deps, access.org, 'members')}?done=removed`, 303);
+  });
+
+  app.post('/orgs/:org/members/reset-link', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    const form = await c.req.parseBody();
+    if (!csrfValid(deps, c, form.csrf, 'org:reset-link')) return formExpired(deps, c);
+    const userId = field(form, 'user');
+    if (!(await deps.store.orgs.member(access.org.id, userId))) return notFound(deps, c);
+    if (!(await mayIssueResetFor(deps.store, access.org.id, access.actor, userId))) {
+      return errorPage(deps, c, 403, 'forbidden', 'Not for this account', 'This person is an owner, a server administrator, or also belongs to an organization you do not manage: they reset their password themselves, or ask someone who manages all of it.');
+    }
+    const issued = await issuePasswordReset(resetDeps, userId);
+    if (!issued) return errorPage(deps, c, 409, 'account_disabled', 'Not for this account', 'This account is disabled.');
+    const user = await deps.store.users.findById(userId);
+    deps.log.info({ event: 'password.reset_link', user: userId, by: access.me.user.id }, 'password reset link made by an org admin');
+    // Shown in this answer only (a POST, not cached): give it to the person by a channel you trust.
+    return c.html(
+      await membersPage(
+        c,
+        access,
+        html`<section class="notice" data-testid="reset-link-issued" data-user="${userId}">
+<p>A one-time link for <strong>${user?.email ?? userId}</strong> to choose a new password. It works once, until ${when(issued.expiresAt)}. Copy it now: it is not shown again.</p>
+<code class="secret" data-testid="reset-link-value">${issued.link}</code>
+</section>`,
+      ),
+    );
+  });
+}
