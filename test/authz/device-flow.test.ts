@@ -63,6 +63,7 @@ describe('device flow', () => {
     assert.equal(claims.aud, server.mcpUrl);
     assert.equal(claims.sub, server.user.id);
     assert.equal(typeof claims.auth_time, 'number');
+    assert.equal(claims.org_id, server.org.id, 'the token acts for the organization chosen');
     const context = await server.store.grantContexts.get(String(claims.grant_id));
     assert.equal(context?.orgId, server.org.id);
     assert.equal(context?.clientId, 'portcullis-cli');
@@ -193,6 +194,7 @@ describe('device flow', () => {
     assert.equal(deviceStep(page.body), 'approved');
     const tokens = assertTokens(await pollDeviceToken(server, device.device_code));
     assert.equal((await server.store.grantContexts.get(String(decodeJwt(tokens.access_token).grant_id)))?.orgId, beta.id);
+    assert.equal(decodeJwt(tokens.access_token).org_id, beta.id);
   });
 });
 
