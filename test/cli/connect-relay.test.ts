@@ -1,0 +1,89 @@
+/**
+ * `portcullis connect` relays more than tools: with server-everything behind the gateway, a
+ * stdio client (v1, 2025 era) gets progress notifications for its request, answers the server's
+ * sampling request through the bridge, reads resources, and can cancel a long call without
+ * harming the bridge.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { approveDeviceOverHttp } from '../helpers/device.ts';
+import { appUrl, httpApp, startEverything, startGateway, type SpawnedServer } from '../helpers/gateway.ts';
+import { TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+describe('portcullis connect relays progress, server requests, resources and cancellation', () => {
+  let everything: SpawnedServer;
+  let server: TestServer;
+  let client: Client;
+  const sampled: string[] = [];
+
+  before(async () => {
+    everything = await startEverything();
+    server = await startGateway([httpApp('every', everything.url)]);
+    const transport = new StdioClientTransport({
+      command: join(ROOT, 'node_modules', '.bin', 'node'),
+      args: [join(ROOT, 'bin', 'portcullis.js'), 'connect', appUrl(server, 'every')],
+      env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), PORTCULLIS_NO_BROWSER: '1', PORTCULLIS_AUTH_FILE: join(mkdtempSync(join(tmpdir(), 'relay-')), 'auth.json') },
+      stderr: 'pipe',
+    });
+    client = new Client({ name: 'sampling client', version: '1.0.0' }, { capabilities: { sampling: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      const first = request.params.messages[0]!.content as { type: string; text?: string };
+      sampled.push(first.text ?? first.type);
+      return { model: 'test-model', role: 'assistant', content: { type: 'text', text: 'the answer is 42' } };
+    });
+    await client.connect(transport);
+    const login = (await client.callTool({ name: 'auth_login', arguments: {} })) as unknown as { structuredContent: { user_code: string } };
+    await approveDeviceOverHttp(server, login.structuredContent.user_code, { email: server.user.email, password: TEST_PASSWORD });
+    const done = (await client.callTool({ name: 'auth_complete', arguments: { wait_seconds: 10 } })) as unknown as { structuredContent: { status: string } };
+    assert.equal(done.structuredContent.status, 'signed_in');
+  });
+  after(async () => {
+    await client?.close();
+    await server?.stop();
+    await everything?.stop();
+  });
+
+  it('progress notifications of a long call reach the client under its own progress token', async () => {
+    const progress: number[] = [];
+    const result = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.6, steps: 3 } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
+    assert.equal(result.isError ?? false, false, JSON.stringify(result));
+    assert.deepEqual(progress, [1, 2, 3]);
+  });
+
+  it("the remote server's sampling request is answered by the local client", async () => {
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    assert.ok(tools.includes('trigger-sampling-request'), 'the upstream saw a client that can sample');
+    const result = (await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'What is six times seven?', maxTokens: 20 } })) as { content: Array<{ text?: string }> };
+    assert.equal(sampled.length, 1);
+    assert.match(sampled[0]!, /What is six times seven\?/);
+    assert.match(JSON.stringify(result.content), /the answer is 42/);
+  });
+
+  it('resources are listed and read through the bridge', async () => {
+    const { resources } = await client.listResources();
+    assert.ok(resources.length > 0);
+    const read = await client.readResource({ uri: resources[0]!.uri });
+    assert.ok(read.contents.length > 0);
+  });
+
+  it('a cancelled call ends at once, and the next call works', async () => {
+    const abort = new AbortController();
+    const pending = client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 10, steps: 10 } }, undefined, { signal: abort.signal });
+    setTimeout(() => abort.abort('user cancelled'), 300);
+    const started = Date.now();
+    await assert.rejects(pending);
+    assert.ok(Date.now() - started < 5000);
+    const echo = (await client.callTool({ name: 'echo', arguments: { message: 'still here' } })) as { content: Array<{ text?: string }> };
+    assert.equal(echo.content[0]!.text, 'Echo: still here');
+  });
+});
