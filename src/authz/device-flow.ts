@@ -23,6 +23,7 @@ import { clientIp, csrfToken, csrfValid, field, setSessionCookie, signedIn, type
 import type { SignedIn } from '../console/session.ts';
 import { tokenPermissions } from '../identity/token-permissions.ts';
 import { bindGrantToOrg, orgChoices, type MemberOrg } from './grant-org.ts';
+import { takeDecision } from './device-decisions.ts';
 import { DeviceGuessLimits } from './device-guesses.ts';
 import { formatUserCode, normalizeUserCode } from './device-user-codes.ts';
 import { ACR_PASSWORD, OIDC_SCOPES } from './provider.ts';
@@ -323,17 +324,19 @@ ${request.oidcScopes.some((s) => OIDC_SCOPE_TEXT[s])
     if (code instanceof Response) return code;
     const request = await describeRequest(code, userCode);
     if (!request) return expiredPage(c, 'expired');
+    const choices = await orgChoices(deps.store, me.user.id, request.client.id);
+    const org = pickOrg(choices.offered, form.org);
+    if (form.decision === 'approve' && !org) return confirmPage(c, request, me, 'Choose one of the organizations offered.');
+    // Exactly one decision per code, even when two arrive together.
+    if (!(await takeDecision(deps.store, deps.pepper, userCode, deps.now()))) return expiredPage(c, 'used');
 
-    if (form.decision !== 'approve') {
+    if (form.decision !== 'approve' || !org) {
       Object.assign(code, { error: 'access_denied', errorDescription: 'The user denied the request.' });
       await code.save();
       deps.log.info({ event: 'device.denied', user: me.user.id, client: code.clientId }, 'device request denied');
       return resultPage(c, 'denied', request.client.name);
     }
 
-    const choices = await orgChoices(deps.store, me.user.id, request.client.id);
-    const org = pickOrg(choices.offered, form.org);
-    if (!org) return confirmPage(c, request, me, 'Choose one of the organizations offered.');
     const ticked = new Set(([] as unknown[]).concat(form.grant ?? []).filter((v): v is string => typeof v === 'string'));
     const allowed = request.resource ? new Set((await tokenPermissions(deps.store, me.user.id, org.id, request.resource))?.allowedScopes ?? []) : new Set<string>();
     const granted = request.resourceScopes.filter((s) => ticked.has(s) && allowed.has(s));

@@ -16,6 +16,8 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { keyedHash, type SecretKey } from '../core/crypto.ts';
 import type { Store } from '../store/types.ts';
+import { openDecision } from './device-decisions.ts';
+import { normalizeUserCode } from './device-user-codes.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 /** Seconds between polls a device is told to wait (RFC 8628 §3.2; 5 is the RFC's default). */
@@ -68,17 +70,15 @@ export function devicePolling(deps: DevicePollingDeps) {
     return store.oneTime.put(KIND, key, JSON.stringify(state), until);
   }
 
-  /** A device authorization was issued: tell the device its interval and start its state. */
+  /** A device authorization was issued: tell the device its interval, start its state, open its decision (device-decisions.ts). */
   async function issued(ctx: KoaContextWithOIDC, body: Body): Promise<void> {
     if (ctx.status !== 200 || typeof body.device_code !== 'string') return;
     body.interval = DEVICE_POLL_INTERVAL;
     const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : null;
-    await keep(keyOf(body.device_code), {
-      clientId: ctx.oidc.client!.clientId,
-      exp: expiresIn === null ? null : now() + expiresIn,
-      interval: DEVICE_POLL_INTERVAL,
-      last: null,
-    });
+    const exp = expiresIn === null ? null : now() + expiresIn;
+    await keep(keyOf(body.device_code), { clientId: ctx.oidc.client!.clientId, exp, interval: DEVICE_POLL_INTERVAL, last: null });
+    const userCode = typeof body.user_code === 'string' ? normalizeUserCode(body.user_code) : undefined;
+    if (userCode) await openDecision(store, deps.pepper, userCode, exp ?? now() + 3600);
   }
 
   /** A poll was answered by the engine; adjust the answer as RFC 8628 §3.5 says. */

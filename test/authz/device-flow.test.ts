@@ -124,6 +124,23 @@ describe('device flow', () => {
     assert.equal(afterTokens.page.status, 400);
   });
 
+  it('two decisions sent together: exactly one is taken', async () => {
+    const device = await startDeviceAuthorization(server);
+    const ua = new UserAgent();
+    const confirm = await ua.submit(await ua.follow(device.verification_uri_complete), /\/device\/login$/, ada);
+    const answers = await Promise.all([
+      ua.submit(confirm, /\/device\/confirm$/, { decision: 'approve', grant: ['demo:read'] }),
+      ua.submit(confirm, /\/device\/confirm$/, { decision: 'approve', grant: ['demo:read', 'demo:write'] }),
+      ua.submit(confirm, /\/device\/confirm$/, { decision: 'deny' }),
+    ]);
+    const steps = answers.map((a) => deviceStep(a.body));
+    assert.equal(steps.filter((s) => s === 'expired').length, 2, steps.join(', '));
+    const winner = steps.find((s) => s !== 'expired');
+    const poll = await pollDeviceToken(server, device.device_code);
+    if (winner === 'denied') assertOAuthError(poll, 'access_denied');
+    else assertTokens(poll);
+  });
+
   it("another client cannot poll someone else's device code", async () => {
     const other = await register(server, { grant_types: [DEVICE_CODE_GRANT], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'none' });
     const device = await startDeviceAuthorization(server);
