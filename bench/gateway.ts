@@ -14,8 +14,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { clientToRecord } from '../src/authz/clients.ts';
 import { resolveApplication } from '../src/apps/definition.ts';
 import { ApplicationRegistry, parseDefinition } from '../src/apps/registry.ts';
 import { ResourceRegistry } from '../src/authz/resources.ts';
@@ -24,6 +22,7 @@ import { loadRootSecret } from '../src/core/secrets.ts';
 import { Bindings } from '../src/gateway/bindings.ts';
 import { requestMethods, visibleTools } from '../src/gateway/steps/filter-response.ts';
 import { openStore } from '../src/store/open.ts';
+import { addServiceClient, CALL, cannon as sharedCannon, MCP_HEADERS, portcullisEnv as sharedEnv, serviceToken as sharedServiceToken, waitFor } from './lib/portcullis-process.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -36,17 +35,6 @@ const SECOND_PORT = 4203;
 const SECRET = 'gateway-bench-secret-gateway-bench-secret';
 const SCHEMA = `bench_${process.pid}`;
 
-function waitFor(child: ChildProcess, marker: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    child[stream]!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (seen.includes(marker)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`process exited (${code}) before it was ready:\n${seen}`)));
-  });
-}
-
 const application = {
   slug: 'bench',
   name: 'Benchmark upstream',
@@ -55,59 +43,23 @@ const application = {
 };
 
 function portcullisEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PORTCULLIS_DATA_DIR: dataDir,
-    PORTCULLIS_PORT: String(port),
-    PORTCULLIS_LOG_LEVEL: 'warn',
-    PORTCULLIS_SECRET_KEY: Buffer.from(SECRET.padEnd(43, 'x')).toString('base64url'),
-    ...(DATABASE_URL ? { DATABASE_URL: `${DATABASE_URL}?options=-c%20search_path%3D${SCHEMA}` } : {}),
-  };
+  return sharedEnv(dataDir, port, SECRET, DATABASE_URL ? { url: DATABASE_URL, schema: SCHEMA } : undefined);
 }
 
 async function prepare(dataDir: string, env: NodeJS.ProcessEnv): Promise<void> {
   const store = await openStore({ dataDir, databaseUrl: DATABASE_URL, schema: DATABASE_URL ? SCHEMA : undefined });
   await store.migrate();
   const { secrets } = loadRootSecret({ dataDir, secretKey: env.PORTCULLIS_SECRET_KEY });
-  await store.clients.upsert(
-    clientToRecord(
-      {
-        client_id: 'bench-service',
-        client_secret: SECRET,
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
-        token_endpoint_auth_method: 'client_secret_basic',
-        portcullis_scopes: ['bench:read', 'bench:write', 'bench:delete'],
-      },
-      secrets.pepper,
-      'static',
-    ),
-  );
+  await addServiceClient(store, secrets.pepper, SECRET, ['bench:read', 'bench:write', 'bench:delete']);
   await store.close();
 }
 
-async function serviceToken(issuer: string, resource: string): Promise<string> {
-  const response = await fetch(`${issuer}/oauth/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`bench-service:${SECRET}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope: 'bench:read bench:write' }),
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
-  return body.access_token;
+function serviceToken(issuer: string, resource: string): Promise<string> {
+  return sharedServiceToken(issuer, resource, SECRET, 'bench:read bench:write');
 }
 
-const CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hello' } } });
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
-
-async function cannon(url: string, headers: Record<string, string>) {
-  const result = await autocannon({ url, method: 'POST', headers, body: CALL, connections: CONCURRENCY, duration: SECONDS });
-  if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+function cannon(url: string, headers: Record<string, string>) {
+  return sharedCannon(url, headers, { connections: CONCURRENCY, seconds: SECONDS });
 }
 
 /** Latency one request at a time (no queueing behind other requests), to a tenth of a millisecond. */
