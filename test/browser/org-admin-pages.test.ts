@@ -283,7 +283,7 @@ describe('org admin forms under attack', () => {
     const memberAnswer = await postForm(member, server, '/orgs/acme/resources/create', { kind: 'workspace', name: 'Sneaky' }, page);
     assert.equal(memberAnswer.status, 403);
     assert.equal(htmlCode(memberAnswer.body), 'forbidden');
-    const outsiderAnswer = await postForm(outsider, server, '/orgs/acme/members/remove', { user: server.user.id }, page);
+    const outsiderAnswer = await postForm(outsider, server, '/orgs/acme/members/remove', { user: server.user.id }, await admin.request(`${server.url}/orgs/acme/members`));
     assert.equal(outsiderAnswer.status, 404);
     assert.equal(htmlCode(outsiderAnswer.body), 'not_found');
     assert.deepEqual(await server.store.orgs.resources(server.org.id), []);
