@@ -21,8 +21,8 @@ import { ProtocolError, Server } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { z } from 'zod';
 import { DeviceLogin, describeAccount, type ChangeReason } from '../device-login/session.ts';
-import { authTools, isAuthTool, signInFirstResult, type AuthTool } from '../device-login/tools.ts';
-import { isDeviceLoginError } from '../device-login/errors.ts';
+import { authTools, errorResult, isAuthTool, signInFirstResult, type AuthTool } from '../device-login/tools.ts';
+import { DeviceLoginError, isDeviceLoginError } from '../device-login/errors.ts';
 import { parseCommand, UsageError } from './args.ts';
 import type { CommandRun } from './context.ts';
 
@@ -107,6 +107,10 @@ export class Bridge {
   #remote: Promise<Client> | undefined;
   /** Set when the tokens stopped working, so the next non-auth call says "signed out", not "not signed in". */
   #signedOutReason: string | undefined;
+  /** Why the token file could not be used (insecure, corrupt), to say so instead of "not signed in". */
+  #fileProblem: DeviceLoginError | undefined;
+  /** The server answered 401 to PORTCULLIS_TOKEN (it cannot be renewed: the user must replace it). */
+  #environmentTokenRefused = false;
 
   constructor(login: DeviceLogin, mcpUrl: string, log: (line: string) => void) {
     this.#login = login;
@@ -160,7 +164,7 @@ export class Bridge {
             : {}),
         })) as never;
       } catch (err) {
-        if (await this.#signedOut(err)) return this.#signInFirst() as never;
+        if (this.#environmentTokenRefused || (await this.#signedOut(err))) return this.#signInFirst() as never;
         const status = (err as { status?: number; data?: { status?: number } }).status ?? (err as { data?: { status?: number } }).data?.status;
         if (status === 403) {
           return { content: [{ type: 'text', text: `${name}: your account may not use this tool (the server answered 403 insufficient_scope).` }], structuredContent: { status: 'error', code: 'insufficient_scope' }, isError: true } as never;
@@ -195,6 +199,10 @@ export class Bridge {
   }
 
   #signInFirst() {
+    if (this.#environmentTokenRefused) {
+      return errorResult(new DeviceLoginError('signed_out', `the server at ${this.#mcpUrl} refused the token in PORTCULLIS_TOKEN (expired or revoked); replace it, or unset it and call auth_login`));
+    }
+    if (this.#fileProblem) return errorResult(this.#fileProblem);
     return this.#signedOutReason ? signInFirstResult(this.#mcpUrl, 'signed_out', this.#signedOutReason) : signInFirstResult(this.#mcpUrl);
   }
 
@@ -220,11 +228,14 @@ export class Bridge {
 
   /** The remote client when signed in (connected on first use), else undefined. */
   async #remoteOrUndefined(): Promise<Client | undefined> {
+    if (this.#environmentTokenRefused) return undefined;
     try {
       await this.#login.accessToken();
+      this.#fileProblem = undefined;
     } catch (err) {
-      if (isDeviceLoginError(err)) return undefined;
-      throw err;
+      if (!isDeviceLoginError(err)) throw err;
+      this.#fileProblem = err.code === 'auth_file_corrupt' || err.code === 'auth_file_insecure' ? err : undefined;
+      return undefined;
     }
     this.#remote ??= this.#connectRemote().catch((err: unknown) => {
       this.#remote = undefined;
@@ -233,7 +244,7 @@ export class Bridge {
     try {
       return await this.#remote;
     } catch (err) {
-      if (await this.#signedOut(err)) return undefined;
+      if (this.#environmentTokenRefused || (await this.#signedOut(err))) return undefined;
       throw this.#asProtocolError(err);
     }
   }
@@ -285,7 +296,11 @@ export class Bridge {
       fresh = await this.#login.afterUnauthorized(token);
     } catch (err) {
       if (!isDeviceLoginError(err)) throw err;
-      if (this.#login.usesEnvironmentToken) this.#log('the server refused PORTCULLIS_TOKEN (401)');
+      if (this.#login.usesEnvironmentToken && !this.#environmentTokenRefused) {
+        this.#environmentTokenRefused = true;
+        this.#log('the server refused PORTCULLIS_TOKEN (401)');
+        void this.#local?.sendToolListChanged().catch(() => {});
+      }
       return response;
     }
     await response.body?.cancel();

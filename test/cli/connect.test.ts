@@ -6,7 +6,7 @@
  * switching accounts, and taking PORTCULLIS_TOKEN in CI.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -258,6 +258,27 @@ describe('portcullis connect', () => {
     await until(() => b.listChanged > changed, 'tools/list_changed after the switch');
     const unknown = await b.call('auth_switch', { account: 'nobody@example.com' });
     assert.equal(unknown.structuredContent.code, 'unknown_account');
+  });
+
+  it('a token file others can read is not used: the tools say why, with its code', async () => {
+    const path = authFilePath();
+    const first = await bridge('v1', { PORTCULLIS_AUTH_FILE: path });
+    await signIn(server, first);
+    chmodSync(path, 0o644);
+    const b = await bridge('v1', { PORTCULLIS_AUTH_FILE: path });
+    assert.deepEqual(await b.toolNames(), AUTH_TOOLS, 'the possibly leaked tokens are not used');
+    assert.equal((await b.call('list_projects')).structuredContent.code, 'auth_file_insecure');
+    assert.equal((await b.call('auth_status')).structuredContent.code, 'auth_file_insecure');
+  });
+
+  it('a PORTCULLIS_TOKEN the server refuses: only the auth tools, and calls say the token was refused', async () => {
+    const b = await bridge('v1', { PORTCULLIS_AUTH_FILE: authFilePath(), PORTCULLIS_TOKEN: 'pcs_0000000000000000000000000000000000000000' });
+    assert.deepEqual(await b.toolNames(), AUTH_TOOLS);
+    const refused = await b.call('list_projects');
+    assert.equal(refused.isError, true);
+    assert.equal(refused.structuredContent.code, 'signed_out');
+    assert.match(refused.content[0]!.text!, /PORTCULLIS_TOKEN/);
+    assert.ok(!b.stderr().includes('pcs_0000'), 'the token is not logged');
   });
 
   it('PORTCULLIS_TOKEN: an API key or an access token is used instead of signing in, and never printed', async () => {
