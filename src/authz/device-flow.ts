@@ -172,14 +172,17 @@ ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
     return { code, userCode, client, resource, resourceScopes, oidcScopes: requested.filter((s) => OIDC_SCOPES.includes(s)) };
   }
 
-  function loginPage(c: WebContext, userCode: string, options: { error?: string; email?: string; status?: 200 | 401 | 429 } = {}) {
+  function loginPage(c: WebContext, userCode: string, options: { error?: string; email?: string; status?: 200 | 401 | 429; again?: boolean } = {}) {
     const email = options.email ?? '';
+    const title = options.again ? 'Confirm it is you' : 'Sign in';
     return c.html(
       page({
-        title: 'Sign in',
+        title,
         base,
-        body: html`<h1>Sign in</h1>
-<p>to connect the device showing <strong class="user-code">${formatUserCode(userCode)}</strong></p>
+        body: html`<h1>${title}</h1>
+${options.again
+  ? html`<p>The device showing <strong class="user-code">${formatUserCode(userCode)}</strong> asks for actions that need a recent sign-in. Enter your password again to continue.</p>`
+  : html`<p>to connect the device showing <strong class="user-code">${formatUserCode(userCode)}</strong></p>`}
 ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
 <form id="device-login" method="post" action="${base}/device/login">
 <input type="hidden" name="csrf" value="${csrfToken(deps, c, `device-login:${userCode}`)}">
@@ -290,6 +293,7 @@ ${request.oidcScopes.some((s) => OIDC_SCOPE_TEXT[s])
     if (!me) return loginPage(c, userCode);
     const request = await describeRequest(code, userCode);
     if (!request) return expiredPage(c, 'expired');
+    if (needsFreshSignIn(request, me, deps.now())) return loginPage(c, userCode, { again: true, email: me.user.email });
     return confirmPage(c, request, me);
   });
 
@@ -324,6 +328,7 @@ ${request.oidcScopes.some((s) => OIDC_SCOPE_TEXT[s])
     if (code instanceof Response) return code;
     const request = await describeRequest(code, userCode);
     if (!request) return expiredPage(c, 'expired');
+    if (form.decision === 'approve' && needsFreshSignIn(request, me, deps.now())) return c.redirect(continueUrl(c, userCode), 303);
     const choices = await orgChoices(deps.store, me.user.id, request.client.id);
     const org = pickOrg(choices.offered, form.org);
     if (form.decision === 'approve' && !org) return confirmPage(c, request, me, 'Choose one of the organizations offered.');
@@ -375,6 +380,18 @@ ${request.oidcScopes.some((s) => OIDC_SCOPE_TEXT[s])
   }
 
   return app;
+}
+
+/**
+ * A step-up scope (authz/step-up.ts) is put in a token only when the sign-in behind it is recent:
+ * approving it from an older session would hand the device a token without it, and the device
+ * would be sent back here in a loop. So the password is asked for again first, as the consent
+ * flow does.
+ */
+function needsFreshSignIn(request: DeviceRequest, me: SignedIn, now: number): boolean {
+  const { resource } = request;
+  if (!resource?.stepUpScope || resource.stepUpMaxAge === undefined || !request.resourceScopes.includes(resource.stepUpScope)) return false;
+  return now - me.session.authTime > resource.stepUpMaxAge;
 }
 
 function orgPicker(orgs: MemberOrg[]): Html {

@@ -302,3 +302,36 @@ for (const target of serverTargets()) {
     });
   });
 }
+
+describe('device flow and step-up', () => {
+  const MAX_AGE = 3;
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({
+      applications: [{ slug: 'vault', name: 'Vault', upstream: { url: 'http://127.0.0.1:9/mcp' }, tools: { wipe: { stepUp: { maxAge: MAX_AGE } } }, autoApprove: true }],
+    });
+  });
+  after(() => server?.stop());
+
+  it('a step-up scope asks for the password again when the sign-in is older than the step-up allows, and the token then has it', async () => {
+    const vault = `${server.url}/mcp/vault`;
+    const ua = new UserAgent();
+    const first = await startDeviceAuthorization(server, { resource: vault, scope: 'vault:step-up' });
+    const confirm = await ua.submit(await ua.follow(first.verification_uri_complete), /\/device\/login$/, { email: server.user.email, password: server.password });
+    assert.equal(deviceStep(confirm.body), 'confirm', 'just signed in: fresh enough');
+    assert.deepEqual(checkboxValues(confirm.body, 'grant'), ['vault:step-up']);
+    await ua.submit(confirm, /\/device\/confirm$/, { decision: 'approve', grant: 'vault:step-up' });
+    assert.match(assertTokens(await pollDeviceToken(server, first.device_code)).scope, /vault:step-up/);
+
+    await sleep((MAX_AGE + 1.2) * 1000);
+    const second = await startDeviceAuthorization(server, { resource: vault, scope: 'vault:step-up' });
+    const again = await ua.follow(second.verification_uri_complete);
+    assert.equal(deviceStep(again.body), 'login', 'the old sign-in is not enough for a step-up');
+    const confirmed = await ua.submit(again, /\/device\/login$/, { email: server.user.email, password: server.password });
+    assert.equal(deviceStep(confirmed.body), 'confirm');
+    assert.equal(deviceStep((await ua.submit(confirmed, /\/device\/confirm$/, { decision: 'approve', grant: 'vault:step-up' })).body), 'approved');
+    const tokens = assertTokens(await pollDeviceToken(server, second.device_code));
+    assert.match(tokens.scope, /vault:step-up/);
+    assert.equal(decodeJwt(tokens.access_token).aud, vault);
+  });
+});
