@@ -32,6 +32,7 @@
  */
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
+import { AuditLog, type AuditRecord } from '../audit/audit-log.ts';
 import type { WebEnv } from '../console/web.ts';
 import { CLIENT_KINDS } from '../core/config.ts';
 import { disconnectApp, listConnectedApps } from '../identity/account.ts';
@@ -93,6 +94,15 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
 
   const actor = (c: OrgContext) => ({ userId: c.get('admin').userId, role: c.get('orgRole') });
 
+  // Admin changes are recorded before the API answers; records name people by id only (never an
+  // e-mail), so erasing a user never touches the chain.
+  const auditLog = new AuditLog(store, deps.log, deps.now);
+  const audit = async (c: OrgContext, kind: string, record: Omit<AuditRecord, 'kind'> = {}) => {
+    const principal = c.get('admin');
+    const org = c.get('org') as Org | undefined;
+    await auditLog.write({ orgId: org?.id ?? null, actor: principal.kind === 'key' ? `key:${principal.keyId}` : principal.userId, ...record, kind });
+  };
+
   // Who may act here: an owner or admin of this org. Others never learn whether it exists.
   const access = async (c: OrgContext, next: () => Promise<void>) => {
     const principal = c.get('admin');
@@ -134,6 +144,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
     });
     if (errors.length) throw new AdminError('invalid_request', 'invalid settings', { errors });
     await store.orgs.update(org.id, { name: input.name, settings });
+    await audit(c, 'admin.org.updated', { details: { name: input.name !== undefined, settings: settings !== undefined } });
     return c.json(orgView((await store.orgs.get(org.id))!, c.get('orgRole')));
   });
 
@@ -154,6 +165,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
     const org = c.get('org');
     const userId = c.req.param('userId');
     await setRole(ids, actor(c), org.id, userId, role);
+    await audit(c, 'admin.member.role', { subject: userId, details: { role } });
     deps.log.info({ event: 'admin.member.role', org: org.id, user: userId, role, by: c.get('admin').label }, 'role changed');
     return c.json({ userId, role });
   });
@@ -162,6 +174,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
     const org = c.get('org');
     const userId = c.req.param('userId');
     const revoked = await removeMember(ids, actor(c), org.id, userId);
+    await audit(c, 'admin.member.removed', { subject: userId, details: revoked });
     deps.log.info({ event: 'admin.member.removed', org: org.id, user: userId, by: c.get('admin').label, ...revoked }, 'member removed');
     return c.json({ removed: userId, revoked });
   });
@@ -172,12 +185,14 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
   api.post('/orgs/:org/invitations', async (c) => {
     const org = c.get('org');
     const result = await invite({ ...ids, publicUrl: deps.config.publicUrl }, actor(c), org, await readJson(c, true), deps.mailer);
+    await audit(c, 'admin.invitation.created', { details: { invitation: result.invitation.id, role: result.invitation.role, sent: result.sent } });
     deps.log.info({ event: 'admin.invitation.created', org: org.id, by: c.get('admin').label, sent: result.sent }, 'invitation created');
     return c.json(result, 201);
   });
 
   api.delete('/orgs/:org/invitations/:id', async (c) => {
     await revokeInvitation(ids, c.get('org').id, c.req.param('id'));
+    await audit(c, 'admin.invitation.revoked', { details: { invitation: c.req.param('id') } });
     return c.body(null, 204);
   });
 
@@ -194,6 +209,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
 
   api.post('/orgs/:org/resources', async (c) => {
     const created = await createResource(ids, c.get('org').id, parseInput(CreateResourceSchema, await readJson(c, true)));
+    await audit(c, 'admin.resource.created', { details: { resource: created.id, kind: created.kind, parent: created.parentId } });
     return c.json(resourceView(created), 201);
   });
 
@@ -204,6 +220,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
 
   api.delete('/orgs/:org/resources/:id', async (c) => {
     await deleteResource(ids, c.get('org').id, c.req.param('id'));
+    await audit(c, 'admin.resource.deleted', { details: { resource: c.req.param('id') } });
     return c.body(null, 204);
   });
 
@@ -217,11 +234,13 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
   api.put('/orgs/:org/resources/:id/members/:userId', async (c) => {
     const { role } = parseInput(ResourceMemberSchema, await readJson(c, true));
     await setResourceMember(ids, c.get('org').id, c.req.param('id'), c.req.param('userId'), role);
+    await audit(c, 'admin.resource.member.set', { subject: c.req.param('userId'), details: { resource: c.req.param('id'), role } });
     return c.json({ resourceId: c.req.param('id'), userId: c.req.param('userId'), role });
   });
 
   api.delete('/orgs/:org/resources/:id/members/:userId', async (c) => {
     await removeResourceMember(ids, c.get('org').id, c.req.param('id'), c.req.param('userId'));
+    await audit(c, 'admin.resource.member.removed', { subject: c.req.param('userId'), details: { resource: c.req.param('id') } });
     return c.body(null, 204);
   });
 
@@ -248,6 +267,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
     const grantId = c.req.param('grantId');
     const org = c.get('org');
     if (!(await disconnectApp(deps, { orgId: org.id }, grantId))) throw new AdminError('not_found', 'no such grant');
+    await audit(c, 'admin.grant.revoked', { details: { grant: grantId } });
     deps.log.info({ event: 'admin.grant.revoked', org: org.id, grant: grantId, by: c.get('admin').label }, 'grant revoked');
     return c.body(null, 204);
   });
@@ -263,12 +283,14 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
       throw new AdminError('forbidden', 'an API key cannot issue admin keys; sign in to do this');
     }
     const issued = await issueApiKey(ids, { orgId: c.get('org').id, userId: principal.userId }, body);
+    await audit(c, 'admin.key.created', { subject: principal.userId, details: { key: issued.key.id, admin: issued.key.admin } });
     deps.log.info({ event: 'admin.key.created', org: issued.key.orgId, key: issued.key.id, by: principal.label }, 'API key issued');
     return c.json(issued, 201);
   });
 
   api.delete('/orgs/:org/keys/:id', async (c) => {
     const key = await revokeApiKey(ids, { orgId: c.get('org').id }, c.req.param('id'), c.get('admin').label);
+    await audit(c, 'admin.key.revoked', { subject: key.userId, details: { key: key.id } });
     deps.log.info({ event: 'admin.key.revoked', org: key.orgId, key: key.id, by: c.get('admin').label }, 'API key revoked');
     return c.json(key);
   });
@@ -285,6 +307,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
     const id = c.req.param('id');
     if (id === c.get('admin').userId) throw new AdminError('invalid_request', 'you cannot disable yourself', { errors: [{ path: 'id', message: 'that is you' }] });
     await disableUser(ids, id, c.get('admin').label);
+    await audit(c, 'admin.user.disabled', { subject: id });
     deps.log.info({ event: 'admin.user.disabled', user: id, by: c.get('admin').label }, 'user disabled');
     return c.json({ id, disabled: true });
   });
@@ -292,6 +315,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
   api.post('/users/:id/enable', async (c) => {
     const id = c.req.param('id');
     await enableUser(ids, id);
+    await audit(c, 'admin.user.enabled', { subject: id });
     deps.log.info({ event: 'admin.user.enabled', user: id, by: c.get('admin').label }, 'user enabled');
     return c.json({ id, disabled: false });
   });
@@ -299,6 +323,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
   api.delete('/users/:id', async (c) => {
     const id = c.req.param('id');
     await deleteUser(ids, id, c.get('admin').label);
+    await audit(c, 'admin.user.deleted', { subject: id });
     deps.log.info({ event: 'admin.user.deleted', user: id, by: c.get('admin').label }, 'user deleted');
     return c.body(null, 204);
   });

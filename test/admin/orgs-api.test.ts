@@ -149,6 +149,9 @@ describe('organization admin API', () => {
       assert.equal(removed.status, 200);
       assert.equal(await server.store.orgs.member(server.org.id, dan.id), undefined);
       assert.ok(await server.store.revocations.isRevoked('member', `${server.org.id}:${dan.id}`));
+      const [event] = await server.store.audit.list({ orgId: server.org.id, kind: 'admin.member.removed', subject: dan.id });
+      assert.equal(event?.actor, server.user.id, 'recorded, with who did it — by id, never by e-mail');
+      assert.ok(!JSON.stringify(event).includes('dan@example.com'));
     });
   });
 
@@ -295,6 +298,8 @@ describe('organization admin API', () => {
       assert.equal(revoked.body.status, 'revoked');
       assertError(await withKey(server, adminKey, 'GET', '/orgs/acme'), 'invalid_token', 401);
       assertError(await ada.call('DELETE', `/orgs/acme/keys/${adminKeyId}`), 'already_revoked', 409);
+      const created = await server.store.audit.list({ orgId: server.org.id, kind: 'admin.resource.created' });
+      assert.ok(created.some((e) => e.actor === `key:${adminKeyId}`), 'what a key did is recorded as the key');
     });
   });
 
