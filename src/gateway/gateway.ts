@@ -2,7 +2,7 @@
  * The gateway: one protected MCP endpoint per application, in front of any MCP server. A request
  * walks these steps, in order:
  *
- *   CORS preflight → authenticate (token for this application, 401 + resource_metadata)
+ *   CORS preflight → authenticate (token, or API key, for this application; 401 + resource_metadata)
  *   → read and parse the body (413, -32700) → only MCP's JSON-RPC messages (-32600)
  *   → headers agree with body (-32020)
  *   → policy per request (403 insufficient_scope / step-up; policy_denied as a JSON-RPC error)

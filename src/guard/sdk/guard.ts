@@ -300,8 +300,10 @@ export function createGuard(options: GuardOptions): Guard {
       const waitLeft = startupWaitMs - (Date.now() - startedAt);
       if (freshness === 'stale' && waitLeft > 0 && (await feed.whenSettled(waitLeft))) freshness = feed.freshness();
       if (freshness !== 'stale') {
-        // verify() consulted the list already, but maybe before the wait above filled it.
-        if (feed.isRevoked(identity)) throw new PortcullisError('token_revoked', 'the access token has been revoked', { rule: 'revocation' });
+        // verify() consulted the list already, but maybe before the wait above filled it. A token
+        // the gateway minted for a caller with an API key names it as the client (`key:<id>`).
+        const viaKey = identity.clientId.startsWith('key:') && feed.has('key', identity.clientId.slice(4));
+        if (viaKey || feed.isRevoked(identity)) throw new PortcullisError('token_revoked', 'the access token has been revoked', { rule: 'revocation' });
         return;
       }
     }
