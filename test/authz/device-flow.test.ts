@@ -200,6 +200,21 @@ describe('device flow', () => {
     assert.equal(assertTokens(await pollDeviceToken(server, device.device_code)).scope, 'demo:read');
   });
 
+  it("an organization whose allow-list leaves out the CLI is not offered; with none left, only Deny", async () => {
+    const closed = await server.store.orgs.create({ slug: 'closed', name: 'Closed', settings: { clientAllowList: ['someone-else'] } });
+    const cy = await server.addUser('cy@example.com', undefined, { role: 'owner', org: closed });
+    const device = await startDeviceAuthorization(server);
+    const ua = new UserAgent();
+    const confirm = await ua.submit(await ua.follow(device.verification_uri_complete), /\/device\/login$/, { email: 'cy@example.com', password: server.password });
+    assert.equal(deviceStep(confirm.body), 'confirm');
+    assert.deepEqual(checkboxValues(confirm.body, 'grant'), []);
+    assert.ok(!confirm.body.includes('value="approve"'), 'no Approve button');
+    const forced = await ua.submit(confirm, /\/device\/confirm$/, { decision: 'approve', grant: 'demo:read', org: closed.id });
+    assert.equal(forced.status, 400);
+    assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending');
+    assert.equal((await server.store.grantContexts.list({ userId: cy.id })).length, 0);
+  });
+
   it('a person in several organizations picks the one the device acts for', async () => {
     const beta = await server.store.orgs.create({ slug: 'beta', name: 'Beta' });
     const bo = await server.addUser('bo@example.com');
