@@ -10,14 +10,7 @@ import type { OrgAccess } from '../identity/token-permissions.ts';
 import { scopeMinRole } from '../identity/permissions.ts';
 import type { MemberOrg } from './grant-org.ts';
 import type { ProtectedResource } from './resources.ts';
-import { describeStepUp } from './step-up.ts';
-
-const OIDC_SCOPE_TEXT: Record<string, string> = {
-  openid: 'Know who you are (your account id) and which organization you chose',
-  email: 'See your e-mail address',
-  profile: 'See your name',
-  offline_access: 'Stay connected while you are away (keep access without asking you again)',
-};
+import { OIDC_SCOPE_TEXT, scopeText, toolsNeeding } from './scope-text.ts';
 
 export interface ConsentClient {
   name: string;
@@ -56,12 +49,6 @@ export interface ConsentView {
   error?: string;
 }
 
-function toolsFor(resource: ProtectedResource, scope: string): string[] {
-  return Object.entries(resource.toolScopes)
-    .filter(([, needed]) => needed === scope)
-    .map(([tool]) => tool);
-}
-
 const ROLE_TEXT: Record<string, string> = { owner: 'an owner', admin: 'an administrator', member: 'a member' };
 
 function orgPicker(view: ConsentView): Html {
@@ -81,10 +68,9 @@ ${view.orgs.map(
 
 function scopeItem(view: ConsentView, request: ConsentResourceRequest, index: number, scope: string, allowed: ReadonlySet<string>): Html {
   const { resource } = request;
-  const tools = resource ? toolsFor(resource, scope) : [];
+  const tools = resource ? toolsNeeding(resource, scope) : [];
   const definition = resource?.scopes.find((s) => s.name === scope);
-  // The step-up scope says how long it lasts (authz/step-up.ts).
-  const text = resource && scope === resource.stepUpScope ? describeStepUp(resource, definition?.description) : (definition?.description ?? scope);
+  const text = resource ? scopeText(resource, scope) : scope;
   const detail = html`<span class="tools"><code>${scope}</code>${tools.length ? html` · tools: ${tools.join(', ')}` : ''}</span>`;
   if (allowed.has(scope)) {
     return html`<li><label><input type="checkbox" name="grant" value="${index}|${scope}" checked> ${text}</label>
