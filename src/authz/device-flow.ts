@@ -130,14 +130,17 @@ ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
     const wait = guesses.retryAfter(ip);
     if (wait > 0) {
       c.header('retry-after', String(wait));
-      return codeForm(c, { error: `Too many wrong codes. Try again in ${plainWait(wait)}.`, value: typed, status: 429 });
+      return codeForm(c, { error: `Too many wrong codes. Try again in ${plainWait(wait)}.`, value: typed.slice(0, 40), status: 429 });
     }
+    const shown = typed.slice(0, 40);
     const userCode = normalizeUserCode(typed);
-    const code = userCode ? await findCode(userCode) : undefined;
-    if (!userCode || !code) {
+    // Not even the shape of a code (a typo, a stray paste): nothing is looked up, nothing counted.
+    if (!userCode) return codeForm(c, { error: 'Codes are 8 letters, like BCDF-GHJK. Check the code on your device.', value: shown, status: 400 });
+    const code = await findCode(userCode);
+    if (!code) {
       guesses.wrong(ip);
       deps.log.info({ event: 'device.code_wrong', ip }, 'wrong device user code');
-      return codeForm(c, { error: 'That code is not valid. Check the code on your device and try again.', value: typed, status: 400 });
+      return codeForm(c, { error: 'That code is not valid. Check the code on your device and try again.', value: shown, status: 400 });
     }
     guesses.right(ip);
     return c.redirect(continueUrl(c, userCode), 303);

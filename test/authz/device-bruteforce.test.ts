@@ -128,3 +128,22 @@ describe('lock-outs grow', () => {
     assert.ok(limits.retryAfter('c') > 0, 'a third address waits too');
   });
 });
+
+describe('what is not a code', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server?.stop());
+
+  it('input that cannot be a code (wrong length, vowels, digits) is refused without counting as a guess', async () => {
+    const person = new Guesser(server);
+    for (const typo of ['BCDF-GHJ', 'BCDF-GHJKL', 'ABCD-EFGH', '1234-5678', '', 'x'.repeat(500)]) {
+      for (let i = 0; i < 3; i++) assert.equal((await person.enter(typo)).status, 400, typo);
+    }
+    // Eighteen typos later the person still has all their real attempts.
+    for (let i = 0; i < 10; i++) assert.equal((await person.enter(wrongCode(i))).status, 400);
+    assert.equal((await person.enter(wrongCode(10))).status, 400);
+    assert.equal((await person.enter(wrongCode(11))).status, 429);
+  });
+});
