@@ -5,6 +5,9 @@
  * down, that the code expired, or that the person said no, exactly as the RFC says.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
@@ -348,5 +351,26 @@ describe('device flow and step-up', () => {
     const tokens = assertTokens(await pollDeviceToken(server, second.device_code));
     assert.match(tokens.scope, /vault:step-up/);
     assert.equal(decodeJwt(tokens.access_token).aud, vault);
+  });
+});
+
+describe('device flow under an issuer with a path', () => {
+  let server: TestServer;
+  before(async () => {
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port } = probe.address() as AddressInfo;
+    probe.close();
+    server = await startTestServer({ port, publicUrl: `http://localhost:${port}/auth` });
+  });
+  after(() => server?.stop());
+
+  it('the verification pages and the endpoints live under the path', async () => {
+    const device = await startDeviceAuthorization(server);
+    assert.equal(device.verification_uri, `${server.url}/device`);
+    assert.match(server.url, /\/auth$/);
+    const { page } = await approveDeviceOverHttp(server, device.user_code, { email: server.user.email, password: server.password });
+    assert.equal(deviceStep(page.body), 'approved');
+    assertTokens(await pollDeviceToken(server, device.device_code));
   });
 });
