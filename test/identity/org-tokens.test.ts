@@ -19,7 +19,9 @@ import {
   type RegisteredClient,
   type TokenSet,
 } from '../helpers/authz.ts';
+import { approveDeviceOverHttp, deviceStep, pollDeviceToken, startDeviceAuthorization } from '../helpers/device.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
+import { CLI_CLIENT_ID } from '../../src/authz/clients.ts';
 import { checkboxValues, findForm, UserAgent, type PageResponse } from '../helpers/user-agent.ts';
 import type { Org, OrgResource, OrgRole, ResourceRole, User } from '../../src/store/types.ts';
 
@@ -161,6 +163,29 @@ describe('tokens bound to an organization', () => {
       assert.equal(context?.userId, user.id);
       assert.equal(context?.clientId, client.client_id);
       assert.ok(context?.lastUsedAt !== null && context!.lastUsedAt! >= context!.createdAt);
+    });
+  });
+
+  describe('device authorization (portcullis-cli)', () => {
+    it("binds the device's token the same way: the role's scopes, org_id and res, the ID token's org claims; a removed member's refresh is refused", async () => {
+      const viewer = await person('member', 'viewer');
+      const device = await startDeviceAuthorization(server, { scope: `openid ${ALL}`, resource: server.mcpUrl });
+      const { page } = await approveDeviceOverHttp(server, device.user_code, { email: viewer.email, password: TEST_PASSWORD });
+      assert.equal(deviceStep(page.body), 'approved');
+      const tokens = assertTokens(await pollDeviceToken(server, device.device_code));
+      assert.deepEqual(scopesOf(tokens).filter((s) => s.startsWith('demo:')), ['demo:read']);
+      const claims = claimsOf(tokens.access_token);
+      assert.equal(claims.org_id, server.org.id);
+      assert.deepEqual(claims.res, { [workspace.id]: 'read' });
+      const id = claimsOf(String(tokens.id_token));
+      assert.equal(id.org_role, 'member');
+      assert.deepEqual(id.workspaces, [{ id: workspace.id, name: 'Research' }]);
+
+      const cli = { client_id: CLI_CLIENT_ID, token_endpoint_auth_method: 'none' };
+      const refreshed = assertTokens(await refresh(server, cli, tokens.refresh_token!));
+      assert.equal(claimsOf(refreshed.access_token).org_id, server.org.id);
+      assert.equal(await server.store.orgs.removeMember(server.org.id, viewer.id), 'ok');
+      assertOAuthError(await refresh(server, cli, refreshed.refresh_token!), 'invalid_grant', 400);
     });
   });
 
