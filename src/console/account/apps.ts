@@ -8,8 +8,8 @@ import type { Hono } from 'hono';
 import { disconnectApp, listConnectedApps, type ConnectedApp } from '../../identity/account.ts';
 import type { Org } from '../../store/types.ts';
 import { html, type Html } from '../html.ts';
-import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
-import { csrfField, formExpired, notFound, notice, requireSignedIn, signedInPage, when } from './layout.ts';
+import { field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { csrfField, notFound, notice, requireSignedIn, signedInForm, signedInPage, when } from './layout.ts';
 
 const ACCOUNT_SCOPE_TEXT: Record<string, string> = {
   openid: 'Know who you are',
@@ -65,10 +65,9 @@ ${apps.length
   });
 
   app.post('/account/apps/disconnect', async (c) => {
-    const me = await requireSignedIn(deps, c);
-    if (me instanceof Response) return me;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'apps:disconnect')) return formExpired(deps, c);
+    const posted = await signedInForm(deps, c, 'apps:disconnect');
+    if (posted instanceof Response) return posted;
+    const { me, form } = posted;
     const grantId = field(form, 'grant');
     if (!(await disconnectApp(deps, { userId: me.user.id }, grantId))) return notFound(deps, c);
     deps.log.info({ event: 'grant.disconnected', user: me.user.id, grant: grantId }, 'app disconnected by its user');

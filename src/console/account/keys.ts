@@ -15,7 +15,7 @@ import { html, type Html } from '../html.ts';
 import type { SignedIn } from '../session.ts';
 import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
 import { keyNames, keyTable } from './key-views.ts';
-import { csrfField, errorPage, formExpired, notFound, notice, requireSignedIn, signedInPage } from './layout.ts';
+import { csrfField, errorPage, formExpired, notFound, notice, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
 import { KIND_LABEL, treeOrder } from './resource-tree.ts';
 
 type FieldProblem = { path: string; message: string };
@@ -145,10 +145,9 @@ ${manages ? html`<label class="choice"><input type="checkbox" name="admin"> May 
   });
 
   app.post('/account/keys/revoke', async (c) => {
-    const me = await requireSignedIn(deps, c);
-    if (me instanceof Response) return me;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'keys:revoke')) return formExpired(deps, c);
+    const posted = await signedInForm(deps, c, 'keys:revoke');
+    if (posted instanceof Response) return posted;
+    const { me, form } = posted;
     try {
       await revokeApiKey(ids, { userId: me.user.id }, field(form, 'key'), me.user.id);
     } catch (err) {

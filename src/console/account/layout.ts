@@ -5,7 +5,7 @@
  */
 import type { Org, OrgRole } from '../../store/types.ts';
 import { html, page, type Html } from '../html.ts';
-import { csrfToken, signedIn, type WebContext, type WebDeps } from '../web.ts';
+import { csrfToken, csrfValid, signedIn, type WebContext, type WebDeps } from '../web.ts';
 import type { SignedIn } from '../session.ts';
 
 export type AccountSection = 'profile' | 'password' | 'sessions' | 'apps' | 'keys';
@@ -82,4 +82,13 @@ export const formExpired = (deps: WebDeps, c: WebContext) =>
 /** A hidden CSRF field for a form of `purpose`. */
 export function csrfField(deps: WebDeps, c: WebContext, purpose: string): Html {
   return html`<input type="hidden" name="csrf" value="${csrfToken(deps, c, purpose)}">`;
+}
+
+/** A form post by a signed-in person: who, and the fields — or the answer already due (sign in, expired form). */
+export async function signedInForm(deps: WebDeps, c: WebContext, purpose: string): Promise<{ me: SignedIn; form: Record<string, string | File> } | Response> {
+  const me = await requireSignedIn(deps, c);
+  if (me instanceof Response) return me;
+  const form = await c.req.parseBody();
+  if (!csrfValid(deps, c, form.csrf, purpose)) return formExpired(deps, c);
+  return { me, form };
 }

@@ -16,7 +16,7 @@ import { AttemptLimiter } from '../../limits/attempts.ts';
 import { html, page } from '../html.ts';
 import { MIN_PASSWORD_LENGTH, passwordProblem } from '../pages.ts';
 import { clearSessionCookie, clientIp, csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
-import { csrfField, errorPage, formExpired, problem, requireSignedIn, signedInPage } from './layout.ts';
+import { csrfField, errorPage, formExpired, problem, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
 import type { SignedIn } from '../session.ts';
 
 export function passwordRoutes(app: Hono<WebEnv>, deps: WebDeps & { mailer?: Mailer }): void {
@@ -52,10 +52,9 @@ ${newPasswordFields}
   });
 
   app.post('/account/password', async (c) => {
-    const me = await requireSignedIn(deps, c);
-    if (me instanceof Response) return me;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'account:password')) return formExpired(deps, c);
+    const posted = await signedInForm(deps, c, 'account:password');
+    if (posted instanceof Response) return posted;
+    const { me, form } = posted;
     // The current password is guessable by whoever holds a stolen session: the same throttle as sign-in.
     const key = me.user.email.toLowerCase();
     const wait = deps.limits.account.retryAfter(key);

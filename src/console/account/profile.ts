@@ -5,8 +5,8 @@
 import type { Hono } from 'hono';
 import { MAX_NAME_LENGTH, updateName } from '../../identity/account.ts';
 import { html } from '../html.ts';
-import { csrfValid, field, type WebDeps, type WebEnv } from '../web.ts';
-import { csrfField, formExpired, notice, problem, requireSignedIn, signedInPage } from './layout.ts';
+import { field, type WebDeps, type WebEnv } from '../web.ts';
+import { csrfField, notice, problem, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
 
 export function profileRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
   const base = deps.base;
@@ -46,10 +46,9 @@ ${orgs.length
   });
 
   app.post('/account', async (c) => {
-    const me = await requireSignedIn(deps, c);
-    if (me instanceof Response) return me;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'account:name')) return formExpired(deps, c);
+    const posted = await signedInForm(deps, c, 'account:name');
+    if (posted instanceof Response) return posted;
+    const { me, form } = posted;
     if (!(await updateName(deps, me.user.id, field(form, 'name')))) return c.redirect(`${base}/account?problem=name_too_long`, 303);
     return c.redirect(`${base}/account?done=name_saved`, 303);
   });

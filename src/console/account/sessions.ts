@@ -6,8 +6,8 @@
 import type { Hono } from 'hono';
 import { endSession, listSessions, signOutEverywhere } from '../../identity/account.ts';
 import { html } from '../html.ts';
-import { clearSessionCookie, csrfValid, field, type WebDeps, type WebEnv } from '../web.ts';
-import { csrfField, formExpired, notFound, notice, requireSignedIn, signedInPage, when } from './layout.ts';
+import { clearSessionCookie, field, type WebDeps, type WebEnv } from '../web.ts';
+import { csrfField, notFound, notice, requireSignedIn, signedInForm, signedInPage, when } from './layout.ts';
 
 /** A short readable name for a user-agent string ("Chrome on Linux"); the full string is in the title. */
 function browserName(userAgent: string | null): string {
@@ -52,10 +52,9 @@ ${csrfField(deps, c, 'sessions:end-all')}
   });
 
   app.post('/account/sessions/end', async (c) => {
-    const me = await requireSignedIn(deps, c);
-    if (me instanceof Response) return me;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'sessions:end')) return formExpired(deps, c);
+    const posted = await signedInForm(deps, c, 'sessions:end');
+    if (posted instanceof Response) return posted;
+    const { me, form } = posted;
     const ended = await endSession(deps, me.user.id, field(form, 'session'));
     // Another person's session, or one that is gone: nothing to say about it.
     if (!ended.ended) return notFound(deps, c);
@@ -67,10 +66,9 @@ ${csrfField(deps, c, 'sessions:end-all')}
   });
 
   app.post('/account/sessions/end-all', async (c) => {
-    const me = await requireSignedIn(deps, c);
-    if (me instanceof Response) return me;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'sessions:end-all')) return formExpired(deps, c);
+    const posted = await signedInForm(deps, c, 'sessions:end-all');
+    if (posted instanceof Response) return posted;
+    const { me } = posted;
     await signOutEverywhere(deps, me.user.id);
     clearSessionCookie(c);
     deps.log.info({ event: 'sessions.ended', user: me.user.id }, 'signed out everywhere');

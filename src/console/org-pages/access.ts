@@ -5,10 +5,11 @@
  */
 import { AdminError } from '../../admin/errors.ts';
 import type { Org, OrgRole } from '../../store/types.ts';
-import { errorPage, notFound, requireSignedIn, signedInPage } from '../account/layout.ts';
+import type { Hono } from 'hono';
+import { errorPage, formExpired, notFound, requireSignedIn, signedInPage } from '../account/layout.ts';
 import { html, type Html } from '../html.ts';
 import type { SignedIn } from '../session.ts';
-import type { WebContext, WebDeps } from '../web.ts';
+import { csrfValid, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
 
 export interface OrgAccess {
   me: SignedIn;
@@ -64,4 +65,35 @@ export function refusalPage(deps: WebDeps, c: WebContext, err: unknown): Respons
   const status = err.status === 401 || err.status >= 413 ? 400 : (err.status as 400 | 403 | 404 | 409 | 410);
   if (status === 404) return notFound(deps, c);
   return errorPage(deps, c, status, err.code, 'That did not work', err.message, details);
+}
+
+/** A form post on an org page: owners and admins only (checked first), then the CSRF token for `purpose`. */
+export async function orgForm(deps: WebDeps, c: WebContext, purpose: string): Promise<{ access: OrgAccess; form: Record<string, string | File> } | Response> {
+  const access = await orgAccess(deps, c);
+  if (access instanceof Response) return access;
+  const form = await c.req.parseBody();
+  if (!csrfValid(deps, c, form.csrf, purpose)) return formExpired(deps, c);
+  return { access, form };
+}
+
+/**
+ * One POST route of an org page: `orgForm`, then `act`; a service refusal becomes its page,
+ * success goes back to `section` with `?done=<done>` (Post/Redirect/Get).
+ */
+export function orgAction(
+  app: Hono<WebEnv>,
+  deps: WebDeps,
+  route: { path: string; purpose: string; section: OrgSection; done: string },
+  act: (form: Record<string, string | File>, access: OrgAccess) => Promise<unknown>,
+): void {
+  app.post(route.path, async (c) => {
+    const posted = await orgForm(deps, c, route.purpose);
+    if (posted instanceof Response) return posted;
+    try {
+      await act(posted.form, posted.access);
+    } catch (err) {
+      return refusalPage(deps, c, err);
+    }
+    return c.redirect(`${orgPath(deps, posted.access.org, route.section)}?done=${route.done}`, 303);
+  });
 }

@@ -8,10 +8,10 @@ import { identityDeps } from '../../identity/context.ts';
 import { DEFAULT_INVITATION_DAYS, invite, listInvitations, revokeInvitation } from '../../identity/invitations.ts';
 import type { Mailer } from '../../identity/mailer.ts';
 import { ORG_ROLES } from '../../identity/people.ts';
-import { csrfField, formExpired, notice, when } from '../account/layout.ts';
+import { csrfField, notice, when } from '../account/layout.ts';
 import { html, type Html } from '../html.ts';
-import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
-import { orgAccess, orgPage, orgPath, refusalPage, type OrgAccess } from './access.ts';
+import { field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { orgAccess, orgAction, orgForm, orgPage, orgPath, refusalPage, type OrgAccess } from './access.ts';
 
 const seconds = (iso: string | null) => (iso ? Math.floor(Date.parse(iso) / 1000) : null);
 
@@ -60,10 +60,9 @@ ${invitations.map(
   });
 
   app.post('/orgs/:org/invitations', async (c) => {
-    const access = await orgAccess(deps, c);
-    if (access instanceof Response) return access;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'org:invite')) return formExpired(deps, c);
+    const posted = await orgForm(deps, c, 'org:invite');
+    if (posted instanceof Response) return posted;
+    const { access, form } = posted;
     const days = Number.parseInt(field(form, 'days'), 10);
     let result;
     try {
@@ -85,16 +84,7 @@ ${invitations.map(
     return c.html(await invitationsPage(c, access, shown));
   });
 
-  app.post('/orgs/:org/invitations/revoke', async (c) => {
-    const access = await orgAccess(deps, c);
-    if (access instanceof Response) return access;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'org:invitation-revoke')) return formExpired(deps, c);
-    try {
-      await revokeInvitation(ids, access.org.id, field(form, 'invitation'));
-    } catch (err) {
-      return refusalPage(deps, c, err);
-    }
-    return c.redirect(`${orgPath(deps, access.org, 'invitations')}?done=revoked`, 303);
-  });
+  orgAction(app, deps, { path: '/orgs/:org/invitations/revoke', purpose: 'org:invitation-revoke', section: 'invitations', done: 'revoked' }, (form, { org }) =>
+    revokeInvitation(ids, org.id, field(form, 'invitation')),
+  );
 }

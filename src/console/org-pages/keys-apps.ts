@@ -8,10 +8,11 @@ import { listApiKeys, revokeApiKey } from '../../identity/api-keys.ts';
 import { identityDeps } from '../../identity/context.ts';
 import { appRow, orgNames } from '../account/apps.ts';
 import { keyNames, keyTable } from '../account/key-views.ts';
-import { formExpired, notFound, notice } from '../account/layout.ts';
+import { AdminError } from '../../admin/errors.ts';
+import { notice } from '../account/layout.ts';
 import { html } from '../html.ts';
-import { csrfValid, field, type WebDeps, type WebEnv } from '../web.ts';
-import { orgAccess, orgPage, orgPath, refusalPage } from './access.ts';
+import { field, type WebDeps, type WebEnv } from '../web.ts';
+import { orgAccess, orgAction, orgPage, orgPath } from './access.ts';
 
 export function keysAndAppsRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
   const ids = identityDeps(deps);
@@ -36,18 +37,9 @@ ${keyTable(deps, c, keys, names, orgPath(deps, access.org, 'keys', '/revoke'))}`
     );
   });
 
-  app.post('/orgs/:org/keys/revoke', async (c) => {
-    const access = await orgAccess(deps, c);
-    if (access instanceof Response) return access;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'keys:revoke')) return formExpired(deps, c);
-    try {
-      await revokeApiKey(ids, { orgId: access.org.id }, field(form, 'key'), access.me.user.id);
-    } catch (err) {
-      return refusalPage(deps, c, err);
-    }
-    return c.redirect(`${orgPath(deps, access.org, 'keys')}?done=revoked`, 303);
-  });
+  orgAction(app, deps, { path: '/orgs/:org/keys/revoke', purpose: 'keys:revoke', section: 'keys', done: 'revoked' }, (form, { org, me }) =>
+    revokeApiKey(ids, { orgId: org.id }, field(form, 'key'), me.user.id),
+  );
 
   app.get('/orgs/:org/apps', async (c) => {
     const access = await orgAccess(deps, c);
@@ -70,14 +62,9 @@ ${apps.length
     );
   });
 
-  app.post('/orgs/:org/apps/disconnect', async (c) => {
-    const access = await orgAccess(deps, c);
-    if (access instanceof Response) return access;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'apps:disconnect')) return formExpired(deps, c);
+  orgAction(app, deps, { path: '/orgs/:org/apps/disconnect', purpose: 'apps:disconnect', section: 'apps', done: 'disconnected' }, async (form, { org, me }) => {
     const grantId = field(form, 'grant');
-    if (!(await disconnectApp(deps, { orgId: access.org.id }, grantId))) return notFound(deps, c);
-    deps.log.info({ event: 'grant.disconnected', by: access.me.user.id, org: access.org.id, grant: grantId }, 'app disconnected by an org admin');
-    return c.redirect(`${orgPath(deps, access.org, 'apps')}?done=disconnected`, 303);
+    if (!(await disconnectApp(deps, { orgId: org.id }, grantId))) throw new AdminError('not_found', 'no such connected app');
+    deps.log.info({ event: 'grant.disconnected', by: me.user.id, org: org.id, grant: grantId }, 'app disconnected by an org admin');
   });
 }

@@ -8,10 +8,11 @@ import { identityDeps } from '../../identity/context.ts';
 import { issuePasswordReset, mayIssueResetFor } from '../../identity/password-reset.ts';
 import { ORG_ROLES, removeMember, setRole } from '../../identity/people.ts';
 import type { OrgRole } from '../../store/types.ts';
-import { csrfField, errorPage, formExpired, notFound, notice, when } from '../account/layout.ts';
+import { AdminError } from '../../admin/errors.ts';
+import { csrfField, errorPage, notFound, notice, when } from '../account/layout.ts';
 import { html, type Html } from '../html.ts';
-import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
-import { orgAccess, orgPage, orgPath, refusalPage, type OrgAccess } from './access.ts';
+import { field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { orgAccess, orgAction, orgForm, orgPage, orgPath, type OrgAccess } from './access.ts';
 
 export function memberRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
   const ids = identityDeps(deps);
@@ -56,39 +57,20 @@ ${members.map((m, i) => {
     return c.html(await membersPage(c, access));
   });
 
-  app.post('/orgs/:org/members/role', async (c) => {
-    const access = await orgAccess(deps, c);
-    if (access instanceof Response) return access;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'org:role')) return formExpired(deps, c);
+  orgAction(app, deps, { path: '/orgs/:org/members/role', purpose: 'org:role', section: 'members', done: 'role_changed' }, async (form, { org, actor }) => {
     const role = field(form, 'role') as OrgRole;
-    if (!ORG_ROLES.includes(role)) return errorPage(deps, c, 400, 'invalid_request', 'That did not work', 'Pick owner, admin or member.');
-    try {
-      await setRole(ids, access.actor, access.org.id, field(form, 'user'), role);
-    } catch (err) {
-      return refusalPage(deps, c, err);
-    }
-    return c.redirect(`${orgPath(deps, access.org, 'members')}?done=role_changed`, 303);
+    if (!ORG_ROLES.includes(role)) throw new AdminError('invalid_request', 'pick owner, admin or member', { errors: [{ path: 'role', message: 'owner, admin or member' }] });
+    await setRole(ids, actor, org.id, field(form, 'user'), role);
   });
 
-  app.post('/orgs/:org/members/remove', async (c) => {
-    const access = await orgAccess(deps, c);
-    if (access instanceof Response) return access;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'org:remove')) return formExpired(deps, c);
-    try {
-      await removeMember(ids, access.actor, access.org.id, field(form, 'user'));
-    } catch (err) {
-      return refusalPage(deps, c, err);
-    }
-    return c.redirect(`${orgPath(deps, access.org, 'members')}?done=removed`, 303);
-  });
+  orgAction(app, deps, { path: '/orgs/:org/members/remove', purpose: 'org:remove', section: 'members', done: 'removed' }, ({ user }, { org, actor }) =>
+    removeMember(ids, actor, org.id, typeof user === 'string' ? user : ''),
+  );
 
   app.post('/orgs/:org/members/reset-link', async (c) => {
-    const access = await orgAccess(deps, c);
-    if (access instanceof Response) return access;
-    const form = await c.req.parseBody();
-    if (!csrfValid(deps, c, form.csrf, 'org:reset-link')) return formExpired(deps, c);
+    const posted = await orgForm(deps, c, 'org:reset-link');
+    if (posted instanceof Response) return posted;
+    const { access, form } = posted;
     const userId = field(form, 'user');
     if (!(await deps.store.orgs.member(access.org.id, userId))) return notFound(deps, c);
     if (!(await mayIssueResetFor(deps.store, access.org.id, access.actor, userId))) {

@@ -18,11 +18,11 @@ import {
   setResourceMember,
 } from '../../identity/resources.ts';
 import type { OrgResource, ResourceKind } from '../../store/types.ts';
-import { csrfField, formExpired, notice } from '../account/layout.ts';
+import { csrfField, notice } from '../account/layout.ts';
 import { KIND_LABEL, treeOrder } from '../account/resource-tree.ts';
 import { html } from '../html.ts';
-import { csrfValid, field, type WebDeps, type WebEnv } from '../web.ts';
-import { orgAccess, orgPage, orgPath, refusalPage } from './access.ts';
+import { field, type WebDeps, type WebEnv } from '../web.ts';
+import { orgAccess, orgAction, orgPage, orgPath } from './access.ts';
 
 const CHILD_KIND: Record<ResourceKind, ResourceKind | undefined> = { workspace: 'project', project: 'folder', folder: undefined };
 
@@ -75,20 +75,8 @@ ${nodes.map(({ resource: r, depth }) => html`<tr data-testid="resource" data-res
     );
   });
 
-  /** One POST route: CSRF for `purpose`, then `act`; a refusal becomes its page, success goes back with `done`. */
   const post = (path: string, purpose: string, done: string, act: (form: Record<string, unknown>, orgId: string) => Promise<unknown>) =>
-    app.post(`/orgs/:org/resources/${path}`, async (c) => {
-      const access = await orgAccess(deps, c);
-      if (access instanceof Response) return access;
-      const form = await c.req.parseBody();
-      if (!csrfValid(deps, c, form.csrf, purpose)) return formExpired(deps, c);
-      try {
-        await act(form, access.org.id);
-      } catch (err) {
-        return refusalPage(deps, c, err);
-      }
-      return c.redirect(`${orgPath(deps, access.org, 'resources')}?done=${done}`, 303);
-    });
+    orgAction(app, deps, { path: `/orgs/:org/resources/${path}`, purpose, section: 'resources', done }, (form, { org }) => act(form, org.id));
 
   post('create', 'org:resource-create', 'created', (form, orgId) =>
     createResource(ids, orgId, parseInput(CreateResourceSchema, { kind: field(form, 'kind'), parentId: field(form, 'parent') || null, name: field(form, 'name') })),
