@@ -279,6 +279,26 @@ describe('organization admin API', () => {
       assertError(await withKey(server, 'eyJhbGciOiJFUzI1NiJ9.e30.sig', 'GET', '/orgs/acme'), 'invalid_token', 401);
     });
 
+    it('an admin cannot make themselves (or anyone) an owner through the API', async () => {
+      const carol = (await server.store.users.findByEmail('carol@example.com'))!;
+      const carolClient = await adminClient(server, 'carol@example.com', false);
+      assertError(await carolClient.call('PATCH', `/orgs/acme/members/${carol.id}`, { role: 'owner' }), 'forbidden', 403);
+      assertError(await carolClient.call('POST', '/orgs/acme/invitations', { email: 'accomplice@example.com', role: 'owner' }), 'forbidden', 403);
+      assertError(await carolClient.call('DELETE', `/orgs/acme/members/${server.user.id}`), 'forbidden', 403);
+      assert.equal((await server.store.orgs.member(server.org.id, carol.id))?.role, 'admin');
+    });
+
+    it('the key of a disabled user is refused (401), and an org is named by id as well as by slug', async () => {
+      const gus = await server.addUser('gus@example.com', undefined, { role: 'admin' });
+      const gusClient = await adminClient(server, 'gus@example.com', false);
+      const created = await gusClient.call('POST', '/orgs/acme/keys', { name: 'gus', permissions: { mode: 'simple', level: 'read' }, admin: true });
+      const secret = String(created.body.secret);
+      assert.equal((await withKey(server, secret, 'GET', `/orgs/${server.org.id}`)).status, 200);
+      assertError(await withKey(server, secret, 'GET', `/orgs/${globex.id}`), 'not_found', 404);
+      await server.store.users.setDisabled(gus.id, Math.floor(Date.now() / 1000));
+      assertError(await withKey(server, secret, 'GET', '/orgs/acme'), 'invalid_token', 401);
+    });
+
     it('a key whose creator is no longer an owner or admin of the org is powerless', async () => {
       const carol = (await server.store.users.findByEmail('carol@example.com'))!;
       await server.store.orgs.setRole(server.org.id, carol.id, 'admin');

@@ -48,6 +48,15 @@ for (const target of storesUnderTest()) {
       assert.equal((await listInvitations(f.deps, f.org.id)).find((i) => i.id === result.invitation.id)?.status, 'accepted');
     });
 
+    it('accepted twice at the same moment, it makes exactly one membership', async () => {
+      const { link } = await invite(deps, owner, f.org, { email: `twice-${target.dialect}@example.com`, role: 'admin' });
+      const user = await f.store.users.create({ email: `twice-${target.dialect}@example.com` });
+      const results = await Promise.allSettled(Array.from({ length: 5 }, () => acceptInvitation(f.deps, tokenOf(link!), user)));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof AdminError && ['invitation_invalid', 'already_member'].includes(r.reason.code), String(r.reason));
+      assert.equal((await f.store.orgs.member(f.org.id, user.id))?.role, 'admin');
+    });
+
     it('someone else holding the link cannot accept it (403), and it stays valid for the right person', async () => {
       const { link } = await invite(deps, owner, f.org, { email: `heidi-${target.dialect}@example.com` });
       const mallory = await f.person(`mallory-${target.dialect}@example.com`, null);
