@@ -39,6 +39,9 @@ for (const target of storesUnderTest()) {
         assert.equal(second.mcpUrl, first.mcpUrl);
 
         const user = await first.store.users.create({ email: 'grace@example.com', passwordHash: await hashPassword(TEST_PASSWORD) });
+        // Tokens act for an organization (docs/design/identity.md): grace belongs to one.
+        const org = await first.store.orgs.create({ slug: 'acme', name: 'Acme' });
+        await first.store.orgs.addMember(org.id, user.id, 'admin', Math.floor(Date.now() / 1000));
         const tokens = await signIn({ url: first.url, mcpUrl: first.mcpUrl, email: user.email, password: TEST_PASSWORD });
         assert.equal((await postMcp(secondMcp, toolsList, { token: tokens.access_token })).status, 200, 'the other instance accepts the token');
 
