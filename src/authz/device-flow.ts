@@ -57,6 +57,8 @@ interface ClientView {
   logo: string | undefined;
   verified: boolean;
   registeredBy: string;
+  /** It will get a refresh token, so it keeps access without asking again. */
+  staysConnected: boolean;
 }
 
 export function deviceRoutes(deps: DeviceFlowDeps): Hono<WebEnv> {
@@ -157,6 +159,7 @@ ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
       logo: client.logoUri && URL.parse(client.logoUri)?.protocol === 'https:' ? client.logoUri : undefined,
       verified: !byDocument && stored?.kind !== 'dynamic',
       registeredBy: byDocument ? 'a metadata document at its own address' : 'itself (dynamic registration)',
+      staysConnected: client.grantTypeAllowed('refresh_token'),
     };
   }
 
@@ -249,6 +252,7 @@ ${shown.map((scope) => {
 ${offered.length > 1 ? html`<p class="muted">Permissions your role in the organization you choose does not give are left out.</p>` : ''}`
   : html`<p class="muted">Your role gives no permission this application asks for.</p>`}`
   : ''}
+${client.staysConnected ? html`<p class="muted">If you approve, ${client.name} stays connected for up to ${Math.round(deps.config.tokens.refreshTokenTtl / 86400)} days or until you disconnect it.</p>` : ''}
 ${request.oidcScopes.some((s) => OIDC_SCOPE_TEXT[s])
   ? html`<h2>Your account</h2><ul class="scopes">${request.oidcScopes.filter((s) => OIDC_SCOPE_TEXT[s]).map((s) => html`<li>${OIDC_SCOPE_TEXT[s]!}</li>`)}</ul>`
   : ''}
