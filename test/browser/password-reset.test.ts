@@ -2,18 +2,17 @@
  * Resetting a forgotten password by one-time link, in a real browser: the link sets a new
  * password once (a typo does not burn it), signs the person out everywhere, and is refused the
  * second time; an expired, malformed or edited link gets a clear page. "Forgot password?" e-mails
- * the link through a real (tiny, local) SMTP server, answers an unknown address exactly as a known
+ * the link through a real (tiny, local) SMTP server (test/identity/smtp-server.ts), answers an unknown address exactly as a known
  * one, and is rate limited; without SMTP it points to an administrator.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
 import { issuePasswordReset, PASSWORD_RESET_TTL } from '../../src/identity/password-reset.ts';
 import { chromiumUnavailable, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startSmtpServer, type SmtpServer } from '../identity/smtp-server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { assertClean, codeOf, hook, htmlCode, personSignedIn, postForm, press, signInAt, pepperOf, type Person } from './account-support.ts';
 import { watchContext } from './support.ts';
@@ -32,65 +31,6 @@ async function linkFor(server: TestServer, email: string, now?: () => number): P
   return issued.link;
 }
 
-/** A minimal SMTP server (RFC 5321: greeting, EHLO, MAIL, RCPT, DATA, QUIT) that keeps every message. */
-interface Inbox {
-  port: number;
-  messages: { to: string[]; data: string }[];
-  close(): Promise<void>;
-}
-
-async function startInbox(): Promise<Inbox> {
-  const messages: Inbox['messages'] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    let buffer = '';
-    let inData = false;
-    let to: string[] = [];
-    socket.write('220 inbox.test ESMTP\r\n');
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('utf8');
-      for (;;) {
-        if (inData) {
-          const end = buffer.indexOf('\r\n.\r\n');
-          if (end < 0) return;
-          messages.push({ to, data: buffer.slice(0, end) });
-          buffer = buffer.slice(end + 5);
-          inData = false;
-          to = [];
-          socket.write('250 queued\r\n');
-          continue;
-        }
-        const eol = buffer.indexOf('\r\n');
-        if (eol < 0) return;
-        const line = buffer.slice(0, eol);
-        buffer = buffer.slice(eol + 2);
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO' || verb === 'HELO') socket.write('250 inbox.test\r\n');
-        else if (verb === 'RCPT') {
-          to.push(/<([^>]*)>/.exec(line)?.[1] ?? '');
-          socket.write('250 ok\r\n');
-        } else if (verb === 'DATA') {
-          inData = true;
-          socket.write('354 go ahead\r\n');
-        } else if (verb === 'QUIT') socket.end('221 bye\r\n');
-        else socket.write('250 ok\r\n');
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    messages,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 /** The reset link in an e-mail (quoted-printable soft breaks undone). */
 function linkInMail(data: string): string | undefined {
   const text = data.replace(/=\r\n/g, '').replace(/=3D/g, '=');
@@ -103,12 +43,12 @@ if (unavailable) {
 } else {
   describe('resetting a password by one-time link, in a browser', () => {
     let server: TestServer;
-    let inbox: Inbox;
+    let inbox: SmtpServer;
     let browser: Browser;
     const people: Person[] = [];
 
     before(async () => {
-      inbox = await startInbox();
+      inbox = await startSmtpServer();
       server = await startTestServer({ smtp: { host: '127.0.0.1', port: inbox.port, from: 'Portcullis <auth@example.com>' } });
       browser = await launchChromium();
       await server.addUser('olga@example.com', PASSWORD, { role: 'member' });
@@ -117,7 +57,7 @@ if (unavailable) {
     after(async () => {
       await browser?.close();
       await server?.stop();
-      await inbox?.close();
+      await inbox?.stop();
     });
 
     const fresh = async () => {
@@ -214,7 +154,7 @@ if (unavailable) {
   });
 }
 
-async function waitForMail(inbox: Inbox, to: string): Promise<Inbox['messages'][number]> {
+async function waitForMail(inbox: SmtpServer, to: string): Promise<SmtpServer['messages'][number]> {
   for (let i = 0; i < 100; i++) {
     const found = inbox.messages.find((m) => m.to.includes(to));
     if (found) return found;
@@ -225,15 +165,15 @@ async function waitForMail(inbox: Inbox, to: string): Promise<Inbox['messages'][
 
 describe('password reset links under attack', () => {
   let server: TestServer;
-  let inbox: Inbox;
+  let inbox: SmtpServer;
   before(async () => {
-    inbox = await startInbox();
+    inbox = await startSmtpServer();
     server = await startTestServer({ smtp: { host: '127.0.0.1', port: inbox.port, from: 'Portcullis <auth@example.com>' } });
     await server.addUser('quinn@example.com', PASSWORD, { role: 'member' });
   });
   after(async () => {
     await server?.stop();
-    await inbox?.close();
+    await inbox?.stop();
   });
 
   it('two submissions of one link race: exactly one sets the password', async () => {
