@@ -276,6 +276,38 @@ for (const target of serverTargets()) {
       assert.deepEqual((await introspect(w.server, filesServer, revoked.secret)).body, { active: false });
     });
 
+    it('the token the upstream got on a key\'s behalf is refused by its guard as soon as the key is revoked', async () => {
+      const { id, secret } = await w.key();
+      const calls = w.upstream.requests.length;
+      await postMcp(w.files, toolCall('read_notes', { projectId: w.prjA.id }), { token: secret, headers: HEADERS });
+      const forwarded = w.upstream.requests.slice(calls).find((r) => r.messages.some((m) => m.method === 'tools/call'))!;
+      const minted = String(forwarded.headers.authorization);
+      const rs = await addStaticClient(w.server, { portcullis_resources: [w.upstream.url], client_name: 'Upstream guard' });
+      const guard = createGuard({
+        issuer: w.server.url,
+        resource: w.upstream.url,
+        scopesSupported: ['files:read'],
+        toolScopes: {},
+        revocations: { streamUrl: `${w.server.url}/oauth/revocations`, clientId: rs.client_id, clientSecret: rs.client_secret },
+      });
+      try {
+        assert.equal(await guard.ready(5000), true);
+        const seen = await guard.authenticate(minted);
+        assert.ok(seen.ok);
+        assert.equal(seen.identity.clientId, `key:${id}`);
+        assert.equal(seen.identity.actor, `${w.server.url}#gateway`);
+        await w.server.store.apiKeys.revoke(id, w.server.user.id, now());
+        await w.server.store.revocations.add({ kind: 'key', id, at: now(), expiresAt: now() + 3600 });
+        const started = Date.now();
+        while ((await guard.authenticate(minted)).ok) {
+          assert.ok(Date.now() - started < 1000, 'the upstream guard still accepts the minted token');
+          await sleep(20);
+        }
+      } finally {
+        await guard.close();
+      }
+    });
+
     it('the guard SDK in another process accepts a key through introspection, and refuses it within a second of its revocation', async () => {
       const { id, secret } = await w.key({ applications: ['files'] });
       const rs = await addStaticClient(w.server, { portcullis_resources: [w.files], client_name: 'Files guard' });
