@@ -19,10 +19,11 @@
  *
  * Every refusal is a PortcullisError: `invalid_token` (unknown, expired, creator gone),
  * `token_revoked` (revoked), `invalid_audience` (not for this application) — all three are
- * 401 `invalid_token` on the wire (guard/challenge.ts).
+ * 401 `invalid_token` on the wire (guard/challenge.ts). A key never seen while the database is
+ * unreachable is `unavailable` (503); a key already cached keeps its last reading meanwhile.
  */
 import type { Application } from '../apps/definition.ts';
-import { PortcullisError } from '../core/errors.ts';
+import { isPortcullisError, PortcullisError } from '../core/errors.ts';
 import type { SecretKey } from '../core/crypto.ts';
 import type { OrgTree, OrgTrees } from '../guard/org-trees.ts';
 import type { VerifiedToken } from '../guard/verify.ts';
@@ -159,7 +160,17 @@ export class ApiKeyResolver {
     else {
       const unknownUntil = this.#unknown.get(hash);
       if (unknownUntil !== undefined && unknownUntil > nowMs) throw refused('invalid_token', 'api-key-unknown');
-      resolved = await this.#load(hash);
+      try {
+        resolved = await this.#load(hash);
+      } catch (err) {
+        // Refused: forget it. The database briefly unreachable: the key as last read still holds
+        // (revocations and expiry are checked below all the same); never known: refused.
+        if (isPortcullisError(err) || !cached) {
+          this.#cache.delete(hash);
+          throw isPortcullisError(err) ? err : new PortcullisError('unavailable', 'the API key cannot be checked right now', { rule: 'api-key-lookup-failed', cause: err });
+        }
+        resolved = cached.key;
+      }
     }
     // Checked on every use, cached or not: revocations heard since, and expiry.
     const { revocations, now } = this.#options;
@@ -200,7 +211,6 @@ export class ApiKeyResolver {
       this.#unknown.set(hash, Date.now() + UNKNOWN_TTL_MS);
       throw refused('invalid_token', 'api-key-unknown');
     }
-    this.#cache.delete(hash);
     if (record.revokedAt !== null) throw refused('token_revoked', 'api-key-revoked');
     if (record.expiresAt !== null && record.expiresAt <= now()) throw refused('invalid_token', 'api-key-expired');
     const [user, member, memberships, tree] = await Promise.all([
