@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AdminError } from '../../src/admin/errors.ts';
+import { loadConfig } from '../../src/core/config.ts';
 import { acceptInvitation, findInvitation, invite, listInvitations, revokeInvitation } from '../../src/identity/invitations.ts';
 import { createMailer } from '../../src/identity/mailer.ts';
 import { TEST_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -100,6 +101,16 @@ describe('invitations by e-mail (SMTP, for real)', () => {
   });
   after(async () => {
     await smtp?.stop();
+  });
+
+  it('SMTP is configured from PORTCULLIS_SMTP_*; a user without a password is refused by name; absent, there is no mailer', () => {
+    const config = loadConfig({ env: { PORTCULLIS_SMTP_HOST: 'smtp.example.com', PORTCULLIS_SMTP_PORT: '465', PORTCULLIS_SMTP_SECURE: 'true', PORTCULLIS_SMTP_USER: 'u', PORTCULLIS_SMTP_PASSWORD: 'p', PORTCULLIS_SMTP_FROM: 'auth@example.com' }, cwd: '/nonexistent' });
+    assert.deepEqual(config.smtp, { host: 'smtp.example.com', port: 465, secure: true, user: 'u', password: 'p', from: 'auth@example.com' });
+    assert.throws(
+      () => loadConfig({ env: { PORTCULLIS_SMTP_HOST: 'h', PORTCULLIS_SMTP_FROM: 'a@b.c', PORTCULLIS_SMTP_USER: 'u' }, cwd: '/nonexistent' }),
+      (err: { code?: string; detail?: { errors: { path: string }[] } }) => err.code === 'config_invalid' && err.detail?.errors[0]?.path === 'smtp.password',
+    );
+    assert.equal(createMailer(loadConfig({ env: {}, cwd: '/nonexistent' }).smtp), undefined);
   });
 
   it('the mailer delivers a plain-text message with the right sender, recipient and credentials', async () => {
