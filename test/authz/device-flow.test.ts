@@ -190,6 +190,28 @@ describe('device flow', () => {
     assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending');
   });
 
+  it('malformed forms and queries get a 4xx page, never a 500, and approve nothing', async () => {
+    const device = await startDeviceAuthorization(server);
+    const ua = new UserAgent();
+    const confirm = await ua.submit(await ua.follow(device.verification_uri_complete), /\/device\/login$/, ada);
+    const { csrf, user_code, ticket } = findForm(confirm.body, /\/device\/confirm$/).hidden;
+    const good = `csrf=${csrf}&user_code=${user_code}&ticket=${ticket}`;
+    const bodies = ['user_code=a&user_code=b', 'user_code=%00%ff', '', `user_code=${'B'.repeat(50_000)}`, `${good}&user_code=${user_code}&decision=approve`,
+      `${good}&ticket=x&decision=approve`, `${good}&decision=approve&org=a&org=b`, `${good}&decision=approve&decision=deny`];
+    for (const path of ['/device', '/device/login', '/device/confirm']) {
+      for (const body of bodies) {
+        for (const type of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json']) {
+          const res = await ua.request(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': type, origin: server.url }, body });
+          assert.ok(res.status >= 400 && res.status < 500, `${path} ${type} ${body.slice(0, 60)} → ${res.status}`);
+        }
+      }
+    }
+    for (const query of ['?user_code=a&user_code=b', '?user_code=%E0%A4%A', '?ticket=x&user_code=BBBB-BBBB']) {
+      for (const path of ['/device', '/device/continue']) assert.ok((await ua.request(`${server.url}${path}${query}`)).status < 500, `${path}${query}`);
+    }
+    assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending');
+  });
+
   it('a member is offered only what their role allows, and cannot approve more by editing the form', async () => {
     const member = await server.addUser('mo@example.com', undefined, { role: 'member' });
     const ws = await server.store.orgs.createResource({ orgId: server.org.id, kind: 'workspace', parentId: null, name: 'Docs', at: 0 });
