@@ -4,9 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { orgTreeOf } from '../../src/guard/org-trees.ts';
+import { randomBytes } from 'node:crypto';
+import { isPortcullisError } from '../../src/core/errors.ts';
+import { OrgTrees, orgTreeOf } from '../../src/guard/org-trees.ts';
+import { RevocationList } from '../../src/guard/revocations.ts';
 import { levelOn } from '../../src/identity/permissions.ts';
-import { intersectLevels, keyOwnLevels } from '../../src/keys/api-key-resolver.ts';
+import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../src/keys/api-key-format.ts';
+import { ApiKeyResolver, intersectLevels, keyOwnLevels } from '../../src/keys/api-key-resolver.ts';
+import { storesUnderTest } from '../helpers/stores.ts';
 
 const tree = orgTreeOf([
   { id: 'ws_1', kind: 'workspace', parentId: null },
@@ -44,5 +49,51 @@ describe('API key levels', () => {
     assert.equal(levelOn(levels, 'fld_a', tree), 'delete');
     assert.equal(levelOn(levels, 'prj_b', tree), undefined);
     assert.equal(levelOn(levels, 'ws_1', tree), undefined);
+  });
+});
+
+describe('API key resolver on a real store', () => {
+  const target = storesUnderTest().find((t) => t.dialect === 'sqlite')!;
+  const app = { slug: 'files', resource: 'https://mcp.example/files', scopes: [{ name: 'files:read', description: '' }, { name: 'files:write', description: '' }], stepUpScope: undefined };
+  const codeOf = async (work: Promise<unknown>) => {
+    try {
+      await work;
+      return 'resolved';
+    } catch (err) {
+      assert.ok(isPortcullisError(err), String(err));
+      return err.code;
+    }
+  };
+
+  it('a revocation event drops the key at once; a database outage keeps a known key and refuses an unknown one with 503', async () => {
+    const store = await target.make();
+    const now = () => Math.floor(Date.now() / 1000);
+    const pepper = randomBytes(32);
+    const org = await store.orgs.create({ slug: 'acme', name: 'Acme' });
+    const user = await store.users.create({ email: 'ada@example.com' });
+    await store.orgs.addMember(org.id, user.id, 'owner', now());
+    const key = async (id: string) => {
+      const secret = generateApiKey();
+      await store.apiKeys.create({ id, orgId: org.id, userId: user.id, name: id, prefix: apiKeyDisplayPrefix(secret), hash: hashApiKey(pepper, secret), applications: null, resources: null, permissions: { mode: 'simple', level: 'read' }, createdAt: now() - 5, expiresAt: null });
+      return secret;
+    };
+    const revocations = new RevocationList(store.revocations, now);
+    const resolver = new ApiKeyResolver({ store, pepper, revocations, trees: new OrgTrees(store.orgs), now, ttlMs: 0 });
+    try {
+      const [kept, doomed, neverUsed] = [await key('key_kept'), await key('key_doomed'), await key('key_never')];
+      const identity = await resolver.resolve(kept, app);
+      assert.deepEqual([...identity.scopes], ['files:read']);
+      assert.equal(identity.clientId, 'key:key_kept');
+      assert.equal(await codeOf(resolver.resolve(doomed, app)), 'resolved');
+
+      revocations.apply({ kind: 'key', id: 'key_doomed', expiresAt: now() + 60 });
+      assert.equal(await codeOf(resolver.resolve(doomed, app)), 'token_revoked');
+
+      await store.close();
+      assert.equal(await codeOf(resolver.resolve(kept, app)), 'resolved', 'the last reading holds while the database is away');
+      assert.equal(await codeOf(resolver.resolve(neverUsed, app)), 'unavailable');
+    } finally {
+      resolver.stop();
+    }
   });
 });
