@@ -49,7 +49,8 @@ export async function setRole(deps: IdentityDeps, actor: Actor, orgId: string, u
 async function revokeGrants(deps: IdentityDeps, userId: string, orgId?: string): Promise<number> {
   const ids = new Set((await deps.store.grantContexts.list({ userId, orgId })).map((g) => g.grantId));
   // Everywhere: grants the engine holds for the account but no context names (consent never finished).
-  if (orgId === undefined) for (const record of await deps.store.oidc.byAccount('Grant', userId)) ids.add(record.id);
+  // (A Grant row's `grantId` is the grant's own id; its row id may be a keyed hash — authz/adapter.ts.)
+  if (orgId === undefined) for (const record of await deps.store.oidc.byAccount('Grant', userId)) ids.add(record.grantId ?? record.id);
   const at = deps.now();
   for (const grantId of ids) {
     await deps.revokeGrant(grantId);

@@ -93,7 +93,12 @@ for (const target of storesUnderTest()) {
       await session(erin, `s-erin-${target.dialect}`);
       await f.store.oidc.upsert({ model: 'Session', id: `es-dave-${target.dialect}`, payload: JSON.stringify({ accountId: dave.id }), accountId: dave.id, expiresAt: f.now() + 3600 });
 
+      // A grant whose consent never recorded an org (no context) is found through the engine's rows;
+      // the row id is a keyed hash, the grant id is in grantId (authz/adapter.ts).
+      await f.store.oidc.upsert({ model: 'Grant', id: `hashed-${target.dialect}`, grantId: `g-dave-orphan-${target.dialect}`, payload: '{}', accountId: dave.id, expiresAt: f.now() + 3600 });
+
       await disableUser(f.deps, dave.id, f.ada.id);
+      assert.ok(f.revocations.has('grant', `g-dave-orphan-${target.dialect}`));
       assert.notEqual((await f.store.users.findById(dave.id))?.disabledAt, null);
       assert.ok(f.revocations.has('user', dave.id));
       assert.ok(f.revocations.has('grant', `g-dave-${target.dialect}`));

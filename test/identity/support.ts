@@ -38,7 +38,7 @@ export async function identityFixture(target: StoreUnderTest): Promise<IdentityF
   };
   const ada = await person('ada@example.com', 'owner');
   const grant = async (user: User, inOrg: Org, grantId: string) => {
-    await store.oidc.upsert({ model: 'Grant', id: grantId, payload: JSON.stringify({ accountId: user.id, clientId: 'c1', resources: { 'https://mcp.example': 'demo:read' } }), accountId: user.id, expiresAt: now() + 3600 });
+    await store.oidc.upsert({ model: 'Grant', id: grantId, grantId, payload: JSON.stringify({ accountId: user.id, clientId: 'c1', resources: { 'https://mcp.example': 'demo:read' } }), accountId: user.id, expiresAt: now() + 3600 });
     await store.oidc.upsert({ model: 'RefreshToken', id: `rt-${grantId}`, payload: '{}', grantId, expiresAt: now() + 3600 });
     await store.grantContexts.put({ grantId, userId: user.id, clientId: 'c1', orgId: inOrg.id, createdAt: now() });
   };
