@@ -98,7 +98,7 @@ button.primary { background: var(--accent); border-color: var(--accent); color: 
 .scopes li.unavailable .scope-text { color: var(--muted); text-decoration: line-through; }
 .scopes .reason { display: block; color: var(--warn-fg); font-size: .85rem; }
 .orgs div { margin: .25rem 0; }
-.card.wide { max-width: 60rem; }
+.card.wide { max-width: 72rem; }
 .user-code { font: 600 1.5rem/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .12em; }
 .nav { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: center; padding-bottom: .75rem; margin-bottom: 1.25rem; border-bottom: 1px solid var(--line); }
 .nav a { color: inherit; text-decoration: none; }
@@ -115,5 +115,8 @@ label.choice { display: inline; font-weight: normal; margin: 0 1rem 0 0; }
 .notice { background: var(--bg); border-left: 4px solid var(--accent); padding: .6rem 1rem; border-radius: 4px; }
 .secret { font-size: 1rem; word-break: break-all; padding: .75rem; border: 1px dashed var(--accent); border-radius: 8px; display: block; }
 .tree { list-style: none; padding-left: 1.25rem; }
+td input[type=text] { width: 12rem; padding: .35rem .5rem; }
+td button, td select { padding: .3rem .7rem; }
+td form.inline { display: inline-block; margin: 0 .25rem .25rem 0; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
 `;
