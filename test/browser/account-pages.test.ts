@@ -191,7 +191,19 @@ describe('account forms refuse forgeries', () => {
     assert.equal((await victim.request(`${server.url}/account`)).status, 200, 'the victim is still signed in');
   });
 
+  it('signing out this browser from the sessions list ends it and goes to sign-in', async () => {
+    const ua = await httpSignedIn(server, 'victim@example.com', PASSWORD);
+    const page = await ua.request(`${server.url}/account/sessions`);
+    const current = /data-testid="session" data-ref="([^"]+)" data-current="true"/.exec(page.body)![1]!;
+    const answer = await postForm(ua, server, '/account/sessions/end', { session: current }, page);
+    assert.equal(answer.status, 303);
+    assert.equal(answer.headers.get('location'), '/login');
+    assert.equal((await ua.request(`${server.url}/account`)).status, 303, 'signed out');
+  });
+
   it('signed-out requests go to sign-in; a foreign "next" after sign-in stays on this site', async () => {
+    const orgPage = await fetch(`${server.url}/orgs/acme/members`, { redirect: 'manual' });
+    assert.equal(orgPage.status, 303, 'org pages too');
     const anonymous = await fetch(`${server.url}/account/apps`, { redirect: 'manual' });
     assert.equal(anonymous.status, 303);
     assert.equal(anonymous.headers.get('location'), '/login?next=%2Faccount%2Fapps');
