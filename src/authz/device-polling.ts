@@ -72,11 +72,15 @@ export function devicePolling(deps: DevicePollingDeps) {
 
   /** A device authorization was issued: tell the device its interval, start its state, open its decision (device-decisions.ts). */
   async function issued(ctx: KoaContextWithOIDC, body: Body): Promise<void> {
+    // The engine calls a client without the device grant an invalid_request; RFC 6749 §5.2 (which
+    // RFC 8628 §3.2 refers to) names it: unauthorized_client.
+    const client = ctx.oidc.client;
+    if (ctx.status === 400 && body.error === 'invalid_request' && client && !client.grantTypeAllowed(DEVICE_CODE_GRANT)) body.error = 'unauthorized_client';
     if (ctx.status !== 200 || typeof body.device_code !== 'string') return;
     body.interval = DEVICE_POLL_INTERVAL;
     const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : null;
     const exp = expiresIn === null ? null : now() + expiresIn;
-    await keep(keyOf(body.device_code), { clientId: ctx.oidc.client!.clientId, exp, interval: DEVICE_POLL_INTERVAL, last: null });
+    await keep(keyOf(body.device_code), { clientId: client!.clientId, exp, interval: DEVICE_POLL_INTERVAL, last: null });
     const userCode = typeof body.user_code === 'string' ? normalizeUserCode(body.user_code) : undefined;
     if (userCode) await openDecision(store, deps.pepper, userCode, exp ?? now() + 3600);
   }

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { assertOAuthError, assertTokens, register, serverTargets } from '../helpers/authz.ts';
+import { assertOAuthError, assertTokens, register, registerPublic, serverTargets } from '../helpers/authz.ts';
 import {
   approveDeviceOverHttp,
   DEVICE_CODE_GRANT,
@@ -96,6 +96,13 @@ describe('device flow', () => {
     assert.equal(tokens.scope, 'demo:read demo:write', "the resource's default scopes");
 
     assertOAuthError(await startDeviceAuthorizationRaw(server, { resource: 'https://elsewhere.example.com/mcp' }), 'invalid_target', 400);
+  });
+
+  it('only clients allowed the device grant may start one', async () => {
+    const browserOnly = await registerPublic(server);
+    assertOAuthError(await startDeviceAuthorizationRaw(server, { clientId: browserOnly.client_id }), 'unauthorized_client', 400);
+    const unknown = await startDeviceAuthorizationRaw(server, { clientId: 'nobody' });
+    assertOAuthError(unknown, 'invalid_client', 401);
   });
 
   it('the token holds only the permissions left ticked', async () => {
