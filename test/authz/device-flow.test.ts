@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
+import { formatUserCode, normalizeUserCode } from '../../src/authz/device-user-codes.ts';
 import { assertOAuthError, assertTokens, register, registerPublic, serverTargets } from '../helpers/authz.ts';
 import {
   approveDeviceOverHttp,
@@ -401,5 +402,13 @@ describe('device flow under an issuer with a path', () => {
     const { page } = await approveDeviceOverHttp(server, device.user_code, { email: server.user.email, password: server.password });
     assert.equal(deviceStep(page.body), 'approved');
     assertTokens(await pollDeviceToken(server, device.device_code));
+  });
+});
+
+describe('user codes as people type them', () => {
+  it('any case, with or without the dash or spaces, is the stored form; anything else is not a code', () => {
+    for (const typed of ['BCDF-GHJK', 'bcdf-ghjk', 'BCDFGHJK', ' bcdf ghjk ', 'Bcdf–Ghjk', 'BCDF_GHJK']) assert.equal(normalizeUserCode(typed), 'BCDFGHJK', typed);
+    for (const typed of ['BCDF-GHJ', 'BCDF-GHJKL', 'ACDF-GHJK', 'BCD0-GHJK', '']) assert.equal(normalizeUserCode(typed), undefined, typed);
+    assert.equal(formatUserCode('BCDFGHJK'), 'BCDF-GHJK');
   });
 });
