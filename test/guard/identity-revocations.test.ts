@@ -166,10 +166,16 @@ for (const target of serverTargets()) {
       assert.ok((await refusedWithin(() => ok(erinToken), 1000)) < 1000);
       assert.ok(await ok(adaToken), 'ada is not affected');
 
-      // Re-enabled and given a new token: the guard accepts it (issued after the event).
+      // Re-enabled and given a new token: the guard accepts it (issued after the event); disabled
+      // again, the stream carries the second event (a new sequence number) and that token ends too.
       await server.store.users.setDisabled(dave.id, null);
       await nextSecond();
-      assert.ok(await ok(await tokenOf(dave)));
+      const daveAgain = await tokenOf(dave);
+      assert.ok(await ok(daveAgain));
+      await nextSecond();
+      await server.store.users.setDisabled(dave.id, now());
+      await revokeFromElsewhere(server.store, 'user', dave.id);
+      assert.ok((await refusedWithin(() => ok(daveAgain), 1000)) < 1000);
     });
   });
 }
