@@ -16,10 +16,12 @@
  *
  *   id: <seq>
  *   event: revocation
- *   data: {"seq":<seq>,"kind":"grant"|"token"|…,"id":"…","at":<unix s>,"expiresAt":<unix s>}
+ *   data: {"seq":<seq>,"kind":"grant"|"token"|"user"|"member"|"key"|…,"id":"…","at":<unix s>,"expiresAt":<unix s>}
  *
  * so a consumer that reconnects with the last `id` it saw (EventSource does it by itself) misses
- * nothing. Events are read from the Store's sequence (RevocationStore.since), which every process
+ * nothing. A `user` (id: user) or `member` (id: `<org>:<user>`) event ends the tokens issued to
+ * them up to `at`; when it happens again (disabled, re-enabled, disabled) it comes again with a
+ * new sequence number and a later `at`, replacing the first. Events are read from the Store's sequence (RevocationStore.since), which every process
  * writes to; this process polls it (`pollMs`) and is woken at once by revocations made in-process.
  * Not sent: anything about which client or user a grant belonged to — ids and expiry only.
  */
