@@ -370,7 +370,7 @@ export function buildProvider(deps: AuthzDeps): Provider {
           email: user.email,
           email_verified: false,
           name: user.name ?? undefined,
-          ...(bound && scope.split(' ').includes('openid') ? await orgClaims(store, bound) : {}),
+          ...(bound && (scope ?? '').split(' ').includes('openid') ? await orgClaims(store, bound) : {}),
         }),
       };
     },
