@@ -270,6 +270,25 @@ describe('portcullis connect', () => {
     assert.equal((await b.call('list_projects')).structuredContent.code, 'auth_file_insecure');
     assert.equal((await b.call('auth_status')).structuredContent.code, 'auth_file_insecure');
   });
+});
+
+describe('portcullis connect with PORTCULLIS_TOKEN (CI)', () => {
+  let server: TestServer;
+  const open: Bridge[] = [];
+  const bridge = async (sdk: 'v1' | 'v2', env: Record<string, string>) => {
+    const b = await spawnBridge(server, sdk, env);
+    open.push(b);
+    return b;
+  };
+
+  before(async () => {
+    // Default (30-minute) access tokens: a token handed to CI is used as is, never renewed.
+    server = await startTestServer();
+  });
+  after(async () => {
+    for (const b of open) await b.close().catch(() => {});
+    await server.stop();
+  });
 
   it('a PORTCULLIS_TOKEN the server refuses: only the auth tools, and calls say the token was refused', async () => {
     const b = await bridge('v1', { PORTCULLIS_AUTH_FILE: authFilePath(), PORTCULLIS_TOKEN: 'pcs_0000000000000000000000000000000000000000' });

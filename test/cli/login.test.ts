@@ -111,9 +111,21 @@ describe('portcullis login, whoami, logout', () => {
     assert.match(oneLineError(insecure), /\[auth_file_insecure\]$/);
   });
 
+  it('connect, login, logout and whoami are listed by --help and each has its own --help', async () => {
+    const top = await runCli(['--help']);
+    for (const name of ['connect', 'login', 'logout', 'whoami']) {
+      assert.match(top.stdout, new RegExp(`^  ${name} `, 'm'));
+      const help = await runCli([name, '--help']);
+      assert.equal(help.code, 0);
+      assert.ok(help.stdout.startsWith(`Usage: portcullis ${name}`), help.stdout);
+    }
+  });
+
   it('a wrong command line exits with 2', async () => {
     assert.equal((await runCli(['login'])).code, 2);
     assert.equal((await runCli(['login', 'ftp://example.com/mcp'])).code, 2);
     assert.equal((await runCli(['whoami', '--bogus'])).code, 2);
+    assert.equal((await runCli(['connect'])).code, 2);
+    assert.equal((await runCli(['connect', 'https://user:pw@example.com/mcp'])).code, 2, 'no credentials in the URL');
   });
 });
