@@ -26,7 +26,8 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { ApiKeyInput } from '../../src/identity/api-keys.ts';
 import type { OrgRole, ResourceRole, User } from '../../src/store/types.ts';
-import { adminClient, type AdminClient, type ApiAnswer } from '../admin/support.ts';
+import { adminClient, apiUrl, type AdminClient, type ApiAnswer } from '../admin/support.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { tokenFor } from '../helpers/gateway.ts';
 import {
   ALL_SCOPES,
@@ -158,6 +159,28 @@ function expected(levels: Levels, need: Level, resource: ResourceName, asKind: '
 
 const short = (outcome: string) => (outcome.startsWith('policy_denied') ? 'policy_denied' : outcome);
 
+interface Refusal {
+  status: number;
+  code: string;
+}
+
+/** Who calls the admin API: a signed-in browser (session + CSRF), or a script with an API key. */
+type Caller = Pick<AdminClient, 'call'>;
+
+function bearerClient(server: TestServer, secret: string): Caller {
+  return {
+    async call(method, path, body) {
+      const response = await fetch(apiUrl(server, path), {
+        method,
+        headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    },
+  };
+}
+
 describe('permission matrix', { concurrency: 1 }, () => {
   let world: MatrixWorld;
   const users = new Map<string, User>();
@@ -174,12 +197,13 @@ describe('permission matrix', { concurrency: 1 }, () => {
     world = await startMatrixWorld();
     const { server } = world;
     const at = Math.floor(Date.now() / 1000);
-    let n = 0;
-    for (const person of PEOPLE) {
-      const user = person.role === 'owner' ? server.user : await server.addUser(`person${++n}@example.com`, undefined, { role: person.role });
-      for (const [resource, role] of person.memberships) await server.store.orgs.setResourceMember(world.resources[resource].id, user.id, role, at);
-      users.set(person.handle, user);
-    }
+    await Promise.all(
+      PEOPLE.map(async (person, n) => {
+        const user = person.role === 'owner' ? server.user : await server.addUser(`person${n}@example.com`, undefined, { role: person.role });
+        for (const [resource, role] of person.memberships) await server.store.orgs.setResourceMember(world.resources[resource].id, user.id, role, at);
+        users.set(person.handle, user);
+      }),
+    );
     // Tokens through the real flow (sign-in and consent over HTTP), every scope asked for.
     await Promise.all(
       PEOPLE.map(async (person) => {
@@ -213,6 +237,7 @@ describe('permission matrix', { concurrency: 1 }, () => {
         tasks.push(async () => void listed.set(cell, await listTools(world, secret)));
         for (const level of LEVELS) {
           for (const resource of RESOURCES) tasks.push(async () => void outcomes.set(`${cell}|${level}|${resource}`, await callTool(world, secret, level, resource)));
+          if (credential.key) continue;
           tasks.push(async () => void outcomes.set(`${cell}|${level}|P1 as folder`, await callTool(world, secret, level, 'P1', 'folder')));
           tasks.push(async () => void outcomes.set(`${cell}|${level}|F1 as workspace`, await callTool(world, secret, level, 'F1', 'workspace')));
         }
@@ -260,7 +285,7 @@ describe('permission matrix', { concurrency: 1 }, () => {
               );
             });
           }
-          it('an id of the wrong kind (P1 given as a folder, F1 as a workspace) is refused, naming the kind asked for', () => {
+          if (!credential.key) it('an id of the wrong kind (P1 given as a folder, F1 as a workspace) is refused, naming the kind asked for', () => {
             assert.deepEqual(
               LEVELS.flatMap((level) => [`${level}: ${outcomes.get(`${cell}|${level}|P1 as folder`)}`, `${level}: ${outcomes.get(`${cell}|${level}|F1 as workspace`)}`]),
               LEVELS.flatMap((level) => [`${level}: ${expected(levels, level, 'P1', 'folder')}`, `${level}: ${expected(levels, level, 'F1', 'workspace')}`]),
@@ -272,9 +297,9 @@ describe('permission matrix', { concurrency: 1 }, () => {
   });
 
   describe('through the admin API', () => {
-    type Role = 'owner' | 'admin' | 'member' | 'outsider';
-    const ROLES: Role[] = ['owner', 'admin', 'member', 'outsider'];
-    const clients = new Map<Role, AdminClient>();
+    type Role = 'owner' | 'admin' | 'member' | 'outsider' | 'admin key' | 'plain key';
+    const ROLES: Role[] = ['owner', 'admin', 'member', 'outsider', 'admin key', 'plain key'];
+    const clients = new Map<Role, Caller>();
     const at = () => Math.floor(Date.now() / 1000);
     const unique = (what: string) => `${what}-${randomBytes(4).toString('hex')}`;
     let fresh = 0;
@@ -286,11 +311,22 @@ describe('permission matrix', { concurrency: 1 }, () => {
       clients.set('admin', await adminClient(server, users.get('an admin')!.email, false));
       clients.set('member', await adminClient(server, users.get('a viewer of W1')!.email, false));
       clients.set('outsider', await adminClient(server, 'olga@example.com', false));
+      // The admin's API keys, issued through the admin API: one with the admin permission, one without.
+      for (const [role, admin] of [['admin key', true], ['plain key', false]] as const) {
+        const made = await clients.get('admin')!.call('POST', '/orgs/acme/keys', { name: role, permissions: { mode: 'simple', level: 'read' }, admin });
+        assert.equal(made.status, 201, JSON.stringify(made.body));
+        clients.set(role, bearerClient(server, String(made.body.secret)));
+      }
     });
 
     const orgs = () => world.server.store.orgs;
     const acme = () => world.server.org.id;
-    const newMember = (role: OrgRole = 'member') => world.server.addUser(`fresh${++fresh}@example.com`, undefined, { role });
+    /** Someone to act on (no password: they never sign in, and hashing one costs time). */
+    const newMember = async (role: OrgRole = 'member') => {
+      const user = await world.server.store.users.create({ email: `fresh${++fresh}@example.com` });
+      await orgs().addMember(acme(), user.id, role, at());
+      return user;
+    };
     const newResource = async (kind: 'workspace' | 'project' | 'folder') => {
       const ws = await orgs().createResource({ orgId: acme(), kind: 'workspace', parentId: null, name: unique('ws'), at: at() });
       if (kind === 'workspace') return ws;
@@ -305,7 +341,9 @@ describe('permission matrix', { concurrency: 1 }, () => {
       ok: number;
       /** Make what the action acts on (fresh for every caller). */
       prepare?: () => Promise<Record<string, string>>;
-      call: (client: AdminClient, t: Record<string, string>) => Promise<ApiAnswer>;
+      call: (client: Caller, t: Record<string, string>) => Promise<ApiAnswer>;
+      /** Refused for these callers although they may do the rest. */
+      refusedFor?: Partial<Record<Role, Refusal>>;
       /** Did it happen? (unsafe actions only: a refused call must change nothing) */
       happened?: (t: Record<string, string>) => Promise<boolean>;
     }
@@ -410,7 +448,7 @@ describe('permission matrix', { concurrency: 1 }, () => {
         ok: 204,
         prepare: async () => {
           // A real grant: a fresh viewer signs in and consents through the pages.
-          const user = await newMember();
+          const user = await world.server.addUser(`${unique('grantor')}@example.com`, undefined, { role: 'member' });
           await orgs().setResourceMember((await newResource('workspace')).id, user.id, 'viewer', at());
           await tokenFor(world.server, APP, { scope: 'files:read', email: user.email });
           const [context] = await world.server.store.grantContexts.list({ userId: user.id });
@@ -429,6 +467,15 @@ describe('permission matrix', { concurrency: 1 }, () => {
         happened: async (t) => (await world.server.store.apiKeys.list({ orgId: acme() })).some((k) => k.name === t.name),
       },
       {
+        what: 'create an admin API key',
+        ok: 201,
+        prepare: async () => ({ name: unique('admin-key') }),
+        call: (c, t) => c.call('POST', '/orgs/acme/keys', { name: t.name, permissions: { mode: 'simple', level: 'read' }, admin: true }),
+        // An admin key minting admin keys would outlive its own revocation: only a signed-in person may.
+        refusedFor: { 'admin key': { status: 403, code: 'forbidden' } },
+        happened: async (t) => (await world.server.store.apiKeys.list({ orgId: acme() })).some((k) => k.name === t.name),
+      },
+      {
         what: "revoke someone's API key",
         ok: 200,
         prepare: async () => {
@@ -441,22 +488,26 @@ describe('permission matrix', { concurrency: 1 }, () => {
       },
     ];
 
-    const REFUSAL: Record<Role, { status: number; code: string } | undefined> = {
+    const REFUSAL: Record<Role, Refusal | undefined> = {
       owner: undefined,
       admin: undefined,
       member: { status: 403, code: 'forbidden' },
       outsider: { status: 404, code: 'not_found' },
+      'admin key': undefined,
+      'plain key': { status: 403, code: 'forbidden' },
     };
     const WHO: Record<Role, string> = {
       owner: 'an owner',
       admin: 'an admin',
       member: 'a plain member',
       outsider: 'the owner of another organization',
+      'admin key': "an admin's API key with the admin permission",
+      'plain key': "an admin's API key without it",
     };
 
     for (const action of ACTIONS) {
       for (const role of ROLES) {
-        const refusal = REFUSAL[role];
+        const refusal = action.refusedFor?.[role] ?? REFUSAL[role];
         it(`${WHO[role]}: ${action.what} → ${refusal ? `${refusal.status} ${refusal.code}${action.happened ? ', nothing changes' : ''}` : action.ok}`, async () => {
           const target = (await action.prepare?.()) ?? {};
           const answer = await action.call(clients.get(role)!, target);
@@ -499,7 +550,7 @@ describe('permission matrix', { concurrency: 1 }, () => {
         assert.equal((await ownerClient.call('DELETE', `/orgs/acme/members/${ada.id}`)).body.error, 'last_owner');
         assert.equal(await roleOf(ada), 'owner');
 
-        const bea = await newMember();
+        const bea = await world.server.addUser('bea@example.com', undefined, { role: 'member' });
         assert.equal((await ownerClient.call('PATCH', `/orgs/acme/members/${bea.id}`, { role: 'owner' })).status, 200);
         const beaClient = await adminClient(world.server, bea.email, false);
         // Bea, now an owner, demotes ada: allowed, there is another owner. Ada is then an admin.
