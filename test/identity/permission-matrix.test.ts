@@ -523,6 +523,48 @@ describe('permission matrix', { concurrency: 1 }, () => {
       }
     }
 
+    it("an owner naming another organization's people, resources, invitations, keys or grants under their own org: 404 not_found (400 for a parent), nothing changes", async () => {
+      const { server, globex, resources } = world;
+      const olga = (await server.store.users.findByEmail('olga@example.com'))!;
+      const olgaClient = clients.get('outsider')!;
+      const invitation = await olgaClient.call('POST', '/orgs/globex/invitations', { email: `${unique('theirs')}@example.com`, role: 'member' });
+      assert.equal(invitation.status, 201, JSON.stringify(invitation.body));
+      const invitationId = (invitation.body.invitation as { id: string }).id;
+      const key = await olgaClient.call('POST', '/orgs/globex/keys', { name: 'olga', permissions: { mode: 'simple', level: 'read' } });
+      assert.equal(key.status, 201, JSON.stringify(key.body));
+      const keyId = (key.body.key as { id: string }).id;
+      // Olga's real grant, for Globex (her only org).
+      await tokenFor(server, APP, { scope: 'files:read', email: olga.email });
+      const [grant] = await server.store.grantContexts.list({ userId: olga.id });
+      assert.equal(grant?.orgId, globex.id);
+
+      const owner = clients.get('owner')!;
+      const answers = {
+        'change her role': await owner.call('PATCH', `/orgs/acme/members/${olga.id}`, { role: 'member' }),
+        'remove her': await owner.call('DELETE', `/orgs/acme/members/${olga.id}`),
+        'give her a role on W1': await owner.call('PUT', `/orgs/acme/resources/${resources.W1.id}/members/${olga.id}`, { role: 'viewer' }),
+        'rename their workspace': await owner.call('PATCH', `/orgs/acme/resources/${resources.GW.id}`, { name: 'Ours now' }),
+        'delete their project': await owner.call('DELETE', `/orgs/acme/resources/${resources.GP.id}`),
+        "list their folder's members": await owner.call('GET', `/orgs/acme/resources/${resources.GF.id}/members`),
+        'give her a role on their workspace': await owner.call('PUT', `/orgs/acme/resources/${resources.GW.id}/members/${olga.id}`, { role: 'manager' }),
+        'revoke their invitation': await owner.call('DELETE', `/orgs/acme/invitations/${invitationId}`),
+        'revoke their key': await owner.call('DELETE', `/orgs/acme/keys/${keyId}`),
+        'revoke their grant': await owner.call('DELETE', `/orgs/acme/grants/${grant.grantId}`),
+        'create a project in their workspace': await owner.call('POST', '/orgs/acme/resources', { kind: 'project', parentId: resources.GW.id, name: 'Mole' }),
+      };
+      const expected = Object.fromEntries(Object.keys(answers).map((what) => [what, what.startsWith('create') ? '400 invalid_request' : '404 not_found']));
+      assert.deepEqual(Object.fromEntries(Object.entries(answers).map(([what, a]) => [what, `${a.status} ${a.body.error}`])), expected);
+
+      assert.equal((await server.store.orgs.member(globex.id, olga.id))?.role, 'owner');
+      assert.equal((await server.store.orgs.resource(resources.GW.id))?.name, 'Globex W');
+      assert.ok(await server.store.orgs.resource(resources.GP.id));
+      assert.deepEqual(await server.store.orgs.resourceMembers(globex.id, olga.id), []);
+      assert.equal((await server.store.invitations.get(invitationId))?.revokedAt, null);
+      assert.equal((await server.store.apiKeys.get(keyId))?.revokedAt, null);
+      assert.equal(await server.store.revocations.isRevoked('grant', grant.grantId), false);
+      assert.equal((await server.store.orgs.resources(globex.id)).length, 3);
+    });
+
     describe('owners are touched by owners only, and an organization keeps one', () => {
       const roleOf = async (user: User) => (await orgs().member(acme(), user.id))?.role;
 
