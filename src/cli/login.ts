@@ -11,7 +11,7 @@ import { describeAccount, DeviceLogin, type AccountView } from '../device-login/
 import { isDeviceLoginError } from '../device-login/errors.ts';
 import { CommandError, parseCommand } from './args.ts';
 import { loginFromOptions, parseMcpUrl } from './connect.ts';
-import type { CliIo, CommandRun } from './context.ts';
+import type { CommandRun } from './context.ts';
 import { timestamp } from './output.ts';
 
 const COMMON_HELP = `  --auth-file PATH    token file (default: PORTCULLIS_AUTH_FILE, else ~/.portcullis/auth.json)
@@ -88,7 +88,7 @@ Set PORTCULLIS_NO_BROWSER=1 to never open a browser.`,
 };
 
 /** The servers to act on: the one named, else every server with a current account in the file. */
-function sessionsFor(io: CliIo, url: string | undefined, authFile: string | undefined, command: string): DeviceLogin[] {
+function sessionsFor(url: string | undefined, authFile: string | undefined, command: string): DeviceLogin[] {
   const file = new AuthFile(authFile);
   if (url) return [new DeviceLogin({ mcpUrl: parseMcpUrl(url, command), authFile: file })];
   let servers: string[];
@@ -97,7 +97,6 @@ function sessionsFor(io: CliIo, url: string | undefined, authFile: string | unde
   } catch (err) {
     return failure(err);
   }
-  void io;
   return servers.map((server) => new DeviceLogin({ mcpUrl: server, authFile: file }));
 }
 
@@ -122,7 +121,7 @@ ${COMMON_HELP}`,
   if (!parsed) return 0;
   const results: Array<Record<string, unknown>> = [];
   try {
-    for (const session of sessionsFor(io, parsed.positionals[0], parsed.values['auth-file'], 'logout')) {
+    for (const session of sessionsFor(parsed.positionals[0], parsed.values['auth-file'], 'logout')) {
       const { removed, revoked, current } = await session.logout(parsed.values.account);
       if (!removed) continue;
       results.push({ server: session.server, removed: removed.account, revoked, ...(current ? { current: current.account } : {}) });
@@ -159,7 +158,7 @@ ${COMMON_HELP}`,
   if (!parsed) return 0;
   const accounts: AccountView[] = [];
   try {
-    for (const session of sessionsFor(io, parsed.positionals[0], parsed.values['auth-file'], 'whoami')) {
+    for (const session of sessionsFor(parsed.positionals[0], parsed.values['auth-file'], 'whoami')) {
       const status = await session.status();
       if (status.current) accounts.push(status.current);
     }

@@ -116,22 +116,37 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
   }
 }
 
-describe('portcullis connect', () => {
-  let server: TestServer;
+/**
+ * A test server for the suite and the bridges spawned against it, all closed after the suite.
+ * Call from a describe body.
+ */
+function suiteWithBridges(config: Parameters<typeof startTestServer>[0] = {}) {
+  let server: TestServer | undefined;
   const open: Bridge[] = [];
-  const bridge = async (sdk: 'v1' | 'v2', env: Record<string, string>) => {
-    const b = await spawnBridge(server, sdk, env);
-    open.push(b);
-    return b;
-  };
-
   before(async () => {
-    // 3-second access tokens: every story here outlives a few of them, so the bridge must renew.
-    server = await startTestServer({ tokens: { accessTokenTtl: 3 } });
+    server = await startTestServer(config);
   });
   after(async () => {
     for (const b of open) await b.close().catch(() => {});
-    await server.stop();
+    await server?.stop();
+  });
+  return {
+    server: () => server!,
+    async bridge(sdk: 'v1' | 'v2', env: Record<string, string>): Promise<Bridge> {
+      const b = await spawnBridge(server!, sdk, env);
+      open.push(b);
+      return b;
+    },
+  };
+}
+
+describe('portcullis connect', () => {
+  // 3-second access tokens: every story here outlives a few of them, so the bridge must renew.
+  const suite = suiteWithBridges({ tokens: { accessTokenTtl: 3 } });
+  const bridge = suite.bridge;
+  let server: TestServer;
+  before(() => {
+    server = suite.server();
   });
 
   for (const sdk of ['v1', 'v2'] as const) {
@@ -273,21 +288,12 @@ describe('portcullis connect', () => {
 });
 
 describe('portcullis connect with PORTCULLIS_TOKEN (CI)', () => {
+  // Default (30-minute) access tokens: a token handed to CI is used as is, never renewed.
+  const suite = suiteWithBridges();
+  const bridge = suite.bridge;
   let server: TestServer;
-  const open: Bridge[] = [];
-  const bridge = async (sdk: 'v1' | 'v2', env: Record<string, string>) => {
-    const b = await spawnBridge(server, sdk, env);
-    open.push(b);
-    return b;
-  };
-
-  before(async () => {
-    // Default (30-minute) access tokens: a token handed to CI is used as is, never renewed.
-    server = await startTestServer();
-  });
-  after(async () => {
-    for (const b of open) await b.close().catch(() => {});
-    await server.stop();
+  before(() => {
+    server = suite.server();
   });
 
   it('a PORTCULLIS_TOKEN the server refuses: only the auth tools, and calls say the token was refused', async () => {
