@@ -70,6 +70,9 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   api.onError((err, c) => {
     const answer = errorAnswer(err);
     if (answer.internal) deps.log.error({ err, path: c.req.path }, 'admin API error');
+    // The rest of an oversized body is never read: say the connection ends here, so the client
+    // does not send its next request down a socket the server is about to drop.
+    if (answer.status === 413) c.header('connection', 'close');
     return c.json(answer.body, answer.status as 500);
   });
   api.notFound((c) => c.json({ error: 'not_found', message: 'no such admin API route' }, 404));
