@@ -112,6 +112,8 @@ if (unavailable) {
       assertTokens(await refresh(server, client, victor.refresh_token));
       const context = await server.store.grantContexts.get(umaGrant);
       assert.ok(context?.revokedAt, 'the grant is marked revoked');
+      const recorded = await server.store.audit.list({ kind: 'account.grant.revoked' });
+      assert.deepEqual(recorded.map((e) => [e.subject, e.details?.grant]), [[context.userId, umaGrant]], 'recorded in the audit log');
     });
 
     it('a grant disconnected already cannot be disconnected again: 404; the new connection is listed alone', async () => {

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { verifyChain } from '../../src/audit/audit-log.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
 import { identityDeps } from '../../src/identity/context.ts';
 import { issueApiKey } from '../../src/identity/api-keys.ts';
@@ -252,6 +253,18 @@ if (unavailable) {
       await refusedWithinASecond(server, miaToken.access_token);
       await landed;
       assert.equal(await page.locator('[data-testid="app"]', { hasText: 'mia@example.com' }).count(), 0);
+    });
+
+    it('every change made on these pages is in the audit log, by id, and the chain holds', async () => {
+      const events = await server.store.audit.list({ orgId: server.org.id });
+      const kinds = new Set(events.map((e) => e.kind));
+      for (const kind of ['admin.member.role', 'admin.member.removed', 'admin.password.reset_link', 'admin.invitation.created', 'admin.invitation.revoked', 'admin.resource.created', 'admin.resource.renamed', 'admin.resource.member.set', 'admin.resource.deleted', 'admin.key.revoked', 'admin.grant.revoked']) {
+        assert.ok(kinds.has(kind), `${kind} recorded`);
+      }
+      const removal = events.find((e) => e.kind === 'admin.member.removed')!;
+      assert.equal(removal.subject, noor.id);
+      assert.ok(!JSON.stringify(events).includes('@example.com'), 'records name people by id only');
+      assert.equal((await verifyChain(server.store)).ok, true);
     });
 
     it('no page logged an error, violated the CSP or answered 5xx', () => {

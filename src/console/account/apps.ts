@@ -7,6 +7,7 @@
 import type { Hono } from 'hono';
 import { disconnectApp, listConnectedApps, type ConnectedApp } from '../../identity/account.ts';
 import type { Org } from '../../store/types.ts';
+import { audit } from './audit.ts';
 import { html, type Html } from '../html.ts';
 import { field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
 import { csrfField, notFound, notice, requireSignedIn, signedInForm, signedInPage, when } from './layout.ts';
@@ -70,6 +71,7 @@ ${apps.length
     const { me, form } = posted;
     const grantId = field(form, 'grant');
     if (!(await disconnectApp(deps, { userId: me.user.id }, grantId))) return notFound(deps, c);
+    await audit(deps, { kind: 'account.grant.revoked', actor: me.user.id, subject: me.user.id, details: { grant: grantId } });
     deps.log.info({ event: 'grant.disconnected', user: me.user.id, grant: grantId }, 'app disconnected by its user');
     return c.redirect(`${base}/account/apps?done=disconnected`, 303);
   });

@@ -11,6 +11,7 @@ import { AdminError } from '../../admin/errors.ts';
 import { issueApiKey, KEY_EXPIRY_DAYS, listApiKeys, revokeApiKey, type ApiKeyView } from '../../identity/api-keys.ts';
 import { identityDeps } from '../../identity/context.ts';
 import type { Org, OrgRole } from '../../store/types.ts';
+import { audit } from './audit.ts';
 import { html, type Html } from '../html.ts';
 import type { SignedIn } from '../session.ts';
 import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
@@ -134,6 +135,7 @@ ${manages ? html`<label class="choice"><input type="checkbox" name="admin"> May 
     const input = keyInputFromForm(form);
     try {
       const created = await issueApiKey(ids, { orgId, userId: me.user.id }, input);
+      await audit(deps, { kind: 'account.key.created', orgId: created.key.orgId, actor: me.user.id, subject: me.user.id, details: { key: created.key.id, admin: created.key.admin } });
       deps.log.info({ event: 'key.created', user: me.user.id, key: created.key.id }, 'API key created');
       return c.html(await page(c, me, { created }));
     } catch (err) {
@@ -149,7 +151,8 @@ ${manages ? html`<label class="choice"><input type="checkbox" name="admin"> May 
     if (posted instanceof Response) return posted;
     const { me, form } = posted;
     try {
-      await revokeApiKey(ids, { userId: me.user.id }, field(form, 'key'), me.user.id);
+      const key = await revokeApiKey(ids, { userId: me.user.id }, field(form, 'key'), me.user.id);
+      await audit(deps, { kind: 'account.key.revoked', orgId: key.orgId, actor: me.user.id, subject: me.user.id, details: { key: key.id } });
     } catch (err) {
       if (!(err instanceof AdminError)) throw err;
       if (err.code === 'already_revoked') return errorPage(deps, c, 409, 'already_revoked', 'This key is revoked already', 'Revoking is permanent; there is nothing more to do.');

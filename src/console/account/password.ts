@@ -13,6 +13,7 @@ import { changePassword } from '../../identity/account.ts';
 import type { Mailer } from '../../identity/mailer.ts';
 import { completePasswordReset, issuePasswordReset, resetLinkState } from '../../identity/password-reset.ts';
 import { AttemptLimiter } from '../../limits/attempts.ts';
+import { audit } from './audit.ts';
 import { html, page } from '../html.ts';
 import { MIN_PASSWORD_LENGTH, passwordProblem } from '../pages.ts';
 import { clearSessionCookie, clientIp, csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
@@ -70,6 +71,7 @@ ${newPasswordFields}
       return c.html(await changeForm(c, me, 'wrong_password', 'Your current password is not right.'), 400);
     }
     deps.limits.account.succeed(key);
+    await audit(deps, { kind: 'account.password.changed', actor: me.user.id, subject: me.user.id });
     deps.log.info({ event: 'password.changed', user: me.user.id }, 'password changed');
     return c.redirect(`${base}/account?done=password_changed`, 303);
   });
@@ -122,6 +124,7 @@ ${newPasswordFields}
     const outcome = await completePasswordReset(resetDeps, token, field(form, 'password'));
     if (outcome.kind === 'gone') return linkGone(c, 'link_used');
     clearSessionCookie(c);
+    await audit(deps, { kind: 'account.password.reset', actor: outcome.userId, subject: outcome.userId });
     deps.log.info({ event: 'password.reset', user: outcome.userId }, 'password reset by link');
     return c.html(
       page({

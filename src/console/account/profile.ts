@@ -4,6 +4,7 @@
  */
 import type { Hono } from 'hono';
 import { MAX_NAME_LENGTH, updateName } from '../../identity/account.ts';
+import { audit } from './audit.ts';
 import { html } from '../html.ts';
 import { field, type WebDeps, type WebEnv } from '../web.ts';
 import { csrfField, notice, problem, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
@@ -50,6 +51,7 @@ ${orgs.length
     if (posted instanceof Response) return posted;
     const { me, form } = posted;
     if (!(await updateName(deps, me.user.id, field(form, 'name')))) return c.redirect(`${base}/account?problem=name_too_long`, 303);
+    await audit(deps, { kind: 'account.profile.updated', actor: me.user.id, subject: me.user.id });
     return c.redirect(`${base}/account?done=name_saved`, 303);
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { Hono } from 'hono';
 import { endSession, listSessions, signOutEverywhere } from '../../identity/account.ts';
+import { audit } from './audit.ts';
 import { html } from '../html.ts';
 import { clearSessionCookie, field, type WebDeps, type WebEnv } from '../web.ts';
 import { csrfField, notFound, notice, requireSignedIn, signedInForm, signedInPage, when } from './layout.ts';
@@ -58,6 +59,7 @@ ${csrfField(deps, c, 'sessions:end-all')}
     const ended = await endSession(deps, me.user.id, field(form, 'session'));
     // Another person's session, or one that is gone: nothing to say about it.
     if (!ended.ended) return notFound(deps, c);
+    await audit(deps, { kind: 'account.session.ended', actor: me.user.id, subject: me.user.id });
     if (ended.id === me.session.id) {
       clearSessionCookie(c);
       return c.redirect(`${base}/login`, 303);
@@ -71,6 +73,7 @@ ${csrfField(deps, c, 'sessions:end-all')}
     const { me } = posted;
     await signOutEverywhere(deps, me.user.id);
     clearSessionCookie(c);
+    await audit(deps, { kind: 'account.sessions.ended', actor: me.user.id, subject: me.user.id });
     deps.log.info({ event: 'sessions.ended', user: me.user.id }, 'signed out everywhere');
     return c.redirect(`${base}/login`, 303);
   });

@@ -4,6 +4,8 @@
  * org exists or not. Also the org's sub-navigation and how service errors become pages.
  */
 import { AdminError } from '../../admin/errors.ts';
+import type { AuditRecord } from '../../audit/audit-log.ts';
+import { audit } from '../account/audit.ts';
 import type { Org, OrgRole } from '../../store/types.ts';
 import type { Hono } from 'hono';
 import { errorPage, formExpired, notFound, requireSignedIn, signedInPage } from '../account/layout.ts';
@@ -78,22 +80,26 @@ export async function orgForm(deps: WebDeps, c: WebContext, purpose: string): Pr
 
 /**
  * One POST route of an org page: `orgForm`, then `act`; a service refusal becomes its page,
- * success goes back to `section` with `?done=<done>` (Post/Redirect/Get).
+ * success is recorded in the audit log and goes back to `section` with `?done=<done>`
+ * (Post/Redirect/Get).
  */
 export function orgAction(
   app: Hono<WebEnv>,
   deps: WebDeps,
   route: { path: string; purpose: string; section: OrgSection; done: string },
-  act: (form: Record<string, string | File>, access: OrgAccess) => Promise<unknown>,
+  /** Does the change and says what to record (kind, subject, details); org and actor are added. */
+  act: (form: Record<string, string | File>, access: OrgAccess) => Promise<Omit<AuditRecord, 'orgId' | 'actor'>>,
 ): void {
   app.post(route.path, async (c) => {
     const posted = await orgForm(deps, c, route.purpose);
     if (posted instanceof Response) return posted;
+    let record;
     try {
-      await act(posted.form, posted.access);
+      record = await act(posted.form, posted.access);
     } catch (err) {
       return refusalPage(deps, c, err);
     }
+    await audit(deps, { ...record, orgId: posted.access.org.id, actor: posted.access.me.user.id });
     return c.redirect(`${orgPath(deps, posted.access.org, route.section)}?done=${route.done}`, 303);
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { Hono } from 'hono';
 import { identityDeps } from '../../identity/context.ts';
+import { audit } from '../account/audit.ts';
 import { DEFAULT_INVITATION_DAYS, invite, listInvitations, revokeInvitation } from '../../identity/invitations.ts';
 import type { Mailer } from '../../identity/mailer.ts';
 import { ORG_ROLES } from '../../identity/people.ts';
@@ -76,6 +77,12 @@ ${invitations.map(
     } catch (err) {
       return refusalPage(deps, c, err);
     }
+    await audit(deps, {
+      kind: 'admin.invitation.created',
+      orgId: access.org.id,
+      actor: access.me.user.id,
+      details: { invitation: result.invitation.id, role: result.invitation.role, sent: result.sent },
+    });
     const shown = result.link
       ? html`<section class="notice" data-testid="invitation-created" data-invitation="${result.invitation.id}">
 <p>Send this link to <strong>${result.invitation.email}</strong>; it works once, until ${when(seconds(result.invitation.expiresAt))}. It is not shown again.</p>
@@ -84,7 +91,8 @@ ${invitations.map(
     return c.html(await invitationsPage(c, access, shown));
   });
 
-  orgAction(app, deps, { path: '/orgs/:org/invitations/revoke', purpose: 'org:invitation-revoke', section: 'invitations', done: 'revoked' }, (form, { org }) =>
-    revokeInvitation(ids, org.id, field(form, 'invitation')),
-  );
+  orgAction(app, deps, { path: '/orgs/:org/invitations/revoke', purpose: 'org:invitation-revoke', section: 'invitations', done: 'revoked' }, async (form, { org }) => {
+    await revokeInvitation(ids, org.id, field(form, 'invitation'));
+    return { kind: 'admin.invitation.revoked', details: { invitation: field(form, 'invitation') } };
+  });
 }

@@ -37,9 +37,10 @@ ${keyTable(deps, c, keys, names, orgPath(deps, access.org, 'keys', '/revoke'))}`
     );
   });
 
-  orgAction(app, deps, { path: '/orgs/:org/keys/revoke', purpose: 'keys:revoke', section: 'keys', done: 'revoked' }, (form, { org, me }) =>
-    revokeApiKey(ids, { orgId: org.id }, field(form, 'key'), me.user.id),
-  );
+  orgAction(app, deps, { path: '/orgs/:org/keys/revoke', purpose: 'keys:revoke', section: 'keys', done: 'revoked' }, async (form, { org, me }) => {
+    const key = await revokeApiKey(ids, { orgId: org.id }, field(form, 'key'), me.user.id);
+    return { kind: 'admin.key.revoked', subject: key.userId, details: { key: key.id } };
+  });
 
   app.get('/orgs/:org/apps', async (c) => {
     const access = await orgAccess(deps, c);
@@ -66,5 +67,6 @@ ${apps.length
     const grantId = field(form, 'grant');
     if (!(await disconnectApp(deps, { orgId: org.id }, grantId))) throw new AdminError('not_found', 'no such connected app');
     deps.log.info({ event: 'grant.disconnected', by: me.user.id, org: org.id, grant: grantId }, 'app disconnected by an org admin');
+    return { kind: 'admin.grant.revoked', details: { grant: grantId } };
   });
 }

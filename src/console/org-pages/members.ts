@@ -9,6 +9,7 @@ import { issuePasswordReset, mayIssueResetFor } from '../../identity/password-re
 import { ORG_ROLES, removeMember, setRole } from '../../identity/people.ts';
 import type { OrgRole } from '../../store/types.ts';
 import { AdminError } from '../../admin/errors.ts';
+import { audit } from '../account/audit.ts';
 import { csrfField, errorPage, notFound, notice, when } from '../account/layout.ts';
 import { html, type Html } from '../html.ts';
 import { field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
@@ -61,11 +62,13 @@ ${members.map((m, i) => {
     const role = field(form, 'role') as OrgRole;
     if (!ORG_ROLES.includes(role)) throw new AdminError('invalid_request', 'pick owner, admin or member', { errors: [{ path: 'role', message: 'owner, admin or member' }] });
     await setRole(ids, actor, org.id, field(form, 'user'), role);
+    return { kind: 'admin.member.role', subject: field(form, 'user'), details: { role } };
   });
 
-  orgAction(app, deps, { path: '/orgs/:org/members/remove', purpose: 'org:remove', section: 'members', done: 'removed' }, ({ user }, { org, actor }) =>
-    removeMember(ids, actor, org.id, typeof user === 'string' ? user : ''),
-  );
+  orgAction(app, deps, { path: '/orgs/:org/members/remove', purpose: 'org:remove', section: 'members', done: 'removed' }, async (form, { org, actor }) => {
+    const revoked = await removeMember(ids, actor, org.id, field(form, 'user'));
+    return { kind: 'admin.member.removed', subject: field(form, 'user'), details: revoked };
+  });
 
   app.post('/orgs/:org/members/reset-link', async (c) => {
     const posted = await orgForm(deps, c, 'org:reset-link');
@@ -79,6 +82,7 @@ ${members.map((m, i) => {
     const issued = await issuePasswordReset(resetDeps, userId);
     if (!issued) return errorPage(deps, c, 409, 'account_disabled', 'Not for this account', 'This account is disabled.');
     const user = await deps.store.users.findById(userId);
+    await audit(deps, { kind: 'admin.password.reset_link', orgId: access.org.id, actor: access.me.user.id, subject: userId });
     deps.log.info({ event: 'password.reset_link', user: userId, by: access.me.user.id }, 'password reset link made by an org admin');
     // Shown in this answer only (a POST, not cached): give it to the person by a channel you trust.
     return c.html(

@@ -4,6 +4,7 @@
  * editor, manager; inherited downward unless overridden). The rules are identity/resources.ts's.
  */
 import type { Hono } from 'hono';
+import type { AuditRecord } from '../../audit/audit-log.ts';
 import { parseInput } from '../../identity/api-keys.ts';
 import { identityDeps } from '../../identity/context.ts';
 import {
@@ -75,18 +76,29 @@ ${nodes.map(({ resource: r, depth }) => html`<tr data-testid="resource" data-res
     );
   });
 
-  const post = (path: string, purpose: string, done: string, act: (form: Record<string, unknown>, orgId: string) => Promise<unknown>) =>
+  const post = (path: string, purpose: string, done: string, act: (form: Record<string, unknown>, orgId: string) => Promise<Omit<AuditRecord, 'orgId' | 'actor'>>) =>
     orgAction(app, deps, { path: `/orgs/:org/resources/${path}`, purpose, section: 'resources', done }, (form, { org }) => act(form, org.id));
 
-  post('create', 'org:resource-create', 'created', (form, orgId) =>
-    createResource(ids, orgId, parseInput(CreateResourceSchema, { kind: field(form, 'kind'), parentId: field(form, 'parent') || null, name: field(form, 'name') })),
-  );
-  post('rename', 'org:resource-rename', 'renamed', (form, orgId) =>
-    renameResource(ids, orgId, field(form, 'resource'), parseInput(RenameResourceSchema, { name: field(form, 'name') }).name),
-  );
-  post('delete', 'org:resource-delete', 'deleted', (form, orgId) => deleteResource(ids, orgId, field(form, 'resource')));
-  post('members', 'org:resource-member', 'member_set', (form, orgId) =>
-    setResourceMember(ids, orgId, field(form, 'resource'), field(form, 'user'), parseInput(ResourceMemberSchema, { role: field(form, 'role') }).role),
-  );
-  post('members/remove', 'org:resource-member-remove', 'member_removed', (form, orgId) => removeResourceMember(ids, orgId, field(form, 'resource'), field(form, 'user')));
+  post('create', 'org:resource-create', 'created', async (form, orgId) => {
+    const input = parseInput(CreateResourceSchema, { kind: field(form, 'kind'), parentId: field(form, 'parent') || null, name: field(form, 'name') });
+    const created = await createResource(ids, orgId, input);
+    return { kind: 'admin.resource.created', details: { resource: created.id, kind: created.kind, parent: created.parentId } };
+  });
+  post('rename', 'org:resource-rename', 'renamed', async (form, orgId) => {
+    await renameResource(ids, orgId, field(form, 'resource'), parseInput(RenameResourceSchema, { name: field(form, 'name') }).name);
+    return { kind: 'admin.resource.renamed', details: { resource: field(form, 'resource') } };
+  });
+  post('delete', 'org:resource-delete', 'deleted', async (form, orgId) => {
+    await deleteResource(ids, orgId, field(form, 'resource'));
+    return { kind: 'admin.resource.deleted', details: { resource: field(form, 'resource') } };
+  });
+  post('members', 'org:resource-member', 'member_set', async (form, orgId) => {
+    const { role } = parseInput(ResourceMemberSchema, { role: field(form, 'role') });
+    await setResourceMember(ids, orgId, field(form, 'resource'), field(form, 'user'), role);
+    return { kind: 'admin.resource.member.set', subject: field(form, 'user'), details: { resource: field(form, 'resource'), role } };
+  });
+  post('members/remove', 'org:resource-member-remove', 'member_removed', async (form, orgId) => {
+    await removeResourceMember(ids, orgId, field(form, 'resource'), field(form, 'user'));
+    return { kind: 'admin.resource.member.removed', subject: field(form, 'user'), details: { resource: field(form, 'resource') } };
+  });
 }
