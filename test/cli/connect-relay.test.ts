@@ -1,7 +1,7 @@
 /**
  * `portcullis connect` relays more than tools: with server-everything behind the gateway, a
  * stdio client (v1, 2025 era) gets progress notifications for its request, answers the server's
- * sampling request through the bridge, reads resources, and can cancel a long call without
+ * sampling, roots and elicitation requests through the bridge, reads resources, and can cancel a long call without
  * harming the bridge.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { approveDeviceOverHttp } from '../helpers/device.ts';
 import { appUrl, httpApp, startEverything, startGateway, type SpawnedServer } from '../helpers/gateway.ts';
 import { TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
@@ -23,6 +23,7 @@ describe('portcullis connect relays progress, server requests, resources and can
   let server: TestServer;
   let client: Client;
   const sampled: string[] = [];
+  const elicited: string[] = [];
 
   before(async () => {
     everything = await startEverything();
@@ -33,7 +34,12 @@ describe('portcullis connect relays progress, server requests, resources and can
       env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), PORTCULLIS_NO_BROWSER: '1', PORTCULLIS_AUTH_FILE: join(mkdtempSync(join(tmpdir(), 'relay-')), 'auth.json') },
       stderr: 'pipe',
     });
-    client = new Client({ name: 'sampling client', version: '1.0.0' }, { capabilities: { sampling: {} } });
+    client = new Client({ name: 'sampling client', version: '1.0.0' }, { capabilities: { sampling: {}, roots: { listChanged: true }, elicitation: {} } });
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///home/ada/notes', name: 'notes-root' }] }));
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      elicited.push(request.params.message);
+      return { action: 'decline' };
+    });
     client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
       const first = request.params.messages[0]!.content as { type: string; text?: string };
       sampled.push(first.text ?? first.type);
@@ -67,6 +73,14 @@ describe('portcullis connect relays progress, server requests, resources and can
     assert.equal(sampled.length, 1);
     assert.match(sampled[0]!, /What is six times seven\?/);
     assert.match(JSON.stringify(result.content), /the answer is 42/);
+  });
+
+  it("the remote server's roots and elicitation requests are answered by the local client", async () => {
+    const roots = (await client.callTool({ name: 'get-roots-list', arguments: {} })) as { content: Array<{ text?: string }> };
+    assert.match(JSON.stringify(roots.content), /notes-root/);
+    const elicit = (await client.callTool({ name: 'trigger-elicitation-request', arguments: {} })) as { content: Array<{ text?: string }> };
+    assert.equal(elicited.length, 1);
+    assert.match(JSON.stringify(elicit.content), /decline/i);
   });
 
   it('resources are listed and read through the bridge', async () => {
