@@ -195,9 +195,9 @@ export type KeyIssue = { issued: true; secret: string; id: string } | { issued: 
  * write the same key to the store as if it had been issued while the creator still held more
  * (so the gateway's cap at use can be tested on it).
  */
-export async function issueOrPlantKey(world: MatrixWorld, user: User, input: ApiKeyInput): Promise<KeyIssue> {
+export async function issueOrPlantKey(world: MatrixWorld, user: User, input: ApiKeyInput, orgId = world.server.org.id): Promise<KeyIssue> {
   try {
-    const { key, secret } = await issueApiKey(world.identity, { orgId: world.server.org.id, userId: user.id }, input);
+    const { key, secret } = await issueApiKey(world.identity, { orgId, userId: user.id }, input);
     return { issued: true, secret, id: key.id };
   } catch (err) {
     assert.ok(err instanceof AdminError && err.code === 'invalid_request', String(err));
@@ -209,7 +209,7 @@ export async function issueOrPlantKey(world: MatrixWorld, user: User, input: Api
     const now = Math.floor(Date.now() / 1000);
     await world.server.store.apiKeys.create({
       id,
-      orgId: world.server.org.id,
+      orgId,
       userId: user.id,
       name: input.name,
       prefix: apiKeyDisplayPrefix(secret),

@@ -16,9 +16,17 @@
  * would refuse (it exceeds the creator) is written to the store as if made before the creator lost
  * the permission, and must be capped at use all the same.
  *
+ * The world: organization Acme (the server's) with workspaces W1 → project P1 → folder F1 and
+ * W2 → P2 → F2; organization Globex with GW → GP → GF, owned by Olga, who is nobody in Acme.
+ *
+ * A member holding nothing anywhere gets no token at all: the consent page offers nothing, and
+ * approving it ends the authorization with access_denied (the engine's answer when every scope was
+ * refused).
+ *
  * Admin API: owners and admins may do everything (within "only owners touch owners" and "an org
- * keeps an owner"); a plain member gets 403 forbidden; someone of another org gets 404 not_found;
- * and a refused call changes nothing.
+ * keeps an owner"), and so may an admin's API key with the admin permission (except minting admin
+ * keys); a plain member or a key without the admin permission gets 403 forbidden; someone of
+ * another org gets 404 not_found; a refused call changes nothing.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -50,7 +58,7 @@ type Levels = Partial<Record<ResourceName, Level>>;
 
 const ACME: ResourceName[] = ['W1', 'P1', 'F1', 'W2', 'P2', 'F2'];
 const RESOURCES: ResourceName[] = [...ACME, 'GW', 'GP', 'GF'];
-const everywhere = (level: Level): Levels => Object.fromEntries(ACME.map((r) => [r, level]));
+const everywhere = (level: Level, names: ResourceName[] = RESOURCES): Levels => Object.fromEntries(names.map((r) => [r, level]));
 
 const WHERE: Record<ResourceName, string> = {
   W1: 'workspace W1',
@@ -59,22 +67,25 @@ const WHERE: Record<ResourceName, string> = {
   W2: 'workspace W2',
   P2: 'project P2 (in W2)',
   F2: 'folder F2 (in P2, in W2)',
-  GW: "another organization's workspace",
-  GP: "another organization's project",
-  GF: "another organization's folder",
+  GW: "Globex's workspace GW",
+  GP: "Globex's project GP (in GW)",
+  GF: "Globex's folder GF (in GP, in GW)",
 };
 
 interface Person {
   handle: string;
+  /** The org role in Acme (the server's org), or in Globex for its owner. */
   role: OrgRole;
+  org?: 'globex';
+  email?: string;
   memberships: [ResourceName, ResourceRole][];
   /** What identity.md says this person may do on each resource (absent: nothing). */
   levels: Levels;
 }
 
 const PEOPLE: Person[] = [
-  { handle: 'the owner', role: 'owner', memberships: [], levels: everywhere('delete') },
-  { handle: 'an admin', role: 'admin', memberships: [], levels: everywhere('delete') },
+  { handle: 'the owner', role: 'owner', memberships: [], levels: everywhere('delete', ACME) },
+  { handle: 'an admin', role: 'admin', memberships: [], levels: everywhere('delete', ACME) },
   { handle: 'a member with no memberships', role: 'member', memberships: [], levels: {} },
   { handle: 'a viewer of W1', role: 'member', memberships: [['W1', 'viewer']], levels: { W1: 'read', P1: 'read', F1: 'read' } },
   { handle: 'an editor of W1', role: 'member', memberships: [['W1', 'editor']], levels: { W1: 'write', P1: 'write', F1: 'write' } },
@@ -87,6 +98,9 @@ const PEOPLE: Person[] = [
     memberships: [['W1', 'manager'], ['P1', 'viewer']],
     levels: { W1: 'delete', P1: 'read', F1: 'read' },
   },
+  // Olga owns Globex and is nobody in Acme: the mirror image, so every refusal of Globex's ids above
+  // is seen to be about the organization, not the tool.
+  { handle: 'the owner of another organization', role: 'owner', org: 'globex', email: 'olga@example.com', memberships: [], levels: everywhere('delete', ['GW', 'GP', 'GF']) },
 ];
 
 interface Credential {
@@ -95,8 +109,10 @@ interface Credential {
   key?: (world: MatrixWorld) => ApiKeyInput;
   /** The key's own levels (inheritance written out), before its creator's cap. */
   own: Levels;
-  /** The service issues it only when the creator reaches every one of these now. */
-  needs: (person: Person) => boolean;
+  /** Would the service issue it to this person now (it never exceeds its creator)? */
+  needs?: (person: Person) => boolean;
+  /** Else the field its refusal names (a prefix). */
+  refusedField?: string;
 }
 
 const RANK: Record<Level, number> = { read: 1, write: 2, delete: 3 };
@@ -105,24 +121,27 @@ const lower = (a: Level | undefined, b: Level | undefined) => (a && b ? (RANK[a]
 const highest = (levels: Levels) => Object.values(levels).reduce<Level | undefined>((best, l) => (reaches(best, l) ? best : l), undefined);
 
 const CREDENTIALS: Credential[] = [
-  { handle: 'with an OAuth token', own: everywhere('delete'), needs: () => true },
+  { handle: 'with an OAuth token', own: everywhere('delete') },
   {
     handle: 'with a read key',
     key: () => ({ name: 'read', permissions: { mode: 'simple', level: 'read' }, expiry: 'never' }),
     own: everywhere('read'),
     needs: (p) => reaches(highest(p.levels), 'read'),
+    refusedField: 'permissions.level',
   },
   {
     handle: 'with a read-write key',
     key: () => ({ name: 'read-write', permissions: { mode: 'simple', level: 'read-write' }, expiry: 'never' }),
     own: everywhere('write'),
     needs: (p) => reaches(highest(p.levels), 'write'),
+    refusedField: 'permissions.level',
   },
   {
     handle: 'with a read-write key limited to P1',
     key: (w) => ({ name: 'P1 only', resources: [w.resources.P1.id], permissions: { mode: 'simple', level: 'read-write' }, expiry: 'never' }),
     own: { P1: 'write', F1: 'write' },
     needs: (p) => reaches(p.levels.P1, 'write'),
+    refusedField: 'resources.0',
   },
   {
     handle: 'with a granular key (W1 read, P1 write, F1 delete)',
@@ -133,13 +152,14 @@ const CREDENTIALS: Credential[] = [
     }),
     own: { W1: 'read', P1: 'write', F1: 'delete' },
     needs: (p) => reaches(p.levels.W1, 'read') && reaches(p.levels.P1, 'write') && reaches(p.levels.F1, 'delete'),
+    refusedField: 'permissions.levels.',
   },
 ];
 
 /** What the credential reaches: per resource, the lower of its own level and its holder's. */
 function effective(person: Person, credential: Credential): Levels {
   const result: Levels = {};
-  for (const r of ACME) {
+  for (const r of RESOURCES) {
     const level = lower(person.levels[r], credential.own[r]);
     if (level) result[r] = level;
   }
@@ -199,7 +219,10 @@ describe('permission matrix', { concurrency: 1 }, () => {
     const at = Math.floor(Date.now() / 1000);
     await Promise.all(
       PEOPLE.map(async (person, n) => {
-        const user = person.role === 'owner' ? server.user : await server.addUser(`person${n}@example.com`, undefined, { role: person.role });
+        const user =
+          person.role === 'owner' && !person.org
+            ? server.user
+            : await server.addUser(person.email ?? `person${n}@example.com`, undefined, { role: person.role, org: person.org ? world.globex : server.org });
         for (const [resource, role] of person.memberships) await server.store.orgs.setResourceMember(world.resources[resource].id, user.id, role, at);
         users.set(person.handle, user);
       }),
@@ -220,7 +243,7 @@ describe('permission matrix', { concurrency: 1 }, () => {
     );
     for (const person of PEOPLE) {
       for (const credential of CREDENTIALS.slice(1)) {
-        const key = await issueOrPlantKey(world, users.get(person.handle)!, credential.key!(world));
+        const key = await issueOrPlantKey(world, users.get(person.handle)!, credential.key!(world), person.org ? world.globex.id : server.org.id);
         secrets.get(person.handle)!.set(credential.handle, key.secret);
         issued.set(`${person.handle}|${credential.handle}`, { issued: key.issued, errors: key.issued ? [] : key.errors });
       }
@@ -262,10 +285,11 @@ describe('permission matrix', { concurrency: 1 }, () => {
         }
         describe(`${person.handle}, ${credential.handle}`, () => {
           if (credential.key) {
-            const fine = credential.needs(person);
-            it(fine ? 'the service issues the key' : 'the service refuses the key (it would exceed its creator); one made before is capped at use', () => {
+            const fine = credential.needs!(person);
+            it(fine ? 'the service issues the key' : `the service refuses the key (it would exceed its creator: ${credential.refusedField}…); one made before is capped at use`, () => {
               const got = issued.get(cell)!;
               assert.equal(got.issued, fine, JSON.stringify(got));
+              if (!fine) assert.ok(got.errors.length > 0 && got.errors.every((path) => path.startsWith(credential.refusedField!)), JSON.stringify(got.errors));
             });
           } else {
             it(`the token carries ${best ? LEVELS.filter((l) => reaches(best, l)).map((l) => `files:${l}`).join(' ') : 'no scope of the application'}`, () => {
@@ -306,7 +330,6 @@ describe('permission matrix', { concurrency: 1 }, () => {
 
     before(async () => {
       const { server } = world;
-      await server.addUser('olga@example.com', undefined, { role: 'owner', org: world.globex });
       clients.set('owner', await adminClient(server, server.user.email, false));
       clients.set('admin', await adminClient(server, users.get('an admin')!.email, false));
       clients.set('member', await adminClient(server, users.get('a viewer of W1')!.email, false));
