@@ -147,7 +147,8 @@ export async function callTool(
     .received('tools/call')
     .some((r) => (r.json as { params?: { arguments?: { marker?: string } } }).params?.arguments?.marker === marker);
   const outcome = classify(answer, TOOL[level], id, resource);
-  return reached && outcome !== 'allowed' ? `${outcome} — BUT THE UPSTREAM RAN IT` : !reached && outcome === 'allowed' ? 'allowed without reaching the upstream?' : outcome;
+  if (outcome === 'allowed') return reached ? outcome : 'allowed, but the upstream never saw the call';
+  return reached ? `${outcome}, but the upstream ran it` : outcome;
 }
 
 function classify(answer: Awaited<ReturnType<typeof postMcp>>, tool: string, id: string, name: string): string {
