@@ -114,17 +114,24 @@ async function assertUnauthorized(url: string, secret: string): Promise<void> {
   assert.equal(bearerParams(answer.headers.get('www-authenticate')).error, 'invalid_token');
 }
 
-/** Poll until `url` refuses `secret` with 401; how long it took (ms). */
+/**
+ * Poll until `url` refuses `secret` with 401. Returns when (ms after the call) the last request
+ * that was still accepted had been sent: every request sent `limitMs` or more after the revocation
+ * must be refused (how long an answer takes on a busy machine is not what is measured).
+ */
 async function refusedWithin(url: string, secret: string, limitMs: number): Promise<number> {
   const started = Date.now();
+  let lastAccepted = 0;
   for (;;) {
+    const sentAt = Date.now() - started;
     const answer = await postMcp(url, toolsList, { token: secret, headers: HEADERS });
     if (answer.status === 401) {
       assert.equal(bearerParams(answer.headers.get('www-authenticate')).error, 'invalid_token');
-      return Date.now() - started;
+      return lastAccepted;
     }
     assert.equal(answer.status, 200, answer.text);
-    assert.ok(Date.now() - started < limitMs, `still accepted after ${limitMs} ms`);
+    assert.ok(sentAt < limitMs, `a request sent ${sentAt} ms after the revocation was still accepted`);
+    lastAccepted = sentAt;
     await sleep(20);
   }
 }
@@ -205,8 +212,7 @@ for (const target of serverTargets()) {
       // What the revoking service does, in another process: the store, not this process's list.
       assert.equal(await w.server.store.apiKeys.revoke(doomed.id, w.server.user.id, now()), true);
       await w.server.store.revocations.add({ kind: 'key', id: doomed.id, at: now(), expiresAt: now() + 3600 });
-      const took = await refusedWithin(w.files, doomed.secret, 1000);
-      assert.ok(took < 1000, `took ${took} ms`);
+      assert.ok((await refusedWithin(w.files, doomed.secret, 1000)) < 1000);
       assert.equal((await postMcp(w.files, toolsList, { token: kept.secret, headers: HEADERS })).status, 200);
     });
 
@@ -299,8 +305,10 @@ for (const target of serverTargets()) {
         await w.server.store.apiKeys.revoke(id, w.server.user.id, now());
         await w.server.store.revocations.add({ kind: 'key', id, at: now(), expiresAt: now() + 3600 });
         const started = Date.now();
-        while ((await guard.authenticate(minted)).ok) {
-          assert.ok(Date.now() - started < 1000, 'the upstream guard still accepts the minted token');
+        for (;;) {
+          const sentAt = Date.now() - started;
+          if (!(await guard.authenticate(minted)).ok) break;
+          assert.ok(sentAt < 1000, 'the upstream guard still accepts the minted token');
           await sleep(20);
         }
       } finally {
@@ -340,16 +348,16 @@ for (const target of serverTargets()) {
         await w.server.store.apiKeys.revoke(id, w.server.user.id, now());
         await w.server.store.revocations.add({ kind: 'key', id, at: now(), expiresAt: now() + 3600 });
         for (;;) {
+          const sentAt = Date.now() - started;
           const again = await guard.authenticate(`Bearer ${secret}`);
           if (!again.ok) {
             assert.equal(again.challenge.status, 401);
             assert.match(again.challenge.headers['www-authenticate']!, /error="invalid_token"/);
             break;
           }
-          assert.ok(Date.now() - started < 1000, 'the guard still accepts a revoked key');
+          assert.ok(sentAt < 1000, 'the guard still accepts a revoked key');
           await sleep(20);
         }
-        assert.ok(Date.now() - started < 1000);
       } finally {
         await guard.close();
       }
