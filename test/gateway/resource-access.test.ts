@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
 import { RpcError } from '../../src/gateway/jsonrpc.ts';
 import type { OrgResource, User } from '../../src/store/types.ts';
 import { serverTargets } from '../helpers/authz.ts';
@@ -127,6 +128,19 @@ for (const target of serverTargets()) {
     it('a project inherits the workspace role: bob reads and writes in Alpha', async () => {
       await assertAllowed(w, w.bobToken, 'read_notes', { projectId: w.r.prjA.id });
       await assertAllowed(w, w.bobToken, 'write_note', { projectId: w.r.prjA.id, folderId: w.r.fldA.id });
+    });
+
+    it('the upstream gets the gateway\'s own token carrying the caller\'s organization and resource levels, never the client\'s token', async () => {
+      const calls = w.upstream.requests.length;
+      await assertAllowed(w, w.bobToken, 'read_notes', { projectId: w.r.prjA.id });
+      const forwarded = w.upstream.requests.slice(calls).find((r) => r.messages.some((m) => m.method === 'tools/call'))!;
+      const minted = String(forwarded.headers.authorization).replace(/^Bearer /, '');
+      assert.notEqual(minted, w.bobToken);
+      const claims = decodeJwt(minted);
+      assert.equal(claims.sub, w.bob.id);
+      assert.equal(claims.org_id, w.server.org.id);
+      assert.deepEqual(claims.res, decodeJwt(w.bobToken).res);
+      assert.deepEqual(claims.res, { [w.r.ws1.id]: 'write', [w.r.prjB.id]: 'read' });
     });
 
     it('a lower membership overrides what it inherits: bob reads Beta but may not write there, nor in its folders', async () => {
