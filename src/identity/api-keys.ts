@@ -19,6 +19,10 @@ import type { ApiKeyPermissions, ApiKeyRecord, Level, OrgRole } from '../store/t
 import { randomToken } from '../core/crypto.ts';
 import { ALL_RESOURCES, LEVELS, highestLevel, levelOn, memberLevels, reaches, treeOf } from './permissions.ts';
 import { recordRevocation, type IdentityDeps } from './context.ts';
+import { parseInput, type FieldProblem } from './input.ts';
+
+/** Also here for callers that found them here first. */
+export { fieldErrors, parseInput, type FieldProblem } from './input.ts';
 
 const DAY = 86400;
 export const KEY_EXPIRY_DAYS = ['7d', '30d', '90d', '365d'] as const;
@@ -62,10 +66,6 @@ export interface ApiKeyView {
   lastUsedIp: string | null;
 }
 
-export interface FieldProblem {
-  path: string;
-  message: string;
-}
 
 const iso = (at: number | null) => (at === null ? null : new Date(at * 1000).toISOString());
 
@@ -95,22 +95,6 @@ export function apiKeyView(key: ApiKeyRecord, now: number): ApiKeyView {
     lastUsedAt: iso(key.lastUsedAt),
     lastUsedIp: key.lastUsedIp,
   };
-}
-
-/** zod issues as field errors, one per unknown key (as admin/applications.ts reports them). */
-export function fieldErrors(error: z.ZodError): FieldProblem[] {
-  return error.issues.flatMap((issue) => {
-    const at = issue.path.map(String);
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...at, key].join('.'), message: 'unknown field' }));
-    return [{ path: at.join('.') || '(root)', message: issue.message }];
-  });
-}
-
-/** Parse with a schema, or 400 invalid_request listing every offending field. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input);
-  if (!result.success) throw new AdminError('invalid_request', 'invalid input', { errors: fieldErrors(result.error) });
-  return result.data;
 }
 
 function expiryOf(expiry: z.output<typeof ApiKeyInputSchema>['expiry'], now: number, problems: FieldProblem[]): number | null {

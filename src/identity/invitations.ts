@@ -18,7 +18,7 @@ import * as z from 'zod';
 import { AdminError } from '../admin/errors.ts';
 import { keyedHash, randomToken } from '../core/crypto.ts';
 import type { Invitation, Org, OrgRole, User } from '../store/types.ts';
-import { parseInput } from './api-keys.ts';
+import { parseInput } from './input.ts';
 import type { IdentityDeps } from './context.ts';
 import type { Mailer } from './mailer.ts';
 import type { Actor } from './people.ts';
