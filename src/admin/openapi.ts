@@ -62,6 +62,7 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/orgs/:org/keys', summary: 'Every API key of the org (never a secret)', auth: 'org-admin' },
   { method: 'post', path: '/orgs/:org/keys', summary: 'Issue an API key to the caller; the secret is in this answer only', auth: 'org-admin', body: ApiKeyInputSchema, status: 201 },
   { method: 'delete', path: '/orgs/:org/keys/:id', summary: 'Revoke an API key, permanently (409 already_revoked the second time)', auth: 'org-admin' },
+  { method: 'get', path: '/users', summary: 'Every account (deleted ones left out), with id, e-mail, name, server-admin and disabled flags', auth: 'server-admin' },
   { method: 'post', path: '/users/:id/disable', summary: 'Disable a user: every grant, key and session ended at once', auth: 'server-admin' },
   { method: 'post', path: '/users/:id/enable', summary: 'Enable a user again (nothing revoked comes back)', auth: 'server-admin' },
   { method: 'delete', path: '/users/:id', summary: 'Delete a user: everything revoked, personal data erased, records kept (409 last_owner)', auth: 'server-admin', status: 204 },

@@ -28,6 +28,7 @@
  *   DELETE /orgs/:org/keys/:id                          permanent
  *
  * Server administrators only (sessions):
+ *   GET    /users                                       every account (not the deleted), to find ids
  *   POST   /users/:id/disable | /users/:id/enable, DELETE /users/:id
  */
 import { Hono, type Context } from 'hono';
@@ -302,7 +303,17 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
     checkCsrf(deps, c as never, c.get('admin'));
     await next();
   };
+  api.use('/users', serverAdmin);
   api.use('/users/*', serverAdmin);
+
+  api.get('/users', async (c) => {
+    const users = await store.users.list();
+    return c.json({
+      users: users
+        .filter((u) => u.deletedAt === null)
+        .map((u) => ({ id: u.id, email: u.email, name: u.name, serverAdmin: u.isAdmin, disabled: u.disabledAt !== null, createdAt: iso(u.createdAt) })),
+    });
+  });
 
   api.post('/users/:id/disable', async (c) => {
     const id = c.req.param('id');

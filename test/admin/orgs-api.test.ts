@@ -324,7 +324,12 @@ describe('organization admin API', () => {
   });
 
   describe('users (server administrators)', () => {
-    it('only a server administrator may disable, enable or delete users', async () => {
+    it('only a server administrator may list, disable, enable or delete users', async () => {
+      const listed = await root.call('GET', '/users');
+      assert.equal(listed.status, 200);
+      assert.ok((listed.body.users as { id: string; email: string }[]).some((u) => u.id === bobUser.id && u.email === 'bob@example.com'));
+      assertError(await ada.call('GET', '/users'), 'forbidden', 403);
+      assert.ok(!('users' in (await ada.call('GET', '/users')).body));
       assertError(await ada.call('POST', `/users/${bobUser.id}/disable`), 'forbidden', 403);
       assertError(await bob.call('DELETE', `/users/${bobUser.id}`), 'forbidden', 403);
       assertError(await root.call('POST', `/users/${bobUser.id}/disable`, undefined, { csrf: null }), 'csrf_failed', 403);
