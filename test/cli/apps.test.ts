@@ -72,7 +72,9 @@ for (const target of targets()) {
     let admin: AdminClient;
     let env: Record<string, string>;
     let url: string;
-    let token: string;
+    // Self-test tokens live 60 s; CLI child processes on a loaded machine can outlast one, so each
+    // use mints its own.
+    const token = () => mint(server, url, ['toy:read', 'toy:write', 'toy:delete']);
     const cli = (...args: string[]) => runCli(['apps', ...args], { env });
 
     before(async () => {
@@ -85,7 +87,6 @@ for (const target of targets()) {
       assert.equal((await admin.call('POST', '/applications', httpDefinition('toy', toy.url))).status, 201);
       assert.equal((await admin.call('POST', '/applications/toy/refresh')).status, 200);
       url = `${server.url}/mcp/toy`;
-      token = await mint(server, url, ['toy:read', 'toy:write', 'toy:delete']);
     });
     after(async () => {
       await server?.stop();
@@ -136,13 +137,13 @@ for (const target of targets()) {
       assert.equal(approved.code, 0, approved.stderr);
       const tools = json<ToolJson[]>(await cli('tools', 'toy', '--json'));
       assert.ok(tools.every((t) => t.status === 'approved' && t.reviewedBy?.startsWith('cli')), JSON.stringify(tools));
-      await waitFor(async () => toolNames(await mcpCall(url, token, 'tools/list')).join() === 'erase,lookup', 'the server to show the approved tools');
+      await waitFor(async () => toolNames(await mcpCall(url, await token(), 'tools/list')).join() === 'erase,lookup', 'the server to show the approved tools');
     });
 
     it('sends a tool back to review: the server hides it again', async () => {
       const rejected = await cli('reject', 'toy', 'erase');
       assert.equal(rejected.code, 0, rejected.stderr);
-      await waitFor(async () => toolNames(await mcpCall(url, token, 'tools/list')).join() === 'lookup', 'the server to hide the rejected tool');
+      await waitFor(async () => toolNames(await mcpCall(url, await token(), 'tools/list')).join() === 'lookup', 'the server to hide the rejected tool');
       assert.equal((await cli('reject', 'toy', 'nope')).code, 1);
     });
 
