@@ -16,6 +16,7 @@ import type { AttemptLimiter } from '../limits/attempts.ts';
 import type { ResourceRegistry } from '../authz/resources.ts';
 import type { Store } from '../store/types.ts';
 import { CSRF_COOKIE, type Csrf } from './csrf.ts';
+import { html, page } from './html.ts';
 import { SESSION_COOKIE, type BrowserSessions, type SignedIn } from './session.ts';
 
 export interface WebDeps {
@@ -66,6 +67,26 @@ export function securityHeaders(): MiddlewareHandler<WebEnv> {
     headers.set('referrer-policy', 'same-origin');
     headers.set('x-frame-options', 'DENY');
     if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');
+  };
+}
+
+const FORM_TYPES = /^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i;
+
+/**
+ * A form body that cannot be read (a broken multipart boundary, a truncated upload) is the
+ * sender's mistake: 400, before any page handler runs. Handlers call c.req.parseBody() themselves;
+ * Hono caches the parsed form on the request, so reading it here first costs nothing more.
+ */
+export function readableForms(): MiddlewareHandler<WebEnv> {
+  return async (c, next) => {
+    if (c.req.method === 'POST' && FORM_TYPES.test(c.req.header('content-type') ?? '')) {
+      try {
+        await c.req.parseBody({ all: true });
+      } catch {
+        return c.html(page({ title: 'Form not readable', body: html`<h1>This form could not be read</h1><p>Go back, reload the page and try again.</p>` }), 400);
+      }
+    }
+    await next();
   };
 }
 

@@ -27,7 +27,7 @@ import { orgPages } from '../console/org-pages/index.ts';
 import { consolePages, SETUP_KIND, setupKey } from '../console/pages.ts';
 import { BrowserSessions } from '../console/session.ts';
 import { Csrf } from '../console/csrf.ts';
-import { csrfCookie, securityHeaders, type WebDeps, type WebEnv } from '../console/web.ts';
+import { csrfCookie, readableForms, securityHeaders, type WebDeps, type WebEnv } from '../console/web.ts';
 import { createDemoMcp, seedDemoData } from '../demo/server.ts';
 import { DEMO_SCOPES } from '../demo/tools.ts';
 import { RevocationList } from '../guard/revocations.ts';
@@ -179,7 +179,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       revocations,
     };
     const web = new Hono<WebEnv>().basePath(base || '/');
-    web.use(securityHeaders(), csrfCookie(webDeps));
+    web.use(securityHeaders(), csrfCookie(webDeps), readableForms());
     web.route('/', interactionRoutes(webDeps));
     web.route('/', deviceRoutes({ ...webDeps, defaultResource }));
     web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
