@@ -6,27 +6,37 @@
  *   - the README's "Protect your own MCP server" snippet, exactly as written there (only the
  *     issuer, resource and port replaced), run with plain Node 24 with type stripping turned off:
  *     it verifies real Portcullis tokens, filters tools/list, refuses a tool beyond the token;
- *   - every `portcullis/guard*` entry point type-checks for a TypeScript consumer.
+ *   - the README's "Sign in from your own stdio MCP server" snippet (`portcullis/device-login`), exactly
+ *     as written there (only the issuer, resource and backend URLs replaced, and the stdio
+ *     connection appended), run the same way and driven by an MCP SDK client over stdio: sign in
+ *     with a code, then the author's tool calls its backend with a token for the right audience;
+ *   - every `portcullis/guard*` and `portcullis/device-login` entry point type-checks for a
+ *     TypeScript consumer.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { resourceMetadataUrl } from '../../../src/guard/resource-metadata.ts';
+import { approveDeviceOverHttp, deviceStep } from '../../helpers/device.ts';
 import { startTestServer } from '../../helpers/server.ts';
 import { challengeOf, rpc, sleep, startWorld, type GuardWorld } from './fixtures.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
 
-/** The first ```js block of the README section "Protect your own MCP server". */
-function readmeSnippet(): string {
+/** The first ```js block of a README section (default "Protect your own MCP server"). */
+function readmeSnippet(title = 'Protect your own MCP server'): string {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.split(/^## /m).find((part) => part.startsWith('Protect your own MCP server'));
+  const section = readme.split(/^## /m).find((part) => part.startsWith(title));
   assert.ok(section, 'the README has the section');
   const block = /```js\n([\s\S]*?)```/.exec(section)?.[1];
   assert.ok(block, 'the section has a js snippet');
@@ -129,6 +139,67 @@ describe('guard SDK: the published package', () => {
     assert.equal(challengeOf(add).scope, 'notes:read notes:write');
   });
 
+  it('runs the README device-login snippet with plain Node 24 over stdio: signed in with a code, the tool reaches its backend with a token for the resource', async () => {
+    // The author's backend: answers with the claims of the token it was sent, once verified.
+    const jwks = createRemoteJWKSet(new URL(`${world.server.url}/oauth/jwks`));
+    const backend = createHttpServer((req, res) => {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      jwtVerify(token, jwks, { issuer: world.server.url, typ: 'at+jwt' }).then(
+        ({ payload }) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sub: payload.sub, aud: payload.aud })),
+        () => res.writeHead(401).end('refused'),
+      );
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}/notes`;
+    let code = readmeSnippet('Sign in from your own stdio MCP server');
+    code = replaceOnce(code, "'https://auth.example.com'", JSON.stringify(world.server.url));
+    code = replaceOnce(code, "'https://api.example.com/mcp'", JSON.stringify(world.resource));
+    code = replaceOnce(code, "'https://api.example.com/notes'", JSON.stringify(backendUrl));
+    // What the snippet leaves to the author: serving it on stdio.
+    code += "\nimport { StdioServerTransport } from '@modelcontextprotocol/server/stdio';\nawait server.connect(new StdioServerTransport());\n";
+    writeFileSync(join(project, 'stdio-server.mjs'), code);
+
+    const authDir = mkdtempSync(join(tmpdir(), 'portcullis-kit-auth-'));
+    const transport = new StdioClientTransport({
+      command: NODE,
+      args: ['--no-experimental-strip-types', 'stdio-server.mjs'],
+      cwd: project,
+      env: { ...(process.env as Record<string, string>), PORTCULLIS_AUTH_FILE: join(authDir, 'auth.json'), PORTCULLIS_NO_BROWSER: '1' },
+      stderr: 'pipe',
+    });
+    let kitStderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (kitStderr += chunk.toString('utf8')));
+    const client = new Client({ name: 'host', version: '1' });
+    try {
+      await client.connect(transport);
+      const names = (await client.listTools()).tools.map((t) => t.name).sort();
+      assert.deepEqual(names, ['auth_complete', 'auth_login', 'auth_logout', 'auth_status', 'auth_switch', 'list_notes']);
+      type Result = { isError?: boolean; content: { text?: string }[]; structuredContent?: Record<string, unknown> };
+      const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as Result;
+
+      const before = await call('list_notes');
+      assert.equal(before.isError, true, 'the tool needs a sign-in first');
+
+      const login = await call('auth_login');
+      assert.equal(login.isError, undefined, kitStderr);
+      const userCode = String(login.structuredContent?.user_code);
+      const approval = await approveDeviceOverHttp(world.server, userCode, { email: world.server.user.email, password: world.server.password });
+      assert.equal(deviceStep(approval.page.body), 'approved');
+      const done = await call('auth_complete', { wait_seconds: 15 });
+      assert.equal(done.structuredContent?.status, 'signed_in', JSON.stringify(done));
+
+      const notes = await call('list_notes');
+      assert.equal(notes.isError, undefined, JSON.stringify(notes));
+      const claims = JSON.parse(notes.content[0]!.text!) as { sub: string; aud: string | string[] };
+      assert.equal(claims.sub, world.server.user.id);
+      assert.ok([claims.aud].flat().includes(world.resource), `audience ${JSON.stringify(claims.aud)}`);
+    } finally {
+      await client.close().catch(() => {});
+      backend.close();
+      rmSync(authDir, { recursive: true, force: true });
+    }
+  });
+
   it('every portcullis/guard entry point type-checks for a TypeScript consumer', () => {
     writeFileSync(
       join(project, 'consumer.ts'),
@@ -138,9 +209,10 @@ describe('guard SDK: the published package', () => {
         "import { guardExpress } from 'portcullis/guard/express';",
         "import { guardHono, type GuardEnv } from 'portcullis/guard/hono';",
         "import { protectMcp, toolScope } from 'portcullis/guard/mcp';",
+        "import { addDeviceLogin, isDeviceLoginError } from 'portcullis/device-login';",
         "const guard: Guard = createGuard({ issuer: 'https://a.example', resource: 'https://b.example/mcp', scopesSupported: [], toolScopes: {} });",
         'const who = async (h: string): Promise<string | undefined> => { const r = await guard.authenticate(h); return r.ok ? (r.identity satisfies GuardIdentity).subject : undefined; };',
-        'export const uses = [who, protectNode, guardExpress, guardHono, protectMcp, toolScope] as const;',
+        'export const uses = [who, protectNode, guardExpress, guardHono, protectMcp, toolScope, addDeviceLogin, isDeviceLoginError] as const;',
         'export type Env = GuardEnv;',
         '// @ts-expect-error the resource is a string',
         'export const wrong: number = guard.resource;',
