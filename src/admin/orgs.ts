@@ -279,11 +279,10 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
 
   api.post('/orgs/:org/keys', async (c) => {
     const principal = c.get('admin');
+    // A key never issues keys: keys it minted would belong to its creator and outlive its own
+    // revocation, so a leaked admin key could leave keys behind that revoking it does not end.
+    if (principal.kind === 'key') throw new AdminError('forbidden', 'an API key cannot issue API keys; sign in to do this');
     const body = await readJson(c, true);
-    // An admin key minting admin keys would outlive its own revocation.
-    if (principal.kind === 'key' && typeof body === 'object' && body !== null && (body as { admin?: unknown }).admin === true) {
-      throw new AdminError('forbidden', 'an API key cannot issue admin keys; sign in to do this');
-    }
     const issued = await issueApiKey(ids, { orgId: c.get('org').id, userId: principal.userId }, body);
     await audit(c, 'admin.key.created', { subject: principal.userId, details: { key: issued.key.id, admin: issued.key.admin } });
     deps.log.info({ event: 'admin.key.created', org: issued.key.orgId, key: issued.key.id, by: principal.label }, 'API key issued');

@@ -265,7 +265,10 @@ describe('organization admin API', () => {
       assertError(await withKey(server, adminKey, 'GET', '/orgs/globex'), 'not_found', 404);
       assertError(await withKey(server, adminKey, 'GET', '/applications'), 'forbidden', 403);
       assertError(await withKey(server, adminKey, 'POST', `/users/${bobUser.id}/disable`), 'forbidden', 403);
+      // A key never mints keys — not admin keys, not plain ones: they would outlive its revocation.
       assertError(await withKey(server, adminKey, 'POST', '/orgs/acme/keys', { name: 'again', permissions: { mode: 'simple', level: 'read' }, admin: true }), 'forbidden', 403);
+      assertError(await withKey(server, adminKey, 'POST', '/orgs/acme/keys', { name: 'plain by key', permissions: { mode: 'simple', level: 'read' } }), 'forbidden', 403);
+      assert.ok(!(await server.store.apiKeys.list({ orgId: server.org.id })).some((k) => k.name === 'plain by key' || k.name === 'again'), 'no key was made');
       const last = (await server.store.apiKeys.get(adminKeyId))!;
       assert.notEqual(last.lastUsedAt, null, 'last use is recorded');
     });

@@ -24,8 +24,8 @@
  * refused).
  *
  * Admin API: owners and admins may do everything (within "only owners touch owners" and "an org
- * keeps an owner"), and so may an admin's API key with the admin permission (except minting admin
- * keys); a plain member or a key without the admin permission gets 403 forbidden; someone of
+ * keeps an owner"), and so may an admin's API key with the admin permission (except minting
+ * keys, which only a signed-in person may); a plain member or a key without the admin permission gets 403 forbidden; someone of
  * another org gets 404 not_found; a refused call changes nothing.
  */
 import assert from 'node:assert/strict';
@@ -487,6 +487,8 @@ describe('permission matrix', { concurrency: 1 }, () => {
         ok: 201,
         prepare: async () => ({ name: unique('key') }),
         call: (c, t) => c.call('POST', '/orgs/acme/keys', { name: t.name, permissions: { mode: 'simple', level: 'read' } }),
+        // Keys never mint keys (they would outlive the revocation of the key that made them).
+        refusedFor: { 'admin key': { status: 403, code: 'forbidden' } },
         happened: async (t) => (await world.server.store.apiKeys.list({ orgId: acme() })).some((k) => k.name === t.name),
       },
       {
@@ -494,7 +496,7 @@ describe('permission matrix', { concurrency: 1 }, () => {
         ok: 201,
         prepare: async () => ({ name: unique('admin-key') }),
         call: (c, t) => c.call('POST', '/orgs/acme/keys', { name: t.name, permissions: { mode: 'simple', level: 'read' }, admin: true }),
-        // An admin key minting admin keys would outlive its own revocation: only a signed-in person may.
+        // Keys never mint keys, admin keys least of all: only a signed-in person may.
         refusedFor: { 'admin key': { status: 403, code: 'forbidden' } },
         happened: async (t) => (await world.server.store.apiKeys.list({ orgId: acme() })).some((k) => k.name === t.name),
       },
