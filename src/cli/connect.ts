@@ -156,13 +156,18 @@ export class Bridge {
       const remote = await this.#remoteOrUndefined();
       if (!remote) return this.#signInFirst() as never;
       const progressToken = ctx.mcpReq._meta?.progressToken;
+      // Progress goes to the remote under a token of ours and comes back through #relayProgress,
+      // not the SDK's onprogress: the SDK hands notifications to handlers a microtask late and
+      // forgets a request's progress handler as soon as its answer arrives, so a last progress
+      // arriving together with the answer was dropped. Relayed notifications are awaited before
+      // the answer goes out, so the local client sees them first.
+      const relay = progressToken === undefined ? undefined : { token: `bridge-${++this.#progressCounter}`, progressToken, notify: ctx.mcpReq.notify, sent: Promise.resolve() as Promise<unknown> };
+      if (relay) this.#progressRelays.set(relay.token, relay);
       try {
-        return (await remote.callTool(request.params, {
-          signal: ctx.mcpReq.signal,
-          ...(progressToken !== undefined
-            ? { onprogress: (progress) => void ctx.mcpReq.notify({ method: 'notifications/progress', params: { ...progress, progressToken } }).catch(() => {}) }
-            : {}),
-        })) as never;
+        const params = relay ? { ...request.params, _meta: { ...request.params._meta, progressToken: relay.token } } : request.params;
+        const result = await remote.callTool(params, { signal: ctx.mcpReq.signal });
+        if (relay) await relay.sent;
+        return result as never;
       } catch (err) {
         if (this.#environmentTokenRefused || (await this.#signedOut(err))) return this.#signInFirst() as never;
         const status = (err as { status?: number; data?: { status?: number } }).status ?? (err as { data?: { status?: number } }).data?.status;
@@ -170,6 +175,8 @@ export class Bridge {
           return { content: [{ type: 'text', text: `${name}: your account may not use this tool (the server answered 403 insufficient_scope).` }], structuredContent: { status: 'error', code: 'insufficient_scope' }, isError: true } as never;
         }
         throw this.#asProtocolError(err);
+      } finally {
+        if (relay) this.#progressRelays.delete(relay.token);
       }
     });
     server.fallbackRequestHandler = async (request, ctx) => {
@@ -249,6 +256,17 @@ export class Bridge {
     }
   }
 
+  #progressCounter = 0;
+  readonly #progressRelays = new Map<string, { progressToken: string | number; notify: (notification: never) => Promise<void>; sent: Promise<unknown> }>();
+
+  /** A remote progress notification, back under the local client's own token, in order. */
+  #relayProgress(params: Record<string, unknown>): void {
+    const relay = this.#progressRelays.get(String(params.progressToken));
+    if (!relay) return;
+    const notification = { method: 'notifications/progress', params: { ...params, progressToken: relay.progressToken } };
+    relay.sent = relay.sent.then(() => relay.notify(notification as never)).catch(() => {});
+  }
+
   async #connectRemote(): Promise<Client> {
     const local = this.#local;
     const clientCapabilities = local?.getClientCapabilities() ?? {};
@@ -262,6 +280,7 @@ export class Bridge {
       if (!this.#local) throw new ProtocolError(-32601, 'no local client');
       return this.#local.request({ method: request.method, params: request.params as Record<string, unknown> | undefined }, anyResult);
     };
+    client.setNotificationHandler('notifications/progress', (notification) => this.#relayProgress(notification.params as Record<string, unknown>));
     // Notifications (logging, list changes, resource updates) go to the local client as they are.
     client.fallbackNotificationHandler = async (notification) => {
       await this.#local?.notification(notification as never).catch(() => {});
