@@ -8,6 +8,7 @@
  * the code) would put them back on the next start, so an edit through the API would silently
  * vanish.
  */
+import { fieldErrors } from '../identity/input.ts';
 import type { Application, ParsedDefinition } from '../apps/definition.ts';
 import { parseDefinition } from '../apps/registry.ts';
 import { ApplicationDefinitionSchema, resolveApplication } from '../apps/definition.ts';
@@ -44,11 +45,7 @@ function invalid(errors: { path: string; message: string }[]): AdminError {
 function schemaErrors(input: unknown): { path: string; message: string }[] {
   const result = ApplicationDefinitionSchema.safeParse(input);
   if (result.success) return [];
-  return result.error.issues.flatMap((issue) => {
-    const at = issue.path.map(String);
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...at, key].join('.'), message: 'unknown field' }));
-    return [{ path: at.join('.') || '(root)', message: issue.message }];
-  });
+  return fieldErrors(result.error);
 }
 
 /** Strict schema and cross-field rules (apps/registry.ts), plus what only the API forbids. */

@@ -11,7 +11,7 @@ export interface FieldProblem {
   message: string;
 }
 
-/** zod issues as field errors, one per unknown key (as admin/applications.ts reports them). */
+/** zod issues as field errors, one per unknown key (admin/applications.ts reports its definitions the same way). */
 export function fieldErrors(error: z.ZodError): FieldProblem[] {
   return error.issues.flatMap((issue) => {
     const at = issue.path.map(String);
