@@ -232,8 +232,8 @@ async function revocation(deps: TokenEndpointDeps, caller: AuthenticatedClient, 
     if (access.expired) return;
     const at = deps.now();
     const expiresAt = Number(payload.exp) + 10;
-    const seq = await deps.store.revocations.add({ kind: 'token', id: String(payload.jti), at, expiresAt });
-    deps.revocations.apply({ kind: 'token', id: String(payload.jti), expiresAt, seq });
+    await deps.store.revocations.add({ kind: 'token', id: String(payload.jti), at, expiresAt });
+    deps.revocations.apply({ kind: 'token', id: String(payload.jti), at, expiresAt });
     deps.log.info({ event: 'token.revoked', client: callerId, jti: payload.jti }, 'access token revoked');
     return;
   }

@@ -13,8 +13,11 @@
 import type { RevocationEvent, RevocationKind, RevocationStore } from '../store/types.ts';
 import type { RevocationCheck } from './verify.ts';
 
-/** One event as applied: `at` may be left out by in-process callers (it happened just now). */
-export type AppliedEvent = Pick<RevocationEvent, 'kind' | 'id' | 'expiresAt'> & { seq?: number; at?: number };
+/**
+ * An event this process has just recorded, applied at once: `at` may be left out (it happened
+ * just now). It carries no sequence number on purpose — see `apply`.
+ */
+export type AppliedEvent = Pick<RevocationEvent, 'kind' | 'id' | 'expiresAt'> & { at?: number };
 
 /** What a subscriber hears: the event just applied. */
 export type RevocationListener = (event: Pick<RevocationEvent, 'kind' | 'id'>) => void;
@@ -60,22 +63,39 @@ export class RevocationList implements RevocationCheck {
     clearInterval(this.#timer);
   }
 
+  /**
+   * Read every event recorded after the last one read, in sequence order. This is the only place
+   * the read position moves: the store hands out sequence numbers and commits them one writer at a
+   * time (store/sql/store.ts), so reading in order from the last position never skips an event.
+   */
   async sync(): Promise<void> {
     for (;;) {
       const events = await this.#store.since(this.#lastSeq, 1000);
-      for (const event of events) this.apply(event);
+      for (const event of events) {
+        this.#record(event);
+        this.#lastSeq = event.seq;
+      }
       if (events.length < 1000) break;
     }
     this.#expire();
   }
 
+  /**
+   * Apply an event this process has just recorded, so its own guards refuse at once instead of at
+   * the next poll. The read position does not move: events other processes recorded before this
+   * one may not have been read yet, and jumping past them would lose them for good (the next
+   * poll reads them, and this event again, which is harmless).
+   */
   apply(event: AppliedEvent): void {
+    this.#record(event);
+  }
+
+  #record(event: AppliedEvent): void {
     const key = `${event.kind}:${event.id}`;
     const known = this.#revoked.get(key);
     const at = event.at ?? this.#now();
     // Keep the latest of what was heard (told directly, then read back from the store).
     this.#revoked.set(key, { at: Math.max(at, known?.at ?? at), expiresAt: Math.max(event.expiresAt, known?.expiresAt ?? event.expiresAt) });
-    if (event.seq !== undefined && event.seq > this.#lastSeq) this.#lastSeq = event.seq;
     for (const listener of this.#listeners) listener({ kind: event.kind, id: event.id });
   }
 

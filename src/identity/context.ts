@@ -40,8 +40,8 @@ export function identityDeps(web: Omit<IdentityDeps, 'retention'> & { config: { 
 export async function recordRevocation(deps: IdentityDeps, kind: RevocationKind, id: string): Promise<void> {
   const at = deps.now();
   const expiresAt = at + deps.retention;
-  const seq = await deps.store.revocations.add({ kind, id, at, expiresAt });
-  deps.revocations.apply({ kind, id, expiresAt, seq });
+  await deps.store.revocations.add({ kind, id, at, expiresAt });
+  deps.revocations.apply({ kind, id, at, expiresAt });
 }
 
 /** The member revocation id: `<orgId>:<userId>`. */
