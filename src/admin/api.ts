@@ -23,6 +23,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { BODY_LIMITS } from '../http/body-limits.ts';
 import { listUpstreamTools } from '../gateway/probe.ts';
 import type { SigningKey } from '../gateway/upstream-token.ts';
 import type { WebDeps, WebEnv } from '../console/web.ts';
@@ -55,7 +56,6 @@ export interface AdminApiDeps extends WebDeps {
 type AdminEnv = { Bindings: WebEnv['Bindings']; Variables: WebEnv['Variables'] & { admin: AdminPrincipal } };
 
 /** Definitions are small; anything bigger is a mistake or an attack. */
-const MAX_BODY = 256 * 1024;
 
 export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   const api = new Hono<AdminEnv>();
@@ -70,9 +70,6 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   api.onError((err, c) => {
     const answer = errorAnswer(err);
     if (answer.internal) deps.log.error({ err, path: c.req.path }, 'admin API error');
-    // The rest of an oversized body is never read: say the connection ends here, so the client
-    // does not send its next request down a socket the server is about to drop.
-    if (answer.status === 413) c.header('connection', 'close');
     return c.json(answer.body, answer.status as 500);
   });
   api.notFound((c) => c.json({ error: 'not_found', message: 'no such admin API route' }, 404));
@@ -93,7 +90,8 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   api.use('/applications', serverAdmin);
   api.use('/applications/*', serverAdmin);
   // Counted as the body streams in (a chunked body has no Content-Length to check up front).
-  api.use('*', bodyLimit({ maxSize: MAX_BODY, onError: () => { throw new AdminError('payload_too_large', `the body is over ${MAX_BODY} bytes`); } }));
+  // (The rest of a refused body is drained or the connection ended after the answer: http/linger.ts.)
+  api.use('*', bodyLimit({ maxSize: BODY_LIMITS.admin, onError: () => { throw new AdminError('payload_too_large', `the body is over ${BODY_LIMITS.admin} bytes`); } }));
 
   /** The registry's own instance (its upstream connector is cached by it); 404 while it is not served yet. */
   function served(slug: string): Application {

@@ -21,6 +21,7 @@ import type { RevocationList } from '../guard/revocations.ts';
 import type { VerifiedToken } from '../guard/verify.ts';
 import { isApiKeyShaped } from '../keys/api-key-format.ts';
 import { KEY_NEVER_EXPIRES } from '../keys/api-key-resolver.ts';
+import { BODY_LIMITS } from '../http/body-limits.ts';
 import { mediaType, readBody, sendJson } from '../http/io.ts';
 import type { Store } from '../store/types.ts';
 import { authenticateClient, OAuthEndpointError, type AuthenticatedClient } from './client-auth.ts';
@@ -42,7 +43,7 @@ export interface TokenEndpointDeps {
   applications?: () => Application[];
 }
 
-const FORM_LIMIT = 64 * 1024;
+const FORM_LIMIT = BODY_LIMITS.oauth;
 
 interface AccessTokenView {
   payload: JWTPayload;

@@ -11,6 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
+import { bodyLimit } from 'hono/body-limit';
+import { BODY_LIMITS } from '../http/body-limits.ts';
 import { requestIp } from '../http/io.ts';
 import type { AttemptLimiter } from '../limits/attempts.ts';
 import type { ResourceRegistry } from '../authz/resources.ts';
@@ -78,16 +80,26 @@ const FORM_TYPES = /^(multipart\/form-data|application\/x-www-form-urlencoded)\b
  * Hono caches the parsed form on the request, so reading it here first costs nothing more.
  */
 export function readableForms(): MiddlewareHandler<WebEnv> {
+  // Counted while reading (a chunked body has no length to refuse up front; the front door,
+  // server/router.ts, refuses declared lengths before any byte is read).
+  const bounded = bodyLimit({
+    maxSize: BODY_LIMITS.page,
+    onError: (c) => c.html(page({ title: 'Form too large', body: html`<h1>This form is too large</h1><p data-code="payload_too_large">Go back and send less.</p>` }), 413),
+  });
   return async (c, next) => {
-    if (c.req.method === 'POST' && FORM_TYPES.test(c.req.header('content-type') ?? '')) {
-      try {
-        await c.req.parseBody({ all: true });
-      } catch {
-        return c.html(page({ title: 'Form not readable', body: html`<h1>This form could not be read</h1><p>Go back, reload the page and try again.</p>` }), 400);
-      }
-    }
-    await next();
+    if (c.req.method !== 'POST' || !FORM_TYPES.test(c.req.header('content-type') ?? '')) return next();
+    // bodyLimit answers what its `next` returns: the 400 below, or nothing (the page answers).
+    return bounded(c, (() => parsedOr400(c, next)) as () => Promise<void>);
   };
+}
+
+async function parsedOr400(c: WebContext, next: () => Promise<void>): Promise<Response | void> {
+  try {
+    await c.req.parseBody({ all: true });
+  } catch {
+    return c.html(page({ title: 'Form not readable', body: html`<h1>This form could not be read</h1><p>Go back, reload the page and try again.</p>` }), 400);
+  }
+  await next();
 }
 
 /** Make sure the browser has a CSRF cookie; its value is available as c.get('csrfCookie'). */

@@ -78,6 +78,25 @@ export const ConfigSchema = z.strictObject({
       maxRequestBytes: z.int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
     })
     .prefault({}),
+  /**
+   * Connection limits of the HTTP server (http/connection-limits.ts, server/app.ts). Long-lived MCP
+   * streams are answers, not requests: these bound only how long a client may take to send one.
+   */
+  http: z
+    .strictObject({
+      /** A client must send a request's headers within this time (slow-header attacks). */
+      headersTimeout: duration(600).default(20),
+      /** ... and the whole request, body included, within this time. */
+      requestTimeout: duration(3600).default(120),
+      /** An idle keep-alive connection is closed after this time (above common load balancers' 60 s). */
+      keepAliveTimeout: duration(3600).default(65),
+      /**
+       * Connections one client address may hold open at once; more are closed on arrival. 0: no
+       * bound. Default 256, or none when `trustProxy` is set (every connection then comes from the proxy).
+       */
+      maxConnectionsPerAddress: z.int().min(0).max(1_000_000).optional(),
+    })
+    .prefault({}),
   /** MCP servers the gateway protects (see apps/definition.ts). The built-in demo is always at /mcp. */
   applications: z.array(ApplicationDefinitionSchema).default([]),
   /** Outgoing e-mail (invitations, password resets). Absent: links are shown to whoever asked instead. */
@@ -137,6 +156,9 @@ const ENV_MAP: Record<string, { path: string; kind: EnvKind }> = {
   PORTCULLIS_CLIENT_KINDS: { path: 'clientKinds', kind: 'list' },
   PORTCULLIS_CIMD_ALLOW_PRIVATE: { path: 'cimd.allowPrivateAddresses', kind: 'bool' },
   PORTCULLIS_GATEWAY_MAX_REQUEST_BYTES: { path: 'gateway.maxRequestBytes', kind: 'int' },
+  PORTCULLIS_HTTP_HEADERS_TIMEOUT: { path: 'http.headersTimeout', kind: 'string' },
+  PORTCULLIS_HTTP_REQUEST_TIMEOUT: { path: 'http.requestTimeout', kind: 'string' },
+  PORTCULLIS_HTTP_MAX_CONNECTIONS_PER_ADDRESS: { path: 'http.maxConnectionsPerAddress', kind: 'int' },
   PORTCULLIS_SMTP_HOST: { path: 'smtp.host', kind: 'string' },
   PORTCULLIS_SMTP_PORT: { path: 'smtp.port', kind: 'int' },
   PORTCULLIS_SMTP_SECURE: { path: 'smtp.secure', kind: 'bool' },
@@ -291,6 +313,9 @@ function finish(data: ParsedConfig, sources: string[]): Config {
   });
   if (new Set(data.applications.map((a) => a.slug)).size !== data.applications.length) {
     errors.push({ path: 'applications', message: 'two applications share a slug' });
+  }
+  if (data.http.headersTimeout > data.http.requestTimeout) {
+    errors.push({ path: 'http.headersTimeout', message: 'must not exceed http.requestTimeout' });
   }
   if (data.smtp && (data.smtp.user === undefined) !== (data.smtp.password === undefined)) {
     errors.push({ path: data.smtp.user === undefined ? 'smtp.user' : 'smtp.password', message: 'smtp.user and smtp.password go together' });

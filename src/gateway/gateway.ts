@@ -174,10 +174,8 @@ export function createGateway(deps: GatewayDeps) {
     if (req.method !== 'POST' && req.method !== 'GET' && req.method !== 'DELETE') {
       return sendJson(res, 405, errorResponse(null, RpcError.INVALID_REQUEST, 'method not allowed'), { ...CORS, allow: 'GET, POST, DELETE' });
     }
-    // An answer given before the body has been read (401, 413) closes the connection: otherwise
-    // the server waits for the unread rest of the body, or takes it for the next request, and a
-    // keep-alive client's next request on that connection hangs (RFC 9112 §9.6, RFC 9110 §15.5.14).
-    if (req.method === 'POST') res.setHeader('connection', 'close');
+    // An answer given before the body has been read (401, 413) leaves its rest unread: the front
+    // door drains it or ends the connection after the answer (http/linger.ts).
     const token = await authenticate(req, res, app);
     if (!token) return;
     const caller = callerFrom(token, deps.clientIp(req));
@@ -205,7 +203,6 @@ export function createGateway(deps: GatewayDeps) {
     if (req.method === 'POST') {
       try {
         body = await readBody(req, maxBody);
-        res.removeHeader('connection');
       } catch (err) {
         if (isPortcullisError(err) && err.code === 'payload_too_large') return rpcError(res, 413, null, RpcError.INVALID_REQUEST, err.message);
         throw err;

@@ -8,7 +8,9 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   if (Number.isFinite(declared) && declared > limit) throw new PortcullisError('payload_too_large', `request body exceeds ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  // Not destroyed on the early exit: the answer (413) must still reach the client, and
+  // http/linger.ts drains or ends the connection after it.
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) throw new PortcullisError('payload_too_large', `request body exceeds ${limit} bytes`);
     chunks.push(chunk);

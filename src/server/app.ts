@@ -31,6 +31,7 @@ import { csrfCookie, readableForms, securityHeaders, type WebDeps, type WebEnv }
 import { createDemoMcp, seedDemoData } from '../demo/server.ts';
 import { DEMO_SCOPES } from '../demo/tools.ts';
 import { RevocationList } from '../guard/revocations.ts';
+import { limitConnectionsPerAddress } from '../http/connection-limits.ts';
 import { requestIp } from '../http/io.ts';
 import { ensureSigningKey } from '../keys/signing-keys.ts';
 import { AttemptLimiter } from '../limits/attempts.ts';
@@ -98,10 +99,21 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
 
   // Bind first: with port 0 the public URL is only known once the port is.
   let dispatch: RequestListener | undefined;
-  const server = createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => {
-    if (dispatch) return dispatch(req, res);
-    res.writeHead(503, { 'retry-after': '1' }).end();
-  });
+  const server = createServer(
+    {
+      // A socket that never finishes its headers, or its body, is closed (slowloris): checked every
+      // second rather than Node's default 30 s, so the bound is what the configuration says.
+      headersTimeout: initial.http.headersTimeout * 1000,
+      requestTimeout: initial.http.requestTimeout * 1000,
+      keepAliveTimeout: initial.http.keepAliveTimeout * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => {
+      if (dispatch) return dispatch(req, res);
+      res.writeHead(503, { 'retry-after': '1' }).end();
+    },
+  );
+  limitConnectionsPerAddress(server, initial.http.maxConnectionsPerAddress ?? (initial.trustProxy ? 0 : 256));
   const port = await listen(server, initial.host, initial.port);
   const config: Config = initial.publicUrlDefaulted ? { ...initial, port, publicUrl: `http://localhost:${port}` } : initial;
 
@@ -226,6 +238,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       introspect: tokenEndpoints.introspect,
       revoke: tokenEndpoints.revoke,
       revocationStream: revocationStream.handle,
+      gatewayMaxBody: config.gateway.maxRequestBytes,
     });
 
     // Expired artifacts go, and so do dynamic registrations that never completed an authorization

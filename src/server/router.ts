@@ -8,7 +8,12 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Logger } from 'pino';
 import { ROUTES } from '../authz/provider.ts';
 import { REVOCATION_STREAM_PATH } from '../authz/revocation-stream.ts';
+import { isPortcullisError, PortcullisError } from '../core/errors.ts';
+import { BODY_LIMITS, type Surface } from '../http/body-limits.ts';
+import { framingError } from '../http/framing.ts';
 import { sendJson } from '../http/io.ts';
+import { drainAfterAnswer } from '../http/linger.ts';
+import { sendRefusal } from '../http/refusal.ts';
 import type { AuthzEngine } from './authz-engine.ts';
 import type { GatewayRuntime } from './gateway-runtime.ts';
 
@@ -25,6 +30,8 @@ export interface RouterDeps {
   revoke: Handler;
   /** GET <base>/oauth/revocations: the revocation event stream for resource servers (authz/revocation-stream.ts). */
   revocationStream: Handler;
+  /** Largest body the gateway accepts (config `gateway.maxRequestBytes`). */
+  gatewayMaxBody: number;
 }
 
 export function createRouter(deps: RouterDeps): RequestListener {
@@ -60,8 +67,25 @@ export function createRouter(deps: RouterDeps): RequestListener {
     return rest.startsWith('/oauth/') || rest === '/.well-known/openid-configuration';
   }
 
+  /** Where a path goes, for its body limit and the shape of a refusal. */
+  function surfaceOf(path: string): Surface {
+    if (ours[path] || path === asMetadataPath || path === PRM || path.startsWith(`${PRM}/`) || isEnginePath(path)) return 'oauth';
+    if (path.startsWith(base) && gateway.appAt(path.slice(base.length))) return 'gateway';
+    if (path === `${base}/admin/api` || path.startsWith(`${base}/admin/api/`)) return 'admin';
+    return 'page';
+  }
+
+  const limits: Record<Surface, number> = { ...BODY_LIMITS, gateway: deps.gatewayMaxBody };
+
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    drainAfterAnswer(req, res);
+    const surface = surfaceOf(path);
+    const refused = framingError(req, limits[surface]);
+    if (refused) {
+      deps.log.info({ event: 'request.refused', path, code: refused.code, rule: refused.rule }, 'request refused at the front door');
+      return sendRefusal(res, surface, refused);
+    }
     const run = async () => {
       if (path === PRM || path.startsWith(`${PRM}/`)) {
         // RFC 9728 §3.1; the root form answers for the application at /mcp (the demo) if any.
@@ -79,9 +103,12 @@ export function createRouter(deps: RouterDeps): RequestListener {
       return deps.web(req, res);
     };
     run().catch((err: unknown) => {
-      deps.log.error({ err, path }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal_error' });
-      else res.destroy();
+      // The last resort: an outage is 503 with Retry-After, anything else a bare 500. Logged once.
+      const unavailable = isPortcullisError(err) && err.code === 'unavailable';
+      if (unavailable) deps.log.warn({ err, path }, 'request failed: a dependency is unavailable');
+      else deps.log.error({ err, path }, 'request failed');
+      if (res.headersSent) return void res.destroy();
+      sendRefusal(res, surface, unavailable ? err : new PortcullisError('internal_error', 'internal error', { cause: err }));
     });
   };
 }

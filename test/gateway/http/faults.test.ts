@@ -164,9 +164,12 @@ describe('faults at the gateway', () => {
       const big = JSON.stringify(callTool('echo', { text: 'x'.repeat(MAX_BODY) }));
       const refused = await exchange(url, undefined, { raw: big, token, protocolVersion: V });
       assertRpcError(refused, 413, -32600);
-      // Answered before the body was read: the connection is closed, so the unread rest of the body
-      // is never waited for or taken for the next request (a kept-alive connection hung the next one).
-      assert.equal(refused.headers.get('connection'), 'close');
+      assert.equal(fixture.requests.length, before);
+      // Answered before the body was read: its unread rest is drained or the connection ended, never
+      // taken for the next request (a kept-alive connection once hung the next one).
+      const next = await exchange(url, request('tools/list'), { token, protocolVersion: V });
+      assert.equal(next.status, 200, 'the next request on the kept-alive connection is answered');
+      const forwarded = fixture.requests.length;
       // Chunked, with no Content-Length: refused once the limit is crossed.
       const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
       let sent = 0;
@@ -190,17 +193,17 @@ describe('faults at the gateway', () => {
         // The gateway may close the connection while the client is still sending: never a 2xx or 5xx.
         assert.ok(sent > MAX_BODY, 'refused only after the limit, not before');
       }
-      assert.equal(fixture.requests.length, before);
+      assert.equal(fixture.requests.length, forwarded);
     });
 
     it('a request without a token never costs a body read or an upstream call (401 first)', async () => {
       const before = fixture.requests.length;
       const ex = await exchange(url, undefined, { raw: '{', protocolVersion: V });
       assert.equal(ex.status, 401);
-      assert.equal(ex.headers.get('connection'), 'close', 'the unread body is not left on a kept-alive connection');
       assert.equal(fixture.requests.length, before);
+      // The unread body is drained, not taken for the next request on the kept-alive connection.
       const ok = await exchange(url, request('tools/list'), { token, protocolVersion: V });
-      assert.notEqual(ok.headers.get('connection'), 'close', 'a request whose body was read keeps its connection');
+      assert.equal(ok.status, 200);
     });
   });
 

@@ -1,0 +1,69 @@
+/**
+ * A refusal the front door (or its last-resort catch) gives, in the shape of the surface the
+ * request was going to: a JSON-RPC error for the gateway (MCP clients parse nothing else), an
+ * RFC 6749 §5.2 error object for the OAuth endpoints, the admin API's `{error, message}`, and a
+ * small HTML page for our pages. Codes come from core/errors.ts; the status from its table.
+ * A store or dependency outage is 503 with Retry-After everywhere (RFC 9110 §15.6.4) — never a
+ * 500, never renamed into an authentication failure.
+ */
+import type { ServerResponse } from 'node:http';
+import { PortcullisError, type ErrorCode } from '../core/errors.ts';
+import type { Surface } from './body-limits.ts';
+import { sendJson } from './io.ts';
+
+/** Seconds a client should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** JSON-RPC error codes for refusals before any message was judged (JSON-RPC 2.0 §5.1). */
+const RPC_INVALID_REQUEST = -32600;
+/** Server-defined range: the request could not be served right now. */
+const RPC_UNAVAILABLE = -32001;
+const RPC_INTERNAL = -32603;
+
+/** The RFC 6749 §5.2 / RFC 7009 / RFC 7662 code for one of ours. */
+function oauthCode(code: ErrorCode): string {
+  if (code === 'unavailable') return 'temporarily_unavailable';
+  if (code === 'internal_error') return 'server_error';
+  return 'invalid_request';
+}
+
+function rpcCode(code: ErrorCode): number {
+  if (code === 'unavailable') return RPC_UNAVAILABLE;
+  if (code === 'internal_error') return RPC_INTERNAL;
+  return RPC_INVALID_REQUEST;
+}
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/** Send `err` as `surface` answers errors. Safe to call only before the head was sent. */
+export function sendRefusal(res: ServerResponse, surface: Surface, err: PortcullisError): void {
+  const status = err.status;
+  const headers: Record<string, string> = {};
+  if (err.code === 'unavailable') headers['retry-after'] = String(RETRY_AFTER_SECONDS);
+  if (err.code === 'unsupported_media_type') headers['accept-encoding'] = 'identity';
+  const message = err.code === 'internal_error' ? 'internal error' : err.message;
+  switch (surface) {
+    case 'gateway':
+      // RFC 6750 §3.1: a malformed request (two Authorization headers) is `invalid_request`.
+      if (err.rule === 'duplicate-authorization') headers['www-authenticate'] = 'Bearer error="invalid_request"';
+      headers['access-control-allow-origin'] = '*';
+      return sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code: rpcCode(err.code), message, data: { code: err.code } } }, headers);
+    case 'oauth':
+      return sendJson(res, status, { error: oauthCode(err.code), error_description: message }, headers);
+    case 'admin':
+      return sendJson(res, status, { error: err.code, message }, headers);
+    case 'page': {
+      const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Request refused</title></head><body><h1>This request could not be served</h1><p>${escape(message)}</p><p data-code="${escape(err.code)}">Error code: <code>${escape(err.code)}</code></p></body></html>`;
+      res.writeHead(status, {
+        ...headers,
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(body);
+      return;
+    }
+  }
+}
