@@ -97,7 +97,7 @@ async function filterCost(): Promise<{ filter: number; manifest: number; baselin
   const ctx = {
     app: registry.get('bench')!,
     registry,
-    bindings: new Bindings(store, Buffer.alloc(32, 1), () => 1),
+    bindings: new Bindings(store, Buffer.alloc(32, 1), () => 1, { apply: () => {}, has: () => false }),
     owner: 'user client',
     scopes: new Set(['bench:read', 'bench:write']),
     methods: requestMethods([{ jsonrpc: '2.0', id: 1, method: 'tools/list' }]),

@@ -33,6 +33,7 @@ import { selfTestStored } from '../apps/status.ts';
 import type { Upstream } from '../gateway/upstreams/upstream.ts';
 import { applicationService } from './applications.ts';
 import { adminCsrfToken, authenticateCaller, checkCsrf, requireServerAdmin, type AdminPrincipal } from './auth.ts';
+import { isUnavailable } from '../core/errors.ts';
 import { AdminError, errorAnswer } from './errors.ts';
 import { readJson } from './json-body.ts';
 import { orgRoutes } from './orgs.ts';
@@ -70,6 +71,8 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   api.onError((err, c) => {
     const answer = errorAnswer(err);
     if (answer.internal) deps.log.error({ err, path: c.req.path }, 'admin API error');
+    else if (isUnavailable(err)) deps.log.warn({ err, path: c.req.path }, 'admin API: a dependency is unavailable');
+    for (const [name, value] of Object.entries(answer.headers ?? {})) c.header(name, value);
     return c.json(answer.body, answer.status as 500);
   });
   api.notFound((c) => c.json({ error: 'not_found', message: 'no such admin API route' }, 404));

@@ -8,6 +8,7 @@
  * "you may not"; when the identity work adds them to core/errors.ts, these fold into it.
  */
 import { isPortcullisError } from '../core/errors.ts';
+import { RETRY_AFTER_SECONDS } from '../http/refusal.ts';
 
 export type AdminErrorCode =
   /** No session and no API key. */
@@ -86,8 +87,8 @@ export interface ErrorAnswer {
 }
 
 /** The answer for anything thrown by a handler; `internal` says whether it must be logged as a fault. */
-export function errorAnswer(err: unknown): ErrorAnswer & { internal: boolean } {
+export function errorAnswer(err: unknown): ErrorAnswer & { internal: boolean; headers?: Record<string, string> } {
   if (err instanceof AdminError) return { status: err.status, body: { error: err.code, message: err.message, ...err.detail }, internal: false };
-  if (isPortcullisError(err) && err.code !== 'internal_error') return { status: err.status, body: err.toJSON(), internal: false };
+  if (isPortcullisError(err) && err.code !== 'internal_error') return { status: err.status, body: err.toJSON(), internal: false, ...(err.code === 'unavailable' ? { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } } : {}) };
   return { status: 500, body: { error: 'internal_error' }, internal: true };
 }

@@ -6,6 +6,11 @@
  * against the client's `jwks` / `jwks_uri`), or `none` for public clients (identified only).
  */
 import type { SecretKey } from '../core/crypto.ts';
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { isPortcullisError, isUnavailable, PortcullisError } from '../core/errors.ts';
+import { sendJson } from '../http/io.ts';
+import { sendRefusal } from '../http/refusal.ts';
 import { decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import { compareHashedSecret } from './clients.ts';
@@ -18,6 +23,27 @@ export class OAuthEndpointError extends Error {
     this.error = error;
     this.status = status;
   }
+}
+
+/**
+ * The answer of our OAuth endpoints (introspection, revocation, the revocation stream) for
+ * anything they throw: their own errors in the RFC 6749 §5.2 shape (401 with a Basic challenge,
+ * RFC 6749 §5.2 `invalid_client`); ours through the one OAuth-shaped refusal (413, 503 with
+ * Retry-After as `temporarily_unavailable`); anything else a bare `server_error`, logged once.
+ */
+export function sendEndpointError(res: ServerResponse, err: unknown, log: Logger, what: string): void {
+  if (err instanceof OAuthEndpointError) {
+    const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': 'Basic realm="portcullis"' } : {};
+    sendJson(res, err.status, { error: err.error, error_description: err.message }, headers);
+    return;
+  }
+  if (isPortcullisError(err) && err.code !== 'internal_error') {
+    if (isUnavailable(err)) log.warn({ err }, `${what}: a dependency is unavailable`);
+    sendRefusal(res, 'oauth', err);
+    return;
+  }
+  log.error({ err }, `${what} failure`);
+  sendRefusal(res, 'oauth', new PortcullisError('internal_error', 'internal error', { cause: err }));
 }
 
 type EngineClient = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
@@ -112,7 +138,9 @@ export async function authenticateClient(
   let client: EngineClient | undefined;
   try {
     client = await provider.Client.find(clientId);
-  } catch {
+  } catch (err) {
+    // An unreadable client is an unknown one; an outage stays an outage (503, not invalid_client).
+    if (isUnavailable(err)) throw err;
     client = undefined;
   }
   if (!client) throw badClient();

@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono';
 import { html, page } from '../console/html.ts';
+import { isUnavailable } from '../core/errors.ts';
 import { checkPassword } from '../console/password-login.ts';
 import {
   clientIp,
@@ -37,7 +38,9 @@ async function loadInteraction(deps: WebDeps, c: WebContext): Promise<Interactio
   try {
     const details = await deps.provider().interactionDetails(c.env.incoming, c.env.outgoing);
     return details.uid === c.req.param('uid') ? details : undefined;
-  } catch {
+  } catch (err) {
+    // No (or an expired) interaction is the person's to restart; an outage is a 503 (web.onError).
+    if (isUnavailable(err)) throw err;
     return undefined;
   }
 }

@@ -18,6 +18,7 @@ import { GRANT_ORG_REFUSALS, resolveGrantOrg, type GrantOrg } from './grant-org.
 import type { GrantRevoker } from './grant-revoker.ts';
 import { cliClient, compareHashedSecret, identityProven, insecureRedirectUri, redirectUriAllowed } from './clients.ts';
 import { devicePolling } from './device-polling.ts';
+import { answerOutagesWith503 } from './outage.ts';
 import { createOutboundFetch } from './outbound-fetch.ts';
 import { withRefreshScope } from './refresh-family.ts';
 import type { ResourceRegistry } from './resources.ts';
@@ -398,8 +399,9 @@ export function buildProvider(deps: AuthzDeps): Provider {
   provider.proxy = config.trustProxy;
   patchClientModel(provider, secrets.pepper);
   memoizeClientLookups(provider);
+  // Outermost: sees the answer every other step and the engine built (authz/outage.ts).
+  answerOutagesWith503(provider, log);
   installMiddleware(provider, deps);
-  provider.on('server_error', (_ctx, err) => log.error({ err }, 'authorization server error'));
   provider.on('authorization.success', (ctx) => {
     const clientId = ctx.oidc.client?.clientId;
     if (clientId) void store.clients.markUsed(clientId, now()).catch((err) => log.warn({ err }, 'could not mark client used'));

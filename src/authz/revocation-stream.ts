@@ -31,7 +31,7 @@ import type { Logger } from 'pino';
 import type { SecretKey } from '../core/crypto.ts';
 import { sendJson } from '../http/io.ts';
 import type { RevocationEvent, Store } from '../store/types.ts';
-import { authenticateClient, OAuthEndpointError } from './client-auth.ts';
+import { authenticateClient, OAuthEndpointError, sendEndpointError } from './client-auth.ts';
 
 /** Where the stream is mounted, below the issuer's path. */
 export const REVOCATION_STREAM_PATH = '/oauth/revocations';
@@ -68,15 +68,6 @@ function parseSeq(value: string | undefined | null): number | undefined {
   return Number(value);
 }
 
-function fail(res: ServerResponse, err: unknown, log: Logger): void {
-  if (err instanceof OAuthEndpointError) {
-    const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': 'Basic realm="portcullis"' } : {};
-    sendJson(res, err.status, { error: err.error, error_description: err.message }, headers);
-    return;
-  }
-  log.error({ err }, 'revocation stream failure');
-  sendJson(res, 500, { error: 'server_error' });
-}
 
 /**
  * One shared watcher of the Store's sequence: it wakes every open stream when something new may
@@ -221,7 +212,7 @@ export function createRevocationStream(deps: RevocationStreamDeps): RevocationSt
         sendJson(res, 405, { error: err.error, error_description: err.message }, { allow: 'GET' });
         return;
       }
-      return fail(res, err, deps.log);
+      return sendEndpointError(res, err, deps.log, 'revocation stream');
     }
 
     res.writeHead(200, {

@@ -15,7 +15,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import { isPortcullisError } from '../core/errors.ts';
 import type { Application } from '../apps/definition.ts';
 import type { RevocationList } from '../guard/revocations.ts';
 import type { VerifiedToken } from '../guard/verify.ts';
@@ -24,7 +23,7 @@ import { KEY_NEVER_EXPIRES } from '../keys/api-key-resolver.ts';
 import { BODY_LIMITS } from '../http/body-limits.ts';
 import { mediaType, readBody, sendJson } from '../http/io.ts';
 import type { Store } from '../store/types.ts';
-import { authenticateClient, OAuthEndpointError, type AuthenticatedClient } from './client-auth.ts';
+import { authenticateClient, OAuthEndpointError, sendEndpointError, type AuthenticatedClient } from './client-auth.ts';
 import type { GrantRevoker } from './grant-revoker.ts';
 import { ROUTES } from './provider.ts';
 
@@ -76,19 +75,6 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return form;
 }
 
-function fail(res: ServerResponse, err: unknown, log: Logger): void {
-  if (err instanceof OAuthEndpointError) {
-    const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': 'Basic realm="portcullis"' } : {};
-    sendJson(res, err.status, { error: err.error, error_description: err.message }, headers);
-    return;
-  }
-  if (isPortcullisError(err) && err.code === 'payload_too_large') {
-    sendJson(res, 413, { error: 'invalid_request', error_description: err.message });
-    return;
-  }
-  log.error({ err }, 'token endpoint failure');
-  sendJson(res, 500, { error: 'server_error' });
-}
 
 async function callerFor(deps: TokenEndpointDeps, req: IncomingMessage, form: URLSearchParams, route: string): Promise<AuthenticatedClient> {
   const endpoint = new URL(`${new URL(deps.issuer).pathname.replace(/\/$/, '')}${route}`, deps.issuer).href;
@@ -117,7 +103,7 @@ export function createTokenEndpoints(deps: TokenEndpointDeps) {
       const answer = isApiKeyShaped(token) ? await keyIntrospection(deps, caller, token, form.get('resource')) : await introspection(deps, caller, token);
       sendJson(res, 200, answer);
     } catch (err) {
-      fail(res, err, deps.log);
+      sendEndpointError(res, err, deps.log, 'token endpoint');
     }
   }
 
@@ -132,7 +118,7 @@ export function createTokenEndpoints(deps: TokenEndpointDeps) {
       res.writeHead(200, { 'cache-control': 'no-store', 'content-length': '0' });
       res.end();
     } catch (err) {
-      fail(res, err, deps.log);
+      sendEndpointError(res, err, deps.log, 'token endpoint');
     }
   }
 

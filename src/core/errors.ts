@@ -97,6 +97,11 @@ export function isPortcullisError(value: unknown): value is PortcullisError {
   return value instanceof PortcullisError;
 }
 
+/** Is this a dependency outage (the store, a mail server, key material out of reach)? Never to be renamed. */
+export function isUnavailable(value: unknown): value is PortcullisError {
+  return value instanceof PortcullisError && value.code === 'unavailable';
+}
+
 /** Wrap anything thrown into a client-safe error: unknown failures become a bare `internal_error`. */
 export function toPublicError(err: unknown): PortcullisError {
   if (err instanceof PortcullisError) return err;

@@ -11,6 +11,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { keyedHash, randomToken, type SecretKey } from '../core/crypto.ts';
+import type { RevocationList } from '../guard/revocations.ts';
 import type { Store } from '../store/types.ts';
 
 const SESSION = 'session';
@@ -18,17 +19,30 @@ const TASK = 'task';
 /** A session unused this long is forgotten (sliding). */
 const SESSION_TTL = 24 * 3600;
 const TASK_TTL = 7 * 24 * 3600;
+/** How long a session lookup is trusted before the store is asked again. */
+const SESSION_CACHE_SECONDS = 60;
 
 export class Bindings {
   readonly #store: Store;
   readonly #key: SecretKey;
   readonly #now: () => number;
-  readonly #sessions = new Map<string, { owner: string; upstream: string; checkedAt: number }>();
+  readonly #revocations: Pick<RevocationList, 'apply' | 'has'>;
+  readonly #sessions = new Map<string, { owner: string; upstream: string; checkedAt: number; key: string }>();
 
-  constructor(store: Store, key: SecretKey, now: () => number) {
+  /**
+   * `revocations` carries session ends between processes: a session DELETEd through one instance
+   * is an event every instance reads within its poll interval, so none forwards it from its cache.
+   */
+  constructor(store: Store, key: SecretKey, now: () => number, revocations: Pick<RevocationList, 'apply' | 'has'>) {
     this.#store = store;
     this.#key = key;
     this.#now = now;
+    this.#revocations = revocations;
+  }
+
+  /** The revocation id of a session: its keyed hash (never the id a client presents), per application. */
+  #endedId(app: string, key: string): string {
+    return `${app}:${key}`;
   }
 
   #sessionKey(gatewayId: string): string {
@@ -48,7 +62,7 @@ export class Bindings {
       createdAt: now,
       expiresAt: now + SESSION_TTL,
     });
-    this.#sessions.set(`${app} ${gatewayId}`, { owner, upstream: upstreamId, checkedAt: now });
+    this.#sessions.set(`${app} ${gatewayId}`, { owner, upstream: upstreamId, checkedAt: now, key: this.#sessionKey(gatewayId) });
     return gatewayId;
   }
 
@@ -57,7 +71,11 @@ export class Bindings {
     const now = this.#now();
     const cacheKey = `${app} ${gatewayId}`;
     const cached = this.#sessions.get(cacheKey);
-    if (cached && now - cached.checkedAt < 60) return cached.owner === owner ? cached.upstream : undefined;
+    if (cached && now - cached.checkedAt < SESSION_CACHE_SECONDS) {
+      if (!this.#revocations.has('session', this.#endedId(app, cached.key))) return cached.owner === owner ? cached.upstream : undefined;
+      this.#sessions.delete(cacheKey);
+      return undefined;
+    }
     const binding = await this.#store.bindings.find(SESSION, app, this.#sessionKey(gatewayId), now);
     if (!binding) {
       this.#sessions.delete(cacheKey);
@@ -65,13 +83,19 @@ export class Bindings {
     }
     await this.#store.bindings.extend(SESSION, app, binding.key, now + SESSION_TTL);
     if (this.#sessions.size > 50_000) this.#sessions.clear();
-    this.#sessions.set(cacheKey, { owner: binding.owner, upstream: binding.value ?? '', checkedAt: now });
+    this.#sessions.set(cacheKey, { owner: binding.owner, upstream: binding.value ?? '', checkedAt: now, key: binding.key });
     return binding.owner === owner ? (binding.value ?? undefined) : undefined;
   }
 
   async endSession(app: string, gatewayId: string): Promise<void> {
     this.#sessions.delete(`${app} ${gatewayId}`);
-    await this.#store.bindings.delete(SESSION, app, this.#sessionKey(gatewayId));
+    const key = this.#sessionKey(gatewayId);
+    await this.#store.bindings.delete(SESSION, app, key);
+    // Other instances may hold the session in their cache: tell them (outlives any cache entry).
+    const at = this.#now();
+    const event = { kind: 'session' as const, id: this.#endedId(app, key), at, expiresAt: at + SESSION_CACHE_SECONDS * 2 };
+    await this.#store.revocations.add(event);
+    this.#revocations.apply(event);
   }
 
   #mac(app: string, owner: string, id: string): string {

@@ -17,6 +17,7 @@ import { ResourceRegistry } from '../authz/resources.ts';
 import type { ApplicationDefinition } from '../apps/definition.ts';
 import type { Config } from '../core/config.ts';
 import { randomToken } from '../core/crypto.ts';
+import { isUnavailable } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import { loadRootSecret } from '../core/secrets.ts';
 import { adminApi } from '../admin/api.ts';
@@ -33,6 +34,8 @@ import { DEMO_SCOPES } from '../demo/tools.ts';
 import { RevocationList } from '../guard/revocations.ts';
 import { limitConnectionsPerAddress } from '../http/connection-limits.ts';
 import { requestIp } from '../http/io.ts';
+import { RETRY_AFTER_SECONDS } from '../http/refusal.ts';
+import { html, page } from '../console/html.ts';
 import { ensureSigningKey } from '../keys/signing-keys.ts';
 import { AttemptLimiter } from '../limits/attempts.ts';
 import { openStore } from '../store/open.ts';
@@ -201,6 +204,11 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     web.route('/admin/api', adminApi({ ...webDeps, gateway, signingKey: () => engine.signingKey(), mailer }));
     web.notFound((c) => c.json({ error: 'not_found' }, 404));
     web.onError((err, c) => {
+      if (isUnavailable(err)) {
+        log.warn({ err }, 'page: a dependency is unavailable');
+        c.header('retry-after', String(RETRY_AFTER_SECONDS));
+        return c.html(page({ title: 'Try again shortly', body: html`<h1>Try again in a moment</h1><p>Portcullis cannot reach its database right now. Reload this page in a few seconds.</p><p class="muted" data-code="unavailable">Error code: <code>unavailable</code></p>` }), 503);
+      }
       log.error({ err }, 'page error');
       return c.json({ error: 'internal_error' }, 500);
     });

@@ -69,7 +69,7 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
   registry.watch();
 
   const minter = createUpstreamTokenMinter({ issuer: config.publicUrl, signingKey: options.signingKey });
-  const bindings = new Bindings(store, options.bindingKey, options.now);
+  const bindings = new Bindings(store, options.bindingKey, options.now, options.revocations);
   const builtinServers = new Map(options.builtin.map((b) => [b.definition.slug, b.server]));
 
   // One verifier and one connector per application, rebuilt when its definition changes.

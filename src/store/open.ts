@@ -2,6 +2,7 @@
 import { join, resolve } from 'node:path';
 import { openPostgresDriver } from './postgres/driver.ts';
 import { openSqliteDriver } from './sqlite/driver.ts';
+import { reportingOutages } from './sql/outages.ts';
 import { createSqlStore } from './sql/store.ts';
 import type { Store } from './types.ts';
 
@@ -18,7 +19,7 @@ export function sqlitePath(dataDir: string): string {
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   if (options.databaseUrl) {
-    return createSqlStore(await openPostgresDriver({ url: options.databaseUrl, schema: options.schema }));
+    return createSqlStore(reportingOutages(await openPostgresDriver({ url: options.databaseUrl, schema: options.schema })));
   }
-  return createSqlStore(openSqliteDriver(sqlitePath(options.dataDir)));
+  return createSqlStore(reportingOutages(openSqliteDriver(sqlitePath(options.dataDir))));
 }

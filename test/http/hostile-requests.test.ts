@@ -32,7 +32,7 @@ describe('hostile requests', () => {
   after(() => server?.stop());
 
   /** Each surface, as a path, a content type and what else its requests carry. */
-  const surfaces = () => [
+  const surfaces = (): { name: string; path: string; type: string; headers: Record<string, string>; limit: number }[] => [
     { name: 'sign-in page (form)', path: '/login', type: 'application/x-www-form-urlencoded', headers: {}, limit: 64 * 1024 },
     { name: 'token endpoint (engine)', path: '/oauth/token', type: 'application/x-www-form-urlencoded', headers: {}, limit: 56 * 1024 },
     { name: 'introspection (ours)', path: '/oauth/introspect', type: 'application/x-www-form-urlencoded', headers: {}, limit: 56 * 1024 },
