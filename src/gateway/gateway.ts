@@ -30,6 +30,7 @@ import { checkHeaders } from './steps/check-headers.ts';
 import { checkMessages } from './steps/check-messages.ts';
 import { endOnRevocation } from './steps/end-on-revocation.ts';
 import { requestMethods, type FilterContext } from './steps/filter-response.ts';
+import { privateCacheControl } from './steps/private-cache-control.ts';
 import { rewriteJsonBody, SseRewriter } from './steps/stream-response.ts';
 import { nodeBody, UpstreamError, type StreamedResponse, type Upstream } from './upstreams/upstream.ts';
 
@@ -345,7 +346,7 @@ export function createGateway(deps: GatewayDeps) {
 
     const outHeaders: Record<string, string> = { ...CORS };
     response.headers.forEach((value, name) => {
-      if (FORWARD_RESPONSE_HEADERS.has(name)) outHeaders[name] = value;
+      if (FORWARD_RESPONSE_HEADERS.has(name)) outHeaders[name] = name === 'cache-control' ? privateCacheControl(value) : value;
     });
     const upstreamSession = response.headers.get('mcp-session-id');
     if (upstreamSession) {

@@ -67,13 +67,68 @@ export interface ParsedBody {
   batch: boolean;
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const LOWER_E = 0x65;
+const UPPER_E = 0x45;
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
 /**
- * Numbers JSON.parse may not give back as written: 16+ digits in a row (beyond 2^53, or more
- * significant digits than a double holds), exponents, fractions ending in 0, tiny fractions
- * (printed with an exponent), -0. A cheap over-approximation: a match only selects the slower,
- * exact parse.
+ * Whether a JSON text holds a number that JSON.parse would not give back as written: a number
+ * token, outside every string, whose double does not print as its source (beyond 2^53, more
+ * significant digits than a double holds, exponents, trailing zeros, tiny fractions, -0).
+ *
+ * `text` must already be known to be valid JSON (the caller parsed it): only then is every `"`
+ * outside a string the start of one, and every `-` or digit there the start of a number. Text
+ * inside strings — a `"2.0"`, an IP address, a long digit run in an argument — never counts: only
+ * numbers need the exact parse, and a scan over strings that matched them sent every request
+ * (every body says `"jsonrpc":"2.0"`) through the reviver, which costs a call per value: up
+ * to 60 × JSON.parse's time on a 4 MiB body.
+ *
+ * A loop and not one regex over the whole text: V8's backtracking engine keeps a frame per
+ * repetition and throws "Maximum call stack size exceeded" on a few million of them (measured:
+ * a string of 8 M escapes, or an 8 MiB array of small numbers), and bodies may be that large.
  */
-const INEXACT_NUMBER = /\d[eE]|\.\d*0(?!\d)|\.0{6}|-0(?![.\d])|[\d.]{16}/;
+export function needsExactParse(text: string): boolean {
+  const length = text.length;
+  let i = 0;
+  while (i < length) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      // The closing quote is the first one preceded by an even number of backslashes.
+      let end = text.indexOf('"', i + 1);
+      for (;;) {
+        if (end === -1) return true; // not valid JSON after all: let the exact parse decide
+        let slash = end - 1;
+        while (text.charCodeAt(slash) === BACKSLASH) slash--;
+        if ((end - 1 - slash) % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
+      }
+      i = end + 1;
+    } else if (c === MINUS || isDigit(c)) {
+      const start = i;
+      // Up to 15 digits without sign, point or exponent is an integer below 2^53 that prints as
+      // written (no leading zeros in valid JSON); anything else is checked by printing it.
+      let plainInteger = c !== MINUS;
+      i++;
+      while (i < length) {
+        const d = text.charCodeAt(i);
+        if (isDigit(d)) i++;
+        else if (d === DOT || d === LOWER_E || d === UPPER_E || d === PLUS || d === MINUS) {
+          plainInteger = false;
+          i++;
+        } else break;
+      }
+      if (plainInteger && i - start <= 15) continue;
+      const token = text.slice(start, i);
+      if (String(Number(token)) !== token) return true;
+    } else i++;
+  }
+  return false;
+}
 
 /** Keep a number's source text where the double would not print the same (JSON.rawJSON, ES2026). */
 function exactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
@@ -84,17 +139,28 @@ function exactNumbers(_key: string, value: unknown, context?: { source?: string 
 }
 
 /**
+ * Parse JSON text so that re-serializing it gives back every number as written; undefined when it
+ * is not JSON. The plain JSON.parse both validates and, for nearly every message, is the answer;
+ * only a text with an inexact number is parsed again with the (much slower) reviver.
+ */
+export function parseExactJson(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return needsExactParse(text) ? JSON.parse(text, exactNumbers as never) : value;
+}
+
+/**
  * Parse a POST body; undefined when it is not JSON (the caller answers -32700). Numbers that a
  * double cannot carry exactly keep their source text, so that `serializeBody` gives the upstream
  * the same values the client sent (a 64-bit id in a tool's arguments must not be rounded).
  */
 export function parseBody(text: string): ParsedBody | undefined {
-  let value: unknown;
-  try {
-    value = INEXACT_NUMBER.test(text) ? JSON.parse(text, exactNumbers as never) : JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const value = parseExactJson(text);
+  if (value === undefined) return undefined;
   return Array.isArray(value) ? { messages: value, batch: true } : { messages: [value], batch: false };
 }
 

@@ -2,29 +2,29 @@
  * Carry an upstream answer to the client, rewriting only what must be rewritten. Most answers
  * (a tools/call result) need nothing: they pass as the bytes that came, event by event, with no
  * JSON parsing. An event is parsed and filtered only when the exchange asked for a list the
- * gateway filters, or when the event could create a task or announce a tool-list change; SSE
- * event ids are always bound to the caller (bindings.ts).
+ * gateway filters, or when the event could create a task, announce a tool-list change or carry a
+ * `cacheScope` to make private; SSE event ids are always bound to the caller (bindings.ts). What
+ * is parsed is serialized again with every number as the upstream wrote it (jsonrpc.ts).
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { parseExactJson } from '../jsonrpc.ts';
 import { serializeEvent, type SseEvent } from '../sse.ts';
 import { filterJson, filterMessage, type FilterContext } from './filter-response.ts';
 
-const FILTERED_LISTS = new Set(['tools/list', 'resources/list', 'prompts/list', 'tasks/list']);
+const FILTERED_LISTS = new Set(['tools/list', 'resources/list', 'resources/templates/list', 'prompts/list', 'tasks/list']);
 
 /** Whether a message (as text) might need the filter, judged without parsing it. */
 export function mayNeedFilter(ctx: FilterContext, text: string): boolean {
   for (const method of ctx.methods.values()) if (FILTERED_LISTS.has(method)) return true;
-  return text.includes('"taskId"') || text.includes('list_changed');
+  // `cacheScope` as a key is written so by every serializer; a `resources/read` or
+  // `server/discover` result without it passes as its bytes.
+  return text.includes('"taskId"') || text.includes('list_changed') || text.includes('"cacheScope"');
 }
 
 export async function rewriteJsonBody(ctx: FilterContext, text: string): Promise<string> {
   if (!mayNeedFilter(ctx, text)) return text;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return text;
-  }
+  const value = parseExactJson(text);
+  if (value === undefined) return text;
   return JSON.stringify(await filterJson(ctx, value));
 }
 
@@ -104,11 +104,9 @@ export class SseRewriter extends Transform {
     }
     if (event.id !== undefined && event.id !== '') event.id = this.#sealId(event.id);
     if (inspect) {
-      try {
-        event.data = JSON.stringify(await filterMessage(this.#ctx, JSON.parse(event.data)));
-      } catch {
-        // Not JSON: forwarded unchanged.
-      }
+      const message = parseExactJson(event.data);
+      // Not JSON: forwarded unchanged.
+      if (message !== undefined) event.data = JSON.stringify(await filterMessage(this.#ctx, message));
     }
     this.push(serializeEvent(event));
   }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseBody, serializeBody } from '../../../src/gateway/jsonrpc.ts';
+import { needsExactParse, parseBody, serializeBody } from '../../../src/gateway/jsonrpc.ts';
 import { checkMessages } from '../../../src/gateway/steps/check-messages.ts';
 
 const roundTrip = (text: string) => serializeBody(parseBody(text)!).toString('utf8');
@@ -24,6 +24,30 @@ describe('parsing and re-serializing a body', () => {
 
   it('duplicate keys collapse to the value that was judged (the last)', () => {
     assert.equal(roundTrip('{"method":"a","method":"b"}'), '{"method":"b"}');
+  });
+
+  it('text inside strings never asks for the slow exact parse: a 1 MiB argument full of "2.0", addresses and digit runs', () => {
+    // Every body says "jsonrpc":"2.0"; arguments carry versions, IPs, ids as strings, escaped quotes.
+    const filler = 'v2.0 10.0.0.1 "9007199254740993" 1e400 -0 1.50 \\ \u0022 '.repeat(24_000);
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { text: filler, version: '2.0', n: [1, -3, 2.5, 0.000001, 123456789012345, 0.30000000000000004] } } });
+    assert.ok(body.length > 1024 * 1024);
+    assert.equal(needsExactParse(body), false);
+    assert.equal(roundTrip(body), body);
+  });
+
+  it('a number outside strings that a double would change asks for the exact parse, wherever it stands', () => {
+    for (const n of ['12345678901234567890', '9007199254740993', '1.50', '1e400', '1E+5', '-0', '0.0000001']) {
+      for (const text of [`{"a":${n}}`, `[${n}]`, `{"s":"x\\\\","a":${n}}`, `{"s":"\\\\\\"","a":[true,null,${n}]}`, n]) {
+        assert.doesNotThrow(() => JSON.parse(text), text); // the predicate is asked only about valid JSON
+        assert.equal(needsExactParse(text), true, text);
+      }
+      assert.equal(needsExactParse(`{"a":"${n}","b":"\\"${n}\\""}`), false, `${n} inside strings`);
+    }
+  });
+
+  it('a body with a 64-bit id beside a large string argument keeps both exactly', () => {
+    const text = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"account":18446744073709551615,"text":"${'2.0 '.repeat(100_000)}"}}}`;
+    assert.equal(roundTrip(text), text);
   });
 
   it('not JSON → undefined (the gateway answers -32700)', () => {

@@ -78,13 +78,22 @@ describe('protocol eras', () => {
     assert.equal(negotiateVersion('2025-03-26', 'some-future-version'), 'some-future-version');
   });
 
-  it('2026-07-28 results: resultType always, ttlMs/cacheScope on cacheable ones, serverInfo in _meta; what the server set is kept', () => {
+  it('2026-07-28 results: resultType always, ttlMs/cacheScope on cacheable ones, serverInfo in _meta; the ttlMs the server set is kept', () => {
     const info = { name: 's', version: '1' };
     assert.deepEqual(modernResult('tools/list', { tools: [] }, info), { tools: [], resultType: 'complete', ttlMs: 0, cacheScope: 'private', _meta: { 'io.modelcontextprotocol/serverInfo': info } });
     assert.deepEqual(modernResult('tools/call', { content: [], _meta: { x: 1 } }, info), { content: [], resultType: 'complete', _meta: { x: 1, 'io.modelcontextprotocol/serverInfo': info } });
-    const kept = modernResult('resources/read', { contents: [], ttlMs: 5000, cacheScope: 'public', resultType: 'complete' }, info) as Record<string, unknown>;
+    const kept = modernResult('resources/read', { contents: [], ttlMs: 5000, cacheScope: 'private', resultType: 'complete' }, info) as Record<string, unknown>;
     assert.equal(kept.ttlMs, 5000);
-    assert.equal(kept.cacheScope, 'public');
+    assert.equal(kept.cacheScope, 'private');
+  });
+
+  it('a process that marks a result cacheScope "public" is overruled: every answer through the gateway is private (lists are filtered per token), its ttlMs kept', () => {
+    const info = { name: 's', version: '1' };
+    for (const method of ['tools/list', 'resources/list', 'resources/templates/list', 'prompts/list', 'resources/read', 'server/discover', 'tools/call']) {
+      const result = modernResult(method, { ttlMs: 3_600_000, cacheScope: 'public' }, info) as Record<string, unknown>;
+      assert.equal(result.cacheScope, 'private', method);
+      assert.equal(result.ttlMs, 3_600_000, method);
+    }
   });
 
   it('server/discover keeps only capabilities the 2026-07-28 schema knows', () => {

@@ -117,10 +117,13 @@ export function modernResult(method: string, result: unknown, serverInfo: Record
   if (!isObject(result)) return result;
   const out: Record<string, unknown> = { ...result };
   if (typeof out.resultType !== 'string') out.resultType = 'complete';
-  if (CACHEABLE.has(method)) {
-    // The list a caller sees is filtered for its token: private, and not cacheable for long.
-    if (typeof out.ttlMs !== 'number') out.ttlMs = 0;
-    if (out.cacheScope !== 'public' && out.cacheScope !== 'private') out.cacheScope = 'private';
+  if (CACHEABLE.has(method) || 'cacheScope' in out) {
+    // What a caller gets through the gateway depends on its token (lists are filtered for it,
+    // reads allowed for it): private, whatever the process said — a list filtered for one caller
+    // must not be shared across tokens (2026-07-28, SEP-2549). A ttlMs the process set is kept;
+    // none means "do not reuse".
+    if (typeof out.ttlMs !== 'number' && CACHEABLE.has(method)) out.ttlMs = 0;
+    out.cacheScope = 'private';
   }
   const meta = isObject(out._meta) ? { ...out._meta } : {};
   if (meta[SERVER_INFO_META] === undefined) meta[SERVER_INFO_META] = serverInfo;
