@@ -21,6 +21,7 @@ import { devicePolling } from './device-polling.ts';
 import { answerOutagesWith503 } from './outage.ts';
 import { createOutboundFetch } from './outbound-fetch.ts';
 import { withRefreshScope } from './refresh-family.ts';
+import { assertMetadataTypes } from './registration-metadata.ts';
 import type { ResourceRegistry } from './resources.ts';
 import { accessTokenTtl, stepUpInteractionPolicy, tokenEndpointScopes } from './step-up.ts';
 import { renderEngineError, renderLogoutPage, renderLogoutSuccess } from './views.ts';
@@ -196,6 +197,8 @@ export function buildProvider(deps: AuthzDeps): Provider {
       validator(ctx, key, _value, metadata) {
         // Runs on every registration; used here to refuse non-loopback http redirects (OAuth 2.1 §2.3.1).
         if (key !== 'software_id') return;
+        // Wrong JSON types are refused before any rule below reads a field (RFC 7591 §3.2.2).
+        assertMetadataTypes(metadata);
         const bad = insecureRedirectUri((metadata.redirect_uris as string[] | undefined) ?? []);
         if (bad) throw new errors.InvalidRedirectUri('redirect_uris using http must use a loopback address (localhost, 127.0.0.1, [::1])');
         // client_credentials tokens have no user behind them: with open registration, anyone could

@@ -237,8 +237,10 @@ describe('guard over HTTP: the demo MCP server at /mcp', () => {
     } as RequestInit);
     assert.equal(streamed.status, 413);
     await streamed.body?.cancel();
-    // Without a token the body is never read: 401 first.
-    assert.equal((await postMcp(server.mcpUrl, big, { raw: true })).status, 401);
+    // Without a token the body is never read either: a declared length over the limit is refused
+    // at the front door, before authentication (413); a small body without a token gets 401.
+    assert.equal((await postMcp(server.mcpUrl, big, { raw: true })).status, 413);
+    assert.equal((await postMcp(server.mcpUrl, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), { raw: true })).status, 401);
   });
 
   it('serves its Protected Resource Metadata at the RFC 9728 path and at the root form', async () => {
