@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -13,20 +12,13 @@ import pg from 'pg';
 import { isDatabaseOutage, reportingOutages } from '../../src/store/sql/outages.ts';
 import { openSqliteDriver } from '../../src/store/sqlite/driver.ts';
 import { openPostgresDriver } from '../../src/store/postgres/driver.ts';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../helpers/private-postgres.ts';
 
 const codeOf = async (promise: Promise<unknown>) => promise.then(() => 'resolved', (err: { code?: string }) => err.code);
 
 describe('database outages', () => {
   it('PostgreSQL that refuses connections is an outage, reported as unavailable', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/test`, connectionTimeoutMillis: 2000 });
     const err = await client.connect().then(() => undefined, (e: unknown) => e);
     assert.ok(isDatabaseOutage(err), String(err));
@@ -64,7 +56,7 @@ describe('database outages', () => {
   });
 
   it('through the store driver, an unreachable PostgreSQL is `unavailable` — a syntax error is not', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     // The pool connects lazily: opening without a schema does not touch the server.
     const driver = reportingOutages(await openPostgresDriver({ url: `postgres://postgres@127.0.0.1:${port}/test` }));
     try {
