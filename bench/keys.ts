@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRootSecret } from '../src/core/secrets.ts';
-import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../src/keys/api-key-format.ts';
+import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../src/api-keys/format.ts';
 import { openStore } from '../src/store/open.ts';
 import { addServiceClient, cannon, MCP_HEADERS, portcullisEnv, serviceToken, waitFor } from './lib/portcullis-process.ts';
 

@@ -16,7 +16,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { keyedHash, open, seal, type DerivedSecrets } from '../core/crypto.ts';
 import type { ClientRecordKind, OidcRecord, Store } from '../store/types.ts';
 import { clientFromRecord, clientToRecord } from './clients.ts';
-import type { GrantRevoker } from './grant-revoker.ts';
+import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import { RefreshFamily } from './refresh-family.ts';
 
 /** Models whose id is itself a credential. */

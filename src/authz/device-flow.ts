@@ -17,17 +17,17 @@
  */
 import { Hono } from 'hono';
 import type Provider from 'oidc-provider';
-import { html, page, type Html } from '../console/html.ts';
-import { checkPassword } from '../console/password-login.ts';
-import { clientIp, csrfToken, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from '../console/web.ts';
-import type { SignedIn } from '../console/session.ts';
+import { html, page, type Html } from '../web/html.ts';
+import { checkPassword } from '../identity/password-login.ts';
+import { clientIp, csrfToken, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from '../web/pages.ts';
+import type { SignedIn } from '../web/session.ts';
 import { tokenPermissions } from '../identity/token-permissions.ts';
 import { bindGrantToOrg, orgChoices, type MemberOrg } from './grant-org.ts';
 import { takeDecision } from './device-decisions.ts';
 import { DeviceGuessLimits } from './device-guesses.ts';
 import { formatUserCode, normalizeUserCode } from './device-user-codes.ts';
 import { ACR_PASSWORD, OIDC_SCOPES } from './provider.ts';
-import type { ProtectedResource } from './resources.ts';
+import type { ProtectedResource } from '../applications/protected-resources.ts';
 import { OIDC_SCOPE_TEXT, scopeText, toolsNeeding } from './scope-text.ts';
 
 export interface DeviceFlowDeps extends WebDeps {
@@ -286,7 +286,7 @@ ${request.oidcScopes.some((s) => OIDC_SCOPE_TEXT[s])
   });
 
   app.post('/device', async (c) => {
-    // A body that cannot be read never gets here: console/web.ts readableForms answers it 400.
+    // A body that cannot be read never gets here: web/pages.ts readableForms answers it 400.
     const form = await c.req.parseBody();
     if (!csrfValid(deps, c, form.csrf, 'device-code')) return formExpired(c);
     return enterCode(c, field(form, 'user_code'));

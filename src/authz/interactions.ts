@@ -3,9 +3,9 @@
  * to /interaction/<uid> with a prompt; we answer with a result and send it back (303) to resume.
  */
 import { Hono } from 'hono';
-import { html, page } from '../console/html.ts';
+import { html, page } from '../web/html.ts';
 import { isUnavailable } from '../core/errors.ts';
-import { checkPassword } from '../console/password-login.ts';
+import { checkPassword } from '../identity/password-login.ts';
 import {
   clientIp,
   contentSecurityPolicy,
@@ -17,7 +17,7 @@ import {
   type WebContext,
   type WebDeps,
   type WebEnv,
-} from '../console/web.ts';
+} from '../web/pages.ts';
 import { allowedScopesOf, orgAccess, type OrgAccess } from '../identity/token-permissions.ts';
 import { renderConsent, renderNoOrg, type ConsentResourceRequest } from './consent-page.ts';
 import { bindGrantToOrg, orgChoices, type MemberOrg, type OrgChoices } from './grant-org.ts';

@@ -6,23 +6,23 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { contentSecurityPolicy } from '../console/web.ts';
+import { contentSecurityPolicy } from '../web/pages.ts';
 import type { Config } from '../core/config.ts';
 import { randomBase62, randomToken, type DerivedSecrets, type SecretKey } from '../core/crypto.ts';
-import type { KeyRing } from '../keys/signing-keys.ts';
+import type { KeyRing } from '../signing-keys/key-ring.ts';
 import { allowedScopesOf, userActive } from '../identity/token-permissions.ts';
 import { levelOn, reaches, treeOf } from '../identity/permissions.ts';
 import type { Store } from '../store/types.ts';
 import { createAdapterClass } from './adapter.ts';
 import { GRANT_ORG_REFUSALS, resolveGrantOrg, type GrantOrg } from './grant-org.ts';
-import type { GrantRevoker } from './grant-revoker.ts';
+import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import { cliClient, compareHashedSecret, identityProven, insecureRedirectUri, redirectUriAllowed } from './clients.ts';
 import { devicePolling } from './device-polling.ts';
 import { answerOutagesWith503 } from './outage.ts';
 import { createOutboundFetch } from './outbound-fetch.ts';
 import { withRefreshScope } from './refresh-family.ts';
 import { assertMetadataTypes } from './registration-metadata.ts';
-import type { ResourceRegistry } from './resources.ts';
+import type { ResourceRegistry } from '../applications/protected-resources.ts';
 import { accessTokenTtl, stepUpInteractionPolicy, tokenEndpointScopes } from './step-up.ts';
 import { renderEngineError, renderLogoutPage, renderLogoutSuccess } from './views.ts';
 

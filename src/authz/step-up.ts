@@ -24,7 +24,7 @@
  * maxAge on every call — that is policy/rules/step-up.ts at the gateway.
  */
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
-import type { ProtectedResource } from './resources.ts';
+import type { ProtectedResource } from '../applications/protected-resources.ts';
 
 /** The login prompt's reason when a step-up scope needs a fresh sign-in. */
 export const STEP_UP_REASON = 'step_up';

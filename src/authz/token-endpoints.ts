@@ -15,16 +15,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import type { Application } from '../apps/definition.ts';
-import type { RevocationList } from '../guard/revocations.ts';
-import type { VerifiedToken } from '../guard/verify.ts';
-import { isApiKeyShaped } from '../keys/api-key-format.ts';
-import { KEY_NEVER_EXPIRES } from '../keys/api-key-resolver.ts';
+import type { Application } from '../core/application.ts';
+import type { RevocationList } from '../revocation/revocation-list.ts';
+import type { VerifiedToken } from '../shared/verify.ts';
+import { isApiKeyShaped } from '../api-keys/format.ts';
+import { KEY_NEVER_EXPIRES } from '../api-keys/resolver.ts';
 import { BODY_LIMITS } from '../http/body-limits.ts';
 import { mediaType, readBody, sendJson } from '../http/io.ts';
 import type { Store } from '../store/types.ts';
 import { authenticateClient, OAuthEndpointError, sendEndpointError, type AuthenticatedClient } from './client-auth.ts';
-import type { GrantRevoker } from './grant-revoker.ts';
+import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import { ROUTES } from './provider.ts';
 
 export interface TokenEndpointDeps {

@@ -1,5 +1,5 @@
 /** Pages the engine renders itself (errors, logout), in our layout: no inline script or style. */
-import { Html, html, page } from '../console/html.ts';
+import { Html, html, page } from '../web/html.ts';
 
 const FRIENDLY: Record<string, string> = {
   invalid_request: 'The sign-in request was not valid.',

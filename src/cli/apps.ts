@@ -12,12 +12,12 @@
  */
 import { userInfo } from 'node:os';
 import { importJWK } from 'jose';
-import { selfTestStored } from '../apps/status.ts';
-import type { SelfTestResult } from '../apps/self-test.ts';
-import { applicationService, type ApplicationService } from '../admin/applications.ts';
-import { AdminError } from '../admin/errors.ts';
-import { applicationDetail, applicationSummary, toolView } from '../admin/views.ts';
-import { loadKeyRing } from '../keys/signing-keys.ts';
+import { selfTestStored } from '../applications/status.ts';
+import type { SelfTestResult } from '../applications/self-test.ts';
+import { applicationService, type ApplicationService } from '../applications/service.ts';
+import { AdminError } from '../admin-api/errors.ts';
+import { applicationDetail, applicationSummary, toolView } from '../applications/views.ts';
+import { loadKeyRing } from '../signing-keys/key-ring.ts';
 import type { Store } from '../store/types.ts';
 import { CONFIG_HELP, CommandError, UsageError, parseCommand } from './args.ts';
 import { loadCliConfig, withStore, type CliIo } from './context.ts';

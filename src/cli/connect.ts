@@ -20,9 +20,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { ProtocolError, Server } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { z } from 'zod';
-import { DeviceLogin, describeAccount, type ChangeReason } from '../device-login/session.ts';
-import { authTools, errorResult, isAuthTool, signInFirstResult, type AuthTool } from '../device-login/tools.ts';
-import { DeviceLoginError, isDeviceLoginError } from '../device-login/errors.ts';
+import { DeviceLogin, describeAccount, type ChangeReason } from '../sdk/device-login/session.ts';
+import { authTools, errorResult, isAuthTool, signInFirstResult, type AuthTool } from '../sdk/device-login/tools.ts';
+import { DeviceLoginError, isDeviceLoginError } from '../sdk/device-login/errors.ts';
 import { parseCommand, UsageError } from './args.ts';
 import type { CommandRun } from './context.ts';
 

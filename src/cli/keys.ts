@@ -4,7 +4,7 @@
  * key-ring fingerprint) and sign with the new key, while tokens signed by the retired key keep
  * verifying — it stays in the JWKS until every token it signed has expired.
  */
-import { rotateSigningKey } from '../keys/signing-keys.ts';
+import { rotateSigningKey } from '../signing-keys/key-ring.ts';
 import { CONFIG_HELP, parseCommand } from './args.ts';
 import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';

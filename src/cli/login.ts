@@ -6,9 +6,9 @@
  * Exit codes: 0 done (whoami: signed in); 1 not done (denied, expired, server unreachable,
  * untrusted token file; whoami: not signed in); 2 the command line is wrong.
  */
-import { AuthFile } from '../device-login/auth-file.ts';
-import { describeAccount, DeviceLogin, type AccountView } from '../device-login/session.ts';
-import { isDeviceLoginError } from '../device-login/errors.ts';
+import { AuthFile } from '../sdk/device-login/auth-file.ts';
+import { describeAccount, DeviceLogin, type AccountView } from '../sdk/device-login/session.ts';
+import { isDeviceLoginError } from '../sdk/device-login/errors.ts';
 import { CommandError, parseCommand } from './args.ts';
 import { loginFromOptions, parseMcpUrl } from './connect.ts';
 import type { CommandRun } from './context.ts';

@@ -12,16 +12,16 @@
  * and sends them home. A used, revoked, expired or unknown link is 410 and says so.
  */
 import { Hono } from 'hono';
-import { AdminError } from '../admin/errors.ts';
+import { AdminError } from '../admin-api/errors.ts';
 import { hashPassword } from '../core/crypto.ts';
 import { isPortcullisError } from '../core/errors.ts';
 import { identityDeps } from '../identity/context.ts';
 import { acceptInvitation, emailMatches, findInvitation } from '../identity/invitations.ts';
 import type { Invitation, Org, User } from '../store/types.ts';
-import { html, page } from './html.ts';
+import { html, page } from '../web/html.ts';
 import { MIN_PASSWORD_LENGTH, passwordProblem } from './pages.ts';
-import { checkPassword } from './password-login.ts';
-import { clientIp, csrfToken, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from './web.ts';
+import { checkPassword } from '../identity/password-login.ts';
+import { clientIp, csrfToken, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from '../web/pages.ts';
 
 const PURPOSE = 'invitation';
 

@@ -5,12 +5,12 @@
 import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { hashPassword, keyedHash, type SecretKey } from '../core/crypto.ts';
-import { checkPassword } from './password-login.ts';
+import { checkPassword } from '../identity/password-login.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { signedInPage } from './account/layout.ts';
-import { html, page, STYLESHEET } from './html.ts';
-import { SESSION_COOKIE } from './session.ts';
-import { clearSessionCookie, clientIp, csrfToken, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from './web.ts';
+import { html, page, STYLESHEET } from '../web/html.ts';
+import { SESSION_COOKIE } from '../web/session.ts';
+import { clearSessionCookie, clientIp, csrfToken, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from '../web/pages.ts';
 
 export const SETUP_KIND = 'admin-setup';
 /** The organization first-run setup (and `admin create-user` without --org) puts people in. */

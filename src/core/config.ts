@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { PortcullisError, type FieldError } from './errors.ts';
 import { isLoopbackUrl } from './net.ts';
-import { ApplicationDefinitionSchema, definitionProblems, resolveApplication } from '../apps/definition.ts';
+import { ApplicationDefinitionSchema, definitionProblems, resolveApplication } from './application.ts';
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 

@@ -11,7 +11,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { keyedHash, randomToken, type SecretKey } from '../core/crypto.ts';
-import type { RevocationList } from '../guard/revocations.ts';
+import type { RevocationList } from '../revocation/revocation-list.ts';
 import type { Store } from '../store/types.ts';
 
 const SESSION = 'session';

@@ -1,5 +1,5 @@
 /** Who is calling through the gateway, as every step after authentication sees it. */
-import type { VerifiedToken } from '../guard/verify.ts';
+import type { VerifiedToken } from '../shared/verify.ts';
 import type { ResourceLevels } from '../identity/permissions.ts';
 
 export interface CallerIdentity {

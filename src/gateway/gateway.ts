@@ -14,11 +14,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Application } from '../apps/definition.ts';
-import type { ApplicationRegistry } from '../apps/registry.ts';
+import type { Application } from '../core/application.ts';
+import type { ApplicationRegistry } from '../applications/registry.ts';
 import { isPortcullisError, PortcullisError } from '../core/errors.ts';
-import { bearerChallenge, challengeFor, insufficientScope } from '../guard/challenge.ts';
-import type { TokenVerifier, VerifiedToken } from '../guard/verify.ts';
+import { bearerChallenge, challengeFor, insufficientScope } from '../shared/challenge.ts';
+import type { TokenVerifier, VerifiedToken } from '../shared/verify.ts';
 import { readBody, sendJson } from '../http/io.ts';
 import type { ResourceTree } from '../identity/permissions.ts';
 import { evaluate, GATEWAY_RULES, type CallTarget, type Caller, type Decision } from '../policy/index.ts';

@@ -5,8 +5,8 @@
  * identity of its own.
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { Application } from '../apps/definition.ts';
-import type { ListedTool } from '../apps/manifest.ts';
+import type { Application } from '../core/application.ts';
+import type { ListedTool } from '../applications/manifest.ts';
 import type { CallerIdentity } from './caller.ts';
 import { asWebResponse, type Upstream } from './upstreams/upstream.ts';
 

@@ -13,8 +13,8 @@
  *   reference derived from it with the pepper.
  */
 import type Provider from 'oidc-provider';
-import type { GrantRevoker } from '../authz/grant-revoker.ts';
-import type { ResourceRegistry } from '../authz/resources.ts';
+import type { GrantRevoker } from '../revocation/grant-revoker.ts';
+import type { ResourceRegistry } from '../applications/protected-resources.ts';
 import { hashPassword, keyedHash, verifyPassword, type SecretKey } from '../core/crypto.ts';
 import type { GrantContext, SessionRecord, Store, User } from '../store/types.ts';
 import { endAllSessions } from './password-reset.ts';

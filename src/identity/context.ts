@@ -8,10 +8,10 @@
  * applied to this process's list at once; they live as long as the longest access token could
  * (plus clock skew), after which the tokens they refuse have expired anyway.
  */
-import type { GrantRevoker } from '../authz/grant-revoker.ts';
+import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import { CLOCK_SKEW } from '../authz/provider.ts';
 import type { SecretKey } from '../core/crypto.ts';
-import type { RevocationList } from '../guard/revocations.ts';
+import type { RevocationList } from '../revocation/revocation-list.ts';
 import type { RevocationKind, Store } from '../store/types.ts';
 
 export interface IdentityDeps {

@@ -4,7 +4,7 @@
  * field — an unknown key is named by its own path (`settings.colour`), not by the object holding it.
  */
 import type * as z from 'zod';
-import { AdminError } from '../admin/errors.ts';
+import { AdminError } from '../admin-api/errors.ts';
 
 export interface FieldProblem {
   path: string;

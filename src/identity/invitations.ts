@@ -15,7 +15,7 @@
  *   acceptInvitation(deps, token, user)          → the membership
  */
 import * as z from 'zod';
-import { AdminError } from '../admin/errors.ts';
+import { AdminError } from '../admin-api/errors.ts';
 import { keyedHash, randomToken } from '../core/crypto.ts';
 import type { Invitation, Org, OrgRole, User } from '../store/types.ts';
 import { parseInput } from './input.ts';

@@ -11,7 +11,7 @@
  * one (an admin could otherwise promote themselves past the org's owners). An org always keeps an
  * owner (409 `last_owner`). Failures are AdminErrors with stable codes.
  */
-import { AdminError } from '../admin/errors.ts';
+import { AdminError } from '../admin-api/errors.ts';
 import type { OrgRole } from '../store/types.ts';
 import { memberRevocationId, recordRevocation, type IdentityDeps } from './context.ts';
 

@@ -7,7 +7,7 @@
  * Recomputed at every issuance (code, device code, refresh), so a role change applies at the next
  * refresh and a removal at once.
  */
-import type { ProtectedResource } from '../authz/resources.ts';
+import type { ProtectedResource } from '../applications/protected-resources.ts';
 import type { OrgMember, OrgRole, ResourceMember, Store, User } from '../store/types.ts';
 import { memberLevels, scopesAllowedBy, type ResourceLevels } from './permissions.ts';
 

@@ -2,7 +2,7 @@
  * Policy as small named rules: each is a pure function of the call it judges and returns a
  * Decision with the rule's name, which the gateway logs and audits with every denial.
  */
-import type { Application, ToolRule } from '../apps/definition.ts';
+import type { Application, ToolRule } from '../core/application.ts';
 import type { DenialCode } from '../core/errors.ts';
 import type { ResourceLevels, ResourceTree } from '../identity/permissions.ts';
 import type { ToolRecord } from '../store/types.ts';

@@ -6,7 +6,7 @@
  *   readOnlyHint: false, destructiveHint: false → <app>:write
  *   anything else, including no annotations     → <app>:delete
  */
-import type { Application } from '../apps/definition.ts';
+import type { Application } from '../core/application.ts';
 import { toolRule } from './rule.ts';
 
 export interface ToolAnnotations {

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createLocalJWKSet, importJWK, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import { buildProvider, type AuthzDeps } from '../authz/provider.ts';
-import { keyRingVersion, loadKeyRing, type KeyRing } from '../keys/signing-keys.ts';
+import { keyRingVersion, loadKeyRing, type KeyRing } from '../signing-keys/key-ring.ts';
 
 export interface EngineOptions extends Omit<AuthzDeps, 'keyRing'> {
   /** How long a retired key stays published. */

@@ -8,9 +8,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
-import type { Application, ApplicationDefinition } from '../apps/definition.ts';
-import { ApplicationRegistry } from '../apps/registry.ts';
-import type { ResourceRegistry } from '../authz/resources.ts';
+import type { Application, ApplicationDefinition } from '../core/application.ts';
+import { ApplicationRegistry } from '../applications/registry.ts';
+import type { ResourceRegistry } from '../applications/protected-resources.ts';
 import type { Config } from '../core/config.ts';
 import type { SecretKey } from '../core/crypto.ts';
 import { Bindings } from '../gateway/bindings.ts';
@@ -21,12 +21,12 @@ import { createBuiltinUpstream, type InProcessServer } from '../gateway/upstream
 import { createHttpUpstream } from '../gateway/upstreams/http.ts';
 import { createStdioUpstream } from '../gateway/upstreams/stdio/index.ts';
 import { UpstreamError, type Upstream } from '../gateway/upstreams/upstream.ts';
-import { resourceMetadataDocument, resourceMetadataUrl } from '../guard/resource-metadata.ts';
-import { OrgTrees } from '../guard/org-trees.ts';
-import type { RevocationList } from '../guard/revocations.ts';
-import { createTokenVerifier, type TokenVerifier } from '../guard/verify.ts';
-import { isApiKeyShaped } from '../keys/api-key-format.ts';
-import { ApiKeyResolver } from '../keys/api-key-resolver.ts';
+import { resourceMetadataDocument, resourceMetadataUrl } from '../shared/resource-metadata.ts';
+import { OrgTrees } from '../identity/org-trees.ts';
+import type { RevocationList } from '../revocation/revocation-list.ts';
+import { createTokenVerifier, type TokenVerifier } from '../shared/verify.ts';
+import { isApiKeyShaped } from '../api-keys/format.ts';
+import { ApiKeyResolver } from '../api-keys/resolver.ts';
 import type { Store } from '../store/types.ts';
 
 export interface GatewayRuntimeOptions {

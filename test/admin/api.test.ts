@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { errorAnswer } from '../../src/admin/errors.ts';
+import { errorAnswer } from '../../src/admin-api/errors.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { adminClient, apiUrl, httpDefinition, mcpCall, startToyMcp, waitFor, type AdminClient, type ApiAnswer, type ToyMcp } from './support.ts';
 

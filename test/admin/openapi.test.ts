@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminApi } from '../../src/admin/api.ts';
-import { OPERATIONS, openApiPath } from '../../src/admin/openapi.ts';
+import { adminApi } from '../../src/admin-api/api.ts';
+import { OPERATIONS, openApiPath } from '../../src/admin-api/openapi.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { apiUrl } from './support.ts';
 

@@ -13,9 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { resolveApplication } from '../../src/apps/definition.ts';
-import { parseDefinition } from '../../src/apps/registry.ts';
-import { probeTool, runSelfTest, SELF_TEST_CHECKS, type SelfTestCheck } from '../../src/apps/self-test.ts';
+import { resolveApplication } from '../../src/core/application.ts';
+import { parseDefinition } from '../../src/applications/registry.ts';
+import { probeTool, runSelfTest, SELF_TEST_CHECKS, type SelfTestCheck } from '../../src/applications/self-test.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { adminClient, DESTRUCTIVE, httpDefinition, mcpCall, mint, startToyMcp, type AdminClient, type ToyMcp } from './support.ts';
 

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createMcpHandler, Server } from '@modelcontextprotocol/server';
-import { mintSelfTestToken } from '../../src/apps/self-test.ts';
+import { mintSelfTestToken } from '../../src/applications/self-test.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
 import type { User } from '../../src/store/types.ts';
 import { TEST_PASSWORD, type TestServer } from '../helpers/server.ts';

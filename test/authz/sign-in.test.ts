@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SESSION_COOKIE } from '../../src/console/session.ts';
+import { SESSION_COOKIE } from '../../src/web/session.ts';
 import { authorizationUrl, registerPublic, type RegisteredClient } from '../helpers/authz.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 import { findForm, UserAgent, type PageResponse } from '../helpers/user-agent.ts';

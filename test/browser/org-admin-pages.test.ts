@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { verifyChain } from '../../src/audit/audit-log.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
 import { identityDeps } from '../../src/identity/context.ts';
-import { issueApiKey } from '../../src/identity/api-keys.ts';
+import { issueApiKey } from '../../src/api-keys/service.ts';
 import type { Org, OrgResource, User } from '../../src/store/types.ts';
 import { assertTokens, mcpStatus, obtainCode, redeemCode, registerPublic, type RegisteredClient, type TokenSet } from '../helpers/authz.ts';
 import { chromiumUnavailable, launchChromium } from '../helpers/chromium.ts';

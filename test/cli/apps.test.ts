@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { SelfTestCheck } from '../../src/apps/self-test.ts';
+import type { SelfTestCheck } from '../../src/applications/self-test.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { TEST_DATABASE_URL } from '../helpers/stores.ts';
 import { adminClient, httpDefinition, mcpCall, mint, startToyMcp, toolNames, waitFor, type AdminClient, type ToyMcp } from '../admin/support.ts';

@@ -19,8 +19,8 @@ import { StdioClientTransport as V2Stdio } from '@modelcontextprotocol/client/st
 import type { Browser } from 'playwright-core';
 import { CLI_CLIENT_ID } from '../../src/authz/clients.ts';
 import { loadRootSecret } from '../../src/core/secrets.ts';
-import { AuthFile } from '../../src/device-login/auth-file.ts';
-import { issueApiKey } from '../../src/identity/api-keys.ts';
+import { AuthFile } from '../../src/sdk/device-login/auth-file.ts';
+import { issueApiKey } from '../../src/api-keys/service.ts';
 import { postForm } from '../helpers/authz.ts';
 import { chromiumUnavailable, launchChromium } from '../helpers/chromium.ts';
 import { approveDeviceInBrowser, approveDeviceOverHttp } from '../helpers/device.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CLI_CLIENT_ID } from '../../src/authz/clients.ts';
-import { AuthFile } from '../../src/device-login/auth-file.ts';
+import { AuthFile } from '../../src/sdk/device-login/auth-file.ts';
 import { postForm } from '../helpers/authz.ts';
 import { approveDeviceOverHttp } from '../helpers/device.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';

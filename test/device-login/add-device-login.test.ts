@@ -13,7 +13,7 @@ import { InMemoryTransport as V1Memory } from '@modelcontextprotocol/sdk/inMemor
 import { McpServer as V1McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { Client as V2Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport as V2Memory, McpServer as V2McpServer } from '@modelcontextprotocol/server';
-import { addDeviceLogin, isDeviceLoginError, signInFirstResult, type ToolRegistry } from '../../src/device-login/index.ts';
+import { addDeviceLogin, isDeviceLoginError, signInFirstResult, type ToolRegistry } from '../../src/sdk/device-login/index.ts';
 import { approveDeviceOverHttp } from '../helpers/device.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 

@@ -8,8 +8,8 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AuthFile, type StoredAccount } from '../../src/device-login/auth-file.ts';
-import { DeviceLoginError } from '../../src/device-login/errors.ts';
+import { AuthFile, type StoredAccount } from '../../src/sdk/device-login/auth-file.ts';
+import { DeviceLoginError } from '../../src/sdk/device-login/errors.ts';
 
 function place(): { dir: string; path: string } {
   const dir = join(mkdtempSync(join(tmpdir(), 'portcullis-auth-')), 'home', '.portcullis');

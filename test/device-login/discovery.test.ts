@@ -9,10 +9,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { createGuardFetch } from '../../src/guard/sdk/outbound.ts';
-import { discoverFromMcpUrl } from '../../src/device-login/discovery.ts';
-import { DeviceLoginError } from '../../src/device-login/errors.ts';
-import { identityFrom } from '../../src/device-login/oauth.ts';
+import { createGuardFetch } from '../../src/shared/outbound.ts';
+import { discoverFromMcpUrl } from '../../src/sdk/device-login/discovery.ts';
+import { DeviceLoginError } from '../../src/sdk/device-login/errors.ts';
+import { identityFrom } from '../../src/sdk/device-login/oauth.ts';
 
 /** A fake MCP server + authorization server whose documents each test sets. */
 describe('discovery refuses servers that point elsewhere', () => {

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ApplicationDefinition, TimeWindow } from '../../src/apps/definition.ts';
+import type { ApplicationDefinition, TimeWindow } from '../../src/core/application.ts';
 import { RpcError } from '../../src/gateway/jsonrpc.ts';
 import { serverTargets } from '../helpers/authz.ts';
 import type { TestServer } from '../helpers/server.ts';

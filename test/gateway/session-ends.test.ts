@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Bindings } from '../../src/gateway/bindings.ts';
-import { RevocationList } from '../../src/guard/revocations.ts';
+import { RevocationList } from '../../src/revocation/revocation-list.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
 
 for (const target of storesUnderTest()) {

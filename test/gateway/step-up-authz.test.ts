@@ -18,7 +18,7 @@ import {
   sessionAnswersLogin,
   tokenEndpointScopes,
 } from '../../src/authz/step-up.ts';
-import type { ProtectedResource } from '../../src/authz/resources.ts';
+import type { ProtectedResource } from '../../src/applications/protected-resources.ts';
 import {
   addStaticClient,
   assertTokens,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PortcullisError } from '../../src/core/errors.ts';
-import { bearerChallenge, challengeFor, insufficientScope } from '../../src/guard/challenge.ts';
+import { bearerChallenge, challengeFor, insufficientScope } from '../../src/shared/challenge.ts';
 
 const PRM = 'https://auth.example.com/.well-known/oauth-protected-resource/mcp';
 

@@ -10,8 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createGuard, type Guard } from '../../src/guard/sdk/index.ts';
-import { RevocationList } from '../../src/guard/revocations.ts';
+import { createGuard, type Guard } from '../../src/sdk/guard/index.ts';
+import { RevocationList } from '../../src/revocation/revocation-list.ts';
 import type { Store, User } from '../../src/store/types.ts';
 import { addStaticClient, serverTargets } from '../helpers/authz.ts';
 import type { TestServer } from '../helpers/server.ts';

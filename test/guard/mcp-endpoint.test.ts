@@ -9,7 +9,7 @@ import { createSecretKey } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { base64url, decodeJwt, decodeProtectedHeader, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { loadRootSecret } from '../../src/core/secrets.ts';
-import { loadKeyRing } from '../../src/keys/signing-keys.ts';
+import { loadKeyRing } from '../../src/signing-keys/key-ring.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { bearerParams, postMcp, revokeRefreshToken, signIn, toolCall, toolsList, type McpAnswer, type TokenSet } from './sign-in.ts';
 

@@ -1,7 +1,7 @@
 /** OAuth 2.0 Protected Resource Metadata (RFC 9728): where the document lives and what it says. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resourceMetadataDocument, resourceMetadataUrl } from '../../src/guard/resource-metadata.ts';
+import { resourceMetadataDocument, resourceMetadataUrl } from '../../src/shared/resource-metadata.ts';
 
 describe('guard: protected resource metadata', () => {
   it('inserts the well-known segment between host and path (RFC 9728 §3.1)', () => {

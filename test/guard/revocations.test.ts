@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RevocationList } from '../../src/guard/revocations.ts';
+import { RevocationList } from '../../src/revocation/revocation-list.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

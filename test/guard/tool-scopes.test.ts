@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { missingScopes, toolCallsIn } from '../../src/guard/tool-scopes.ts';
+import { missingScopes, toolCallsIn } from '../../src/shared/tool-calls.ts';
 
 const TOOL_SCOPES: Record<string, string> = {
   list_projects: 'demo:read',

@@ -7,7 +7,7 @@ import { createPublicKey, createSecretKey } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { base64url, createLocalJWKSet, exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { PortcullisError } from '../../src/core/errors.ts';
-import { createTokenVerifier, type RevocationCheck } from '../../src/guard/verify.ts';
+import { createTokenVerifier, type RevocationCheck } from '../../src/shared/verify.ts';
 
 const ISSUER = 'https://auth.example.com';
 const RESOURCE = 'https://auth.example.com/mcp';

@@ -23,7 +23,7 @@ import { createMcpHandler, Server } from '@modelcontextprotocol/server';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from '@modelcontextprotocol/client';
-import type { ApplicationDefinition } from '../../src/apps/definition.ts';
+import type { ApplicationDefinition } from '../../src/core/application.ts';
 import type { ConfigInput } from '../../src/core/config.ts';
 import { signIn, type TokenSet } from '../guard/sign-in.ts';
 import { createMcpClient, type McpClientOptions, type McpTestClient } from './mcp-clients.ts';

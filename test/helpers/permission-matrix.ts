@@ -15,15 +15,15 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { AdminError } from '../../src/admin/errors.ts';
-import { createGrantRevoker } from '../../src/authz/grant-revoker.ts';
+import { AdminError } from '../../src/admin-api/errors.ts';
+import { createGrantRevoker } from '../../src/revocation/grant-revoker.ts';
 import { randomToken, type SecretKey } from '../../src/core/crypto.ts';
 import { loadRootSecret } from '../../src/core/secrets.ts';
 import { RpcError } from '../../src/gateway/jsonrpc.ts';
-import { RevocationList } from '../../src/guard/revocations.ts';
-import { issueApiKey, type ApiKeyInput } from '../../src/identity/api-keys.ts';
+import { RevocationList } from '../../src/revocation/revocation-list.ts';
+import { issueApiKey, type ApiKeyInput } from '../../src/api-keys/service.ts';
 import type { IdentityDeps } from '../../src/identity/context.ts';
-import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../src/keys/api-key-format.ts';
+import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../src/api-keys/format.ts';
 import type { ApiKeyPermissions, Org, OrgResource, User } from '../../src/store/types.ts';
 import { bearerParams, postMcp, toolCall, toolsList } from '../guard/sign-in.ts';
 import { authorizationUrl, registerPublic } from './authz.ts';

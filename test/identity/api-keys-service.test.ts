@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { AdminError } from '../../src/admin/errors.ts';
-import { issueApiKey, listApiKeys, revokeApiKey } from '../../src/identity/api-keys.ts';
-import { hashApiKey, isApiKeyShaped } from '../../src/keys/api-key-format.ts';
+import { AdminError } from '../../src/admin-api/errors.ts';
+import { issueApiKey, listApiKeys, revokeApiKey } from '../../src/api-keys/service.ts';
+import { hashApiKey, isApiKeyShaped } from '../../src/api-keys/format.ts';
 import type { OrgResource, User } from '../../src/store/types.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
 import { identityFixture, type IdentityFixture } from './support.ts';

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AdminError } from '../../src/admin/errors.ts';
+import { AdminError } from '../../src/admin-api/errors.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { acceptInvitation, findInvitation, invite, listInvitations, revokeInvitation } from '../../src/identity/invitations.ts';
 import { createMailer } from '../../src/identity/mailer.ts';

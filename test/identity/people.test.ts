@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AdminError } from '../../src/admin/errors.ts';
+import { AdminError } from '../../src/admin-api/errors.ts';
 import { deleteUser, disableUser, enableUser, removeMember, setRole } from '../../src/identity/people.ts';
 import type { User } from '../../src/store/types.ts';
 import { storesUnderTest } from '../helpers/stores.ts';

@@ -32,7 +32,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import type { ApiKeyInput } from '../../src/identity/api-keys.ts';
+import type { ApiKeyInput } from '../../src/api-keys/service.ts';
 import type { OrgRole, ResourceRole, User } from '../../src/store/types.ts';
 import { adminClient, apiUrl, type AdminClient, type ApiAnswer } from '../admin/support.ts';
 import type { TestServer } from '../helpers/server.ts';

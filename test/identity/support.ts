@@ -4,8 +4,8 @@
  * server wires them, and helpers to give a user a grant (engine artifacts + grant context) and a key.
  */
 import { randomBytes } from 'node:crypto';
-import { createGrantRevoker } from '../../src/authz/grant-revoker.ts';
-import { RevocationList } from '../../src/guard/revocations.ts';
+import { createGrantRevoker } from '../../src/revocation/grant-revoker.ts';
+import { RevocationList } from '../../src/revocation/revocation-list.ts';
 import type { IdentityDeps } from '../../src/identity/context.ts';
 import type { Org, OrgRole, Store, User } from '../../src/store/types.ts';
 import type { StoreUnderTest } from '../helpers/stores.ts';

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { isPortcullisError } from '../../src/core/errors.ts';
-import { OrgTrees, orgTreeOf } from '../../src/guard/org-trees.ts';
-import { RevocationList } from '../../src/guard/revocations.ts';
+import { OrgTrees, orgTreeOf } from '../../src/identity/org-trees.ts';
+import { RevocationList } from '../../src/revocation/revocation-list.ts';
 import { levelOn } from '../../src/identity/permissions.ts';
-import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../src/keys/api-key-format.ts';
-import { ApiKeyResolver, intersectLevels, keyOwnLevels } from '../../src/keys/api-key-resolver.ts';
+import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../src/api-keys/format.ts';
+import { ApiKeyResolver, intersectLevels, keyOwnLevels } from '../../src/api-keys/resolver.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
 
 const tree = orgTreeOf([

@@ -1,5 +1,5 @@
 /** Applications and calls for the policy's unit tests: definitions go through the real schema. */
-import { ApplicationDefinitionSchema, resolveApplication, type Application, type ApplicationDefinition } from '../../src/apps/definition.ts';
+import { ApplicationDefinitionSchema, resolveApplication, type Application, type ApplicationDefinition } from '../../src/core/application.ts';
 import type { Caller, CallTarget, PolicyInput } from '../../src/policy/index.ts';
 import type { ToolRecord } from '../../src/store/types.ts';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApplicationDefinitionSchema, type TimeWindow } from '../../src/apps/definition.ts';
+import { ApplicationDefinitionSchema, type TimeWindow } from '../../src/core/application.ts';
 import { evaluate, GATEWAY_RULES } from '../../src/policy/index.ts';
 import { insideWindow, isTimeZone, localTime, timeWindow } from '../../src/policy/rules/time-window.ts';
 import { app, approvedTool, at, call, input } from './support.ts';

@@ -6,7 +6,7 @@
  */
 import { AuditLog, type AuditRecord } from '../../audit/audit-log.ts';
 import type { Store } from '../../store/types.ts';
-import type { WebDeps } from '../web.ts';
+import type { WebDeps } from '../../web/pages.ts';
 
 const logs = new WeakMap<Store, AuditLog>();
 

@@ -4,8 +4,8 @@
  */
 import { Hono } from 'hono';
 import type { Mailer } from '../../identity/mailer.ts';
-import type { WebDeps, WebEnv } from '../web.ts';
-import { appsRoutes } from './apps.ts';
+import type { WebDeps, WebEnv } from '../../web/pages.ts';
+import { appsRoutes } from './connected-apps.ts';
 import { passwordRoutes } from './password.ts';
 import { keyRoutes } from './keys.ts';
 import { profileRoutes } from './profile.ts';

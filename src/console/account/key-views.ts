@@ -4,9 +4,9 @@
  * page and an org admin's. Never the secret: the views come from identity/api-keys.ts, which has
  * none to give.
  */
-import type { ApiKeyView } from '../../identity/api-keys.ts';
-import { html, type Html } from '../html.ts';
-import type { WebContext, WebDeps } from '../web.ts';
+import type { ApiKeyView } from '../../api-keys/service.ts';
+import { html, type Html } from '../../web/html.ts';
+import type { WebContext, WebDeps } from '../../web/pages.ts';
 import { csrfField, when } from './layout.ts';
 
 /** Names for what a key refers to by id or slug (falls back to the id when unknown). */

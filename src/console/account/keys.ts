@@ -7,14 +7,14 @@
  * into the form.
  */
 import type { Hono } from 'hono';
-import { AdminError } from '../../admin/errors.ts';
-import { issueApiKey, KEY_EXPIRY_DAYS, listApiKeys, revokeApiKey, type ApiKeyView } from '../../identity/api-keys.ts';
+import { AdminError } from '../../admin-api/errors.ts';
+import { issueApiKey, KEY_EXPIRY_DAYS, listApiKeys, revokeApiKey, type ApiKeyView } from '../../api-keys/service.ts';
 import { identityDeps } from '../../identity/context.ts';
 import type { Org, OrgRole } from '../../store/types.ts';
 import { audit } from './audit.ts';
-import { html, type Html } from '../html.ts';
-import type { SignedIn } from '../session.ts';
-import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { html, type Html } from '../../web/html.ts';
+import type { SignedIn } from '../../web/session.ts';
+import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { keyNames, keyTable } from './key-views.ts';
 import { csrfField, errorPage, formExpired, notFound, notice, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
 import { KIND_LABEL, treeOrder } from './resource-tree.ts';

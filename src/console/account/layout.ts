@@ -4,9 +4,9 @@
  * hooks (`data-testid`, `data-code`) for tests and scripts; the words may change.
  */
 import type { Org, OrgRole } from '../../store/types.ts';
-import { html, page, type Html } from '../html.ts';
-import { csrfToken, csrfValid, signedIn, type WebContext, type WebDeps } from '../web.ts';
-import type { SignedIn } from '../session.ts';
+import { html, page, type Html } from '../../web/html.ts';
+import { csrfToken, csrfValid, signedIn, type WebContext, type WebDeps } from '../../web/pages.ts';
+import type { SignedIn } from '../../web/session.ts';
 
 export type AccountSection = 'profile' | 'password' | 'sessions' | 'apps' | 'keys';
 

@@ -14,11 +14,11 @@ import type { Mailer } from '../../identity/mailer.ts';
 import { completePasswordReset, issuePasswordReset, resetLinkState } from '../../identity/password-reset.ts';
 import { AttemptLimiter } from '../../limits/attempts.ts';
 import { audit } from './audit.ts';
-import { html, page } from '../html.ts';
+import { html, page } from '../../web/html.ts';
 import { MIN_PASSWORD_LENGTH, passwordProblem } from '../pages.ts';
-import { clearSessionCookie, clientIp, csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { clearSessionCookie, clientIp, csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { csrfField, errorPage, formExpired, problem, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
-import type { SignedIn } from '../session.ts';
+import type { SignedIn } from '../../web/session.ts';
 
 export function passwordRoutes(app: Hono<WebEnv>, deps: WebDeps & { mailer?: Mailer }): void {
   const base = deps.base;

@@ -5,8 +5,8 @@
 import type { Hono } from 'hono';
 import { MAX_NAME_LENGTH, updateName } from '../../identity/account.ts';
 import { audit } from './audit.ts';
-import { html } from '../html.ts';
-import { field, type WebDeps, type WebEnv } from '../web.ts';
+import { html } from '../../web/html.ts';
+import { field, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { csrfField, notice, problem, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
 
 export function profileRoutes(app: Hono<WebEnv>, deps: WebDeps): void {

@@ -6,8 +6,8 @@
 import type { Hono } from 'hono';
 import { endSession, listSessions, signOutEverywhere } from '../../identity/account.ts';
 import { audit } from './audit.ts';
-import { html } from '../html.ts';
-import { clearSessionCookie, field, type WebDeps, type WebEnv } from '../web.ts';
+import { html } from '../../web/html.ts';
+import { clearSessionCookie, field, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { csrfField, notFound, notice, requireSignedIn, signedInForm, signedInPage, when } from './layout.ts';
 
 /** A short readable name for a user-agent string ("Chrome on Linux"); the full string is in the title. */

@@ -3,15 +3,15 @@
  * gets 403; anyone else — not a member, or no such org — gets 404, the same page whether the
  * org exists or not. Also the org's sub-navigation and how service errors become pages.
  */
-import { AdminError } from '../../admin/errors.ts';
+import { AdminError } from '../../admin-api/errors.ts';
 import type { AuditRecord } from '../../audit/audit-log.ts';
 import { audit } from '../account/audit.ts';
 import type { Org, OrgRole } from '../../store/types.ts';
 import type { Hono } from 'hono';
 import { errorPage, formExpired, notFound, requireSignedIn, signedInPage } from '../account/layout.ts';
-import { html, type Html } from '../html.ts';
-import type { SignedIn } from '../session.ts';
-import { csrfValid, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { html, type Html } from '../../web/html.ts';
+import type { SignedIn } from '../../web/session.ts';
+import { csrfValid, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 
 export interface OrgAccess {
   me: SignedIn;

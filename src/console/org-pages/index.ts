@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { Mailer } from '../../identity/mailer.ts';
-import type { WebDeps, WebEnv } from '../web.ts';
+import type { WebDeps, WebEnv } from '../../web/pages.ts';
 import { invitationRoutes } from './invitations.ts';
 import { keysAndAppsRoutes } from './keys-apps.ts';
 import { memberRoutes } from './members.ts';

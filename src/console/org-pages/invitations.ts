@@ -10,8 +10,8 @@ import { DEFAULT_INVITATION_DAYS, invite, listInvitations, revokeInvitation } fr
 import type { Mailer } from '../../identity/mailer.ts';
 import { ORG_ROLES } from '../../identity/people.ts';
 import { csrfField, notice, when } from '../account/layout.ts';
-import { html, type Html } from '../html.ts';
-import { field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { html, type Html } from '../../web/html.ts';
+import { field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { orgAccess, orgAction, orgForm, orgPage, orgPath, refusalPage, type OrgAccess } from './access.ts';
 
 const seconds = (iso: string | null) => (iso ? Math.floor(Date.parse(iso) / 1000) : null);

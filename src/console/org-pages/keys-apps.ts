@@ -4,14 +4,14 @@
  */
 import type { Hono } from 'hono';
 import { disconnectApp, listConnectedApps } from '../../identity/account.ts';
-import { listApiKeys, revokeApiKey } from '../../identity/api-keys.ts';
+import { listApiKeys, revokeApiKey } from '../../api-keys/service.ts';
 import { identityDeps } from '../../identity/context.ts';
-import { appRow, orgNames } from '../account/apps.ts';
+import { appRow, orgNames } from '../account/connected-apps.ts';
 import { keyNames, keyTable } from '../account/key-views.ts';
-import { AdminError } from '../../admin/errors.ts';
+import { AdminError } from '../../admin-api/errors.ts';
 import { notice } from '../account/layout.ts';
-import { html } from '../html.ts';
-import { field, type WebDeps, type WebEnv } from '../web.ts';
+import { html } from '../../web/html.ts';
+import { field, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { orgAccess, orgAction, orgPage, orgPath } from './access.ts';
 
 export function keysAndAppsRoutes(app: Hono<WebEnv>, deps: WebDeps): void {

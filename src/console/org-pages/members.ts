@@ -8,11 +8,11 @@ import { identityDeps } from '../../identity/context.ts';
 import { issuePasswordReset, mayIssueResetFor } from '../../identity/password-reset.ts';
 import { ORG_ROLES, removeMember, setRole } from '../../identity/people.ts';
 import type { OrgRole } from '../../store/types.ts';
-import { AdminError } from '../../admin/errors.ts';
+import { AdminError } from '../../admin-api/errors.ts';
 import { audit } from '../account/audit.ts';
 import { csrfField, errorPage, notFound, notice, when } from '../account/layout.ts';
-import { html, type Html } from '../html.ts';
-import { field, type WebContext, type WebDeps, type WebEnv } from '../web.ts';
+import { html, type Html } from '../../web/html.ts';
+import { field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { orgAccess, orgAction, orgForm, orgPage, orgPath, type OrgAccess } from './access.ts';
 
 export function memberRoutes(app: Hono<WebEnv>, deps: WebDeps): void {

@@ -5,7 +5,7 @@
  */
 import type { Hono } from 'hono';
 import type { AuditRecord } from '../../audit/audit-log.ts';
-import { parseInput } from '../../identity/api-keys.ts';
+import { parseInput } from '../../api-keys/service.ts';
 import { identityDeps } from '../../identity/context.ts';
 import {
   createResource,
@@ -17,12 +17,12 @@ import {
   RESOURCE_ROLES,
   ResourceMemberSchema,
   setResourceMember,
-} from '../../identity/resources.ts';
+} from '../../identity/workspace-tree.ts';
 import type { OrgResource, ResourceKind } from '../../store/types.ts';
 import { csrfField, notice } from '../account/layout.ts';
 import { KIND_LABEL, treeOrder } from '../account/resource-tree.ts';
-import { html } from '../html.ts';
-import { field, type WebDeps, type WebEnv } from '../web.ts';
+import { html } from '../../web/html.ts';
+import { field, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { orgAccess, orgAction, orgPage, orgPath } from './access.ts';
 
 const CHILD_KIND: Record<ResourceKind, ResourceKind | undefined> = { workspace: 'project', project: 'folder', folder: undefined };

@@ -10,9 +10,9 @@
  * - `notifications/tools/list_changed` triggers a manifest refresh.
  * Everything else passes through untouched.
  */
-import type { Application } from '../../apps/definition.ts';
-import { isListedTool } from '../../apps/manifest.ts';
-import type { ApplicationRegistry } from '../../apps/registry.ts';
+import type { Application } from '../../core/application.ts';
+import { isListedTool } from '../../applications/manifest.ts';
+import type { ApplicationRegistry } from '../../applications/registry.ts';
 import { promptScope, resourceScope, resourceTemplateScope } from '../../policy/scopes.ts';
 import type { Bindings } from '../bindings.ts';
 import { isNotification, isObject, isRequest, isResponse, type JsonRpcId } from '../jsonrpc.ts';

@@ -8,7 +8,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { parseExactJson } from '../jsonrpc.ts';
-import { serializeEvent, type SseEvent } from '../sse.ts';
+import { serializeEvent, type SseEvent } from '../../shared/sse.ts';
 import { filterJson, filterMessage, type FilterContext } from './filter-response.ts';
 
 const FILTERED_LISTS = new Set(['tools/list', 'resources/list', 'resources/templates/list', 'prompts/list', 'tasks/list']);

@@ -5,7 +5,7 @@
  * so an SSE stream is never cut).
  */
 import { Agent, errors, request } from 'undici';
-import type { HttpUpstream } from '../../apps/definition.ts';
+import type { HttpUpstream } from '../../core/application.ts';
 import type { UpstreamTokenMinter } from '../upstream-token.ts';
 import { UpstreamError, type StreamedResponse, type Upstream } from './upstream.ts';
 

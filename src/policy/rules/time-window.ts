@@ -12,7 +12,7 @@
  * Fails closed: a time zone the runtime does not know (should the schema ever let one through)
  * makes its window closed.
  */
-import type { TimeWindow } from '../../apps/definition.ts';
+import type { TimeWindow } from '../../core/application.ts';
 import { ALLOW, deny, toolRule, type Rule } from '../rule.ts';
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

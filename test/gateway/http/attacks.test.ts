@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader } from 'jose';
-import { createTokenVerifier } from '../../../src/guard/verify.ts';
+import { createTokenVerifier } from '../../../src/shared/verify.ts';
 import {
   answerTo,
   appUrl,

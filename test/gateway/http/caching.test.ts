@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { Application } from '../../../src/apps/definition.ts';
+import type { Application } from '../../../src/core/application.ts';
 import { filterMessage, requestMethods, type FilterContext } from '../../../src/gateway/steps/filter-response.ts';
 import { privateCacheControl } from '../../../src/gateway/steps/private-cache-control.ts';
 import { rewriteJsonBody, SseRewriter } from '../../../src/gateway/steps/stream-response.ts';

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { serializeEvent, sseParser, sseSerializer, type SseEvent } from '../../../src/gateway/sse.ts';
+import { serializeEvent, sseParser, sseSerializer, type SseEvent } from '../../../src/shared/sse.ts';
 
 async function roundTrip(chunks: string[]): Promise<{ events: SseEvent[]; text: string }> {
   const source = new ReadableStream<Uint8Array>({

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { StdioUpstream } from '../../../src/apps/definition.ts';
+import type { StdioUpstream } from '../../../src/core/application.ts';
 import type { CallerIdentity } from '../../../src/gateway/caller.ts';
 import { CALLER_META_KEY, createStdioUpstream, IDENTITY_ENV, type StdioBridge } from '../../../src/gateway/upstreams/stdio/index.ts';
 import { UpstreamError } from '../../../src/gateway/upstreams/upstream.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from '@modelcontextprotocol/client';
 import { pino, type Logger } from 'pino';
-import type { ApplicationDefinition, StdioUpstream } from '../../../src/apps/definition.ts';
+import type { ApplicationDefinition, StdioUpstream } from '../../../src/core/application.ts';
 import { loadConfig, type ConfigInput } from '../../../src/core/config.ts';
 import type { CallerIdentity } from '../../../src/gateway/caller.ts';
 import type { Upstream } from '../../../src/gateway/upstreams/upstream.ts';

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import type { StdioUpstream } from '../../../src/apps/definition.ts';
+import type { StdioUpstream } from '../../../src/core/application.ts';
 import { silentLogger } from '../../../src/core/log.ts';
 import type { CallerIdentity } from '../../../src/gateway/caller.ts';
 import { createStdioUpstream, type StdioBridge, type StdioUpstreamOptions } from '../../../src/gateway/upstreams/stdio/index.ts';

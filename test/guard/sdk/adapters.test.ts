@@ -13,11 +13,11 @@ import { getRequestListener } from '@hono/node-server';
 import { McpServer } from '@modelcontextprotocol/server';
 import express from 'express';
 import { Hono } from 'hono';
-import { guardExpress } from '../../../src/guard/adapters/express.ts';
-import { guardHono, type GuardEnv } from '../../../src/guard/adapters/hono.ts';
-import { protectMcp } from '../../../src/guard/adapters/mcp.ts';
-import { protectNode } from '../../../src/guard/adapters/node.ts';
-import { createGuard, type Guard, type GuardIdentity, type McpAuthInfo } from '../../../src/guard/sdk/index.ts';
+import { guardExpress } from '../../../src/sdk/guard/adapters/express.ts';
+import { guardHono, type GuardEnv } from '../../../src/sdk/guard/adapters/hono.ts';
+import { protectMcp } from '../../../src/sdk/guard/adapters/mcp.ts';
+import { protectNode } from '../../../src/sdk/guard/adapters/node.ts';
+import { createGuard, type Guard, type GuardIdentity, type McpAuthInfo } from '../../../src/sdk/guard/index.ts';
 import { startTestServer } from '../../helpers/server.ts';
 import { challengeOf, NOTES_SCOPES, rpc, startWorld, type GuardWorld, type Tokens } from './fixtures.ts';
 

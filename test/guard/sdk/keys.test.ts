@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import { loadRootSecret } from '../../../src/core/secrets.ts';
-import { createGuard, type Guard, type GuardOptions } from '../../../src/guard/sdk/index.ts';
-import { rotateSigningKey } from '../../../src/keys/signing-keys.ts';
+import { createGuard, type Guard, type GuardOptions } from '../../../src/sdk/guard/index.ts';
+import { rotateSigningKey } from '../../../src/signing-keys/key-ring.ts';
 import { startTestServer } from '../../helpers/server.ts';
 import { NOTES_SCOPES, startWorld, until, type GuardWorld } from './fixtures.ts';
 

@@ -13,8 +13,8 @@ import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/server';
-import { protectMcp, toolScope, type ProtectedMcp } from '../../../src/guard/adapters/mcp.ts';
-import { createGuard, TOOL_SCOPE_META, type Guard } from '../../../src/guard/sdk/index.ts';
+import { protectMcp, toolScope, type ProtectedMcp } from '../../../src/sdk/guard/adapters/mcp.ts';
+import { createGuard, TOOL_SCOPE_META, type Guard } from '../../../src/sdk/guard/index.ts';
 import { startTestServer } from '../../helpers/server.ts';
 import { challengeOf, challengeParams, NOTES_SCOPES, rpc, startWorld, type GuardWorld, type Tokens } from './fixtures.ts';
 

@@ -25,7 +25,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { resourceMetadataUrl } from '../../../src/guard/resource-metadata.ts';
+import { resourceMetadataUrl } from '../../../src/shared/resource-metadata.ts';
 import { approveDeviceOverHttp, deviceStep } from '../../helpers/device.ts';
 import { startTestServer } from '../../helpers/server.ts';
 import { challengeOf, rpc, sleep, startWorld, type GuardWorld } from './fixtures.ts';
@@ -73,7 +73,7 @@ describe('guard SDK: the published package', () => {
     assert.equal(packed.status, 0, packed.stderr);
     const [{ filename, files }] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
     const paths = files.map((f) => f.path);
-    assert.ok(paths.includes('dist/guard/sdk/index.js') && paths.includes('dist/guard/sdk/index.d.ts'), 'the tarball carries the built guard');
+    assert.ok(paths.includes('dist/sdk/guard/index.js') && paths.includes('dist/sdk/guard/index.d.ts'), 'the tarball carries the built guard');
     assert.ok(!paths.some((p) => p.startsWith('test/') || p.startsWith('data/')), 'and no tests or data');
 
     // What `npm install <tarball>` lays down, without asking the registry for dependencies.

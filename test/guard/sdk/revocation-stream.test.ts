@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { createRevocationStream } from '../../../src/authz/revocation-stream.ts';
 import { silentLogger } from '../../../src/core/log.ts';
 import { loadRootSecret } from '../../../src/core/secrets.ts';
-import { sseParser, type SseEvent } from '../../../src/gateway/sse.ts';
+import { sseParser, type SseEvent } from '../../../src/shared/sse.ts';
 import { addStaticClient, registerConfidential, serverTargets, type ClientCredentials } from '../../helpers/authz.ts';
 import { revokeGrant, startWorld, type GuardWorld } from './fixtures.ts';
 

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createGuard, type Guard, type GuardOptions } from '../../../src/guard/sdk/index.ts';
+import { createGuard, type Guard, type GuardOptions } from '../../../src/sdk/guard/index.ts';
 import { serverTargets } from '../../helpers/authz.ts';
 import { NOTES_SCOPES, revokeGrant, startProxy, startWorld, until, type CuttableProxy, type GuardWorld } from './fixtures.ts';
 

@@ -24,7 +24,7 @@
  * raise `timeoutMs`. Once an answer has begun it lasts as long as the request does.
  */
 import type { Logger } from 'pino';
-import type { StdioUpstream } from '../../../apps/definition.ts';
+import type { StdioUpstream } from '../../../core/application.ts';
 import type { CallerIdentity } from '../../caller.ts';
 import { errorResponse, isNotification, isObject, isRequest, isResponse, RpcError, type JsonRpcId, type JsonRpcRequest } from '../../jsonrpc.ts';
 import { UpstreamError, type Upstream, type UpstreamCall } from '../upstream.ts';

@@ -15,7 +15,7 @@
  * which notification): router.ts.
  */
 import type { Logger } from 'pino';
-import type { StdioUpstream } from '../../../apps/definition.ts';
+import type { StdioUpstream } from '../../../core/application.ts';
 import type { CallerIdentity } from '../../caller.ts';
 import { isObject, isResponse, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../../jsonrpc.ts';
 import { UpstreamError } from '../upstream.ts';

@@ -1,0 +1,150 @@
+/**
+ * `GET <base>/admin/api/openapi.json`: the admin API described as OpenAPI 3.1. Request bodies are
+ * generated from the same zod schemas the handlers validate with (zod 4 `z.toJSONSchema`, input
+ * side), so the document cannot drift from what is accepted; test/admin/openapi.test.ts checks
+ * that every mounted route is described.
+ */
+import * as z from 'zod';
+import { ApplicationDefinitionSchema } from '../core/application.ts';
+import { ApiKeyInputSchema } from '../api-keys/service.ts';
+import { InvitationInputSchema } from '../identity/invitations.ts';
+import { CreateResourceSchema, RenameResourceSchema, ResourceMemberSchema } from '../identity/workspace-tree.ts';
+import { OrgUpdateSchema, RoleSchema } from './orgs.ts';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type Auth = 'public' | 'any' | 'server-admin' | 'org-admin';
+
+interface Operation {
+  method: Method;
+  /** Hono style (`:param`); turned into `{param}`. */
+  path: string;
+  summary: string;
+  auth: Auth;
+  body?: z.ZodType;
+  /** The success status (200 unless told). */
+  status?: 200 | 201 | 204;
+}
+
+const FINGERPRINT = z.strictObject({ fingerprint: z.string().optional() });
+
+export const OPERATIONS: readonly Operation[] = [
+  { method: 'get', path: '/openapi.json', summary: 'This document', auth: 'public' },
+  { method: 'get', path: '/session', summary: 'Who is calling, the organizations they manage, and the CSRF token for a browser', auth: 'any' },
+  { method: 'get', path: '/applications', summary: 'Every application with its status', auth: 'server-admin' },
+  { method: 'post', path: '/applications', summary: 'Create an application', auth: 'server-admin', body: ApplicationDefinitionSchema, status: 201 },
+  { method: 'get', path: '/applications/:slug', summary: 'One application and its definition (secrets masked)', auth: 'server-admin' },
+  { method: 'put', path: '/applications/:slug', summary: 'Replace an application\'s definition', auth: 'server-admin', body: ApplicationDefinitionSchema },
+  { method: 'delete', path: '/applications/:slug', summary: 'Remove an application', auth: 'server-admin', status: 204 },
+  { method: 'get', path: '/applications/:slug/tools', summary: 'The tool manifest with each tool\'s scope and review', auth: 'server-admin' },
+  { method: 'post', path: '/applications/:slug/tools/:name/approve', summary: 'Approve a tool (optionally exactly the version with this fingerprint)', auth: 'server-admin', body: FINGERPRINT },
+  { method: 'post', path: '/applications/:slug/tools/:name/reject', summary: 'Send a tool back to review', auth: 'server-admin', body: FINGERPRINT },
+  { method: 'post', path: '/applications/:slug/refresh', summary: 'Ask the MCP server for its tools again', auth: 'server-admin' },
+  { method: 'post', path: '/applications/:slug/test', summary: 'Run the self-test', auth: 'server-admin' },
+  { method: 'get', path: '/applications/:slug/status', summary: 'not_verified, needs_review or live, and why', auth: 'server-admin' },
+  { method: 'get', path: '/orgs', summary: 'The caller\'s organizations (an API key: its own)', auth: 'any' },
+  { method: 'get', path: '/orgs/:org', summary: 'An organization (slug or id)', auth: 'org-admin' },
+  { method: 'patch', path: '/orgs/:org', summary: 'Rename, or replace the settings (lifetimes within the server\'s bounds)', auth: 'org-admin', body: OrgUpdateSchema },
+  { method: 'get', path: '/orgs/:org/members', summary: 'Members with e-mail, name and role', auth: 'org-admin' },
+  { method: 'patch', path: '/orgs/:org/members/:userId', summary: 'Change a member\'s role (409 last_owner; only owners touch owners)', auth: 'org-admin', body: RoleSchema },
+  { method: 'delete', path: '/orgs/:org/members/:userId', summary: 'Remove a member: their grants and keys in the org are revoked at once', auth: 'org-admin' },
+  { method: 'get', path: '/orgs/:org/invitations', summary: 'Invitations and their status', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/invitations', summary: 'Invite by e-mail: the one-time link is sent (SMTP configured) or returned', auth: 'org-admin', body: InvitationInputSchema, status: 201 },
+  { method: 'delete', path: '/orgs/:org/invitations/:id', summary: 'Revoke a pending invitation', auth: 'org-admin', status: 204 },
+  { method: 'get', path: '/orgs/:org/resources', summary: 'The resource tree (workspaces, projects, folders), flat with parent links', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/resources', summary: 'Create a workspace, project or folder', auth: 'org-admin', body: CreateResourceSchema, status: 201 },
+  { method: 'patch', path: '/orgs/:org/resources/:id', summary: 'Rename a resource', auth: 'org-admin', body: RenameResourceSchema },
+  { method: 'delete', path: '/orgs/:org/resources/:id', summary: 'Delete a resource and everything below it', auth: 'org-admin', status: 204 },
+  { method: 'get', path: '/orgs/:org/resources/:id/members', summary: 'Memberships on a resource', auth: 'org-admin' },
+  { method: 'put', path: '/orgs/:org/resources/:id/members/:userId', summary: 'Give an org member a role on a resource', auth: 'org-admin', body: ResourceMemberSchema },
+  { method: 'delete', path: '/orgs/:org/resources/:id/members/:userId', summary: 'Remove a resource membership', auth: 'org-admin', status: 204 },
+  { method: 'get', path: '/orgs/:org/grants', summary: 'Grants clients hold for the org\'s people: client, user, scopes, created and last used', auth: 'org-admin' },
+  { method: 'delete', path: '/orgs/:org/grants/:grantId', summary: 'Revoke a grant and its tokens at once', auth: 'org-admin', status: 204 },
+  { method: 'get', path: '/orgs/:org/keys', summary: 'Every API key of the org (never a secret)', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/keys', summary: 'Issue an API key to the caller; the secret is in this answer only', auth: 'org-admin', body: ApiKeyInputSchema, status: 201 },
+  { method: 'delete', path: '/orgs/:org/keys/:id', summary: 'Revoke an API key, permanently (409 already_revoked the second time)', auth: 'org-admin' },
+  { method: 'get', path: '/users', summary: 'Every account (deleted ones left out), with id, e-mail, name, server-admin and disabled flags', auth: 'server-admin' },
+  { method: 'post', path: '/users/:id/disable', summary: 'Disable a user: every grant, key and session ended at once', auth: 'server-admin' },
+  { method: 'post', path: '/users/:id/enable', summary: 'Enable a user again (nothing revoked comes back)', auth: 'server-admin' },
+  { method: 'delete', path: '/users/:id', summary: 'Delete a user: everything revoked, personal data erased, records kept (409 last_owner)', auth: 'server-admin', status: 204 },
+];
+
+const ERROR_CODES = [
+  'authentication_required', 'invalid_token', 'forbidden', 'csrf_failed', 'invalid_request', 'unsupported_media_type', 'payload_too_large',
+  'not_found', 'read_only', 'already_exists', 'path_in_use', 'tool_changed', 'upstream_unavailable', 'last_owner', 'already_member',
+  'invitation_invalid', 'already_revoked', 'internal_error',
+];
+
+const SECURITY: Record<Auth, Record<string, string[]>[]> = {
+  public: [],
+  any: [{ session: [] }, { apiKey: [] }],
+  'server-admin': [{ session: [] }],
+  'org-admin': [{ session: [] }, { apiKey: [] }],
+};
+
+export function openApiPath(path: string): string {
+  return path.replace(/:(\w+)/g, '{$1}');
+}
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+
+let cached: Record<string, unknown> | undefined;
+
+export function openApiDocument(publicUrl: string): Record<string, unknown> {
+  cached ??= buildPaths();
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Portcullis admin API', version: '1' },
+    servers: [{ url: `${publicUrl}/admin/api` }],
+    paths: cached,
+    components: {
+      securitySchemes: {
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: '__Host-pc_session',
+          description: 'A signed-in browser. Unsafe methods also need the X-CSRF-Token header from GET /session.',
+        },
+        apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'pcs_…', description: 'An API key issued with admin: true; acts only in its own organization.' },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: { type: 'string', enum: ERROR_CODES },
+            message: { type: 'string' },
+            errors: { type: 'array', description: 'Field-level problems (400)', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+      },
+    },
+  };
+}
+
+function buildPaths(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const path = openApiPath(op.path);
+    const params = [...op.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const status = op.status ?? 200;
+    const responses: Record<string, unknown> = {
+      [status]: status === 204 ? { description: 'Done' } : { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+      default: errorResponse('`{error, message, errors?}`: 400 invalid input, 401, 403 forbidden or csrf_failed, 404 (also for another org\'s ids), 409, 415'),
+    };
+    paths[path] ??= {};
+    paths[path][op.method] = {
+      summary: op.summary,
+      operationId: `${op.method}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ''))}`,
+      security: SECURITY[op.auth],
+      ...(params.length ? { parameters: params } : {}),
+      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body) } } } } : {}),
+      responses,
+    };
+  }
+  return paths;
+}

@@ -1,0 +1,23 @@
+/**
+ * `portcullis/guard`: protect your own MCP server (or any resource server) with Portcullis tokens.
+ * The framework-free core lives here; adapters are separate entry points so an application loads
+ * only the one it uses: `portcullis/guard/node`, `portcullis/guard/express`,
+ * `portcullis/guard/hono`, `portcullis/guard/mcp` (MCP SDK v2 servers).
+ */
+export {
+  bearerToken,
+  createGuard,
+  TOOL_SCOPE_META,
+  type AuthResult,
+  type Guard,
+  type GuardIdentity,
+  type GuardOptions,
+  type ListedTool,
+  type McpAuthInfo,
+  type RevocationStatus,
+  type ToolDecision,
+} from './guard.ts';
+export type { Challenge } from '../../shared/challenge.ts';
+export { PortcullisError, type ErrorCode, type DenialCode } from '../../core/errors.ts';
+export type { VerifiedToken } from '../../shared/verify.ts';
+export type { Freshness } from './revocation-feed.ts';
