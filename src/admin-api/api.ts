@@ -21,11 +21,11 @@
  * the code (admin/errors.ts) — never a stack trace. Authentication: admin/auth.ts (a session, or an
  * admin API key for its org's routes); application routes need a server administrator's session.
  */
+import type { SigningKey } from '../signing-keys/key-ring.ts';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { BODY_LIMITS } from '../http/body-limits.ts';
 import { listUpstreamTools } from '../gateway/probe.ts';
-import type { SigningKey } from '../gateway/upstream-token.ts';
 import type { WebDeps, WebEnv } from '../web/pages.ts';
 import type { ApplicationRegistry } from '../applications/registry.ts';
 import type { Application } from '../core/application.ts';
@@ -33,28 +33,15 @@ import { selfTestStored } from '../applications/status.ts';
 import type { Upstream } from '../gateway/upstreams/upstream.ts';
 import { applicationService } from '../applications/service.ts';
 import { adminCsrfToken, authenticateCaller, checkCsrf, requireServerAdmin, type AdminPrincipal } from './auth.ts';
-import { isUnavailable } from '../core/errors.ts';
-import { AdminError, errorAnswer } from './errors.ts';
+import { isUnavailable, PortcullisError, toPublicError } from '../core/errors.ts';
+import { refusalFor } from '../http/refusal.ts';
 import { readJson } from '../http/json-body.ts';
+import type { AdminApiDeps, AdminEnv } from './deps.ts';
 import { orgRoutes } from './orgs.ts';
 import type { Mailer } from '../identity/mailer.ts';
 import { openApiDocument } from './openapi.ts';
 import { applicationDetail, applicationSummary, statusView, toolView } from '../applications/views.ts';
 
-export interface AdminApiDeps extends WebDeps {
-  /** The running gateway: its registry (reloaded after each change) and its upstream connectors. */
-  gateway: {
-    registry: ApplicationRegistry;
-    upstreamFor(app: Application): Upstream;
-    refreshManifest(app: Application): Promise<void>;
-  };
-  /** The active token-signing key, for the self-test's tokens. */
-  signingKey: () => Promise<SigningKey>;
-  /** Sends invitations when SMTP is configured (identity/mailer.ts); otherwise the link is returned. */
-  mailer?: Mailer;
-}
-
-type AdminEnv = { Bindings: WebEnv['Bindings']; Variables: WebEnv['Variables'] & { admin: AdminPrincipal } };
 
 /** Definitions are small; anything bigger is a mistake or an attack. */
 
@@ -69,11 +56,11 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   });
 
   api.onError((err, c) => {
-    const answer = errorAnswer(err);
-    if (answer.internal) deps.log.error({ err, path: c.req.path }, 'admin API error');
+    if (toPublicError(err).code === 'internal_error') deps.log.error({ err, path: c.req.path }, 'admin API error');
     else if (isUnavailable(err)) deps.log.warn({ err, path: c.req.path }, 'admin API: a dependency is unavailable');
-    for (const [name, value] of Object.entries(answer.headers ?? {})) c.header(name, value);
-    return c.json(answer.body, answer.status as 500);
+    const answer = refusalFor('admin', err);
+    for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
+    return c.json(answer.body as object, answer.status as 500);
   });
   api.notFound((c) => c.json({ error: 'not_found', message: 'no such admin API route' }, 404));
 
@@ -94,12 +81,12 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   api.use('/applications/*', serverAdmin);
   // Counted as the body streams in (a chunked body has no Content-Length to check up front).
   // (The rest of a refused body is drained or the connection ended after the answer: http/linger.ts.)
-  api.use('*', bodyLimit({ maxSize: BODY_LIMITS.admin, onError: () => { throw new AdminError('payload_too_large', `the body is over ${BODY_LIMITS.admin} bytes`); } }));
+  api.use('*', bodyLimit({ maxSize: BODY_LIMITS.admin, onError: () => { throw new PortcullisError('payload_too_large', `the body is over ${BODY_LIMITS.admin} bytes`); } }));
 
   /** The registry's own instance (its upstream connector is cached by it); 404 while it is not served yet. */
   function served(slug: string): Application {
     const app = registry.get(slug);
-    if (!app) throw new AdminError('not_found', `${slug} is not served by this process yet`);
+    if (!app) throw new PortcullisError('not_found', `${slug} is not served by this process yet`);
     return app;
   }
 
@@ -107,7 +94,7 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   api.get('/session', async (c) => {
     const admin = c.get('admin');
     const managed = (await deps.store.orgs.forUser(admin.userId)).filter((o) => (o.role === 'owner' || o.role === 'admin') && (admin.kind !== 'key' || o.id === admin.orgId));
-    if (!admin.isAdmin && managed.length === 0) throw new AdminError('forbidden', 'only administrators may use the admin API');
+    if (!admin.isAdmin && managed.length === 0) throw new PortcullisError('forbidden', 'only administrators may use the admin API');
     return c.json({
       user: { id: admin.userId, email: admin.email, name: admin.name, serverAdmin: admin.isAdmin },
       orgs: managed.map((o) => ({ id: o.id, slug: o.slug, name: o.name, role: o.role })),
@@ -164,7 +151,7 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
       const name = c.req.param('name');
       const body = await readJson(c, false);
       const fingerprint = typeof body === 'object' && body !== null ? (body as { fingerprint?: unknown }).fingerprint : undefined;
-      if (fingerprint !== undefined && typeof fingerprint !== 'string') throw new AdminError('invalid_request', 'fingerprint must be a string', { errors: [{ path: 'fingerprint', message: 'expected a string' }] });
+      if (fingerprint !== undefined && typeof fingerprint !== 'string') throw new PortcullisError('invalid_request', 'fingerprint must be a string', { detail: { errors: [{ path: 'fingerprint', message: 'expected a string' }] } });
       const admin = c.get('admin');
       const tool = await service.review(slug, name, status, admin.label, fingerprint);
       deps.log.info({ event: `admin.tool.${action}d`, app: slug, tool: name, by: admin.label }, `tool ${status === 'approved' ? 'approved' : 'sent back to review'}`);
@@ -183,7 +170,7 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
       await listUpstreamTools(app, deps.gateway.upstreamFor(app));
     } catch (err) {
       deps.log.warn({ err, app: slug }, 'could not list the upstream tools');
-      throw new AdminError('upstream_unavailable', `the MCP server behind ${slug} could not be asked for its tools`);
+      throw new PortcullisError('upstream_unavailable', `the MCP server behind ${slug} could not be asked for its tools`);
     }
     await deps.gateway.refreshManifest(app);
     const { loaded, tools } = await service.tools(slug);
@@ -194,7 +181,7 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
     const slug = c.req.param('slug');
     await service.get(slug);
     const result = await selfTestStored(deps.store, slug, { issuer: deps.config.publicUrl, signingKey: deps.signingKey, now: deps.now });
-    if (!result) throw new AdminError('not_found', `no application ${slug}`);
+    if (!result) throw new PortcullisError('not_found', `no application ${slug}`);
     deps.log.info({ event: 'admin.application.self_test', app: slug, passed: result.passed, by: c.get('admin').label }, 'self-test ran');
     const { status } = await service.get(slug);
     return c.json({ ...result, ranAt: new Date(result.ranAt * 1000).toISOString(), status: status.status });

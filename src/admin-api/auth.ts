@@ -16,12 +16,13 @@
  * Authorization comes before the CSRF check, so a caller who may not act at all hears 403
  * `forbidden` / 404, not a CSRF complaint.
  */
+import { isApiKeyShaped } from '../shared/api-key-shape.ts';
 import { getCookie } from 'hono/cookie';
 import { CSRF_COOKIE } from '../web/csrf.ts';
 import { clientIp, signedIn, type WebContext, type WebDeps } from '../web/pages.ts';
-import { hashApiKey, isApiKeyShaped } from '../api-keys/format.ts';
+import { hashApiKey } from '../api-keys/format.ts';
 import { apiKeyStatus, isManager } from '../api-keys/service.ts';
-import { AdminError } from './errors.ts';
+import { PortcullisError } from '../core/errors.ts';
 
 export const CSRF_HEADER = 'x-csrf-token';
 export const CSRF_PURPOSE = 'admin-api';
@@ -51,9 +52,9 @@ function bearer(c: WebContext): string | undefined {
 }
 
 /** RFC 6750 §3: a refused bearer credential gets a challenge naming the error. */
-function badKey(c: WebContext, why: string): AdminError {
+function badKey(c: WebContext, why: string): PortcullisError {
   c.header('www-authenticate', 'Bearer error="invalid_token"');
-  return new AdminError('invalid_token', why);
+  return new PortcullisError('invalid_token', why);
 }
 
 async function keyPrincipal(deps: WebDeps, c: WebContext, secret: string): Promise<AdminPrincipal> {
@@ -62,10 +63,10 @@ async function keyPrincipal(deps: WebDeps, c: WebContext, secret: string): Promi
   if (!key || apiKeyStatus(key, deps.now()) !== 'active' || deps.revocations.has('key', key.id)) throw badKey(c, 'the API key is unknown, revoked or expired');
   const user = await deps.store.users.findById(key.userId);
   if (!user || user.disabledAt !== null || user.deletedAt !== null) throw badKey(c, 'the API key\'s owner can no longer act');
-  if (key.permissions.admin !== true) throw new AdminError('forbidden', 'this API key has no admin permission');
+  if (key.permissions.admin !== true) throw new PortcullisError('forbidden', 'this API key has no admin permission');
   // The key never exceeds its creator: an admin key of someone no longer managing the org is powerless.
   const member = await deps.store.orgs.member(key.orgId, key.userId);
-  if (!member || !isManager(member.role)) throw new AdminError('forbidden', 'the API key\'s owner no longer manages its organization');
+  if (!member || !isManager(member.role)) throw new PortcullisError('forbidden', 'the API key\'s owner no longer manages its organization');
   await deps.store.apiKeys.touch(key.id, deps.now(), clientIp(deps, c));
   return { kind: 'key', keyId: key.id, orgId: key.orgId, userId: user.id, email: user.email, name: user.name, isAdmin: false, label: `key:${key.id}` };
 }
@@ -76,13 +77,13 @@ export async function authenticateCaller(deps: WebDeps, c: WebContext): Promise<
   if (secret !== undefined) return keyPrincipal(deps, c, secret);
   if (c.req.header('authorization')) throw badKey(c, 'send Authorization: Bearer pcs_…');
   const me = await signedIn(deps, c);
-  if (!me) throw new AdminError('authentication_required', 'sign in, or send an admin API key');
+  if (!me) throw new PortcullisError('authentication_required', 'sign in, or send an admin API key');
   return { kind: 'session', userId: me.user.id, email: me.user.email, name: me.user.name, isAdmin: me.user.isAdmin, label: me.user.email };
 }
 
 /** Server-wide routes: a server administrator's session. */
 export function requireServerAdmin(principal: AdminPrincipal): void {
-  if (principal.kind !== 'session' || !principal.isAdmin) throw new AdminError('forbidden', 'only server administrators may do this');
+  if (principal.kind !== 'session' || !principal.isAdmin) throw new PortcullisError('forbidden', 'only server administrators may do this');
 }
 
 /** Unsafe methods of a session must carry our CSRF token (see the top of this file). */
@@ -95,7 +96,7 @@ export function checkCsrf(deps: WebDeps, c: WebContext, principal: AdminPrincipa
     purpose: CSRF_PURPOSE,
     origin: c.req.header('origin'),
   });
-  if (crossSite || !valid) throw new AdminError('csrf_failed', `send the ${CSRF_HEADER} header from GET /session, from this site`);
+  if (crossSite || !valid) throw new PortcullisError('csrf_failed', `send the ${CSRF_HEADER} header from GET /session, from this site`);
 }
 
 /** The token a page of ours embeds for this browser (its CSRF cookie was set by web.ts csrfCookie). */

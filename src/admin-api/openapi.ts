@@ -9,7 +9,7 @@ import { ApplicationDefinitionSchema } from '../core/application.ts';
 import { ApiKeyInputSchema } from '../api-keys/service.ts';
 import { InvitationInputSchema } from '../identity/invitations.ts';
 import { CreateResourceSchema, RenameResourceSchema, ResourceMemberSchema } from '../identity/workspace-tree.ts';
-import { OrgUpdateSchema, RoleSchema } from './orgs.ts';
+import { OrgUpdateSchema, RoleSchema } from './org-schemas.ts';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Auth = 'public' | 'any' | 'server-admin' | 'org-admin';
@@ -71,7 +71,7 @@ export const OPERATIONS: readonly Operation[] = [
 const ERROR_CODES = [
   'authentication_required', 'invalid_token', 'forbidden', 'csrf_failed', 'invalid_request', 'unsupported_media_type', 'payload_too_large',
   'not_found', 'read_only', 'already_exists', 'path_in_use', 'tool_changed', 'upstream_unavailable', 'last_owner', 'already_member',
-  'invitation_invalid', 'already_revoked', 'internal_error',
+  'invitation_invalid', 'already_revoked', 'unavailable', 'internal_error',
 ];
 
 const SECURITY: Record<Auth, Record<string, string[]>[]> = {

@@ -38,7 +38,7 @@ import type { WebEnv } from '../web/pages.ts';
 import { CLIENT_KINDS } from '../core/config.ts';
 import { disconnectApp, listConnectedApps } from '../identity/account.ts';
 import { issueApiKey, listApiKeys, revokeApiKey, isManager } from '../api-keys/service.ts';
-import { parseInput } from '../identity/input.ts';
+import { parseInput } from '../core/input.ts';
 import { identityDeps, type IdentityDeps } from '../identity/context.ts';
 import { invite, listInvitations, revokeInvitation } from '../identity/invitations.ts';
 import type { Mailer } from '../identity/mailer.ts';
@@ -54,29 +54,16 @@ import {
   resourceOf,
   setResourceMember,
 } from '../identity/workspace-tree.ts';
-import type { Org, OrgRole, OrgSettings, Store } from '../store/types.ts';
+import type { Org, OrgSettings, Store } from '../store/types.ts';
 import { checkCsrf, requireServerAdmin, type AdminPrincipal } from './auth.ts';
-import { AdminError } from './errors.ts';
+import { PortcullisError } from '../core/errors.ts';
 import { readJson } from '../http/json-body.ts';
-import type { AdminApiDeps } from './api.ts';
+import type { AdminApiDeps } from './deps.ts';
+import { OrgUpdateSchema, RoleSchema } from './org-schemas.ts';
+import type { OrgRole } from '../core/roles.ts';
 
 export type OrgEnv = { Bindings: WebEnv['Bindings']; Variables: WebEnv['Variables'] & { admin: AdminPrincipal; org: Org; orgRole: OrgRole } };
 type OrgContext = Context<OrgEnv>;
-
-export const RoleSchema = z.strictObject({ role: z.enum(['owner', 'admin', 'member']) });
-
-/** Org settings as an admin may set them; lifetimes are checked against the server's bounds too. */
-export const OrgSettingsSchema = z.strictObject({
-  clientKinds: z.array(z.enum(CLIENT_KINDS)).min(1).optional(),
-  clientAllowList: z.array(z.string().min(1).max(2000)).max(500).nullable().optional(),
-  accessTokenTtl: z.int().min(60).optional(),
-  sessionMaxTtl: z.int().min(300).optional(),
-});
-export const OrgUpdateSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200).optional(),
-  /** Replaces the settings as a whole (absent keys fall back to the server's defaults). */
-  settings: OrgSettingsSchema.optional(),
-});
 
 const iso = (at: number | null) => (at === null ? null : new Date(at * 1000).toISOString());
 
@@ -110,8 +97,8 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
     const principal = c.get('admin');
     const org = await findOrg(store, c.req.param('org') ?? '');
     const member = org && (principal.kind !== 'key' || principal.orgId === org.id) ? await store.orgs.member(org.id, principal.userId) : undefined;
-    if (!org || !member) throw new AdminError('not_found', 'no such organization');
-    if (!isManager(member.role)) throw new AdminError('forbidden', 'only owners and admins manage the organization');
+    if (!org || !member) throw new PortcullisError('not_found', 'no such organization');
+    if (!isManager(member.role)) throw new PortcullisError('forbidden', 'only owners and admins manage the organization');
     checkCsrf(deps, c as never, principal);
     c.set('org', org);
     c.set('orgRole', member.role);
@@ -144,7 +131,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
     settings?.clientKinds?.forEach((kind, i) => {
       if (!deps.config.clientKinds.includes(kind)) errors.push({ path: `settings.clientKinds.${i}`, message: `${kind} clients are not allowed on this server` });
     });
-    if (errors.length) throw new AdminError('invalid_request', 'invalid settings', { errors });
+    if (errors.length) throw new PortcullisError('invalid_request', 'invalid settings', { detail: { errors } });
     await store.orgs.update(org.id, { name: input.name, settings });
     await audit(c, 'admin.org.updated', { details: { name: input.name !== undefined, settings: settings !== undefined } });
     return c.json(orgView((await store.orgs.get(org.id))!, c.get('orgRole')));
@@ -268,7 +255,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
   api.delete('/orgs/:org/grants/:grantId', async (c) => {
     const grantId = c.req.param('grantId');
     const org = c.get('org');
-    if (!(await disconnectApp(deps, { orgId: org.id }, grantId))) throw new AdminError('not_found', 'no such grant');
+    if (!(await disconnectApp(deps, { orgId: org.id }, grantId))) throw new PortcullisError('not_found', 'no such grant');
     await audit(c, 'admin.grant.revoked', { details: { grant: grantId } });
     deps.log.info({ event: 'admin.grant.revoked', org: org.id, grant: grantId, by: c.get('admin').label }, 'grant revoked');
     return c.body(null, 204);
@@ -281,7 +268,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
     const principal = c.get('admin');
     // A key never issues keys: keys it minted would belong to its creator and outlive its own
     // revocation, so a leaked admin key could leave keys behind that revoking it does not end.
-    if (principal.kind === 'key') throw new AdminError('forbidden', 'an API key cannot issue API keys; sign in to do this');
+    if (principal.kind === 'key') throw new PortcullisError('forbidden', 'an API key cannot issue API keys; sign in to do this');
     const body = await readJson(c, true);
     const issued = await issueApiKey(ids, { orgId: c.get('org').id, userId: principal.userId }, body);
     await audit(c, 'admin.key.created', { subject: principal.userId, details: { key: issued.key.id, admin: issued.key.admin } });
@@ -316,7 +303,7 @@ export function orgRoutes(deps: AdminApiDeps & { mailer?: Mailer }): Hono<OrgEnv
 
   api.post('/users/:id/disable', async (c) => {
     const id = c.req.param('id');
-    if (id === c.get('admin').userId) throw new AdminError('invalid_request', 'you cannot disable yourself', { errors: [{ path: 'id', message: 'that is you' }] });
+    if (id === c.get('admin').userId) throw new PortcullisError('invalid_request', 'you cannot disable yourself', { detail: { errors: [{ path: 'id', message: 'that is you' }] } });
     await disableUser(ids, id, c.get('admin').label);
     await audit(c, 'admin.user.disabled', { subject: id });
     deps.log.info({ event: 'admin.user.disabled', user: id, by: c.get('admin').label }, 'user disabled');

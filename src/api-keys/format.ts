@@ -5,18 +5,10 @@
  * after `pcs_` stay visible (`pcs_ab12…`) so people can tell their keys apart.
  */
 import { keyedHash, randomBase62, type SecretKey } from '../core/crypto.ts';
-
-export const API_KEY_PREFIX = 'pcs_';
-const BODY_LENGTH = 40;
-const SHAPE = /^pcs_[0-9A-Za-z]{40}$/;
+import { API_KEY_BODY_LENGTH, API_KEY_PREFIX } from '../shared/api-key-shape.ts';
 
 export function generateApiKey(): string {
-  return `${API_KEY_PREFIX}${randomBase62(BODY_LENGTH)}`;
-}
-
-/** Looks like one of our keys (cheap test before any lookup; JWTs never match). */
-export function isApiKeyShaped(value: string): boolean {
-  return SHAPE.test(value);
+  return `${API_KEY_PREFIX}${randomBase62(API_KEY_BODY_LENGTH)}`;
 }
 
 /** The stored identifier of a key; domain-separated from every other keyed hash of the pepper. */

@@ -13,16 +13,20 @@
  * at use, the resolver shrinks it with the creator's current permissions.
  */
 import * as z from 'zod';
-import { AdminError } from '../admin-api/errors.ts';
+import { PortcullisError } from '../core/errors.ts';
 import { generateApiKey, hashApiKey, apiKeyDisplayPrefix } from './format.ts';
-import type { ApiKeyPermissions, ApiKeyRecord, Level, OrgRole } from '../store/types.ts';
+import type { ApiKeyPermissions, ApiKeyRecord } from '../store/types.ts';
 import { randomToken } from '../core/crypto.ts';
-import { ALL_RESOURCES, LEVELS, highestLevel, levelOn, memberLevels, reaches, treeOf } from '../identity/permissions.ts';
+import { highestLevel, levelOn, memberLevels, reaches, treeOf } from '../identity/permissions.ts';
 import { recordRevocation, type IdentityDeps } from '../identity/context.ts';
-import { parseInput, type FieldProblem } from '../identity/input.ts';
+import { parseInput } from '../core/input.ts';
+import type { FieldError } from '../core/errors.ts';
+import type { OrgRole } from '../core/roles.ts';
+import type { Level } from '../shared/levels.ts';
+import { ALL_RESOURCES, LEVELS } from '../shared/levels.ts';
 
 /** Also here for callers that found them here first. */
-export { fieldErrors, parseInput, type FieldProblem } from '../identity/input.ts';
+
 
 const DAY = 86400;
 export const KEY_EXPIRY_DAYS = ['7d', '30d', '90d', '365d'] as const;
@@ -97,7 +101,7 @@ export function apiKeyView(key: ApiKeyRecord, now: number): ApiKeyView {
   };
 }
 
-function expiryOf(expiry: z.output<typeof ApiKeyInputSchema>['expiry'], now: number, problems: FieldProblem[]): number | null {
+function expiryOf(expiry: z.output<typeof ApiKeyInputSchema>['expiry'], now: number, problems: FieldError[]): number | null {
   if (expiry === 'never') return null;
   if ((KEY_EXPIRY_DAYS as readonly string[]).includes(expiry)) return now + Number.parseInt(expiry, 10) * DAY;
   // A bare date means the end of that day (UTC): "expires on the 31st" includes the 31st.
@@ -117,8 +121,8 @@ export async function issueApiKey(deps: IdentityDeps, creator: { orgId: string; 
   const { store } = deps;
   const now = deps.now();
   const member = await store.orgs.member(creator.orgId, creator.userId);
-  if (!member) throw new AdminError('not_found', 'not a member of this organization');
-  const problems: FieldProblem[] = [];
+  if (!member) throw new PortcullisError('not_found', 'not a member of this organization');
+  const problems: FieldError[] = [];
 
   if (parsed.applications) {
     for (const [i, slug] of parsed.applications.entries()) {
@@ -153,9 +157,9 @@ export async function issueApiKey(deps: IdentityDeps, creator: { orgId: string; 
     permissions = { mode: 'granular', levels };
   }
   const expiresAt = expiryOf(parsed.expiry, now, problems);
-  if (problems.length) throw new AdminError('invalid_request', 'the key cannot be issued as asked', { errors: problems });
+  if (problems.length) throw new PortcullisError('invalid_request', 'the key cannot be issued as asked', { detail: { errors: problems } });
   if (parsed.admin) {
-    if (!isManager(member.role)) throw new AdminError('forbidden', 'only owners and admins of the organization may issue admin keys');
+    if (!isManager(member.role)) throw new PortcullisError('forbidden', 'only owners and admins of the organization may issue admin keys');
     permissions = { ...permissions, admin: true };
   }
 
@@ -190,10 +194,10 @@ export async function listApiKeys(deps: IdentityDeps, filter: { orgId?: string; 
 export async function revokeApiKey(deps: IdentityDeps, owner: { orgId?: string; userId?: string }, keyId: string, by: string): Promise<ApiKeyView> {
   const key = await deps.store.apiKeys.get(keyId);
   if (!key || (owner.orgId !== undefined && key.orgId !== owner.orgId) || (owner.userId !== undefined && key.userId !== owner.userId)) {
-    throw new AdminError('not_found', 'no such API key');
+    throw new PortcullisError('not_found', 'no such API key');
   }
   if (key.revokedAt !== null || !(await deps.store.apiKeys.revoke(keyId, by, deps.now()))) {
-    throw new AdminError('already_revoked', 'this key is revoked already (revoking is permanent)');
+    throw new PortcullisError('already_revoked', 'this key is revoked already (revoking is permanent)');
   }
   await recordRevocation(deps, 'key', keyId);
   return apiKeyView((await deps.store.apiKeys.get(keyId))!, deps.now());

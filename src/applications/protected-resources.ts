@@ -1,42 +1,8 @@
-import type { ResourceRole } from '../store/types.ts';
-
 /**
- * Protected resources (MCP servers) the authorization server issues tokens for. A resource URL is
- * the token audience (RFC 8707 §2, RFC 9068 §3); an unknown one is `invalid_target`.
+ * The protected resources (MCP servers) this server issues tokens for, by URL; an unknown one is
+ * `invalid_target` at the engine (RFC 8707 §2).
  */
-
-export interface ResourceScope {
-  name: string;
-  /** Plain English, shown on the consent screen: "Read your projects and notes". */
-  description: string;
-  /** Least role that may hold it (identity/permissions.ts scopeMinRole decides when absent). */
-  minRole?: ResourceRole;
-}
-
-export interface ProtectedResource {
-  /** Canonical URL, e.g. https://host/mcp. */
-  url: string;
-  /** Human name, e.g. "Demo notes". */
-  name: string;
-  /** Path on this server where it is served, e.g. /mcp. */
-  path: string;
-  scopes: ResourceScope[];
-  /** Granted when a client asks for no scope at all (MCP clients omit it when none is advertised). */
-  defaultScopes: string[];
-  /** Tool name → scope it needs. */
-  toolScopes: Record<string, string>;
-  /** Scope granted only after a recent sign-in (see authz/step-up.ts), with the shortest max age. */
-  stepUpScope?: string;
-  stepUpMaxAge?: number;
-}
-
-/** Canonical form used for comparison: URL-normalized, no fragment, no trailing slash (except the root). */
-export function canonicalResource(value: string): string | undefined {
-  const url = URL.parse(value);
-  if (!url || url.hash || !/^https?:$/.test(url.protocol)) return undefined;
-  const href = url.href;
-  return url.pathname !== '/' && href.endsWith('/') && !url.search ? href.slice(0, -1) : href;
-}
+import { canonicalResource, type ProtectedResource, type ResourceScope } from '../core/protected-resource.ts';
 
 export class ResourceRegistry {
   readonly #byUrl = new Map<string, ProtectedResource>();

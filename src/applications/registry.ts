@@ -4,8 +4,9 @@
  * application's tool manifest. Changes apply without a restart: the registry polls the store's
  * fingerprint and reloads, and the authorization server's resource list follows.
  */
+import type { ProtectedResource } from '../core/protected-resource.ts';
 import type { Logger } from 'pino';
-import type { ProtectedResource, ResourceRegistry } from './protected-resources.ts';
+import type { ResourceRegistry } from './protected-resources.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { parseAnnotations, toolScope } from '../policy/scopes.ts';
 import type { ApplicationSource, Store, ToolRecord } from '../store/types.ts';

@@ -21,9 +21,9 @@
  * refused one (no_scope_call), with empty arguments and a read-only tool where there is one: if the
  * gateway wrongly forwarded it, the MCP server sees a call it will most likely reject as invalid.
  */
+import type { SigningKey } from '../signing-keys/key-ring.ts';
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { SigningKey } from '../gateway/upstream-token.ts';
 import { sseParser } from '../shared/sse.ts';
 import { resourceMetadataUrl } from '../shared/resource-metadata.ts';
 import { parseAnnotations } from '../policy/scopes.ts';

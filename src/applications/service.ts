@@ -8,13 +8,13 @@
  * the code) would put them back on the next start, so an edit through the API would silently
  * vanish.
  */
-import { fieldErrors } from '../identity/input.ts';
+import { fieldErrors } from '../core/input.ts';
 import type { Application, ParsedDefinition } from '../core/application.ts';
 import { parseDefinition } from './registry.ts';
 import { ApplicationDefinitionSchema, resolveApplication } from '../core/application.ts';
 import { statusOf, definitionHash, type StatusReport } from './status.ts';
 import type { Store, StoredApplication, ToolRecord, ToolStatus } from '../store/types.ts';
-import { AdminError } from '../admin-api/errors.ts';
+import { PortcullisError } from '../core/errors.ts';
 import { isReadOnly, resolveStored, restoreMasked } from './views.ts';
 
 export interface ApplicationServiceDeps {
@@ -34,8 +34,8 @@ export interface LoadedApplication {
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function invalid(errors: { path: string; message: string }[]): AdminError {
-  return new AdminError('invalid_request', 'invalid application definition', { errors });
+function invalid(errors: { path: string; message: string }[]): PortcullisError {
+  return new PortcullisError('invalid_request', 'invalid application definition', { detail: { errors } });
 }
 
 /**
@@ -71,15 +71,15 @@ export function applicationService(deps: ApplicationServiceDeps) {
   async function get(slug: string): Promise<LoadedApplication> {
     const stored = await store.applications.get(slug);
     const loaded = stored && (await load(stored));
-    if (!loaded) throw new AdminError('not_found', `no application ${slug}`);
+    if (!loaded) throw new PortcullisError('not_found', `no application ${slug}`);
     return loaded;
   }
 
   async function writable(slug: string): Promise<StoredApplication> {
     const stored = await store.applications.get(slug);
-    if (!stored) throw new AdminError('not_found', `no application ${slug}`);
+    if (!stored) throw new PortcullisError('not_found', `no application ${slug}`);
     if (isReadOnly(stored.source)) {
-      throw new AdminError('read_only', `${slug} is ${stored.source === 'config' ? 'defined in the configuration file' : 'built in'}; change it there`, { source: stored.source });
+      throw new PortcullisError('read_only', `${slug} is ${stored.source === 'config' ? 'defined in the configuration file' : 'built in'}; change it there`, { detail: { source: stored.source } });
     }
     return stored;
   }
@@ -90,7 +90,7 @@ export function applicationService(deps: ApplicationServiceDeps) {
     for (const other of await store.applications.list()) {
       if (other.slug === parsed.slug) continue;
       const app = resolveStored(other, '');
-      if (app?.path === path) throw new AdminError('path_in_use', `${path} is already used by ${other.slug}`, { errors: [{ path: 'path', message: `already used by ${other.slug}` }] });
+      if (app?.path === path) throw new PortcullisError('path_in_use', `${path} is already used by ${other.slug}`, { detail: { errors: [{ path: 'path', message: `already used by ${other.slug}` }] } });
     }
   }
 
@@ -108,13 +108,13 @@ export function applicationService(deps: ApplicationServiceDeps) {
 
     async create(input: unknown): Promise<LoadedApplication> {
       const parsed = validate(input);
-      if (await store.applications.get(parsed.slug)) throw new AdminError('already_exists', `an application ${parsed.slug} exists already`, { errors: [{ path: 'slug', message: 'already taken' }] });
+      if (await store.applications.get(parsed.slug)) throw new PortcullisError('already_exists', `an application ${parsed.slug} exists already`, { detail: { errors: [{ path: 'slug', message: 'already taken' }] } });
       await checkPath(parsed);
       // Tools and a self-test left behind by an earlier application of the same name are not this one's.
       await store.tools.deleteApp(parsed.slug);
       await store.selfTests.delete(parsed.slug);
       const created = await store.applications.create({ slug: parsed.slug, definition: JSON.stringify(input), source: 'api', at: deps.now() });
-      if (!created) throw new AdminError('already_exists', `an application ${parsed.slug} exists already`, { errors: [{ path: 'slug', message: 'already taken' }] });
+      if (!created) throw new PortcullisError('already_exists', `an application ${parsed.slug} exists already`, { detail: { errors: [{ path: 'slug', message: 'already taken' }] } });
       await changed();
       return get(parsed.slug);
     },
@@ -151,12 +151,12 @@ export function applicationService(deps: ApplicationServiceDeps) {
     async review(slug: string, name: string, status: ToolStatus, by: string, fingerprint?: string): Promise<ToolRecord> {
       await get(slug);
       const tool = (await store.tools.list(slug)).find((t) => t.name === name);
-      if (!tool) throw new AdminError('not_found', `${slug} has no tool ${name}`);
+      if (!tool) throw new PortcullisError('not_found', `${slug} has no tool ${name}`);
       const done = await store.tools.review(slug, name, status, by, deps.now(), fingerprint);
       if (!done) {
         const now = (await store.tools.list(slug)).find((t) => t.name === name);
-        if (!now) throw new AdminError('not_found', `${slug} has no tool ${name}`);
-        throw new AdminError('tool_changed', `${name} changed since it was looked at; review it again`, { fingerprint: now.fingerprint });
+        if (!now) throw new PortcullisError('not_found', `${slug} has no tool ${name}`);
+        throw new PortcullisError('tool_changed', `${name} changed since it was looked at; review it again`, { detail: { fingerprint: now.fingerprint } });
       }
       await changed();
       return (await store.tools.list(slug)).find((t) => t.name === name)!;

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SelfTestRecord, Store, ToolRecord } from '../store/types.ts';
-import { canonicalJson } from './manifest.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 import { parseDefinition } from './registry.ts';
 import { resolveApplication } from '../core/application.ts';
 import { runSelfTest, type SelfTestCheck, type SelfTestOptions, type SelfTestResult } from './self-test.ts';

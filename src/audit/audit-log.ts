@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { canonicalJson } from '../applications/manifest.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 import { AUDIT_GENESIS } from '../store/sql/identity.ts';
 import type { AuditEvent, AuditInput, Store } from '../store/types.ts';
 

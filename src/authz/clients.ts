@@ -2,6 +2,7 @@
  * OAuth clients: how they are stored, how their secrets are compared, how their redirect URIs
  * match, and whether their identity is proven (which decides if consent may be remembered).
  */
+import { CLI_CLIENT_ID } from '../shared/cli-client.ts';
 import type { AdapterPayload, ClientMetadata } from 'oidc-provider';
 import { constantTimeEqual, keyedHash, type SecretKey } from '../core/crypto.ts';
 import type { ClientRecord, ClientRecordKind } from '../store/types.ts';
@@ -89,8 +90,6 @@ export function identityProven(client: ClientIdentityView): boolean {
 }
 
 /** The pre-registered public client of the `portcullis` CLI (device flow, no secret). */
-export const CLI_CLIENT_ID = 'portcullis-cli';
-
 export const cliClient: ClientMetadata = {
   client_id: CLI_CLIENT_ID,
   client_name: 'Portcullis CLI',

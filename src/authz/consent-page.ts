@@ -5,11 +5,11 @@
  * (shown, unticked, with the reason, and not submittable). Plain HTML forms: it works without
  * JavaScript (our CSP forbids script anyway).
  */
+import type { ProtectedResource } from '../core/protected-resource.ts';
 import { html, page, type Html } from '../web/html.ts';
 import type { OrgAccess } from '../identity/token-permissions.ts';
 import { scopeMinRole } from '../identity/permissions.ts';
 import type { MemberOrg } from './grant-org.ts';
-import type { ProtectedResource } from '../applications/protected-resources.ts';
 import { OIDC_SCOPE_TEXT, scopeText, toolsNeeding } from './scope-text.ts';
 
 export interface ConsentClient {

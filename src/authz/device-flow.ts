@@ -15,6 +15,7 @@
  * browser's CSRF cookie, handed out only after the code was entered through the guess limits
  * (device-guesses.ts). Without it no page reveals whether a code exists.
  */
+import type { ProtectedResource } from '../core/protected-resource.ts';
 import { Hono } from 'hono';
 import type Provider from 'oidc-provider';
 import { html, page, type Html } from '../web/html.ts';
@@ -27,7 +28,6 @@ import { takeDecision } from './device-decisions.ts';
 import { DeviceGuessLimits } from './device-guesses.ts';
 import { formatUserCode, normalizeUserCode } from './device-user-codes.ts';
 import { ACR_PASSWORD, OIDC_SCOPES } from './provider.ts';
-import type { ProtectedResource } from '../applications/protected-resources.ts';
 import { OIDC_SCOPE_TEXT, scopeText, toolsNeeding } from './scope-text.ts';
 
 export interface DeviceFlowDeps extends WebDeps {

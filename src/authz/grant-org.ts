@@ -7,7 +7,8 @@
  */
 import { clientKindOf, orgRefusesClient, type OrgClientRefusal } from '../identity/org-clients.ts';
 import { orgAccess, type OrgAccess } from '../identity/token-permissions.ts';
-import type { Org, OrgRole, Store } from '../store/types.ts';
+import type { Org, Store } from '../store/types.ts';
+import type { OrgRole } from '../core/roles.ts';
 
 export type MemberOrg = Org & { role: OrgRole };
 

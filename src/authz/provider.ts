@@ -3,6 +3,7 @@
  * about OAuth lives in this configuration and in a few small koa middlewares installed here; the
  * known engine gaps (DESIGN.md "Known engine gaps") are each closed at the place named below.
  */
+import { CLOCK_SKEW } from '../core/clock.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
@@ -57,7 +58,6 @@ export const ROUTES = {
 export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile'];
 
 /** Clock skew tolerated on token times everywhere (seconds). */
-export const CLOCK_SKEW = 5;
 
 export const ACR_PASSWORD = 'urn:portcullis:acr:pwd';
 

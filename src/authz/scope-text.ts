@@ -3,7 +3,7 @@
  * scope and the tools it enables. Shared by the pages that ask for approval (the device
  * confirmation page; the consent page can use it too).
  */
-import type { ProtectedResource } from '../applications/protected-resources.ts';
+import type { ProtectedResource } from '../core/protected-resource.ts';
 import { describeStepUp } from './step-up.ts';
 
 /** The OpenID scopes, as a person reads them. */

@@ -23,8 +23,8 @@
  * Not done here: which tool needs a step-up, and checking a token's `auth_time` against the tool's own
  * maxAge on every call — that is policy/rules/step-up.ts at the gateway.
  */
+import type { ProtectedResource } from '../core/protected-resource.ts';
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
-import type { ProtectedResource } from '../applications/protected-resources.ts';
 
 /** The login prompt's reason when a step-up scope needs a fresh sign-in. */
 export const STEP_UP_REASON = 'step_up';

@@ -10,6 +10,7 @@
  * answer is what the gateway would see — `sub` (the creator), `client_id` (`key:<id>`), `scope`,
  * `org_id`, `res` (levels already limited by the creator's), `aud`, `exp` (absent: never expires).
  */
+import { isApiKeyShaped } from '../shared/api-key-shape.ts';
 import type { SecretKey } from '../core/crypto.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey } from 'jose';
@@ -18,7 +19,6 @@ import type { Logger } from 'pino';
 import type { Application } from '../core/application.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
 import type { VerifiedToken } from '../shared/verify.ts';
-import { isApiKeyShaped } from '../api-keys/format.ts';
 import { KEY_NEVER_EXPIRES } from '../api-keys/resolver.ts';
 import { BODY_LIMITS } from '../http/body-limits.ts';
 import { mediaType, readBody, sendJson } from '../http/io.ts';

@@ -2,10 +2,11 @@
 import { hashPassword } from '../core/crypto.ts';
 import { isPortcullisError } from '../core/errors.ts';
 import { DEFAULT_ORG_SLUG, MIN_PASSWORD_LENGTH } from '../console/pages.ts';
-import type { Org, OrgRole, Store } from '../store/types.ts';
+import type { Org, Store } from '../store/types.ts';
 import { CONFIG_HELP, CommandError, UsageError, parseCommand } from './args.ts';
 import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { promptHidden, readPasswordFromStdin } from './password-input.ts';
+import type { OrgRole } from '../core/roles.ts';
 
 const MAX_PASSWORD_LENGTH = 1024;
 

@@ -15,7 +15,7 @@ import { importJWK } from 'jose';
 import { selfTestStored } from '../applications/status.ts';
 import type { SelfTestResult } from '../applications/self-test.ts';
 import { applicationService, type ApplicationService } from '../applications/service.ts';
-import { AdminError } from '../admin-api/errors.ts';
+import { PortcullisError, isRefusal } from '../core/errors.ts';
 import { applicationDetail, applicationSummary, toolView } from '../applications/views.ts';
 import { loadKeyRing } from '../signing-keys/key-ring.ts';
 import type { Store } from '../store/types.ts';
@@ -124,12 +124,12 @@ function service(store: Store, publicUrl: string): ApplicationService {
   return applicationService({ store, publicUrl, now: () => Math.floor(Date.now() / 1000) });
 }
 
-/** AdminError (unknown application, tool…) → one line, exit 1. */
+/** PortcullisError (unknown application, tool…) → one line, exit 1. */
 async function run<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (err instanceof AdminError) throw new CommandError(err.message);
+    if (isRefusal(err)) throw new CommandError(err.message);
     throw err;
   }
 }

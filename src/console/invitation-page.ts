@@ -12,9 +12,8 @@
  * and sends them home. A used, revoked, expired or unknown link is 410 and says so.
  */
 import { Hono } from 'hono';
-import { AdminError } from '../admin-api/errors.ts';
+import { PortcullisError, isPortcullisError, isRefusal } from '../core/errors.ts';
 import { hashPassword } from '../core/crypto.ts';
-import { isPortcullisError } from '../core/errors.ts';
 import { identityDeps } from '../identity/context.ts';
 import { acceptInvitation, emailMatches, findInvitation } from '../identity/invitations.ts';
 import type { Invitation, Org, User } from '../store/types.ts';
@@ -131,7 +130,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}`;
     try {
       await acceptInvitation(ids, token, user);
     } catch (err) {
-      if (!(err instanceof AdminError)) throw err;
+      if (!(isRefusal(err))) throw err;
       if (err.code === 'invitation_invalid') return gone(c);
       if (err.code !== 'already_member') return again(err.code === 'forbidden' ? 403 : 409, err.message);
       // Already a member: nothing to accept, and nothing lost by going on.

@@ -5,9 +5,9 @@
  * what the gateway and the authorization server use.
  */
 import * as z from 'zod';
-import type { ResourceRole } from '../store/types.ts';
-import { isCidr } from '../policy/rules/ip-allow.ts';
-import { isTimeZone } from '../policy/rules/time-window.ts';
+import { isCidr } from './addresses.ts';
+import { isTimeZone, type TimeWindow } from './time-windows.ts';
+import type { ResourceRole } from './roles.ts';
 
 const SLUG = /^[a-z][a-z0-9-]{0,39}$/;
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/; // RFC 6749 §3.3 scope-token
@@ -119,7 +119,6 @@ export const ApplicationDefinitionSchema = z.strictObject({
 export type ApplicationDefinition = z.input<typeof ApplicationDefinitionSchema>;
 export type ParsedDefinition = z.output<typeof ApplicationDefinitionSchema>;
 export type ToolRule = z.output<typeof toolRule>;
-export type TimeWindow = z.output<typeof timeWindow>;
 export type HttpUpstream = z.output<typeof httpUpstream>;
 export type StdioUpstream = z.output<typeof stdioUpstream>;
 export type Upstream = ParsedDefinition['upstream'];

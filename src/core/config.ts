@@ -3,11 +3,12 @@
  * (or the file named by PORTCULLIS_CONFIG) → environment variables (PORTCULLIS_*, DATABASE_URL). Unknown keys, unknown PORTCULLIS_* variables, wrong types and unsafe combinations
  * are refused with an error naming the key; defaults serve the embedded single-process case.
  */
+import { fieldErrors } from './input.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as z from 'zod';
 import { PortcullisError, type FieldError } from './errors.ts';
-import { isLoopbackUrl } from './net.ts';
+import { isLoopbackUrl } from '../shared/net.ts';
 import { ApplicationDefinitionSchema, definitionProblems, resolveApplication } from './application.ts';
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
@@ -258,13 +259,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (!parsed.success) {
     // zod reports unknown keys once per object, at the object's path: name each key instead, so the
     // error says `tokens.acessTokenTtl` rather than `tokens` (or `(root)` for a top-level typo).
-    fail(
-      parsed.error.issues.flatMap((issue) =>
-        issue.code === 'unrecognized_keys'
-          ? issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'unknown key' }))
-          : [{ path: issue.path.join('.') || '(root)', message: issue.message }],
-      ),
-    );
+    fail(fieldErrors(parsed.error, 'unknown key'));
   }
   return finish(parsed.data, sources);
 }

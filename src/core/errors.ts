@@ -1,27 +1,28 @@
 /**
  * One way to fail. Every error Portcullis raises on purpose is a `PortcullisError` whose `code`
- * comes from a closed union; the HTTP status is derived from the code in one table, so the
- * guard, the admin API and the CLI cannot drift apart. Tests match `code`, never message text.
+ * comes from one closed union; the HTTP status is derived from the code in one table, so the
+ * gateway, the OAuth endpoints, the admin API, the pages and the CLI cannot drift apart. How an
+ * error looks on the wire is each surface's one renderer (http/refusal.ts: JSON-RPC, RFC 6749 §5.2,
+ * the admin API's JSON, a page; shared/challenge.ts: WWW-Authenticate; cli/output.ts: one line).
+ * Tests match `code`, never message text.
  *
  * OAuth protocol errors raised inside the protocol engine keep the engine's own error classes
- * (they already serialize per RFC 6749 §5.2); this type covers everything else.
+ * (they already serialize per RFC 6749 §5.2); the published SDKs have error classes of their own
+ * (sdk/guard, sdk/device-login), since they run in other people's processes.
  */
+import { CHECK_STATUS, type CheckCode, type Denial } from '../shared/denials.ts';
 
-/** Denials shared by guard, gateway, audit and console (DESIGN.md "Denial codes"). */
-export type DenialCode =
-  | 'invalid_token'
-  | 'invalid_audience'
-  | 'token_revoked'
-  | 'insufficient_scope'
-  | 'step_up_required'
-  | 'policy_denied'
-  | 'rate_limited'
-  | 'quota_exceeded';
+export type { DenialCode } from '../shared/denials.ts';
 
 /** Request and operation failures outside the OAuth wire protocol. */
 export type RequestErrorCode =
   | 'invalid_request'
   | 'invalid_credentials'
+  /** No session and no API key (admin API, pages that need a sign-in). */
+  | 'authentication_required'
+  /** Signed in, but not allowed (not an administrator of the server or of the organization). */
+  | 'forbidden'
+  /** An unsafe request without a valid CSRF token, or from a foreign Origin. */
   | 'csrf_failed'
   | 'not_found'
   | 'conflict'
@@ -30,22 +31,35 @@ export type RequestErrorCode =
   | 'unsupported_media_type'
   | 'too_many_attempts'
   | 'config_invalid'
-  | 'unavailable'
+  /** Defined in the configuration file or built in: change it there, not through the API. */
+  | 'read_only'
+  /** Something with this name (an application's slug) exists already. */
+  | 'already_exists'
+  /** Another application is served at this path. */
+  | 'path_in_use'
+  /** The tool changed after the reviewer looked at it (the given fingerprint is not the current one). */
+  | 'tool_changed'
+  /** The change would leave an organization without an owner (docs/design/identity.md). */
+  | 'last_owner'
+  /** Already a member of the organization (adding, inviting). */
+  | 'already_member'
+  /** The invitation is unknown, used, revoked or expired. */
+  | 'invitation_invalid'
+  /** Revoked already (revoking is permanent; a second revoke changes nothing). */
+  | 'already_revoked'
+  /** The MCP server behind an application could not be reached or answered with an error. */
+  | 'upstream_unavailable'
   | 'internal_error';
 
-export type ErrorCode = DenialCode | RequestErrorCode;
+/** The denial codes and `unavailable` (a dependency out of reach: retry shortly), then ours. */
+export type ErrorCode = CheckCode | RequestErrorCode;
 
 const STATUS: Readonly<Record<ErrorCode, number>> = {
-  invalid_token: 401,
-  invalid_audience: 401,
-  token_revoked: 401,
-  insufficient_scope: 403,
-  step_up_required: 403,
-  policy_denied: 403,
-  rate_limited: 429,
-  quota_exceeded: 429,
+  ...CHECK_STATUS,
   invalid_request: 400,
   invalid_credentials: 401,
+  authentication_required: 401,
+  forbidden: 403,
   csrf_failed: 403,
   not_found: 404,
   conflict: 409,
@@ -54,7 +68,15 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   unsupported_media_type: 415,
   too_many_attempts: 429,
   config_invalid: 400,
-  unavailable: 503,
+  read_only: 409,
+  already_exists: 409,
+  path_in_use: 409,
+  tool_changed: 409,
+  last_owner: 409,
+  already_member: 409,
+  invitation_invalid: 410,
+  already_revoked: 409,
+  upstream_unavailable: 502,
   internal_error: 500,
 };
 
@@ -83,6 +105,11 @@ export class PortcullisError extends Error {
     this.detail = options.detail ?? {};
   }
 
+  /** The server's error for a denial described by shared code (shared/denials.ts). */
+  static from(denial: Denial): PortcullisError {
+    return new PortcullisError(denial.code, denial.message, { rule: denial.rule, detail: denial.detail, cause: denial.cause });
+  }
+
   get status(): number {
     return statusFor(this.code);
   }
@@ -95,6 +122,15 @@ export class PortcullisError extends Error {
 
 export function isPortcullisError(value: unknown): value is PortcullisError {
   return value instanceof PortcullisError;
+}
+
+/**
+ * A refusal the caller can act on (4xx): bad input, not allowed, not found, a conflict. Not an
+ * outage (503) and not a fault (500) — pages show a refusal in place, and let those two through
+ * to the error handler that answers them.
+ */
+export function isRefusal(value: unknown): value is PortcullisError {
+  return value instanceof PortcullisError && value.status < 500;
 }
 
 /** Is this a dependency outage (the store, a mail server, key material out of reach)? Never to be renamed. */

@@ -1,6 +1,6 @@
 /** Who is calling through the gateway, as every step after authentication sees it. */
 import type { VerifiedToken } from '../shared/verify.ts';
-import type { ResourceLevels } from '../identity/permissions.ts';
+import type { ResourceLevels } from '../shared/levels.ts';
 
 export interface CallerIdentity {
   subject: string;

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { Application } from '../core/application.ts';
 import type { ApplicationRegistry } from '../applications/registry.ts';
 import { isPortcullisError, PortcullisError } from '../core/errors.ts';
-import { bearerChallenge, challengeFor, insufficientScope } from '../shared/challenge.ts';
+import { bearerChallenge, challengeFor, insufficientScope, type ChallengedError } from '../shared/challenge.ts';
 import type { TokenVerifier, VerifiedToken } from '../shared/verify.ts';
 import { readBody, sendJson } from '../http/io.ts';
 import type { ResourceTree } from '../identity/permissions.ts';
@@ -120,7 +120,7 @@ export function createGateway(deps: GatewayDeps) {
   const now = deps.now ?? (() => Date.now());
   const maxBody = deps.maxBodyBytes ?? 4 * 1024 * 1024;
 
-  function deny(res: ServerResponse, app: Application, err: PortcullisError | undefined, tokenPresented: boolean, scope?: string, extra?: string): void {
+  function deny(res: ServerResponse, app: Application, err: ChallengedError | undefined, tokenPresented: boolean, scope?: string, extra?: string): void {
     const challenge = challengeFor(err, { resourceMetadataUrl: deps.resourceMetadataUrl(app), tokenPresented, scope });
     const headers: Record<string, string> = { ...CORS, ...challenge.headers };
     if (extra) headers['www-authenticate'] = `${headers['www-authenticate']}, ${extra}`;
@@ -233,9 +233,9 @@ export function createGateway(deps: GatewayDeps) {
       const denials = judge(app, caller, token, messages, tree);
       for (const [, decision] of denials) {
         if (decision.code === 'insufficient_scope') {
-          const { error, scope } = insufficientScope([decision.detail.scope!], token.scopes);
+          const { denial, scope } = insufficientScope([decision.detail.scope!], token.scopes);
           deps.log.info({ event: 'access.denied', app: app.slug, sub: caller.subject, code: decision.code, rule: decision.rule, needed: decision.detail.scope }, 'scope refused');
-          return deny(res, app, error, true, scope);
+          return deny(res, app, denial, true, scope);
         }
         if (decision.code === 'step_up_required') {
           deps.log.info({ event: 'access.denied', app: app.slug, sub: caller.subject, code: decision.code, rule: decision.rule, tool: decision.detail.resource }, 'step-up required');
@@ -258,9 +258,9 @@ export function createGateway(deps: GatewayDeps) {
           // Both SDKs answer 403 insufficient_scope by re-authorizing with the union of scopes; the
           // step-up scope is granted only after a fresh sign-in (authz/step-up.ts). RFC 9470's
           // challenge follows for clients that understand it.
-          const { error, scope } = insufficientScope([decision.detail.scope!], token.scopes);
+          const { denial, scope } = insufficientScope([decision.detail.scope!], token.scopes);
           const rfc9470 = bearerChallenge({ error: 'insufficient_user_authentication', error_description: description, max_age: decision.detail.max_age });
-          return deny(res, app, error, true, scope, rfc9470);
+          return deny(res, app, denial, true, scope, rfc9470);
         }
       }
       if (denials.size) {

@@ -8,15 +8,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
+import type { SigningKey } from '../signing-keys/key-ring.ts';
 import type { CallerIdentity } from './caller.ts';
 
 export const UPSTREAM_TOKEN_TTL = 60;
 const REUSE_FOR = 30;
 
-export interface SigningKey {
-  key: CryptoKey;
-  kid: string;
-}
 
 export interface UpstreamTokenMinter {
   mint(caller: CallerIdentity, audience: string): Promise<string>;

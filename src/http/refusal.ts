@@ -1,20 +1,20 @@
 /**
- * A refusal the front door (or its last-resort catch) gives, in the shape of the surface the
- * request was going to: a JSON-RPC error for the gateway (MCP clients parse nothing else), an
- * RFC 6749 §5.2 error object for the OAuth endpoints, the admin API's `{error, message}`, and a
- * small HTML page for our pages. Codes come from core/errors.ts; the status from its table.
- * A store or dependency outage is 503 with Retry-After everywhere (RFC 9110 §15.6.4) — never a
- * 500, never renamed into an authentication failure.
+ * How an error looks on each HTTP surface — one renderer per surface, so no route answers errors
+ * its own way: a JSON-RPC error for the gateway (MCP clients parse nothing else), an RFC 6749 §5.2
+ * error object for the OAuth endpoints, the admin API's `{error, message, ...detail}`, and a small
+ * HTML page for a page whose own layout could not be used. Codes come from core/errors.ts, the
+ * status from its table. A dependency outage is 503 with Retry-After everywhere (RFC 9110
+ * §15.6.4) — never a 500, never renamed into an authentication failure. Anything that is not a
+ * PortcullisError is a bare `internal_error`: no message, stack, SQL or internal address.
  */
 import type { ServerResponse } from 'node:http';
-import { PortcullisError, type ErrorCode } from '../core/errors.ts';
+import { toPublicError, type ErrorCode } from '../core/errors.ts';
 import type { Surface } from './body-limits.ts';
-import { sendJson } from './io.ts';
 
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 5;
 
-/** JSON-RPC error codes for refusals before any message was judged (JSON-RPC 2.0 §5.1). */
+/** JSON-RPC error codes for refusals outside any judged message (JSON-RPC 2.0 §5.1). */
 const RPC_INVALID_REQUEST = -32600;
 /** Server-defined range: the request could not be served right now. */
 const RPC_UNAVAILABLE = -32001;
@@ -35,35 +35,50 @@ function rpcCode(code: ErrorCode): number {
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
-/** Send `err` as `surface` answers errors. Safe to call only before the head was sent. */
-export function sendRefusal(res: ServerResponse, surface: Surface, err: PortcullisError): void {
+export interface Refusal {
+  status: number;
+  headers: Record<string, string>;
+  /** A JSON value, or the HTML text for pages. */
+  body: unknown;
+}
+
+/** What `surface` answers for `thrown` (anything thrown: unknown failures become internal_error). */
+export function refusalFor(surface: Surface, thrown: unknown): Refusal {
+  const err = toPublicError(thrown);
   const status = err.status;
   const headers: Record<string, string> = {};
   if (err.code === 'unavailable') headers['retry-after'] = String(RETRY_AFTER_SECONDS);
-  if (err.code === 'unsupported_media_type') headers['accept-encoding'] = 'identity';
+  if (err.code === 'unsupported_media_type' && err.rule === 'content-encoding') headers['accept-encoding'] = 'identity';
   const message = err.code === 'internal_error' ? 'internal error' : err.message;
   switch (surface) {
     case 'gateway':
       // RFC 6750 §3.1: a malformed request (two Authorization headers) is `invalid_request`.
       if (err.rule === 'duplicate-authorization') headers['www-authenticate'] = 'Bearer error="invalid_request"';
       headers['access-control-allow-origin'] = '*';
-      return sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code: rpcCode(err.code), message, data: { code: err.code } } }, headers);
+      return { status, headers, body: { jsonrpc: '2.0', id: null, error: { code: rpcCode(err.code), message, data: { code: err.code } } } };
     case 'oauth':
-      return sendJson(res, status, { error: oauthCode(err.code), error_description: message }, headers);
+      return { status, headers, body: { error: oauthCode(err.code), error_description: message } };
     case 'admin':
-      return sendJson(res, status, { error: err.code, message }, headers);
-    case 'page': {
-      const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Request refused</title></head><body><h1>This request could not be served</h1><p>${escape(message)}</p><p data-code="${escape(err.code)}">Error code: <code>${escape(err.code)}</code></p></body></html>`;
-      res.writeHead(status, {
-        ...headers,
-        'content-type': 'text/html; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        'cache-control': 'no-store',
-        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-        'x-content-type-options': 'nosniff',
-      });
-      res.end(body);
-      return;
-    }
+      return { status, headers, body: err.code === 'internal_error' ? { error: 'internal_error' } : err.toJSON() };
+    case 'page':
+      return {
+        status,
+        headers: { ...headers, 'content-security-policy': "default-src 'none'; frame-ancestors 'none'", 'x-content-type-options': 'nosniff' },
+        body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Request refused</title></head><body><h1>This request could not be served</h1><p>${escape(message)}</p><p data-code="${escape(err.code)}">Error code: <code>${escape(err.code)}</code></p></body></html>`,
+      };
   }
+}
+
+/** Send what `surface` answers for `thrown`. Safe to call only before the head was sent. */
+export function sendRefusal(res: ServerResponse, surface: Surface, thrown: unknown): void {
+  const { status, headers, body } = refusalFor(surface, thrown);
+  const html = typeof body === 'string';
+  const payload = html ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+  });
+  res.end(payload);
 }

@@ -14,7 +14,7 @@
  */
 import type Provider from 'oidc-provider';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
-import type { ResourceRegistry } from '../applications/protected-resources.ts';
+import type { ProtectedResources } from '../core/protected-resource.ts';
 import { hashPassword, keyedHash, verifyPassword, type SecretKey } from '../core/crypto.ts';
 import type { GrantContext, SessionRecord, Store, User } from '../store/types.ts';
 import { endAllSessions } from './password-reset.ts';
@@ -29,7 +29,7 @@ export interface AccountDeps {
 
 export interface ConnectedAppsDeps extends AccountDeps {
   provider: () => Provider;
-  resources: ResourceRegistry;
+  resources: ProtectedResources;
   revokeGrant: GrantRevoker;
 }
 

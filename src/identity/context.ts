@@ -9,7 +9,7 @@
  * (plus clock skew), after which the tokens they refuse have expired anyway.
  */
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
-import { CLOCK_SKEW } from '../authz/provider.ts';
+import { CLOCK_SKEW } from '../core/clock.ts';
 import type { SecretKey } from '../core/crypto.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
 import type { RevocationKind, Store } from '../store/types.ts';

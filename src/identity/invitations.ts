@@ -15,13 +15,14 @@
  *   acceptInvitation(deps, token, user)          → the membership
  */
 import * as z from 'zod';
-import { AdminError } from '../admin-api/errors.ts';
+import { PortcullisError } from '../core/errors.ts';
 import { keyedHash, randomToken } from '../core/crypto.ts';
-import type { Invitation, Org, OrgRole, User } from '../store/types.ts';
-import { parseInput } from './input.ts';
+import type { Invitation, Org, User } from '../store/types.ts';
+import { parseInput } from '../core/input.ts';
 import type { IdentityDeps } from './context.ts';
 import type { Mailer } from './mailer.ts';
 import type { Actor } from './people.ts';
+import type { OrgRole } from '../core/roles.ts';
 
 const DAY = 86400;
 export const DEFAULT_INVITATION_DAYS = 7;
@@ -91,11 +92,11 @@ export async function invite(
   mailer?: Mailer,
 ): Promise<{ invitation: InvitationView; link?: string; sent: boolean }> {
   const parsed = parseInput(InvitationInputSchema, input);
-  if (parsed.role === 'owner' && inviter.role !== 'owner') throw new AdminError('forbidden', 'only an owner may invite an owner');
+  if (parsed.role === 'owner' && inviter.role !== 'owner') throw new PortcullisError('forbidden', 'only an owner may invite an owner');
   const email = parsed.email.toLowerCase();
   const existing = await deps.store.users.findByEmail(email);
   if (existing && (await deps.store.orgs.member(org.id, existing.id))) {
-    throw new AdminError('already_member', `${email} is a member already`, { errors: [{ path: 'email', message: 'already a member' }] });
+    throw new PortcullisError('already_member', `${email} is a member already`, { detail: { errors: [{ path: 'email', message: 'already a member' }] } });
   }
   const token = randomToken();
   const now = deps.now();
@@ -127,9 +128,9 @@ export async function listInvitations(deps: IdentityDeps, orgId: string): Promis
 
 export async function revokeInvitation(deps: IdentityDeps, orgId: string, id: string): Promise<void> {
   const inv = await deps.store.invitations.get(id);
-  if (!inv || inv.orgId !== orgId) throw new AdminError('not_found', 'no such invitation');
+  if (!inv || inv.orgId !== orgId) throw new PortcullisError('not_found', 'no such invitation');
   if (invitationStatus(inv, deps.now()) !== 'pending' || !(await deps.store.invitations.revoke(id, deps.now()))) {
-    throw new AdminError('invitation_invalid', 'this invitation is no longer pending');
+    throw new PortcullisError('invitation_invalid', 'this invitation is no longer pending');
   }
 }
 
@@ -152,12 +153,12 @@ export function emailMatches(invitation: Pick<Invitation, 'email'>, user: Pick<U
  */
 export async function acceptInvitation(deps: IdentityDeps, token: string, user: User): Promise<{ org: Org; role: OrgRole }> {
   const found = await findInvitation(deps, token);
-  if (!found) throw new AdminError('invitation_invalid', 'this invitation is unknown, used, revoked or expired');
+  if (!found) throw new PortcullisError('invitation_invalid', 'this invitation is unknown, used, revoked or expired');
   const { invitation, org } = found;
-  if (!emailMatches(invitation, user)) throw new AdminError('forbidden', `this invitation is for ${invitation.email}`);
-  if (await deps.store.orgs.member(org.id, user.id)) throw new AdminError('already_member', `you are a member of ${org.name} already`);
+  if (!emailMatches(invitation, user)) throw new PortcullisError('forbidden', `this invitation is for ${invitation.email}`);
+  if (await deps.store.orgs.member(org.id, user.id)) throw new PortcullisError('already_member', `you are a member of ${org.name} already`);
   const accepted = await deps.store.invitations.accept(invitation.id, user.id, deps.now());
-  if (!accepted) throw new AdminError('invitation_invalid', 'this invitation is unknown, used, revoked or expired');
+  if (!accepted) throw new PortcullisError('invitation_invalid', 'this invitation is unknown, used, revoked or expired');
   await deps.store.orgs.addMember(org.id, user.id, accepted.role, deps.now());
   return { org, role: accepted.role };
 }

@@ -4,7 +4,7 @@
  * organization is chosen (consent, device confirmation) and again at the token endpoint.
  */
 import type { ClientRecord, Org } from '../store/types.ts';
-import { CLI_CLIENT_ID } from '../authz/clients.ts';
+import { CLI_CLIENT_ID } from '../shared/cli-client.ts';
 
 export type ClientKind = 'pre-registered' | 'metadata-document' | 'dynamic';
 

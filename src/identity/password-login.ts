@@ -4,12 +4,20 @@
  * or not the account exists.
  */
 import { decoyPasswordHash, verifyPassword } from '../core/crypto.ts';
-import type { User } from '../store/types.ts';
-import type { WebDeps } from '../web/pages.ts';
+import type { Logger } from 'pino';
+import type { AttemptLimiter } from '../limits/attempts.ts';
+import type { Store, User } from '../store/types.ts';
+
+export interface PasswordCheckDeps {
+  store: Pick<Store, 'users'>;
+  /** Failed sign-ins per account and per client IP. */
+  limits: { account: AttemptLimiter; ip: AttemptLimiter };
+  log: Logger;
+}
 
 export type PasswordCheck = { kind: 'ok'; user: User } | { kind: 'locked'; retryAfter: number } | { kind: 'wrong' };
 
-export async function checkPassword(deps: WebDeps, rawEmail: string, password: string, ip: string): Promise<PasswordCheck> {
+export async function checkPassword(deps: PasswordCheckDeps, rawEmail: string, password: string, ip: string): Promise<PasswordCheck> {
   const email = rawEmail.trim().toLowerCase();
   const wait = Math.max(deps.limits.account.retryAfter(email), deps.limits.ip.retryAfter(ip));
   if (wait > 0) return { kind: 'locked', retryAfter: wait };

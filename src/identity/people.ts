@@ -11,9 +11,9 @@
  * one (an admin could otherwise promote themselves past the org's owners). An org always keeps an
  * owner (409 `last_owner`). Failures are AdminErrors with stable codes.
  */
-import { AdminError } from '../admin-api/errors.ts';
-import type { OrgRole } from '../store/types.ts';
+import { PortcullisError } from '../core/errors.ts';
 import { memberRevocationId, recordRevocation, type IdentityDeps } from './context.ts';
+import type { OrgRole } from '../core/roles.ts';
 
 export const ORG_ROLES: readonly OrgRole[] = ['owner', 'admin', 'member'];
 
@@ -23,17 +23,17 @@ export interface Actor {
   role: OrgRole;
 }
 
-function lastOwner(): AdminError {
-  return new AdminError('last_owner', 'an organization keeps at least one owner; make someone else an owner first');
+function lastOwner(): PortcullisError {
+  return new PortcullisError('last_owner', 'an organization keeps at least one owner; make someone else an owner first');
 }
 
-function ownersOnly(what: string): AdminError {
-  return new AdminError('forbidden', `only an owner may ${what}`);
+function ownersOnly(what: string): PortcullisError {
+  return new PortcullisError('forbidden', `only an owner may ${what}`);
 }
 
 async function memberOf(deps: IdentityDeps, orgId: string, userId: string) {
   const member = await deps.store.orgs.member(orgId, userId);
-  if (!member) throw new AdminError('not_found', 'no such member');
+  if (!member) throw new PortcullisError('not_found', 'no such member');
   return member;
 }
 
@@ -41,7 +41,7 @@ export async function setRole(deps: IdentityDeps, actor: Actor, orgId: string, u
   const member = await memberOf(deps, orgId, userId);
   if (actor.role !== 'owner' && (role === 'owner' || member.role === 'owner')) throw ownersOnly('make an owner or change an owner\'s role');
   const change = await deps.store.orgs.setRole(orgId, userId, role);
-  if (change === 'not_found') throw new AdminError('not_found', 'no such member');
+  if (change === 'not_found') throw new PortcullisError('not_found', 'no such member');
   if (change === 'last_owner') throw lastOwner();
 }
 
@@ -69,7 +69,7 @@ export async function removeMember(deps: IdentityDeps, actor: Actor, orgId: stri
   const member = await memberOf(deps, orgId, userId);
   if (member.role === 'owner' && actor.role !== 'owner' && actor.userId !== userId) throw ownersOnly('remove an owner');
   const change = await deps.store.orgs.removeMember(orgId, userId);
-  if (change === 'not_found') throw new AdminError('not_found', 'no such member');
+  if (change === 'not_found') throw new PortcullisError('not_found', 'no such member');
   if (change === 'last_owner') throw lastOwner();
   // The event first: tokens already out are refused everywhere within a second, whatever follows.
   await recordRevocation(deps, 'member', memberRevocationId(orgId, userId));
@@ -89,7 +89,7 @@ async function revokeEverything(deps: IdentityDeps, userId: string, by: string):
 
 async function existingUser(deps: IdentityDeps, userId: string) {
   const user = await deps.store.users.findById(userId);
-  if (!user || user.deletedAt !== null) throw new AdminError('not_found', 'no such user');
+  if (!user || user.deletedAt !== null) throw new PortcullisError('not_found', 'no such user');
   return user;
 }
 
@@ -115,7 +115,7 @@ export async function deleteUser(deps: IdentityDeps, userId: string, by: string)
   for (const org of orgs) {
     if (org.role !== 'owner') continue;
     const owners = (await deps.store.orgs.members(org.id)).filter((m) => m.role === 'owner');
-    if (owners.length <= 1) throw new AdminError('last_owner', `the only owner of ${org.slug} cannot be deleted; make someone else an owner first`, { org: org.slug });
+    if (owners.length <= 1) throw new PortcullisError('last_owner', `the only owner of ${org.slug} cannot be deleted; make someone else an owner first`, { detail: { org: org.slug } });
   }
   await deps.store.users.setDisabled(userId, deps.now());
   await revokeEverything(deps, userId, by);

@@ -4,17 +4,13 @@
  * scopes need a minimum role. Tokens and API keys carry a `res` map (resource id → level, `*` for
  * every resource); whoever checks applies inheritance with the tree.
  */
-import type { Level, OrgResource, OrgRole, ResourceMember, ResourceRole } from '../store/types.ts';
+import type { OrgRole, ResourceRole } from '../core/roles.ts';
+import { ALL_RESOURCES, type Level, type ResourceLevels } from '../shared/levels.ts';
+import type { OrgResource, ResourceMember } from '../store/types.ts';
 
-export const LEVELS: readonly Level[] = ['read', 'write', 'delete'];
 const RANK: Record<Level, number> = { read: 1, write: 2, delete: 3 };
 const ROLE_LEVEL: Record<ResourceRole, Level> = { viewer: 'read', editor: 'write', manager: 'delete' };
 const LEVEL_ROLE: Record<Level, ResourceRole> = { read: 'viewer', write: 'editor', delete: 'manager' };
-
-/** Resource id → level. `*` applies to every resource of the organization (owners and admins). */
-export type ResourceLevels = Record<string, Level>;
-
-export const ALL_RESOURCES = '*';
 
 export function levelOfRole(role: ResourceRole): Level {
   return ROLE_LEVEL[role];
@@ -22,10 +18,6 @@ export function levelOfRole(role: ResourceRole): Level {
 
 export function roleOfLevel(level: Level): ResourceRole {
   return LEVEL_ROLE[level];
-}
-
-export function isLevel(value: unknown): value is Level {
-  return value === 'read' || value === 'write' || value === 'delete';
 }
 
 /** Does `have` reach `need`? */

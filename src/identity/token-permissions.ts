@@ -7,9 +7,11 @@
  * Recomputed at every issuance (code, device code, refresh), so a role change applies at the next
  * refresh and a removal at once.
  */
-import type { ProtectedResource } from '../applications/protected-resources.ts';
-import type { OrgMember, OrgRole, ResourceMember, Store, User } from '../store/types.ts';
-import { memberLevels, scopesAllowedBy, type ResourceLevels } from './permissions.ts';
+import type { ProtectedResource } from '../core/protected-resource.ts';
+import type { OrgMember, ResourceMember, Store, User } from '../store/types.ts';
+import { memberLevels, scopesAllowedBy } from './permissions.ts';
+import type { OrgRole } from '../core/roles.ts';
+import type { ResourceLevels } from '../shared/levels.ts';
 
 export interface OrgAccess {
   role: OrgRole;

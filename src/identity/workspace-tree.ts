@@ -11,9 +11,10 @@
  *   removeResourceMember(deps, orgId, id, userId)
  */
 import * as z from 'zod';
-import { AdminError } from '../admin-api/errors.ts';
-import type { OrgResource, ResourceKind, ResourceRole } from '../store/types.ts';
+import { PortcullisError } from '../core/errors.ts';
+import type { OrgResource } from '../store/types.ts';
 import type { IdentityDeps } from './context.ts';
+import type { ResourceKind, ResourceRole } from '../core/roles.ts';
 
 export const RESOURCE_KINDS = ['workspace', 'project', 'folder'] as const satisfies readonly ResourceKind[];
 export const RESOURCE_ROLES = ['viewer', 'editor', 'manager'] as const satisfies readonly ResourceRole[];
@@ -35,13 +36,13 @@ const PARENT_KINDS: Record<ResourceKind, (ResourceKind | null)[]> = {
   folder: ['project'],
 };
 
-function invalid(path: string, message: string): AdminError {
-  return new AdminError('invalid_request', message, { errors: [{ path, message }] });
+function invalid(path: string, message: string): PortcullisError {
+  return new PortcullisError('invalid_request', message, { detail: { errors: [{ path, message }] } });
 }
 
 export async function resourceOf(deps: IdentityDeps, orgId: string, id: string): Promise<OrgResource> {
   const resource = await deps.store.orgs.resource(id);
-  if (!resource || resource.orgId !== orgId) throw new AdminError('not_found', 'no such resource');
+  if (!resource || resource.orgId !== orgId) throw new PortcullisError('not_found', 'no such resource');
   return resource;
 }
 
@@ -73,11 +74,11 @@ export async function deleteResource(deps: IdentityDeps, orgId: string, id: stri
 
 export async function setResourceMember(deps: IdentityDeps, orgId: string, id: string, userId: string, role: ResourceRole): Promise<void> {
   await resourceOf(deps, orgId, id);
-  if (!(await deps.store.orgs.member(orgId, userId))) throw new AdminError('not_found', 'no such member of this organization');
+  if (!(await deps.store.orgs.member(orgId, userId))) throw new PortcullisError('not_found', 'no such member of this organization');
   await deps.store.orgs.setResourceMember(id, userId, role, deps.now());
 }
 
 export async function removeResourceMember(deps: IdentityDeps, orgId: string, id: string, userId: string): Promise<void> {
   await resourceOf(deps, orgId, id);
-  if (!(await deps.store.orgs.removeResourceMember(id, userId))) throw new AdminError('not_found', 'no such resource member');
+  if (!(await deps.store.orgs.removeResourceMember(id, userId))) throw new PortcullisError('not_found', 'no such resource member');
 }

@@ -4,8 +4,8 @@
  */
 import type { Application, ToolRule } from '../core/application.ts';
 import type { DenialCode } from '../core/errors.ts';
-import type { ResourceLevels, ResourceTree } from '../identity/permissions.ts';
-import type { ToolRecord } from '../store/types.ts';
+import type { ResourceTree } from '../identity/permissions.ts';
+import type { ResourceLevels } from '../shared/levels.ts';
 
 export interface Caller {
   subject: string;
@@ -36,8 +36,11 @@ export interface PolicyInput {
   app: Application;
   caller: Caller;
   target: CallTarget;
-  /** The manifest entry of the tool being called (tools/call only). */
-  tool?: ToolRecord;
+  /**
+   * What the manifest says of the tool being called (tools/call only): has it been reviewed, and
+   * the annotations it was listed with (JSON), which decide its default scope.
+   */
+  tool?: { status: 'approved' | 'needs_review'; annotations: string | null };
   /** Epoch milliseconds. */
   now: number;
   /** The resource tree of the caller's organization (argument-level constraints). */

@@ -12,7 +12,7 @@ import { createGrantRevoker } from '../revocation/grant-revoker.ts';
 import { deviceRoutes } from '../authz/device-flow.ts';
 import { createRevocationStream } from '../authz/revocation-stream.ts';
 import { interactionRoutes } from '../authz/interactions.ts';
-import { CLOCK_SKEW } from '../authz/provider.ts';
+import { CLOCK_SKEW } from '../core/clock.ts';
 import { ResourceRegistry } from '../applications/protected-resources.ts';
 import type { ApplicationDefinition } from '../core/application.ts';
 import type { Config } from '../core/config.ts';

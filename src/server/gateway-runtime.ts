@@ -5,6 +5,9 @@
  * looks like an API key (`pcs_…`) is resolved by keys/api-key-resolver.ts instead of verified as a
  * JWT; organizations' resource trees are held by guard/org-trees.ts (both in memory).
  */
+import { PortcullisError } from '../core/errors.ts';
+import { isApiKeyShaped } from '../shared/api-key-shape.ts';
+import type { SigningKey } from '../signing-keys/key-ring.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
@@ -16,7 +19,7 @@ import type { SecretKey } from '../core/crypto.ts';
 import { Bindings } from '../gateway/bindings.ts';
 import { createGateway } from '../gateway/gateway.ts';
 import { listUpstreamTools } from '../gateway/probe.ts';
-import { createUpstreamTokenMinter, type SigningKey } from '../gateway/upstream-token.ts';
+import { createUpstreamTokenMinter } from '../gateway/upstream-token.ts';
 import { createBuiltinUpstream, type InProcessServer } from '../gateway/upstreams/builtin.ts';
 import { createHttpUpstream } from '../gateway/upstreams/http.ts';
 import { createStdioUpstream } from '../gateway/upstreams/stdio/index.ts';
@@ -25,7 +28,6 @@ import { resourceMetadataDocument, resourceMetadataUrl } from '../shared/resourc
 import { OrgTrees } from '../identity/org-trees.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
 import { createTokenVerifier, type TokenVerifier } from '../shared/verify.ts';
-import { isApiKeyShaped } from '../api-keys/format.ts';
 import { ApiKeyResolver } from '../api-keys/resolver.ts';
 import type { Store } from '../store/types.ts';
 
@@ -89,7 +91,7 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
   function verifierFor(app: Application): TokenVerifier {
     const cached = verifiers.get(app.slug);
     if (cached?.app.resource === app.resource && cached.app.scopes === app.scopes) return cached.verify;
-    const jwt = createTokenVerifier({ issuer: config.publicUrl, audience: app.resource, keys: options.keys, revocations: options.revocations, clockSkewSeconds: options.clockSkew });
+    const jwt = createTokenVerifier({ issuer: config.publicUrl, audience: app.resource, keys: options.keys, revocations: options.revocations, clockSkewSeconds: options.clockSkew, refuse: PortcullisError.from });
     // A JWT never matches the key shape (it has dots), so the two never mix.
     const verify: TokenVerifier = (bearer) => (isApiKeyShaped(bearer) ? apiKeys.resolve(bearer, app) : jwt(bearer));
     verifiers.set(app.slug, { app, verify });

@@ -4,7 +4,7 @@
  * `token_revoked`, …) are logged and audited but sent as `invalid_token`. Every challenge names the
  * Protected Resource Metadata (RFC 9728 §5.1) so a client can find the authorization server.
  */
-import { PortcullisError, statusFor, type ErrorCode } from '../core/errors.ts';
+import { CHECK_STATUS, type CheckCode, type Denial } from './denials.ts';
 
 export interface Challenge {
   status: number;
@@ -24,7 +24,7 @@ export function bearerChallenge(params: Record<string, string | undefined>): str
   return parts.length ? `Bearer ${parts.join(', ')}` : 'Bearer';
 }
 
-const WIRE_CODE: Partial<Record<ErrorCode, string>> = {
+const WIRE_CODE: Partial<Record<string, string>> = {
   invalid_token: 'invalid_token',
   invalid_audience: 'invalid_token',
   token_revoked: 'invalid_token',
@@ -39,8 +39,14 @@ export interface ChallengeContext {
   scope?: string;
 }
 
+/** What a challenge needs of an error: its code and a safe message (a Denial, a PortcullisError, a GuardError). */
+export type ChallengedError = Pick<Denial, 'message'> & { code: string };
+
+/** The status of a code, for the codes a check can end in; anything else is an authentication failure. */
+const statusOf = (code: string) => CHECK_STATUS[code as CheckCode] ?? 401;
+
 /** 401 for a missing or bad token, 403 for missing scopes, 503 when the token could not be checked. */
-export function challengeFor(err: PortcullisError | undefined, ctx: ChallengeContext): Challenge {
+export function challengeFor(err: ChallengedError | undefined, ctx: ChallengeContext): Challenge {
   if (!err || !ctx.tokenPresented) {
     return {
       status: 401,
@@ -48,7 +54,7 @@ export function challengeFor(err: PortcullisError | undefined, ctx: ChallengeCon
       body: { error: 'invalid_token', error_description: 'authentication required' },
     };
   }
-  if (statusFor(err.code) >= 500) {
+  if (statusOf(err.code) >= 500) {
     // The token could not be checked (keys or revocation state out of reach): refuse, fail closed,
     // but without a Bearer challenge — the token is not known to be bad, so a client must not
     // throw it away and re-authorize; 503 + Retry-After says "try again shortly" (RFC 9110 §15.6.4).
@@ -59,7 +65,7 @@ export function challengeFor(err: PortcullisError | undefined, ctx: ChallengeCon
     };
   }
   const wire = WIRE_CODE[err.code] ?? 'invalid_token';
-  const status = wire === 'insufficient_scope' ? 403 : statusFor(err.code) === 403 ? 403 : 401;
+  const status = wire === 'insufficient_scope' ? 403 : statusOf(err.code) === 403 ? 403 : 401;
   return {
     status,
     headers: {
@@ -74,10 +80,14 @@ export function challengeFor(err: PortcullisError | undefined, ctx: ChallengeCon
   };
 }
 
-export function insufficientScope(needed: string[], held: Iterable<string>): { error: PortcullisError; scope: string } {
+/**
+ * The denial for missing scopes, naming in `scope` every scope the request needs together with
+ * those held, so one re-authorization asks for the union (MCP 2026-07-28: one challenge, all scopes).
+ */
+export function insufficientScope(needed: string[], held: Iterable<string>): { denial: Denial; scope: string } {
   const scope = [...new Set([...held, ...needed])].join(' ');
   return {
-    error: new PortcullisError('insufficient_scope', 'the access token lacks a scope this request needs', { rule: 'tool-scope', detail: { scope } }),
+    denial: { code: 'insufficient_scope', message: 'the access token lacks a scope this request needs', rule: 'tool-scope', detail: { scope } },
     scope,
   };
 }

@@ -7,7 +7,7 @@
  * 127.0.0.0/8, ::1), and only when the guard allows it — by default outside production
  * (`NODE_ENV !== 'production'`), so a developer can run an authorization server on localhost.
  */
-import { isLoopbackUrl } from '../core/net.ts';
+import { isLoopbackUrl } from './net.ts';
 
 export class OutboundRefused extends Error {
   override readonly name = 'OutboundRefused';

@@ -8,12 +8,13 @@
  * grant or of the token itself. Not checked here: scopes (the caller decides per request) and
  * sender constraints (DPoP comes later).
  *
- * Every failure is a PortcullisError with a precise code (`invalid_token`, `invalid_audience`,
- * `token_revoked`) for logs and audit; challenge.ts turns all three into RFC 6750 `invalid_token`.
+ * Every failure is a denial with a precise code (`invalid_token`, `invalid_audience`,
+ * `token_revoked`) for logs and audit, thrown as the caller's own error type (`refuse`);
+ * challenge.ts turns all three into RFC 6750 `invalid_token`.
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { PortcullisError } from '../core/errors.ts';
-import { isLevel, type ResourceLevels } from '../identity/permissions.ts';
+import type { Denial, Refuse } from './denials.ts';
+import { readLevels, type ResourceLevels } from './levels.ts';
 
 export interface VerifiedToken {
   /** The raw token, for forwarding decisions (never for logging). */
@@ -38,14 +39,6 @@ export interface VerifiedToken {
   claims: JWTPayload;
 }
 
-/** The `res` claim, keeping only well-formed entries (an unknown level grants nothing). */
-export function readLevels(value: unknown): ResourceLevels | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const levels: ResourceLevels = {};
-  for (const [id, level] of Object.entries(value)) if (isLevel(level)) levels[id] = level;
-  return levels;
-}
-
 export interface RevocationCheck {
   /**
    * True when the token's grant or the token itself has been revoked, or its subject (or their
@@ -63,6 +56,8 @@ export interface VerifierOptions {
   clockSkewSeconds?: number;
   /** Epoch seconds (tests). */
   now?: () => number;
+  /** The error thrown for a refused token (the server's PortcullisError.from, the SDK's GuardError.from). */
+  refuse: Refuse;
 }
 
 /** How many verified tokens each verifier remembers (a signature check costs far more than a lookup). */
@@ -70,11 +65,12 @@ const CACHE_SIZE = 10_000;
 
 const ALGORITHMS = ['ES256'];
 
-function invalid(rule: string, cause?: unknown): PortcullisError {
-  return new PortcullisError('invalid_token', 'the access token is not valid', { rule, cause });
+function invalid(rule: string, cause?: unknown): Denial {
+  return { code: 'invalid_token', message: 'the access token is not valid', rule, cause };
 }
 
 export function createTokenVerifier(options: VerifierOptions) {
+  const { refuse } = options;
   const audiences = new Set(Array.isArray(options.audience) ? options.audience : [options.audience]);
   const clockTolerance = options.clockSkewSeconds ?? 5;
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -84,7 +80,7 @@ export function createTokenVerifier(options: VerifierOptions) {
 
   function revocationCheck(verified: VerifiedToken): VerifiedToken {
     if (options.revocations?.isRevoked(verified)) {
-      throw new PortcullisError('token_revoked', 'the access token has been revoked', { rule: 'revocation' });
+      throw refuse({ code: 'token_revoked', message: 'the access token has been revoked', rule: 'revocation' });
     }
     return verified;
   }
@@ -94,11 +90,11 @@ export function createTokenVerifier(options: VerifierOptions) {
     if (remembered) {
       if (now() - clockTolerance >= remembered.expiresAt) {
         verifiedTokens.delete(token);
-        throw invalid('expired');
+        throw refuse(invalid('expired'));
       }
       return revocationCheck(remembered);
     }
-    if (!token || token.length > 8192 || token.split('.').length !== 3) throw invalid('malformed');
+    if (!token || token.length > 8192 || token.split('.').length !== 3) throw refuse(invalid('malformed'));
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, options.keys, {
@@ -110,16 +106,16 @@ export function createTokenVerifier(options: VerifierOptions) {
         requiredClaims: ['sub', 'client_id', 'jti', 'exp', 'iat', 'aud'],
       }));
     } catch (err) {
-      if (err instanceof joseErrors.JWTExpired) throw invalid('expired', err);
-      if (err instanceof joseErrors.JOSEAlgNotAllowed) throw invalid('algorithm', err);
-      if (err instanceof joseErrors.JWKSNoMatchingKey) throw invalid('unknown-key', err);
-      if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw invalid('signature', err);
-      if (err instanceof joseErrors.JWTClaimValidationFailed) throw invalid(`claim-${err.claim}`, err);
-      throw invalid('malformed', err);
+      if (err instanceof joseErrors.JWTExpired) throw refuse(invalid('expired', err));
+      if (err instanceof joseErrors.JOSEAlgNotAllowed) throw refuse(invalid('algorithm', err));
+      if (err instanceof joseErrors.JWKSNoMatchingKey) throw refuse(invalid('unknown-key', err));
+      if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw refuse(invalid('signature', err));
+      if (err instanceof joseErrors.JWTClaimValidationFailed) throw refuse(invalid(`claim-${err.claim}`, err));
+      throw refuse(invalid('malformed', err));
     }
     const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud!];
     if (!audience.some((aud) => audiences.has(aud))) {
-      throw new PortcullisError('invalid_audience', 'the access token is for another resource', { rule: 'audience' });
+      throw refuse({ code: 'invalid_audience', message: 'the access token is for another resource', rule: 'audience' });
     }
     const verified: VerifiedToken = {
       token,

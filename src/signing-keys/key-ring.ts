@@ -13,6 +13,12 @@ import type { SigningKeyRecord, Store } from '../store/types.ts';
 
 const ALG = 'ES256';
 
+/** The private key tokens are signed with now, and its key id (JWS `kid`). */
+export interface SigningKey {
+  key: CryptoKey;
+  kid: string;
+}
+
 export interface KeyRing {
   /** Private JWKs for the engine: signing key first, then retired keys (verify only). */
   privateJwks: JWK[];

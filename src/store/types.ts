@@ -10,6 +10,9 @@
  *   payloads that are already sealed where that matters (see authz/adapter.ts).
  */
 
+import type { OrgRole, ResourceKind, ResourceRole } from '../core/roles.ts';
+import type { Level } from '../shared/levels.ts';
+
 /** A protocol-engine artifact (oidc-provider model instance), stored as opaque text. */
 export interface OidcRecord {
   model: string;
@@ -314,11 +317,7 @@ export interface BindingStore {
 
 // ---- Identity and permissions (docs/design/identity.md) ----
 
-export type OrgRole = 'owner' | 'admin' | 'member';
-export type ResourceRole = 'viewer' | 'editor' | 'manager';
-export type ResourceKind = 'workspace' | 'project' | 'folder';
 /** What a role allows on a resource: viewer → read, editor → write, manager → delete. */
-export type Level = 'read' | 'write' | 'delete';
 
 export interface OrgSettings {
   /** Which kinds of clients may act for the org (pre-registered always includes portcullis-cli). */

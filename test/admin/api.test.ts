@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { errorAnswer } from '../../src/admin-api/errors.ts';
+import { refusalFor } from '../../src/http/refusal.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { adminClient, apiUrl, httpDefinition, mcpCall, startToyMcp, waitFor, type AdminClient, type ApiAnswer, type ToyMcp } from './support.ts';
 
@@ -251,7 +251,7 @@ describe('admin API', () => {
   });
 
   it('turns an unexpected failure into a bare internal_error, without its message', () => {
-    const answer = errorAnswer(new Error('SELECT secret FROM users at /srv/app.ts:12'));
-    assert.deepEqual(answer, { status: 500, body: { error: 'internal_error' }, internal: true });
+    const answer = refusalFor('admin', new Error('SELECT secret FROM users at /srv/app.ts:12'));
+    assert.deepEqual(answer, { status: 500, headers: {}, body: { error: 'internal_error' } });
   });
 });

@@ -5,6 +5,7 @@
  * through the gateway — surviving restarts, renewing tokens, noticing revocation, logging out,
  * switching accounts, and taking PORTCULLIS_TOKEN in CI.
  */
+import { CLI_CLIENT_ID } from '../../src/shared/cli-client.ts';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,6 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { Client as V2Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport as V2Stdio } from '@modelcontextprotocol/client/stdio';
 import type { Browser } from 'playwright-core';
-import { CLI_CLIENT_ID } from '../../src/authz/clients.ts';
 import { loadRootSecret } from '../../src/core/secrets.ts';
 import { AuthFile } from '../../src/sdk/device-login/auth-file.ts';
 import { issueApiKey } from '../../src/api-keys/service.ts';

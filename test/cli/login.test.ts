@@ -3,12 +3,12 @@
  * in a browser, the tokens land in the token file; whoami and logout read the same file, and the
  * exit codes say what happened (0 done / signed in, 1 not, 2 wrong command line).
  */
+import { CLI_CLIENT_ID } from '../../src/shared/cli-client.ts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { CLI_CLIENT_ID } from '../../src/authz/clients.ts';
 import { AuthFile } from '../../src/sdk/device-login/auth-file.ts';
 import { postForm } from '../helpers/authz.ts';
 import { approveDeviceOverHttp } from '../helpers/device.ts';

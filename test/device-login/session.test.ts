@@ -3,6 +3,7 @@
  * tokens renewed before they expire, a refused renewal ends the sign-in, logout revokes at the
  * server, and the device-flow answers (slow_down, expired, denied) are handled as RFC 8628 says.
  */
+import { CLI_CLIENT_ID } from '../../src/shared/cli-client.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { CLI_CLIENT_ID } from '../../src/authz/clients.ts';
 import { AuthFile } from '../../src/sdk/device-login/auth-file.ts';
 import { DeviceLoginError } from '../../src/sdk/device-login/errors.ts';
 import { DeviceLogin, type ChangeReason, type DeviceLoginOptions } from '../../src/sdk/device-login/session.ts';

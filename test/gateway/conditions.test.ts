@@ -8,9 +8,10 @@
  * counted on the weekday it starts; closed: two hours later, or tomorrow), so no test waits for a
  * clock; the edge cases (midnight, daylight saving, boundaries) are in test/policy with fixed clocks.
  */
+import type { TimeWindow } from '../../src/core/time-windows.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ApplicationDefinition, TimeWindow } from '../../src/core/application.ts';
+import type { ApplicationDefinition } from '../../src/core/application.ts';
 import { RpcError } from '../../src/gateway/jsonrpc.ts';
 import { serverTargets } from '../helpers/authz.ts';
 import type { TestServer } from '../helpers/server.ts';

@@ -5,6 +5,7 @@
  * refresh never carries it forward, and the consent page says what it is in plain English.
  * Plus the module's pure parts with fixed clocks.
  */
+import type { ProtectedResource } from '../../src/core/protected-resource.ts';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +19,6 @@ import {
   sessionAnswersLogin,
   tokenEndpointScopes,
 } from '../../src/authz/step-up.ts';
-import type { ProtectedResource } from '../../src/applications/protected-resources.ts';
 import {
   addStaticClient,
   assertTokens,

@@ -57,7 +57,7 @@ describe('guard: challenges', () => {
   });
 
   it('answers missing scopes with 403 insufficient_scope naming every scope needed (RFC 6750 §3.1)', () => {
-    const { error, scope } = insufficientScope(['demo:delete'], ['demo:read', 'demo:write']);
+    const { denial: error, scope } = insufficientScope(['demo:delete'], ['demo:read', 'demo:write']);
     assert.equal(error.code, 'insufficient_scope');
     assert.equal(scope, 'demo:read demo:write demo:delete');
     const challenge = challengeFor(error, { resourceMetadataUrl: PRM, tokenPresented: true, scope });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { CLOCK_SKEW } from '../../src/authz/provider.ts';
+import { CLOCK_SKEW } from '../../src/core/clock.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { bearerParams, postMcp, signIn, toolsList } from './sign-in.ts';
 

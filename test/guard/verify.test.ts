@@ -54,7 +54,7 @@ function unsigned(payload: JWTPayload, header: Record<string, unknown>): string 
   return `${enc(header)}.${enc(payload)}.`;
 }
 
-const verify = createTokenVerifier({ issuer: ISSUER, audience: RESOURCE, keys, clockSkewSeconds: 5 });
+const verify = createTokenVerifier({ issuer: ISSUER, audience: RESOURCE, keys, clockSkewSeconds: 5, refuse: PortcullisError.from });
 
 /** Assert the promise rejects with a PortcullisError of this code (and, when given, this rule). */
 async function refused(promise: Promise<unknown>, code: string, rule?: string): Promise<void> {
@@ -185,7 +185,7 @@ describe('guard: access-token verification', () => {
         return (token.grantId !== undefined && revokedGrants.has(token.grantId)) || revokedJtis.has(token.jti);
       },
     };
-    const guarded = createTokenVerifier({ issuer: ISSUER, audience: RESOURCE, keys, revocations });
+    const guarded = createTokenVerifier({ issuer: ISSUER, audience: RESOURCE, keys, revocations, refuse: PortcullisError.from });
     await refused(guarded(await sign(claims({ grant_id: 'grant-revoked' }))), 'token_revoked');
     await refused(guarded(await sign(claims({ jti: 'jti-revoked' }))), 'token_revoked');
     const fine = await guarded(await sign(claims({ grant_id: 'grant-ok', jti: 'jti-ok' })));
@@ -195,14 +195,14 @@ describe('guard: access-token verification', () => {
 
   it('checks revocation only after the signature: a forged token never reaches the revocation list', async () => {
     let asked = 0;
-    const guarded = createTokenVerifier({ issuer: ISSUER, audience: RESOURCE, keys, revocations: { isRevoked: () => (asked++, false) } });
+    const guarded = createTokenVerifier({ issuer: ISSUER, audience: RESOURCE, keys, revocations: { isRevoked: () => (asked++, false) }, refuse: PortcullisError.from });
     const foreign = await generateKeyPair('ES256');
     await refused(guarded(await sign(claims(), {}, foreign.privateKey)), 'invalid_token');
     assert.equal(asked, 0);
   });
 
   it('accepts any of several audiences this resource answers to', async () => {
-    const multi = createTokenVerifier({ issuer: ISSUER, audience: [RESOURCE, 'https://mcp.example.com'], keys });
+    const multi = createTokenVerifier({ issuer: ISSUER, audience: [RESOURCE, 'https://mcp.example.com'], keys, refuse: PortcullisError.from });
     assert.equal((await multi(await sign(claims({ aud: 'https://mcp.example.com' })))).subject, 'user-1');
   });
 });

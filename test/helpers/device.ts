@@ -9,9 +9,9 @@
  * checkboxes `grant` = scope names, buttons `decision=approve|deny`), and result pages
  * `main#device-approved`, `main#device-denied`, `main#device-expired`.
  */
+import { CLI_CLIENT_ID } from '../../src/shared/cli-client.ts';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { CLI_CLIENT_ID } from '../../src/authz/clients.ts';
 import { endpoint, postForm, type OAuthResponse } from './authz.ts';
 import type { TestServer } from './server.ts';
 import { checkboxValues, findForm, UserAgent, type PageResponse } from './user-agent.ts';

@@ -22,7 +22,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
 import { clientToRecord } from '../../src/authz/clients.ts';
-import { CLOCK_SKEW } from '../../src/authz/provider.ts';
+import { CLOCK_SKEW } from '../../src/core/clock.ts';
 import type { ServerTarget } from './authz.ts';
 import { startHttpsFixture, type HttpsFixture } from './https-fixture.ts';
 import { authorizeInBrowser, type BrowserResult, type BrowserStep } from './oauth-flow.ts';

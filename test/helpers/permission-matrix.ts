@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { AdminError } from '../../src/admin-api/errors.ts';
+import { isRefusal, PortcullisError } from '../../src/core/errors.ts';
 import { createGrantRevoker } from '../../src/revocation/grant-revoker.ts';
 import { randomToken, type SecretKey } from '../../src/core/crypto.ts';
 import { loadRootSecret } from '../../src/core/secrets.ts';
@@ -201,7 +201,7 @@ export async function issueOrPlantKey(world: MatrixWorld, user: User, input: Api
     const { key, secret } = await issueApiKey(world.identity, { orgId, userId: user.id }, input);
     return { issued: true, secret, id: key.id };
   } catch (err) {
-    assert.ok(err instanceof AdminError && err.code === 'invalid_request', String(err));
+    assert.ok(isRefusal(err) && err.code === 'invalid_request', String(err));
     const problems = (err.detail.errors ?? []) as { path: string }[];
     const secret = generateApiKey();
     const id = `key_${randomToken(12)}`;

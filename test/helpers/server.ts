@@ -9,7 +9,8 @@ import { loadConfig, type ConfigInput } from '../../src/core/config.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { startPortcullis, type Running } from '../../src/server/app.ts';
-import type { Org, OrgRole, User } from '../../src/store/types.ts';
+import type { Org, User } from '../../src/store/types.ts';
+import type { OrgRole } from '../../src/core/roles.ts';
 
 export interface AddUserOptions {
   /**

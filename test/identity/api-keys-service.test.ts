@@ -4,23 +4,24 @@
  * options; revoking is permanent (no re-enable, a second revoke is 409); and a key never exceeds
  * its creator when it is made — refused field by field.
  */
+import { isApiKeyShaped } from '../../src/shared/api-key-shape.ts';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { AdminError } from '../../src/admin-api/errors.ts';
+import { isRefusal, PortcullisError } from '../../src/core/errors.ts';
 import { issueApiKey, listApiKeys, revokeApiKey } from '../../src/api-keys/service.ts';
-import { hashApiKey, isApiKeyShaped } from '../../src/api-keys/format.ts';
+import { hashApiKey } from '../../src/api-keys/format.ts';
 import type { OrgResource, User } from '../../src/store/types.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
 import { identityFixture, type IdentityFixture } from './support.ts';
 
-async function refused(promise: Promise<unknown>, code: string): Promise<AdminError> {
+async function refused(promise: Promise<unknown>, code: string): Promise<PortcullisError> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
-  assert.ok(err instanceof AdminError, `expected AdminError ${code}, got ${String(err)}`);
+  assert.ok(isRefusal(err), `expected PortcullisError ${code}, got ${String(err)}`);
   assert.equal(err.code, code);
   return err;
 }
 
-function paths(err: AdminError): string[] {
+function paths(err: PortcullisError): string[] {
   return ((err.detail.errors as { path: string }[] | undefined) ?? []).map((e) => e.path).sort();
 }
 

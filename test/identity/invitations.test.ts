@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AdminError } from '../../src/admin-api/errors.ts';
+import { isRefusal, PortcullisError } from '../../src/core/errors.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { acceptInvitation, findInvitation, invite, listInvitations, revokeInvitation } from '../../src/identity/invitations.ts';
 import { createMailer } from '../../src/identity/mailer.ts';
@@ -20,7 +20,7 @@ import { mailText, startSmtpServer, type SmtpServer } from './smtp-server.ts';
 
 async function refused(promise: Promise<unknown>, code: string): Promise<void> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
-  assert.ok(err instanceof AdminError, `expected AdminError ${code}, got ${String(err)}`);
+  assert.ok(isRefusal(err), `expected PortcullisError ${code}, got ${String(err)}`);
   assert.equal(err.code, code);
 }
 
@@ -54,7 +54,7 @@ for (const target of storesUnderTest()) {
       const user = await f.store.users.create({ email: `twice-${target.dialect}@example.com` });
       const results = await Promise.allSettled(Array.from({ length: 5 }, () => acceptInvitation(f.deps, tokenOf(link!), user)));
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof AdminError && ['invitation_invalid', 'already_member'].includes(r.reason.code), String(r.reason));
+      for (const r of results) if (r.status === 'rejected') assert.ok(isRefusal(r.reason) && ['invitation_invalid', 'already_member'].includes(r.reason.code), String(r.reason));
       assert.equal((await f.store.orgs.member(f.org.id, user.id))?.role, 'admin');
     });
 
@@ -82,8 +82,8 @@ for (const target of storesUnderTest()) {
     });
 
     it('refuses bad input by field, members already in, an admin inviting an owner, and another org\'s invitation ids', async () => {
-      const bad = await invite(deps, owner, f.org, { email: 'not-an-address', role: 'king', expiresInDays: 99, extra: 1 }).catch((e: AdminError) => e);
-      assert.ok(bad instanceof AdminError && bad.code === 'invalid_request');
+      const bad = await invite(deps, owner, f.org, { email: 'not-an-address', role: 'king', expiresInDays: 99, extra: 1 }).catch((e: PortcullisError) => e);
+      assert.ok(isRefusal(bad) && bad.code === 'invalid_request');
       assert.deepEqual((bad.detail.errors as { path: string }[]).map((e) => e.path).sort(), ['email', 'expiresInDays', 'extra', 'role']);
       await refused(invite(deps, owner, f.org, { email: 'ADA@example.com' }), 'already_member');
       await refused(invite(deps, { userId: f.ada.id, role: 'admin' }, f.org, { email: 'x@example.com', role: 'owner' }), 'forbidden');

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AdminError } from '../../src/admin-api/errors.ts';
+import { isRefusal, PortcullisError } from '../../src/core/errors.ts';
 import { deleteUser, disableUser, enableUser, removeMember, setRole } from '../../src/identity/people.ts';
 import type { User } from '../../src/store/types.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
@@ -14,7 +14,7 @@ import { identityFixture } from './support.ts';
 
 async function refused(promise: Promise<unknown>, code: string): Promise<void> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
-  assert.ok(err instanceof AdminError, `expected AdminError ${code}, got ${String(err)}`);
+  assert.ok(isRefusal(err), `expected PortcullisError ${code}, got ${String(err)}`);
   assert.equal(err.code, code);
 }
 

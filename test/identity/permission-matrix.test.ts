@@ -33,10 +33,11 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { ApiKeyInput } from '../../src/api-keys/service.ts';
-import type { OrgRole, ResourceRole, User } from '../../src/store/types.ts';
+import type { User } from '../../src/store/types.ts';
 import { adminClient, apiUrl, type AdminClient, type ApiAnswer } from '../admin/support.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { tokenFor } from '../helpers/gateway.ts';
+import type { OrgRole, ResourceRole } from '../../src/core/roles.ts';
 import {
   ALL_SCOPES,
   APP,

@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { createGrantRevoker } from '../../src/revocation/grant-revoker.ts';
 import { RevocationList } from '../../src/revocation/revocation-list.ts';
 import type { IdentityDeps } from '../../src/identity/context.ts';
-import type { Org, OrgRole, Store, User } from '../../src/store/types.ts';
+import type { Org, Store, User } from '../../src/store/types.ts';
 import type { StoreUnderTest } from '../helpers/stores.ts';
+import type { OrgRole } from '../../src/core/roles.ts';
 
 export interface IdentityFixture {
   store: Store;

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationDefinitionSchema } from '../../src/core/application.ts';
 import { evaluate, GATEWAY_RULES } from '../../src/policy/index.ts';
-import { ipAllow, ipAllowed, isCidr, normalizeIp } from '../../src/policy/rules/ip-allow.ts';
+import { ipAllowed, isCidr, normalizeIp } from '../../src/core/addresses.ts';
+import { ipAllow } from '../../src/policy/rules/ip-allow.ts';
 import { app, approvedTool, call, caller, input } from './support.ts';
 
 describe('ipAllowed: CIDR matching', () => {

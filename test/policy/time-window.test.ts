@@ -2,11 +2,13 @@
  * Time windows (policy/rules/time-window.ts) with fixed clocks: boundaries, time zones and
  * daylight saving, windows across midnight, days of the week, per application and per tool.
  */
+import type { TimeWindow } from '../../src/core/time-windows.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApplicationDefinitionSchema, type TimeWindow } from '../../src/core/application.ts';
+import { ApplicationDefinitionSchema } from '../../src/core/application.ts';
 import { evaluate, GATEWAY_RULES } from '../../src/policy/index.ts';
-import { insideWindow, isTimeZone, localTime, timeWindow } from '../../src/policy/rules/time-window.ts';
+import { insideWindow, isTimeZone, localTime } from '../../src/core/time-windows.ts';
+import { timeWindow } from '../../src/policy/rules/time-window.ts';
 import { app, approvedTool, at, call, input } from './support.ts';
 
 const w = (from: string, to: string, extra: Partial<TimeWindow> = {}): TimeWindow => ({ from, to, timeZone: 'UTC', ...extra });

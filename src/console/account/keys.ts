@@ -7,10 +7,10 @@
  * into the form.
  */
 import type { Hono } from 'hono';
-import { AdminError } from '../../admin-api/errors.ts';
+import { isRefusal, PortcullisError, type FieldError } from '../../core/errors.ts';
 import { issueApiKey, KEY_EXPIRY_DAYS, listApiKeys, revokeApiKey, type ApiKeyView } from '../../api-keys/service.ts';
 import { identityDeps } from '../../identity/context.ts';
-import type { Org, OrgRole } from '../../store/types.ts';
+import type { Org } from '../../store/types.ts';
 import { audit } from './audit.ts';
 import { html, type Html } from '../../web/html.ts';
 import type { SignedIn } from '../../web/session.ts';
@@ -18,8 +18,8 @@ import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '..
 import { keyNames, keyTable } from './key-views.ts';
 import { csrfField, errorPage, formExpired, notFound, notice, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
 import { KIND_LABEL, treeOrder } from './resource-tree.ts';
+import type { OrgRole } from '../../core/roles.ts';
 
-type FieldProblem = { path: string; message: string };
 
 const EXPIRY_LABEL: Record<string, string> = { never: 'Never', '7d': 'In 7 days', '30d': 'In 30 days', '90d': 'In 90 days', '365d': 'In a year', date: 'On a date' };
 
@@ -49,7 +49,7 @@ export function keyRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
   const base = deps.base;
   const ids = identityDeps(deps);
 
-  async function page(c: WebContext, me: SignedIn, extra: { problems?: FieldProblem[]; code?: string; created?: { key: ApiKeyView; secret: string }; name?: string } = {}) {
+  async function page(c: WebContext, me: SignedIn, extra: { problems?: FieldError[]; code?: string; created?: { key: ApiKeyView; secret: string }; name?: string } = {}) {
     const orgs = await deps.store.orgs.forUser(me.user.id);
     const keys = await listApiKeys(ids, { userId: me.user.id });
     const names = await keyNames(deps, [...keys.map((k) => k.orgId), ...orgs.map((o) => o.id)]);
@@ -72,7 +72,7 @@ ${orgs.length ? await createForm(c, orgs, names.applications, extra) : html`<p c
     });
   }
 
-  async function createForm(c: WebContext, orgs: (Org & { role: OrgRole })[], applications: Map<string, string>, extra: { problems?: FieldProblem[]; code?: string; name?: string }): Promise<Html> {
+  async function createForm(c: WebContext, orgs: (Org & { role: OrgRole })[], applications: Map<string, string>, extra: { problems?: FieldError[]; code?: string; name?: string }): Promise<Html> {
     const trees = await Promise.all(orgs.map(async (o) => ({ org: o, nodes: treeOrder(await deps.store.orgs.resources(o.id)) })));
     const manages = orgs.some((o) => o.role === 'owner' || o.role === 'admin');
     const problems = extra.problems ?? [];
@@ -139,9 +139,9 @@ ${manages ? html`<label class="choice"><input type="checkbox" name="admin"> May 
       deps.log.info({ event: 'key.created', user: me.user.id, key: created.key.id }, 'API key created');
       return c.html(await page(c, me, { created }));
     } catch (err) {
-      if (!(err instanceof AdminError)) throw err;
+      if (!(isRefusal(err))) throw err;
       if (err.code === 'not_found') return notFound(deps, c);
-      const problems = (err.detail.errors as FieldProblem[] | undefined) ?? [];
+      const problems = (err.detail.errors as FieldError[] | undefined) ?? [];
       return c.html(await page(c, me, { problems, code: err.code, name: String(input.name ?? '') }), err.code === 'forbidden' ? 403 : 400);
     }
   });
@@ -154,7 +154,7 @@ ${manages ? html`<label class="choice"><input type="checkbox" name="admin"> May 
       const key = await revokeApiKey(ids, { userId: me.user.id }, field(form, 'key'), me.user.id);
       await audit(deps, { kind: 'account.key.revoked', orgId: key.orgId, actor: me.user.id, subject: me.user.id, details: { key: key.id } });
     } catch (err) {
-      if (!(err instanceof AdminError)) throw err;
+      if (!(isRefusal(err))) throw err;
       if (err.code === 'already_revoked') return errorPage(deps, c, 409, 'already_revoked', 'This key is revoked already', 'Revoking is permanent; there is nothing more to do.');
       return notFound(deps, c);
     }

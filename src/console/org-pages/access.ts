@@ -3,15 +3,16 @@
  * gets 403; anyone else — not a member, or no such org — gets 404, the same page whether the
  * org exists or not. Also the org's sub-navigation and how service errors become pages.
  */
-import { AdminError } from '../../admin-api/errors.ts';
+import { PortcullisError, isRefusal } from '../../core/errors.ts';
 import type { AuditRecord } from '../../audit/audit-log.ts';
 import { audit } from '../account/audit.ts';
-import type { Org, OrgRole } from '../../store/types.ts';
+import type { Org } from '../../store/types.ts';
 import type { Hono } from 'hono';
 import { errorPage, formExpired, notFound, requireSignedIn, signedInPage } from '../account/layout.ts';
 import { html, type Html } from '../../web/html.ts';
 import type { SignedIn } from '../../web/session.ts';
 import { csrfValid, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
+import type { OrgRole } from '../../core/roles.ts';
 
 export interface OrgAccess {
   me: SignedIn;
@@ -59,9 +60,9 @@ ${body}`,
   });
 }
 
-/** A service refusal (identity/*.ts AdminError) as a page with its stable code; anything else is rethrown. */
+/** A service refusal (identity/*.ts PortcullisError) as a page with its stable code; anything else is rethrown. */
 export function refusalPage(deps: WebDeps, c: WebContext, err: unknown): Response {
-  if (!(err instanceof AdminError)) throw err;
+  if (!(isRefusal(err))) throw err;
   const errors = (err.detail.errors as { path: string; message: string }[] | undefined) ?? [];
   const details = errors.length ? html`<ul data-testid="field-errors">${errors.map((e) => html`<li data-path="${e.path}">${e.path}: ${e.message}</li>`)}</ul>` : undefined;
   const status = err.status === 401 || err.status >= 413 ? 400 : (err.status as 400 | 403 | 404 | 409 | 410);

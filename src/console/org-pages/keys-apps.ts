@@ -8,7 +8,7 @@ import { listApiKeys, revokeApiKey } from '../../api-keys/service.ts';
 import { identityDeps } from '../../identity/context.ts';
 import { appRow, orgNames } from '../account/connected-apps.ts';
 import { keyNames, keyTable } from '../account/key-views.ts';
-import { AdminError } from '../../admin-api/errors.ts';
+import { PortcullisError } from '../../core/errors.ts';
 import { notice } from '../account/layout.ts';
 import { html } from '../../web/html.ts';
 import { field, type WebDeps, type WebEnv } from '../../web/pages.ts';
@@ -65,7 +65,7 @@ ${apps.length
 
   orgAction(app, deps, { path: '/orgs/:org/apps/disconnect', purpose: 'apps:disconnect', section: 'apps', done: 'disconnected' }, async (form, { org, me }) => {
     const grantId = field(form, 'grant');
-    if (!(await disconnectApp(deps, { orgId: org.id }, grantId))) throw new AdminError('not_found', 'no such connected app');
+    if (!(await disconnectApp(deps, { orgId: org.id }, grantId))) throw new PortcullisError('not_found', 'no such connected app');
     deps.log.info({ event: 'grant.disconnected', by: me.user.id, org: org.id, grant: grantId }, 'app disconnected by an org admin');
     return { kind: 'admin.grant.revoked', details: { grant: grantId } };
   });

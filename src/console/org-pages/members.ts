@@ -7,13 +7,13 @@ import type { Hono } from 'hono';
 import { identityDeps } from '../../identity/context.ts';
 import { issuePasswordReset, mayIssueResetFor } from '../../identity/password-reset.ts';
 import { ORG_ROLES, removeMember, setRole } from '../../identity/people.ts';
-import type { OrgRole } from '../../store/types.ts';
-import { AdminError } from '../../admin-api/errors.ts';
+import { PortcullisError } from '../../core/errors.ts';
 import { audit } from '../account/audit.ts';
 import { csrfField, errorPage, notFound, notice, when } from '../account/layout.ts';
 import { html, type Html } from '../../web/html.ts';
 import { field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { orgAccess, orgAction, orgForm, orgPage, orgPath, type OrgAccess } from './access.ts';
+import type { OrgRole } from '../../core/roles.ts';
 
 export function memberRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
   const ids = identityDeps(deps);
@@ -60,7 +60,7 @@ ${members.map((m, i) => {
 
   orgAction(app, deps, { path: '/orgs/:org/members/role', purpose: 'org:role', section: 'members', done: 'role_changed' }, async (form, { org, actor }) => {
     const role = field(form, 'role') as OrgRole;
-    if (!ORG_ROLES.includes(role)) throw new AdminError('invalid_request', 'pick owner, admin or member', { errors: [{ path: 'role', message: 'owner, admin or member' }] });
+    if (!ORG_ROLES.includes(role)) throw new PortcullisError('invalid_request', 'pick owner, admin or member', { detail: { errors: [{ path: 'role', message: 'owner, admin or member' }] } });
     await setRole(ids, actor, org.id, field(form, 'user'), role);
     return { kind: 'admin.member.role', subject: field(form, 'user'), details: { role } };
   });

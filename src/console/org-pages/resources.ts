@@ -5,7 +5,7 @@
  */
 import type { Hono } from 'hono';
 import type { AuditRecord } from '../../audit/audit-log.ts';
-import { parseInput } from '../../api-keys/service.ts';
+import { parseInput } from '../../core/input.ts';
 import { identityDeps } from '../../identity/context.ts';
 import {
   createResource,
@@ -18,12 +18,13 @@ import {
   ResourceMemberSchema,
   setResourceMember,
 } from '../../identity/workspace-tree.ts';
-import type { OrgResource, ResourceKind } from '../../store/types.ts';
+import type { OrgResource } from '../../store/types.ts';
 import { csrfField, notice } from '../account/layout.ts';
 import { KIND_LABEL, treeOrder } from '../account/resource-tree.ts';
 import { html } from '../../web/html.ts';
 import { field, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { orgAccess, orgAction, orgPage, orgPath } from './access.ts';
+import type { ResourceKind } from '../../core/roles.ts';
 
 const CHILD_KIND: Record<ResourceKind, ResourceKind | undefined> = { workspace: 'project', project: 'folder', folder: undefined };
 

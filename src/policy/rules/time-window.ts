@@ -1,66 +1,10 @@
 /**
  * Time windows, per application and per tool: calls are allowed only inside one of the listed
- * windows. A window is [from, to) in wall-clock time of its IANA time zone (default UTC), on the
- * listed days of the week (0 = Sunday; default every day):
- *
- * - `to` earlier than `from` spans midnight, and belongs to the day it starts on: Friday 22:00–06:00
- *   is open from Friday 22:00 to Saturday 06:00 (and not on Friday 00:00–06:00);
- * - `to` equal to `from` is a whole day (24 hours from `from`), e.g. 00:00–00:00 on days [1..5];
- * - daylight-saving changes follow the wall clock: 09:00–17:00 means 09:00–17:00 local time on
- *   both sides of a change (an hour that does not exist locally is simply never reached).
- *
- * Fails closed: a time zone the runtime does not know (should the schema ever let one through)
- * makes its window closed.
+ * windows (core/time-windows.ts says what "inside" means: wall-clock time of the window's zone,
+ * across midnight and daylight-saving changes). Fails closed on an unknown time zone.
  */
-import type { TimeWindow } from '../../core/application.ts';
+import { insideWindow } from '../../core/time-windows.ts';
 import { ALLOW, deny, toolRule, type Rule } from '../rule.ts';
-
-const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const formatters = new Map<string, Intl.DateTimeFormat | null>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat | null {
-  let format = formatters.get(timeZone);
-  if (format === undefined) {
-    try {
-      format = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-    } catch {
-      format = null;
-    }
-    formatters.set(timeZone, format);
-  }
-  return format;
-}
-
-/** An IANA time zone name the runtime knows ("Europe/Paris", "UTC"). */
-export function isTimeZone(timeZone: string): boolean {
-  return formatterFor(timeZone) !== null;
-}
-
-/** Day of week (0 = Sunday) and minutes since midnight at `now` (epoch ms), in `timeZone`. */
-export function localTime(now: number, timeZone: string): { day: number; minutes: number } | undefined {
-  const format = formatterFor(timeZone);
-  if (!format) return undefined;
-  const parts = Object.fromEntries(format.formatToParts(now).map((p) => [p.type, p.value]));
-  return { day: WEEKDAYS.indexOf(parts.weekday!), minutes: Number(parts.hour) * 60 + Number(parts.minute) };
-}
-
-const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
-
-/** Is `now` (epoch ms) inside `window`? */
-export function insideWindow(window: TimeWindow, now: number): boolean {
-  const local = localTime(now, window.timeZone);
-  if (!local) return false;
-  const { day, minutes } = local;
-  const from = toMinutes(window.from);
-  const to = toMinutes(window.to);
-  const onDay = (d: number) => !window.days || window.days.includes(d);
-  if (from < to) return minutes >= from && minutes < to && onDay(day);
-  // Spans midnight (or is a whole day when from === to): the part after `from` belongs to today,
-  // the part before `to` to the window that started yesterday.
-  if (minutes >= from) return onDay(day);
-  if (minutes < to) return onDay((day + 6) % 7);
-  return false;
-}
 
 /** Calls are allowed only inside one of the application's (and the tool's) time windows. */
 export const timeWindow: Rule = ({ app, target, now }) => {

@@ -6,6 +6,7 @@
  * Tokens are read from the file on every use, so several processes (two bridges, a bridge and
  * `portcullis login`) see each other's sign-ins, switches and refreshes.
  */
+import { CLI_CLIENT_ID } from '../../shared/cli-client.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGuardFetch, type GuardFetch } from '../../shared/outbound.ts';
 import { AuthFile, type StoredAccount } from './auth-file.ts';
@@ -25,7 +26,8 @@ import {
 } from './oauth.ts';
 
 /** The client id of the Portcullis CLI, pre-registered on every Portcullis server. */
-export const PORTCULLIS_CLI_CLIENT_ID = 'portcullis-cli';
+/** The client id every Portcullis server pre-registers for its CLI and this kit. */
+export const PORTCULLIS_CLI_CLIENT_ID = CLI_CLIENT_ID;
 
 export interface DeviceLoginOptions {
   /** The MCP server to sign in to: everything else is discovered from it. */

@@ -22,12 +22,13 @@
  * when the revocation feed reports the key (or its creator) revoked. Without introspection a key
  * is refused with 401 invalid_token.
  */
-import { PortcullisError, isPortcullisError } from '../../core/errors.ts';
-import { isApiKeyShaped } from '../../api-keys/format.ts';
+import { isApiKeyShaped } from '../../shared/api-key-shape.ts';
+import { GuardError, isGuardError } from './errors.ts';
 import { challengeFor, insufficientScope, type Challenge } from '../../shared/challenge.ts';
 import { resourceMetadataDocument, resourceMetadataUrl } from '../../shared/resource-metadata.ts';
 import { toolCallsIn } from '../../shared/tool-calls.ts';
-import { createTokenVerifier, readLevels, type VerifiedToken } from '../../shared/verify.ts';
+import { readLevels } from '../../shared/levels.ts';
+import { createTokenVerifier, type VerifiedToken } from '../../shared/verify.ts';
 import { createMetadataSource } from '../../shared/discovery.ts';
 import { createIntrospector, type Introspector } from './introspection.ts';
 import { createKeySource, KeysUnavailable } from './keys.ts';
@@ -92,8 +93,8 @@ export interface GuardIdentity extends VerifiedToken {
   actor: string | undefined;
 }
 
-export type AuthResult = { ok: true; identity: GuardIdentity } | { ok: false; error: PortcullisError; challenge: Challenge };
-export type ToolDecision = { ok: true } | { ok: false; error: PortcullisError; challenge: Challenge; scope: string };
+export type AuthResult = { ok: true; identity: GuardIdentity } | { ok: false; error: GuardError; challenge: Challenge };
+export type ToolDecision = { ok: true } | { ok: false; error: GuardError; challenge: Challenge; scope: string };
 
 /** The shape MCP SDKs (v1 and v2) expect as `authInfo`, without depending on either. */
 export interface McpAuthInfo {
@@ -139,7 +140,7 @@ export interface Guard {
   /** The identity as MCP SDK `authInfo`. */
   authInfo(identity: GuardIdentity): McpAuthInfo;
   /** The challenge for an error (e.g. to answer a request your own code refused). */
-  challenge(error: PortcullisError | undefined, tokenPresented?: boolean): Challenge;
+  challenge(error: GuardError | undefined, tokenPresented?: boolean): Challenge;
   /** Resolves once the revocation stream is caught up (at once without one); false on timeout. */
   ready(timeoutMs?: number): Promise<boolean>;
   revocationStatus(): RevocationStatus;
@@ -154,13 +155,13 @@ export function bearerToken(authorization: string | null | undefined): string | 
   return match ? match[1] : '';
 }
 
-function unavailable(rule: string, cause?: unknown): PortcullisError {
-  return new PortcullisError('unavailable', 'the access token cannot be checked right now', { rule, cause });
+function unavailable(rule: string, cause?: unknown): GuardError {
+  return new GuardError('unavailable', 'the access token cannot be checked right now', { rule, cause });
 }
 
 function checkOptions(options: GuardOptions, allowHttpLoopback: boolean): void {
   const fail = (message: string) => {
-    throw new PortcullisError('config_invalid', `createGuard: ${message}`);
+    throw new GuardError('config_invalid', `createGuard: ${message}`);
   };
   if (!options || typeof options !== 'object') fail('options are required');
   if (typeof options.issuer !== 'string' || !URL.canParse(options.issuer)) fail('issuer must be a URL');
@@ -238,27 +239,27 @@ export function createGuard(options: GuardOptions): Guard {
     if (event.kind === 'key' || event.kind === 'user' || event.kind === 'member') introspect?.forgetKeys();
   });
 
-  const verify = createTokenVerifier({ issuer, audience: resource, keys, revocations: feed, clockSkewSeconds: options.clockSkewSeconds });
+  const verify = createTokenVerifier({ issuer, audience: resource, keys, revocations: feed, clockSkewSeconds: options.clockSkewSeconds, refuse: GuardError.from });
 
   /** An API key, as the authorization server's introspection describes it for this resource. */
   async function authenticateKey(key: string): Promise<GuardIdentity> {
-    if (!introspect) throw new PortcullisError('invalid_token', 'API keys need introspection', { rule: 'api-key-no-introspection' });
+    if (!introspect) throw new GuardError('invalid_token', 'API keys need introspection', { rule: 'api-key-no-introspection' });
     let answer: Record<string, unknown>;
     try {
       answer = await introspect.describe(key, resource);
     } catch (err) {
       throw unavailable('introspection-unavailable', err);
     }
-    if (answer.active !== true) throw new PortcullisError('invalid_token', 'the API key is not valid', { rule: 'api-key-inactive' });
+    if (answer.active !== true) throw new GuardError('invalid_token', 'the API key is not valid', { rule: 'api-key-inactive' });
     const audience = Array.isArray(answer.aud) ? answer.aud.map(String) : typeof answer.aud === 'string' ? [answer.aud] : [];
-    if (!audience.includes(resource)) throw new PortcullisError('invalid_audience', 'the API key is for another resource', { rule: 'audience' });
+    if (!audience.includes(resource)) throw new GuardError('invalid_audience', 'the API key is for another resource', { rule: 'audience' });
     const clientId = String(answer.client_id);
     const subject = String(answer.sub);
     const orgId = typeof answer.org_id === 'string' ? answer.org_id : undefined;
     const issuedAt = typeof answer.iat === 'number' ? answer.iat : 0;
     const keyId = clientId.startsWith('key:') ? clientId.slice(4) : clientId;
     if (feed && feed.freshness() !== 'stale' && (feed.has('key', keyId) || feed.isSubjectRevoked(subject, orgId, issuedAt))) {
-      throw new PortcullisError('token_revoked', 'the API key has been revoked', { rule: 'revocation' });
+      throw new GuardError('token_revoked', 'the API key has been revoked', { rule: 'revocation' });
     }
     return {
       token: key,
@@ -290,7 +291,7 @@ export function createGuard(options: GuardOptions): Guard {
   });
   const defaultScope = options.defaultScopes?.length ? options.defaultScopes.join(' ') : undefined;
 
-  const challenge = (error: PortcullisError | undefined, tokenPresented = error !== undefined, scope?: string) =>
+  const challenge = (error: GuardError | undefined, tokenPresented = error !== undefined, scope?: string) =>
     challengeFor(error, { resourceMetadataUrl: metadataUrl, tokenPresented, scope });
 
   /** The revocation list is trusted while current or recently current; else introspection; else refuse. */
@@ -303,7 +304,7 @@ export function createGuard(options: GuardOptions): Guard {
         // verify() consulted the list already, but maybe before the wait above filled it. A token
         // the gateway minted for a caller with an API key names it as the client (`key:<id>`).
         const viaKey = identity.clientId.startsWith('key:') && feed.has('key', identity.clientId.slice(4));
-        if (viaKey || feed.isRevoked(identity)) throw new PortcullisError('token_revoked', 'the access token has been revoked', { rule: 'revocation' });
+        if (viaKey || feed.isRevoked(identity)) throw new GuardError('token_revoked', 'the access token has been revoked', { rule: 'revocation' });
         return;
       }
     }
@@ -314,7 +315,7 @@ export function createGuard(options: GuardOptions): Guard {
       } catch (err) {
         throw unavailable('introspection-unavailable', err);
       }
-      if (!active) throw new PortcullisError('token_revoked', 'the access token is no longer active', { rule: 'introspection' });
+      if (!active) throw new GuardError('token_revoked', 'the access token is no longer active', { rule: 'introspection' });
       return;
     }
     if (feed) throw unavailable('revocations-stale');
@@ -333,7 +334,8 @@ export function createGuard(options: GuardOptions): Guard {
   function decide(identity: GuardIdentity, needed: Iterable<string | undefined>): ToolDecision {
     const missing = [...new Set([...needed].filter((s): s is string => s !== undefined && !identity.scopes.has(s)))];
     if (missing.length === 0) return { ok: true };
-    const { error, scope } = insufficientScope(missing, identity.scopes);
+    const { denial, scope } = insufficientScope(missing, identity.scopes);
+    const error = GuardError.from(denial);
     return { ok: false, error, scope, challenge: challenge(error, true, scope) };
   }
 
@@ -347,7 +349,7 @@ export function createGuard(options: GuardOptions): Guard {
     async authenticate(authorization) {
       const token = bearerToken(authorization);
       if (token === undefined) {
-        return { ok: false, error: new PortcullisError('invalid_token', 'authentication required', { rule: 'no-token' }), challenge: challenge(undefined, false, defaultScope) };
+        return { ok: false, error: new GuardError('invalid_token', 'authentication required', { rule: 'no-token' }), challenge: challenge(undefined, false, defaultScope) };
       }
       try {
         if (isApiKeyShaped(token)) return { ok: true, identity: await authenticateKey(token) };
@@ -358,7 +360,7 @@ export function createGuard(options: GuardOptions): Guard {
         await confirmNotRevoked(identity);
         return { ok: true, identity };
       } catch (err) {
-        let error = isPortcullisError(err) ? err : unavailable('internal', err);
+        let error = isGuardError(err) ? err : unavailable('internal', err);
         if (error.cause instanceof KeysUnavailable) error = unavailable('keys-unavailable', error.cause);
         return { ok: false, error, challenge: challenge(error, true, defaultScope) };
       }

@@ -18,6 +18,7 @@ export {
   type ToolDecision,
 } from './guard.ts';
 export type { Challenge } from '../../shared/challenge.ts';
-export { PortcullisError, type ErrorCode, type DenialCode } from '../../core/errors.ts';
+export { GuardError, isGuardError, type GuardErrorCode } from './errors.ts';
+export type { DenialCode } from '../../shared/denials.ts';
 export type { VerifiedToken } from '../../shared/verify.ts';
 export type { Freshness } from './revocation-feed.ts';

@@ -5,24 +5,9 @@
  */
 import { PortcullisError } from '../../core/errors.ts';
 import { randomBase62 } from '../../core/crypto.ts';
-import type {
-  ApiKeyRecord,
-  ApiKeyStore,
-  AuditEvent,
-  AuditStore,
-  GrantContext,
-  GrantContextStore,
-  Invitation,
-  InvitationStore,
-  MemberChange,
-  Org,
-  OrgMember,
-  OrgResource,
-  OrgRole,
-  OrgStore,
-  ResourceMember,
-} from '../types.ts';
+import type { ApiKeyRecord, ApiKeyStore, AuditEvent, AuditStore, GrantContext, GrantContextStore, Invitation, InvitationStore, MemberChange, Org, OrgMember, OrgResource, OrgStore, ResourceMember } from '../types.ts';
 import type { SqlDriver, SqlValue } from './driver.ts';
+import type { OrgRole } from '../../core/roles.ts';
 
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));

@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader } from 'jose';
+import { PortcullisError } from '../../../src/core/errors.ts';
 import { createTokenVerifier } from '../../../src/shared/verify.ts';
 import {
   answerTo,
@@ -221,7 +222,7 @@ describe('attacks on the gateway', () => {
       assert.ok(upstreamToken, 'the upstream is sent a bearer token');
       assert.equal(decodeProtectedHeader(upstreamToken).typ, 'at+jwt');
       // Verifiable with the guard SDK against the issuer's JWKS, for the upstream's own URL.
-      const verify = createTokenVerifier({ issuer: server.url, audience: fixture.url, keys: createRemoteJWKSet(new URL(`${server.url}/oauth/jwks`)) });
+      const verify = createTokenVerifier({ issuer: server.url, audience: fixture.url, keys: createRemoteJWKSet(new URL(`${server.url}/oauth/jwks`)), refuse: PortcullisError.from });
       const verified = await verify(upstreamToken);
       assert.equal(verified.subject, claims.sub);
       assert.equal(verified.clientId, claims.client_id);

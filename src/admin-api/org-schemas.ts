@@ -1,0 +1,18 @@
+/** The bodies the organization routes take (admin-api/orgs.ts), also described in the OpenAPI document. */
+import * as z from 'zod';
+import { CLIENT_KINDS } from '../core/config.ts';
+
+export const RoleSchema = z.strictObject({ role: z.enum(['owner', 'admin', 'member']) });
+
+/** Org settings as an admin may set them; lifetimes are checked against the server's bounds too. */
+export const OrgSettingsSchema = z.strictObject({
+  clientKinds: z.array(z.enum(CLIENT_KINDS)).min(1).optional(),
+  clientAllowList: z.array(z.string().min(1).max(2000)).max(500).nullable().optional(),
+  accessTokenTtl: z.int().min(60).optional(),
+  sessionMaxTtl: z.int().min(300).optional(),
+});
+export const OrgUpdateSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  /** Replaces the settings as a whole (absent keys fall back to the server's defaults). */
+  settings: OrgSettingsSchema.optional(),
+});

@@ -1,0 +1,7 @@
+/**
+ * Time, as every part of Portcullis reads it: epoch seconds from a clock that can be handed in
+ * (tests move it instead of sleeping), and the skew tolerated between machines.
+ */
+
+/** Seconds of clock difference tolerated between the authorization server and resource servers. */
+export const CLOCK_SKEW = 5;
