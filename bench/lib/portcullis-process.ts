@@ -2,11 +2,11 @@
  * What the gateway benchmarks share: a child process's readiness marker, the environment a
  * Portcullis child runs with, and `tools/call` load with autocannon (any non-2xx fails the run).
  */
+import type { Store } from '../../src/store/store.ts';
 import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { clientToRecord } from '../../src/authz/clients.ts';
 import type { SecretKey } from '../../src/core/crypto.ts';
-import type { Store } from '../../src/store/types.ts';
 
 /** The confidential client whose client_credentials tokens the benchmarks call with. */
 export const SERVICE_CLIENT = 'bench-service';

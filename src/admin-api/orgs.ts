@@ -31,6 +31,8 @@
  *   GET    /users                                       every account (not the deleted), to find ids
  *   POST   /users/:id/disable | /users/:id/enable, DELETE /users/:id
  */
+import type { Store } from '../store/store.ts';
+import type { Org, OrgSettings } from '../store/orgs.ts';
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { AuditLog, type AuditRecord } from '../audit/audit-log.ts';
@@ -54,7 +56,6 @@ import {
   resourceOf,
   setResourceMember,
 } from '../identity/workspace-tree.ts';
-import type { Org, OrgSettings, Store } from '../store/types.ts';
 import { checkCsrf, requireServerAdmin, type AdminPrincipal } from './auth.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { readJson } from '../http/json-body.ts';

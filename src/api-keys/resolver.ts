@@ -22,6 +22,8 @@
  * 401 `invalid_token` on the wire (guard/challenge.ts). A key never seen while the database is
  * unreachable is `unavailable` (503); a key already cached keeps its last reading meanwhile.
  */
+import type { Store } from '../store/store.ts';
+import type { ApiKeyRecord } from '../store/api-keys.ts';
 import { isApiKeyShaped } from '../shared/api-key-shape.ts';
 import type { Application } from '../core/application.ts';
 import { isPortcullisError, PortcullisError } from '../core/errors.ts';
@@ -29,7 +31,6 @@ import type { SecretKey } from '../core/crypto.ts';
 import type { OrgTree, OrgTrees } from '../identity/org-trees.ts';
 import type { VerifiedToken } from '../shared/verify.ts';
 import { levelOn, lower, memberLevels, scopesAllowedBy } from '../identity/permissions.ts';
-import type { ApiKeyRecord, Store } from '../store/types.ts';
 import { hashApiKey } from './format.ts';
 import { ALL_RESOURCES, type ResourceLevels } from '../shared/levels.ts';
 

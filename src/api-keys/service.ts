@@ -12,10 +12,10 @@
  * 404, never a hint. A key never exceeds its creator when it is made (refused field by field);
  * at use, the resolver shrinks it with the creator's current permissions.
  */
+import type { ApiKeyPermissions, ApiKeyRecord } from '../store/api-keys.ts';
 import * as z from 'zod';
 import { PortcullisError } from '../core/errors.ts';
 import { generateApiKey, hashApiKey, apiKeyDisplayPrefix } from './format.ts';
-import type { ApiKeyPermissions, ApiKeyRecord } from '../store/types.ts';
 import { randomToken } from '../core/crypto.ts';
 import { highestLevel, levelOn, memberLevels, reaches, treeOf } from '../identity/permissions.ts';
 import { recordRevocation, type IdentityDeps } from '../identity/context.ts';

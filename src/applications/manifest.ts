@@ -3,9 +3,9 @@
  * changes what a model is told or sends — title, description, input and output schema,
  * annotations — so any silent change to a tool sends it back to review.
  */
+import type { SeenTool } from '../store/tools.ts';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../core/canonical-json.ts';
-import type { SeenTool } from '../store/types.ts';
 
 
 export interface ListedTool {

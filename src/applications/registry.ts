@@ -4,12 +4,14 @@
  * application's tool manifest. Changes apply without a restart: the registry polls the store's
  * fingerprint and reloads, and the authorization server's resource list follows.
  */
+import type { Store } from '../store/store.ts';
+import type { ToolRecord } from '../store/tools.ts';
+import type { ApplicationSource } from '../store/applications.ts';
 import type { ProtectedResource } from '../core/protected-resource.ts';
 import type { Logger } from 'pino';
 import type { ResourceRegistry } from './protected-resources.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { parseAnnotations, toolScope } from '../policy/scopes.ts';
-import type { ApplicationSource, Store, ToolRecord } from '../store/types.ts';
 import { ApplicationDefinitionSchema, definitionProblems, resolveApplication, type Application, type ApplicationDefinition } from '../core/application.ts';
 import { seenTool, toolFingerprint, type ListedTool } from './manifest.ts';
 

@@ -21,13 +21,13 @@
  * refused one (no_scope_call), with empty arguments and a read-only tool where there is one: if the
  * gateway wrongly forwarded it, the MCP server sees a call it will most likely reject as invalid.
  */
+import type { ToolRecord } from '../store/tools.ts';
 import type { SigningKey } from '../signing-keys/key-ring.ts';
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { sseParser } from '../shared/sse.ts';
 import { resourceMetadataUrl } from '../shared/resource-metadata.ts';
 import { parseAnnotations } from '../policy/scopes.ts';
-import type { ToolRecord } from '../store/types.ts';
 import type { Application } from '../core/application.ts';
 
 export const SELF_TEST_SUBJECT = 'portcullis:self-test';

@@ -8,12 +8,14 @@
  * the code) would put them back on the next start, so an edit through the API would silently
  * vanish.
  */
+import type { Store } from '../store/store.ts';
+import type { ToolRecord, ToolStatus } from '../store/tools.ts';
+import type { StoredApplication } from '../store/applications.ts';
 import { fieldErrors } from '../core/input.ts';
 import type { Application, ParsedDefinition } from '../core/application.ts';
 import { parseDefinition } from './registry.ts';
 import { ApplicationDefinitionSchema, resolveApplication } from '../core/application.ts';
 import { statusOf, definitionHash, type StatusReport } from './status.ts';
-import type { Store, StoredApplication, ToolRecord, ToolStatus } from '../store/types.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { isReadOnly, resolveStored, restoreMasked } from './views.ts';
 

@@ -10,8 +10,10 @@
  * The chain is ordered: an application that was never verified says so before anything else,
  * because until then nobody knows that its URL is protected at all.
  */
+import type { Store } from '../store/store.ts';
+import type { SelfTestRecord } from '../store/self-tests.ts';
+import type { ToolRecord } from '../store/tools.ts';
 import { createHash } from 'node:crypto';
-import type { SelfTestRecord, Store, ToolRecord } from '../store/types.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 import { parseDefinition } from './registry.ts';
 import { resolveApplication } from '../core/application.ts';

@@ -4,12 +4,13 @@
  * administrator sets them, but they are not read back (screenshots, logs, shoulder surfing).
  * A definition sent back with a masked value keeps the stored value (`restoreMasked`).
  */
+import type { ToolRecord } from '../store/tools.ts';
+import type { ApplicationSource, StoredApplication } from '../store/applications.ts';
 import type { Application } from '../core/application.ts';
 import { parseDefinition } from './registry.ts';
 import { resolveApplication } from '../core/application.ts';
 import type { StatusReport } from './status.ts';
 import { parseAnnotations, toolScope } from '../policy/scopes.ts';
-import type { ApplicationSource, StoredApplication, ToolRecord } from '../store/types.ts';
 
 export const MASK = '********';
 

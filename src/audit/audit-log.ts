@@ -9,11 +9,12 @@
  * Events from hot paths (every gateway decision) are queued and written in batches, in order, one
  * transaction per batch; `flush()` waits for everything queued so far (tests, shutdown).
  */
+import type { Store } from '../store/store.ts';
+import type { AuditEvent, AuditInput } from '../store/audit.ts';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { canonicalJson } from '../core/canonical-json.ts';
-import { AUDIT_GENESIS } from '../store/sql/identity.ts';
-import type { AuditEvent, AuditInput, Store } from '../store/types.ts';
+import { AUDIT_GENESIS } from '../store/audit.ts';
 
 export type AuditRecord = Partial<Omit<AuditInput, 'kind' | 'at'>> & { kind: string; at?: number };
 

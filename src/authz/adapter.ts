@@ -12,9 +12,11 @@
  *   (which the engine never stores);
  * - clients live in their own table with their secrets hashed (see clients.ts).
  */
+import type { Store } from '../store/store.ts';
+import type { ClientRecordKind } from '../store/clients.ts';
+import type { OidcRecord } from '../store/oidc.ts';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { keyedHash, open, seal, type DerivedSecrets } from '../core/crypto.ts';
-import type { ClientRecordKind, OidcRecord, Store } from '../store/types.ts';
 import { clientFromRecord, clientToRecord } from './clients.ts';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import { RefreshFamily } from './refresh-family.ts';

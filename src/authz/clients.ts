@@ -2,10 +2,10 @@
  * OAuth clients: how they are stored, how their secrets are compared, how their redirect URIs
  * match, and whether their identity is proven (which decides if consent may be remembered).
  */
+import type { ClientRecord, ClientRecordKind } from '../store/clients.ts';
 import { CLI_CLIENT_ID } from '../shared/cli-client.ts';
 import type { AdapterPayload, ClientMetadata } from 'oidc-provider';
 import { constantTimeEqual, keyedHash, type SecretKey } from '../core/crypto.ts';
-import type { ClientRecord, ClientRecordKind } from '../store/types.ts';
 
 /** Stored client secrets carry this prefix: the value after it is HMAC-SHA-256(pepper, secret). */
 const HASHED = 'hmac:';

@@ -13,9 +13,9 @@
  * take-then-put); the loser then counts as a first poll — a device cannot gain more than one
  * early poll that way.
  */
+import type { Store } from '../store/store.ts';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { keyedHash, type SecretKey } from '../core/crypto.ts';
-import type { Store } from '../store/types.ts';
 import { openDecision } from './device-decisions.ts';
 import { normalizeUserCode } from './device-user-codes.ts';
 

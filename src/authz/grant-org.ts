@@ -5,9 +5,10 @@
  * endpoint the grant's organization is resolved again at every issuance — membership, the user's
  * state, the org's client rules and session limit — because all of these can change after consent.
  */
+import type { Store } from '../store/store.ts';
+import type { Org } from '../store/orgs.ts';
 import { clientKindOf, orgRefusesClient, type OrgClientRefusal } from '../identity/org-clients.ts';
 import { orgAccess, type OrgAccess } from '../identity/token-permissions.ts';
-import type { Org, Store } from '../store/types.ts';
 import type { OrgRole } from '../core/roles.ts';
 
 export type MemberOrg = Org & { role: OrgRole };

@@ -3,6 +3,7 @@
  * about OAuth lives in this configuration and in a few small koa middlewares installed here; the
  * known engine gaps (DESIGN.md "Known engine gaps") are each closed at the place named below.
  */
+import type { Store } from '../store/store.ts';
 import { CLOCK_SKEW } from '../core/clock.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
@@ -13,7 +14,6 @@ import { randomBase62, randomToken, type DerivedSecrets, type SecretKey } from '
 import type { KeyRing } from '../signing-keys/key-ring.ts';
 import { allowedScopesOf, userActive } from '../identity/token-permissions.ts';
 import { levelOn, reaches, treeOf } from '../identity/permissions.ts';
-import type { Store } from '../store/types.ts';
 import { createAdapterClass } from './adapter.ts';
 import { GRANT_ORG_REFUSALS, resolveGrantOrg, type GrantOrg } from './grant-org.ts';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';

@@ -18,8 +18,8 @@
  * The engine does not tell the adapter which token a new one replaces, so the presented token's id
  * travels from `find` to `upsert` in an AsyncLocalStorage scoped to the HTTP request.
  */
+import type { OidcRecord, OidcStore } from '../store/oidc.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { OidcRecord, OidcStore } from '../store/types.ts';
 
 const MODEL = 'RefreshToken';
 

@@ -25,12 +25,13 @@
  * writes to; this process polls it (`pollMs`) and is woken at once by revocations made in-process.
  * Not sent: anything about which client or user a grant belonged to — ids and expiry only.
  */
+import type { Store } from '../store/store.ts';
+import type { RevocationEvent } from '../store/revocations.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { SecretKey } from '../core/crypto.ts';
 import { sendJson } from '../http/io.ts';
-import type { RevocationEvent, Store } from '../store/types.ts';
 import { authenticateClient, OAuthEndpointError, sendEndpointError } from './client-auth.ts';
 
 /** Where the stream is mounted, below the issuer's path. */

@@ -10,6 +10,7 @@
  * answer is what the gateway would see — `sub` (the creator), `client_id` (`key:<id>`), `scope`,
  * `org_id`, `res` (levels already limited by the creator's), `aud`, `exp` (absent: never expires).
  */
+import type { Store } from '../store/store.ts';
 import { isApiKeyShaped } from '../shared/api-key-shape.ts';
 import type { SecretKey } from '../core/crypto.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,7 +23,6 @@ import type { VerifiedToken } from '../shared/verify.ts';
 import { KEY_NEVER_EXPIRES } from '../api-keys/resolver.ts';
 import { BODY_LIMITS } from '../http/body-limits.ts';
 import { mediaType, readBody, sendJson } from '../http/io.ts';
-import type { Store } from '../store/types.ts';
 import { authenticateClient, OAuthEndpointError, sendEndpointError, type AuthenticatedClient } from './client-auth.ts';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import { ROUTES } from './provider.ts';

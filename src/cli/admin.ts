@@ -1,8 +1,9 @@
 /** `portcullis admin …`: account administration from the shell (for when no one can sign in yet). */
+import type { Store } from '../store/store.ts';
+import type { Org } from '../store/orgs.ts';
 import { hashPassword } from '../core/crypto.ts';
 import { isPortcullisError } from '../core/errors.ts';
 import { DEFAULT_ORG_SLUG, MIN_PASSWORD_LENGTH } from '../console/pages.ts';
-import type { Org, Store } from '../store/types.ts';
 import { CONFIG_HELP, CommandError, UsageError, parseCommand } from './args.ts';
 import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { promptHidden, readPasswordFromStdin } from './password-input.ts';

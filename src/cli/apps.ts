@@ -10,6 +10,7 @@
  *
  * Creating and editing applications is done in the configuration file or through the admin API.
  */
+import type { Store } from '../store/store.ts';
 import { userInfo } from 'node:os';
 import { importJWK } from 'jose';
 import { selfTestStored } from '../applications/status.ts';
@@ -18,7 +19,6 @@ import { applicationService, type ApplicationService } from '../applications/ser
 import { PortcullisError, isRefusal } from '../core/errors.ts';
 import { applicationDetail, applicationSummary, toolView } from '../applications/views.ts';
 import { loadKeyRing } from '../signing-keys/key-ring.ts';
-import type { Store } from '../store/types.ts';
 import { CONFIG_HELP, CommandError, UsageError, parseCommand } from './args.ts';
 import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';

@@ -3,11 +3,11 @@
  * record format dynamic registration uses (`clientToRecord`: the secret replaced by its keyed hash).
  * A confidential client's secret is generated here, printed once, and never stored or shown again.
  */
+import type { ClientRecord } from '../store/clients.ts';
 import { CLI_CLIENT_ID } from '../shared/cli-client.ts';
 import { clientToRecord, insecureRedirectUri } from '../authz/clients.ts';
 import { randomBase62, randomToken } from '../core/crypto.ts';
 import { isLoopbackUrl } from '../shared/net.ts';
-import type { ClientRecord } from '../store/types.ts';
 import { CONFIG_HELP, CommandError, UsageError, many, parseCommand } from './args.ts';
 import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';

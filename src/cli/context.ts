@@ -4,11 +4,11 @@
  * the same way, and the same root secret (`loadRootSecret`), so a client secret hashed or a
  * signing key sealed here is read back by the server exactly as if it had written it.
  */
+import type { Store } from '../store/store.ts';
 import { loadConfig, type Config } from '../core/config.ts';
 import type { DerivedSecrets } from '../core/crypto.ts';
 import { loadRootSecret } from '../core/secrets.ts';
 import { openStore, sqlitePath } from '../store/open.ts';
-import type { Store } from '../store/types.ts';
 import { CommandError, describeError } from './args.ts';
 
 export interface CliIo {

@@ -11,12 +11,14 @@
  * POST does what the page offered (CSRF token bound to this browser), then signs the person in
  * and sends them home. A used, revoked, expired or unknown link is 410 and says so.
  */
+import type { Invitation } from '../store/invitations.ts';
+import type { Org } from '../store/orgs.ts';
+import type { User } from '../store/users.ts';
 import { Hono } from 'hono';
 import { PortcullisError, isPortcullisError, isRefusal } from '../core/errors.ts';
 import { hashPassword } from '../core/crypto.ts';
 import { identityDeps } from '../identity/context.ts';
 import { acceptInvitation, emailMatches, findInvitation } from '../identity/invitations.ts';
-import type { Invitation, Org, User } from '../store/types.ts';
 import { html, page } from '../web/html.ts';
 import { MIN_PASSWORD_LENGTH, passwordProblem } from './pages.ts';
 import { checkPassword } from '../identity/password-login.ts';

@@ -7,11 +7,11 @@
  * It verifies no token itself: whoever mounts it (the gateway) authenticates the request and
  * hands over the verified `AuthInfo`, whose scopes decide which tools this request's server has.
  */
+import type { DemoNote, DemoProject, DemoStore } from '../store/demo.ts';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import type { AuthInfo, CallToolResult } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { randomBase62 } from '../core/crypto.ts';
-import type { DemoNote, DemoProject, DemoStore } from '../store/types.ts';
 import { DEMO_TOOLS, type DemoToolName } from './tools.ts';
 import pkg from '../../package.json' with { type: 'json' };
 

@@ -9,10 +9,10 @@
  * - Tasks: a task id an upstream returns is recorded with its owner; tasks/* on it by anyone else
  *   is refused, and tasks/list only shows the caller's own.
  */
+import type { Store } from '../store/store.ts';
 import { createHmac } from 'node:crypto';
 import { keyedHash, randomToken, type SecretKey } from '../core/crypto.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
-import type { Store } from '../store/types.ts';
 
 const SESSION = 'session';
 const TASK = 'task';

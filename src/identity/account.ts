@@ -12,11 +12,14 @@
  * - session ids (keyed hashes of cookies) never reach a page: a page names a session by a
  *   reference derived from it with the pepper.
  */
+import type { Store } from '../store/store.ts';
+import type { GrantContext } from '../store/grant-contexts.ts';
+import type { SessionRecord } from '../store/sessions.ts';
+import type { User } from '../store/users.ts';
 import type Provider from 'oidc-provider';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import type { ProtectedResources } from '../core/protected-resource.ts';
 import { hashPassword, keyedHash, verifyPassword, type SecretKey } from '../core/crypto.ts';
-import type { GrantContext, SessionRecord, Store, User } from '../store/types.ts';
 import { endAllSessions } from './password-reset.ts';
 
 export const MAX_NAME_LENGTH = 200;

@@ -8,11 +8,12 @@
  * applied to this process's list at once; they live as long as the longest access token could
  * (plus clock skew), after which the tokens they refuse have expired anyway.
  */
+import type { Store } from '../store/store.ts';
+import type { RevocationKind } from '../store/revocations.ts';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import { CLOCK_SKEW } from '../core/clock.ts';
 import type { SecretKey } from '../core/crypto.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
-import type { RevocationKind, Store } from '../store/types.ts';
 
 export interface IdentityDeps {
   store: Store;

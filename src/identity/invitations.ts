@@ -14,10 +14,12 @@
  *   findInvitation(deps, token)                  → the pending invitation and its org (the accept page)
  *   acceptInvitation(deps, token, user)          → the membership
  */
+import type { Invitation } from '../store/invitations.ts';
+import type { Org } from '../store/orgs.ts';
+import type { User } from '../store/users.ts';
 import * as z from 'zod';
 import { PortcullisError } from '../core/errors.ts';
 import { keyedHash, randomToken } from '../core/crypto.ts';
-import type { Invitation, Org, User } from '../store/types.ts';
 import { parseInput } from '../core/input.ts';
 import type { IdentityDeps } from './context.ts';
 import type { Mailer } from './mailer.ts';

@@ -3,7 +3,8 @@
  * Registration happens before anyone picks an organization, so these rules are applied where an
  * organization is chosen (consent, device confirmation) and again at the token endpoint.
  */
-import type { ClientRecord, Org } from '../store/types.ts';
+import type { Org } from '../store/orgs.ts';
+import type { ClientRecord } from '../store/clients.ts';
 import { CLI_CLIENT_ID } from '../shared/cli-client.ts';
 
 export type ClientKind = 'pre-registered' | 'metadata-document' | 'dynamic';

@@ -6,8 +6,8 @@
  * thus be unknown for up to `ttlMs` (a call naming it is refused, not let through); `forget(orgId)`
  * drops a tree at once.
  */
+import type { OrgResource, OrgStore } from '../store/orgs.ts';
 import { treeOf, type ResourceTree } from './permissions.ts';
-import type { OrgResource, OrgStore } from '../store/types.ts';
 
 export interface OrgTree extends ResourceTree {
   /** Every resource id of the organization. */

@@ -3,10 +3,11 @@
  * IP with escalating lock-outs, one generic failure (no user enumeration), and equal work whether
  * or not the account exists.
  */
+import type { Store } from '../store/store.ts';
+import type { User } from '../store/users.ts';
 import { decoyPasswordHash, verifyPassword } from '../core/crypto.ts';
 import type { Logger } from 'pino';
 import type { AttemptLimiter } from '../limits/attempts.ts';
-import type { Store, User } from '../store/types.ts';
 
 export interface PasswordCheckDeps {
   store: Pick<Store, 'users'>;

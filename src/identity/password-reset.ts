@@ -12,8 +12,8 @@
  * user: whoever knew the old password is signed out. It does not disconnect apps (grants stay;
  * the person can disconnect them on /account/apps).
  */
+import type { Store } from '../store/store.ts';
 import { hashPassword, keyedHash, randomToken, type SecretKey } from '../core/crypto.ts';
-import type { Store } from '../store/types.ts';
 
 export const PASSWORD_RESET_KIND = 'password-reset';
 /** One hour, as issue 5 asks. */

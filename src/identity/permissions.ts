@@ -4,9 +4,9 @@
  * scopes need a minimum role. Tokens and API keys carry a `res` map (resource id → level, `*` for
  * every resource); whoever checks applies inheritance with the tree.
  */
+import type { OrgResource, ResourceMember } from '../store/orgs.ts';
 import type { OrgRole, ResourceRole } from '../core/roles.ts';
 import { ALL_RESOURCES, type Level, type ResourceLevels } from '../shared/levels.ts';
-import type { OrgResource, ResourceMember } from '../store/types.ts';
 
 const RANK: Record<Level, number> = { read: 1, write: 2, delete: 3 };
 const ROLE_LEVEL: Record<ResourceRole, Level> = { viewer: 'read', editor: 'write', manager: 'delete' };

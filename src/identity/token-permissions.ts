@@ -7,8 +7,10 @@
  * Recomputed at every issuance (code, device code, refresh), so a role change applies at the next
  * refresh and a removal at once.
  */
+import type { Store } from '../store/store.ts';
+import type { OrgMember, ResourceMember } from '../store/orgs.ts';
+import type { User } from '../store/users.ts';
 import type { ProtectedResource } from '../core/protected-resource.ts';
-import type { OrgMember, ResourceMember, Store, User } from '../store/types.ts';
 import { memberLevels, scopesAllowedBy } from './permissions.ts';
 import type { OrgRole } from '../core/roles.ts';
 import type { ResourceLevels } from '../shared/levels.ts';

@@ -10,9 +10,9 @@
  *   setResourceMember(deps, orgId, id, userId, role)   the user must be a member of the org
  *   removeResourceMember(deps, orgId, id, userId)
  */
+import type { OrgResource } from '../store/orgs.ts';
 import * as z from 'zod';
 import { PortcullisError } from '../core/errors.ts';
-import type { OrgResource } from '../store/types.ts';
 import type { IdentityDeps } from './context.ts';
 import type { ResourceKind, ResourceRole } from '../core/roles.ts';
 

@@ -1,9 +1,9 @@
+import type { Store } from '../store/store.ts';
 /**
  * Revoking a grant, in one place: every stored artifact of the grant goes (refresh tokens, codes,
  * the grant itself), and a revocation event is recorded so that guards refuse the grant's JWT
  * access tokens — which are never stored — until they would have expired anyway.
  */
-import type { Store } from '../store/types.ts';
 
 export interface GrantRevokerOptions {
   store: Store;

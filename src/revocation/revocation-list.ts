@@ -10,7 +10,7 @@
  * `key` ends an API key. A user or member event can happen again (disabled, re-enabled, disabled):
  * the store gives it a new sequence number and a later `at`, and the list keeps the latest.
  */
-import type { RevocationEvent, RevocationKind, RevocationStore } from '../store/types.ts';
+import type { RevocationEvent, RevocationKind, RevocationStore } from '../store/revocations.ts';
 import type { RevocationCheck } from '../shared/verify.ts';
 
 /**

@@ -2,6 +2,7 @@
  * Wires one Portcullis process: store → secrets → signing keys → authorization server →
  * guard → demo MCP server → pages, behind one node:http server (router.ts).
  */
+import type { Store } from '../store/store.ts';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
@@ -39,7 +40,6 @@ import { html, page } from '../web/html.ts';
 import { ensureSigningKey } from '../signing-keys/key-ring.ts';
 import { AttemptLimiter } from '../limits/attempts.ts';
 import { openStore } from '../store/open.ts';
-import type { Store } from '../store/types.ts';
 import { AuthzEngine } from './authz-engine.ts';
 import { createGatewayRuntime } from './gateway-runtime.ts';
 import { createRouter } from './router.ts';

@@ -5,6 +5,7 @@
  * looks like an API key (`pcs_…`) is resolved by keys/api-key-resolver.ts instead of verified as a
  * JWT; organizations' resource trees are held by guard/org-trees.ts (both in memory).
  */
+import type { Store } from '../store/store.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { isApiKeyShaped } from '../shared/api-key-shape.ts';
 import type { SigningKey } from '../signing-keys/key-ring.ts';
@@ -29,7 +30,6 @@ import { OrgTrees } from '../identity/org-trees.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
 import { createTokenVerifier, type TokenVerifier } from '../shared/verify.ts';
 import { ApiKeyResolver } from '../api-keys/resolver.ts';
-import type { Store } from '../store/types.ts';
 
 export interface GatewayRuntimeOptions {
   config: Config;

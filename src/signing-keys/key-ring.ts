@@ -7,9 +7,10 @@
  * `rotate` adds a key and retires the others; every process notices through `version()` polling
  * and rebuilds its engine (oidc-provider reads its keys once, at construction).
  */
+import type { Store } from '../store/store.ts';
+import type { SigningKeyRecord } from '../store/signing-keys.ts';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { open, seal, type SecretKey } from '../core/crypto.ts';
-import type { SigningKeyRecord, Store } from '../store/types.ts';
 
 const ALG = 'ES256';
 

@@ -1,10 +1,10 @@
 /** Pick the Store for a configuration: PostgreSQL when a database URL is given, else SQLite in the data directory. */
+import type { Store } from './store.ts';
 import { join, resolve } from 'node:path';
 import { openPostgresDriver } from './postgres/driver.ts';
 import { openSqliteDriver } from './sqlite/driver.ts';
 import { reportingOutages } from './sql/outages.ts';
 import { createSqlStore } from './sql/store.ts';
-import type { Store } from './types.ts';
 
 export interface StoreOptions {
   databaseUrl?: string;

@@ -2,6 +2,7 @@
  * Shared plumbing for our server-rendered pages (Hono): security headers, CSRF cookie and tokens,
  * the signed-in user, client IP.
  */
+import type { Store } from '../store/store.ts';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import type { SecretKey } from '../core/crypto.ts';
@@ -16,7 +17,6 @@ import { BODY_LIMITS } from '../http/body-limits.ts';
 import { requestIp } from '../http/io.ts';
 import type { AttemptLimiter } from '../limits/attempts.ts';
 import type { ResourceRegistry } from '../applications/protected-resources.ts';
-import type { Store } from '../store/types.ts';
 import { CSRF_COOKIE, type Csrf } from './csrf.ts';
 import { html, page } from './html.ts';
 import { SESSION_COOKIE, type BrowserSessions, type SignedIn } from './session.ts';

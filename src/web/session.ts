@@ -3,8 +3,10 @@
  * The cookie holds 256 random bits; the store keeps only their keyed hash. The protocol engine
  * keeps a session of its own for single sign-on across authorizations; signing out ends both.
  */
+import type { Store } from '../store/store.ts';
+import type { SessionRecord } from '../store/sessions.ts';
+import type { User } from '../store/users.ts';
 import { keyedHash, randomToken, type SecretKey } from '../core/crypto.ts';
-import type { SessionRecord, Store, User } from '../store/types.ts';
 
 export const SESSION_COOKIE = '__Host-pc_session';
 

@@ -8,9 +8,10 @@
  *   acts only in its own org, and stops working the moment it is revoked.
  * Never a 5xx.
  */
+import type { Org } from '../../src/store/orgs.ts';
+import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Org, User } from '../../src/store/types.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { adminClient, apiUrl, type AdminClient, type ApiAnswer } from './support.ts';
 

@@ -8,6 +8,7 @@
  * - `mcpCall()`: one JSON-RPC request to a gateway URL with a bearer token, the raw HTTP answer;
  * - `mint()`: an access token signed with the server's active key (the self-test's minting).
  */
+import type { User } from '../../src/store/users.ts';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -15,7 +16,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createMcpHandler, Server } from '@modelcontextprotocol/server';
 import { mintSelfTestToken } from '../../src/applications/self-test.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
-import type { User } from '../../src/store/types.ts';
 import { TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 

@@ -5,12 +5,13 @@
  * organizations picks one with the radio buttons (no JavaScript needed), sees what their role
  * there allows, and the token acts for that organization.
  */
+import type { Org } from '../../src/store/orgs.ts';
+import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_TOOLS } from '../../src/demo/tools.ts';
-import type { Org, User } from '../../src/store/types.ts';
 import { chromiumUnavailable, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 import { DesktopClient, startCallbackServer, watchContext, type CallbackServer, type PageWatch } from './support.ts';

@@ -6,6 +6,8 @@
  * 403, anyone else 404, the same for an org that does not exist. Then the forms attacked over
  * HTTP: a member's or an outsider's POST, no CSRF token, ids from another organization.
  */
+import type { Org, OrgResource } from '../../src/store/orgs.ts';
+import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -13,7 +15,6 @@ import { verifyChain } from '../../src/audit/audit-log.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
 import { identityDeps } from '../../src/identity/context.ts';
 import { issueApiKey } from '../../src/api-keys/service.ts';
-import type { Org, OrgResource, User } from '../../src/store/types.ts';
 import { assertTokens, mcpStatus, obtainCode, redeemCode, registerPublic, type RegisteredClient, type TokenSet } from '../helpers/authz.ts';
 import { chromiumUnavailable, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';

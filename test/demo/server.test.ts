@@ -3,6 +3,7 @@
  * client (2025-era `initialize`, served statelessly) and the v2 SDK client pinned to 2026-07-28.
  * Each client's `fetch` hands the request to the server with the AuthInfo the gateway would pass.
  */
+import type { Store } from '../../src/store/store.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,6 @@ import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { createDemoMcp, seedDemoData, type DemoMcp } from '../../src/demo/server.ts';
 import { openStore } from '../../src/store/open.ts';
-import type { Store } from '../../src/store/types.ts';
 
 const ENDPOINT = new URL('http://demo.test/mcp');
 

@@ -130,6 +130,8 @@ describe('MCP SDK v2 client (2026-07-28)', { concurrency: true }, () => {
           const before = client.provider.currentTokens!;
           await untilExpired(before.access_token);
           const mark = client.mark();
+          // The three refreshes race for real: none is sent before all three are on their way.
+          client.holdRefreshesUntil(3);
           const results = await Promise.all([client.toolNames(), client.call('read_note', { noteId }), client.call('list_projects')]);
           assert.deepEqual(results[0], DEFAULT_TOOLS);
           assert.equal(results[1].structuredContent.note.id, noteId);

@@ -10,6 +10,9 @@
  * Keys are written straight to the store with the real key format and the server's pepper, as the
  * issuance service does.
  */
+import type { ApiKeyPermissions } from '../../src/store/api-keys.ts';
+import type { OrgResource } from '../../src/store/orgs.ts';
+import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
@@ -18,7 +21,6 @@ import { randomToken } from '../../src/core/crypto.ts';
 import { RpcError } from '../../src/gateway/jsonrpc.ts';
 import { createGuard } from '../../src/sdk/guard/index.ts';
 import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../src/api-keys/format.ts';
-import type { ApiKeyPermissions, OrgResource, User } from '../../src/store/types.ts';
 import { addStaticClient, introspect, serverTargets } from '../helpers/authz.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { bearerParams, postMcp, toolCall, toolsList } from '../guard/sign-in.ts';

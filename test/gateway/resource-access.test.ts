@@ -6,11 +6,12 @@
  * with `policy_denied`, rule `resource-access`, naming the resource, and never reaches the MCP
  * server. Real sign-ins give real org-bound tokens (`org_id`, `res`).
  */
+import type { OrgResource } from '../../src/store/orgs.ts';
+import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { RpcError } from '../../src/gateway/jsonrpc.ts';
-import type { OrgResource, User } from '../../src/store/types.ts';
 import { serverTargets } from '../helpers/authz.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { postMcp, signIn, toolCall, toolsList } from '../guard/sign-in.ts';

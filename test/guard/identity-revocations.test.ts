@@ -8,11 +8,12 @@
  * Revocations are made the way another process makes them: through the store (the services'
  * own in-process shortcut would hide the cross-process delay).
  */
+import type { Store } from '../../src/store/store.ts';
+import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createGuard, type Guard } from '../../src/sdk/guard/index.ts';
 import { RevocationList } from '../../src/revocation/revocation-list.ts';
-import type { Store, User } from '../../src/store/types.ts';
 import { addStaticClient, serverTargets } from '../helpers/authz.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { storesUnderTest } from '../helpers/stores.ts';

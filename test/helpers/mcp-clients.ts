@@ -211,6 +211,8 @@ export interface McpTestClient {
   /** Exchanges from `mark()` on. */
   since(mark: number): Exchange[];
   mark(): number;
+  /** Hold the next refresh requests until `count` of them are on their way, then send them together. */
+  holdRefreshesUntil(count: number): void;
   /**
    * Connect a fresh transport. 'connected' when the stored tokens were enough; 'redirected' when the
    * SDK sent the user to the authorization server (it threw its UnauthorizedError).
@@ -290,7 +292,31 @@ export async function preRegister(server: TestServer, clientId: string, redirect
 
 let counter = 0;
 
-function recordingFetch(exchanges: Exchange[]): typeof fetch {
+/**
+ * Refresh requests held back until `count` of them are on their way, then sent together: racing
+ * refreshes then really race, however loaded the machine (otherwise the first may finish before
+ * the last starts, and the race under test never happens). Released anyway after 5 s.
+ */
+interface RefreshBarrier {
+  count: number;
+  waiting: (() => void)[];
+}
+
+function atBarrier(gate: { barrier?: RefreshBarrier }): Promise<void> {
+  const barrier = gate.barrier!;
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(release, 5000);
+    barrier.waiting.push(resolve);
+    if (barrier.waiting.length >= barrier.count) release();
+    function release() {
+      clearTimeout(timer);
+      if (gate.barrier === barrier) gate.barrier = undefined;
+      for (const go of barrier.waiting.splice(0)) go();
+    }
+  });
+}
+
+function recordingFetch(exchanges: Exchange[], gate: { barrier?: RefreshBarrier } = {}): typeof fetch {
   return async (input, init) => {
     const request = new Request(input, init);
     const exchange: Exchange = { method: request.method, url: new URL(request.url), status: 0 };
@@ -315,6 +341,7 @@ function recordingFetch(exchanges: Exchange[]): typeof fetch {
       }
     }
     exchanges.push(exchange);
+    if (exchange.grantType === 'refresh_token' && gate.barrier) await atBarrier(gate);
     const response = await fetch(input, init);
     exchange.status = response.status;
     exchange.wwwAuthenticate = response.headers.get('www-authenticate') ?? undefined;
@@ -352,7 +379,8 @@ export async function createMcpClient(server: TestServer, options: McpClientOpti
   }
   const provider = new MemoryOAuthProvider({ redirectUri, clientMetadataUrl, preRegistered, metadata: (options.metadata ?? desktopClientMetadata)(redirectUri, name) });
   const exchanges: Exchange[] = [];
-  const fetchFn = recordingFetch(exchanges);
+  const gate: { barrier?: RefreshBarrier } = {};
+  const fetchFn = recordingFetch(exchanges, gate);
   const url = new URL(server.mcpUrl);
   // The user's browser: it keeps the Portcullis sign-in between authorizations, as a real one does.
   const ua = new UserAgent();
@@ -433,6 +461,9 @@ export async function createMcpClient(server: TestServer, options: McpClientOpti
     provider,
     exchanges,
     mark: () => exchanges.length,
+    holdRefreshesUntil: (count) => {
+      gate.barrier = { count, waiting: [] };
+    },
     since: (mark) => exchanges.slice(mark),
     async connect() {
       await current?.close().catch(() => {});

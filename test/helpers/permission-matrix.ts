@@ -13,6 +13,9 @@
  *   when the service refuses (the key would exceed its creator), written straight to the store as
  *   if issued before the creator lost the permission — the resolver must cap them at use.
  */
+import type { ApiKeyPermissions } from '../../src/store/api-keys.ts';
+import type { Org, OrgResource } from '../../src/store/orgs.ts';
+import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { isRefusal, PortcullisError } from '../../src/core/errors.ts';
@@ -24,7 +27,6 @@ import { RevocationList } from '../../src/revocation/revocation-list.ts';
 import { issueApiKey, type ApiKeyInput } from '../../src/api-keys/service.ts';
 import type { IdentityDeps } from '../../src/identity/context.ts';
 import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../src/api-keys/format.ts';
-import type { ApiKeyPermissions, Org, OrgResource, User } from '../../src/store/types.ts';
 import { bearerParams, postMcp, toolCall, toolsList } from '../guard/sign-in.ts';
 import { authorizationUrl, registerPublic } from './authz.ts';
 import { appUrl, httpApp, READ, startFixtureMcp, startGateway, WRITE, type FixtureMcp } from './gateway.ts';

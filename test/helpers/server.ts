@@ -2,6 +2,8 @@
  * Start a real Portcullis server for a test: its own data directory, a free port, silent logs,
  * an organization (`acme`) and a user to sign in as (ada, its owner). Closed and cleaned up by node:test `after`.
  */
+import type { Org } from '../../src/store/orgs.ts';
+import type { User } from '../../src/store/users.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +11,6 @@ import { loadConfig, type ConfigInput } from '../../src/core/config.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { startPortcullis, type Running } from '../../src/server/app.ts';
-import type { Org, User } from '../../src/store/types.ts';
 import type { OrgRole } from '../../src/core/roles.ts';
 
 export interface AddUserOptions {

@@ -6,6 +6,7 @@
  * PostgreSQL is never skipped: if the variable is set and the server is unreachable, `make()`
  * throws and the test fails.
  */
+import type { Store } from '../../src/store/store.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,6 @@ import { after } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { openStore, sqlitePath, type StoreOptions } from '../../src/store/open.ts';
-import type { Store } from '../../src/store/types.ts';
 import type { WorkerInput, WorkerJob } from '../store/store-worker.ts';
 
 export type Dialect = 'sqlite' | 'postgres';

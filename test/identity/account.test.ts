@@ -5,13 +5,15 @@
  * unusable once edited or once the account is disabled — and which accounts an org admin may
  * make a link for.
  */
+import type { Store } from '../../src/store/store.ts';
+import type { SessionRecord } from '../../src/store/sessions.ts';
+import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { hashPassword, verifyPassword } from '../../src/core/crypto.ts';
 import { changePassword, endSession, listSessions, sessionRef, signOutEverywhere, updateName } from '../../src/identity/account.ts';
 import { completePasswordReset, issuePasswordReset, mayIssueResetFor, PASSWORD_RESET_TTL, resetLinkState } from '../../src/identity/password-reset.ts';
-import type { SessionRecord, Store, User } from '../../src/store/types.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
 
 const PASSWORD = 'the first password';

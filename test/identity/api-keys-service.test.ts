@@ -4,13 +4,14 @@
  * options; revoking is permanent (no re-enable, a second revoke is 409); and a key never exceeds
  * its creator when it is made — refused field by field.
  */
+import type { OrgResource } from '../../src/store/orgs.ts';
+import type { User } from '../../src/store/users.ts';
 import { isApiKeyShaped } from '../../src/shared/api-key-shape.ts';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { isRefusal, PortcullisError } from '../../src/core/errors.ts';
 import { issueApiKey, listApiKeys, revokeApiKey } from '../../src/api-keys/service.ts';
 import { hashApiKey } from '../../src/api-keys/format.ts';
-import type { OrgResource, User } from '../../src/store/types.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
 import { identityFixture, type IdentityFixture } from './support.ts';
 

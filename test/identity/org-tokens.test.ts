@@ -4,6 +4,8 @@
  * allows, the token endpoint recomputes it at every issuance (so a role change applies at the next
  * refresh, a removal at once), and the org's own rules (which clients, how long) hold at both.
  */
+import type { Org, OrgResource } from '../../src/store/orgs.ts';
+import type { User } from '../../src/store/users.ts';
 import { CLI_CLIENT_ID } from '../../src/shared/cli-client.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -23,7 +25,6 @@ import {
 import { approveDeviceOverHttp, deviceStep, pollDeviceToken, startDeviceAuthorization } from '../helpers/device.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 import { checkboxValues, findForm, UserAgent, type PageResponse } from '../helpers/user-agent.ts';
-import type { Org, OrgResource, User } from '../../src/store/types.ts';
 import type { OrgRole, ResourceRole } from '../../src/core/roles.ts';
 
 const ALL = 'demo:read demo:write demo:delete';

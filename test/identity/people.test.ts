@@ -4,11 +4,11 @@
  * grants' stored artifacts; keys; sessions) and what it leaves alone (other people, other orgs,
  * the audit history). An organization always keeps an owner.
  */
+import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isRefusal, PortcullisError } from '../../src/core/errors.ts';
 import { deleteUser, disableUser, enableUser, removeMember, setRole } from '../../src/identity/people.ts';
-import type { User } from '../../src/store/types.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
 import { identityFixture } from './support.ts';
 

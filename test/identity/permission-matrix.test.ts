@@ -28,12 +28,12 @@
  * keys, which only a signed-in person may); a plain member or a key without the admin permission gets 403 forbidden; someone of
  * another org gets 404 not_found; a refused call changes nothing.
  */
+import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { ApiKeyInput } from '../../src/api-keys/service.ts';
-import type { User } from '../../src/store/types.ts';
 import { adminClient, apiUrl, type AdminClient, type ApiAnswer } from '../admin/support.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { tokenFor } from '../helpers/gateway.ts';

@@ -3,11 +3,13 @@
  * an organization `acme` with ada (owner), a revocation list and a grant revoker wired as the
  * server wires them, and helpers to give a user a grant (engine artifacts + grant context) and a key.
  */
+import type { Store } from '../../src/store/store.ts';
+import type { Org } from '../../src/store/orgs.ts';
+import type { User } from '../../src/store/users.ts';
 import { randomBytes } from 'node:crypto';
 import { createGrantRevoker } from '../../src/revocation/grant-revoker.ts';
 import { RevocationList } from '../../src/revocation/revocation-list.ts';
 import type { IdentityDeps } from '../../src/identity/context.ts';
-import type { Org, Store, User } from '../../src/store/types.ts';
 import type { StoreUnderTest } from '../helpers/stores.ts';
 import type { OrgRole } from '../../src/core/roles.ts';
 

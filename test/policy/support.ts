@@ -1,7 +1,7 @@
 /** Applications and calls for the policy's unit tests: definitions go through the real schema. */
+import type { ToolRecord } from '../../src/store/tools.ts';
 import { ApplicationDefinitionSchema, resolveApplication, type Application, type ApplicationDefinition } from '../../src/core/application.ts';
 import type { Caller, CallTarget, PolicyInput } from '../../src/policy/index.ts';
-import type { ToolRecord } from '../../src/store/types.ts';
 
 export function app(definition: Partial<ApplicationDefinition> = {}): Application {
   const parsed = ApplicationDefinitionSchema.parse({

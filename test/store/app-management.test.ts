@@ -7,9 +7,9 @@
  * - every definition change moves the fingerprint other processes poll, even two edits of equal
  *   length within one second.
  */
+import type { SeenTool } from '../../src/store/tools.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SeenTool } from '../../src/store/types.ts';
 import { storeAtVersion, storesUnderTest } from '../helpers/stores.ts';
 
 const NOW = 1_800_000_000;

@@ -3,11 +3,14 @@
  * (SQLite always; PostgreSQL when PORTCULLIS_TEST_DATABASE_URL is set). Every test gets a fresh,
  * fully migrated database. Errors are matched by `code`, never by message.
  */
+import type { Store } from '../../src/store/store.ts';
+import type { SessionRecord } from '../../src/store/sessions.ts';
+import type { SigningKeyRecord } from '../../src/store/signing-keys.ts';
+import type { OidcRecordInput } from '../../src/store/oidc.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PortcullisError } from '../../src/core/errors.ts';
-import type { OidcRecordInput, SessionRecord, SigningKeyRecord, Store } from '../../src/store/types.ts';
 import { inWorkers, pgClient, storesUnderTest } from '../helpers/stores.ts';
 
 /** A fixed "now" (epoch seconds), far from the real clock so that nothing depends on it. */

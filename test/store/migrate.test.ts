@@ -3,10 +3,10 @@
  * version behind is upgraded with its data intact, running migrate again changes nothing, and
  * several processes migrating one database at once apply each migration exactly once.
  */
+import type { Store } from '../../src/store/store.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { latestVersion, listMigrations } from '../../src/store/sql/migrate.ts';
-import type { Store } from '../../src/store/types.ts';
 import { inWorkers, storesUnderTest, type StoreLocation } from '../helpers/stores.ts';
 
 const NOW = 1_800_000_000;

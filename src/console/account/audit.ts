@@ -4,8 +4,8 @@
  * by id only. Org admin actions use the admin API's kinds (`admin.member.role`, …), so a change
  * reads the same in the log whichever way it was made; a person's own changes are `account.*`.
  */
+import type { Store } from '../../store/store.ts';
 import { AuditLog, type AuditRecord } from '../../audit/audit-log.ts';
-import type { Store } from '../../store/types.ts';
 import type { WebDeps } from '../../web/pages.ts';
 
 const logs = new WeakMap<Store, AuditLog>();

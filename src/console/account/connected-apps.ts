@@ -4,9 +4,9 @@
  * and "Disconnect", which revokes the grant at once: its refresh tokens go and every gateway
  * refuses its access tokens within a second (identity/account.ts disconnectApp).
  */
+import type { Org } from '../../store/orgs.ts';
 import type { Hono } from 'hono';
 import { disconnectApp, listConnectedApps, type ConnectedApp } from '../../identity/account.ts';
-import type { Org } from '../../store/types.ts';
 import { audit } from './audit.ts';
 import { html, type Html } from '../../web/html.ts';
 import { field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';

@@ -6,11 +6,11 @@
  * identity/api-keys.ts's; this page turns a plain form into its input and its field errors back
  * into the form.
  */
+import type { Org } from '../../store/orgs.ts';
 import type { Hono } from 'hono';
 import { isRefusal, PortcullisError, type FieldError } from '../../core/errors.ts';
 import { issueApiKey, KEY_EXPIRY_DAYS, listApiKeys, revokeApiKey, type ApiKeyView } from '../../api-keys/service.ts';
 import { identityDeps } from '../../identity/context.ts';
-import type { Org } from '../../store/types.ts';
 import { audit } from './audit.ts';
 import { html, type Html } from '../../web/html.ts';
 import type { SignedIn } from '../../web/session.ts';

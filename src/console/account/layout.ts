@@ -3,7 +3,7 @@
  * notices after a form (Post/Redirect/Get), times, and the error pages. Markup carries stable
  * hooks (`data-testid`, `data-code`) for tests and scripts; the words may change.
  */
-import type { Org } from '../../store/types.ts';
+import type { Org } from '../../store/orgs.ts';
 import { html, page, type Html } from '../../web/html.ts';
 import { csrfToken, csrfValid, signedIn, type WebContext, type WebDeps } from '../../web/pages.ts';
 import type { SignedIn } from '../../web/session.ts';

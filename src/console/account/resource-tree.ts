@@ -1,5 +1,5 @@
+import type { OrgResource } from '../../store/orgs.ts';
 /** An organization's resources in tree order (workspace, its projects, their folders), with depth. */
-import type { OrgResource } from '../../store/types.ts';
 
 export function treeOrder(resources: readonly OrgResource[]): { resource: OrgResource; depth: number }[] {
   const children = new Map<string | null, OrgResource[]>();

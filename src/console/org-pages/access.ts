@@ -3,10 +3,10 @@
  * gets 403; anyone else — not a member, or no such org — gets 404, the same page whether the
  * org exists or not. Also the org's sub-navigation and how service errors become pages.
  */
+import type { Org } from '../../store/orgs.ts';
 import { PortcullisError, isRefusal } from '../../core/errors.ts';
 import type { AuditRecord } from '../../audit/audit-log.ts';
 import { audit } from '../account/audit.ts';
-import type { Org } from '../../store/types.ts';
 import type { Hono } from 'hono';
 import { errorPage, formExpired, notFound, requireSignedIn, signedInPage } from '../account/layout.ts';
 import { html, type Html } from '../../web/html.ts';

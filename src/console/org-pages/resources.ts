@@ -3,6 +3,7 @@
  * folders — to add to, rename and delete from, and who holds which role on each node (viewer,
  * editor, manager; inherited downward unless overridden). The rules are identity/resources.ts's.
  */
+import type { OrgResource } from '../../store/orgs.ts';
 import type { Hono } from 'hono';
 import type { AuditRecord } from '../../audit/audit-log.ts';
 import { parseInput } from '../../core/input.ts';
@@ -18,7 +19,6 @@ import {
   ResourceMemberSchema,
   setResourceMember,
 } from '../../identity/workspace-tree.ts';
-import type { OrgResource } from '../../store/types.ts';
 import { csrfField, notice } from '../account/layout.ts';
 import { KIND_LABEL, treeOrder } from '../account/resource-tree.ts';
 import { html } from '../../web/html.ts';

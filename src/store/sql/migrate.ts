@@ -2,9 +2,9 @@
  * Numbered SQL migrations per dialect: `src/store/migrations/<dialect>/NNNN_name.sql`.
  * Applied in order inside one locked transaction; `schema_migrations` records what ran.
  */
+import type { MigrationReport } from '../store.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MigrationReport } from '../types.ts';
 import type { SqlDriver } from './driver.ts';
 
 export interface Migration {

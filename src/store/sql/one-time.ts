@@ -1,0 +1,25 @@
+/** One-time values, in SQL: taken by one conditional DELETE … RETURNING. */
+import type { OneTimeStore } from '../one-time.ts';
+import type { SqlDriver } from './driver.ts';
+
+export function oneTimeStore(db: SqlDriver): OneTimeStore {
+  return {
+    async put(kind, key, value, expiresAt) {
+      await db.run(
+        `INSERT INTO one_time (kind, key, value, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+        [kind, key, value, expiresAt],
+      );
+    },
+    async consume(kind, key, now) {
+      const row = await db.get<{ value: string }>(
+        'DELETE FROM one_time WHERE kind = $1 AND key = $2 AND expires_at > $3 RETURNING value',
+        [kind, key, now],
+      );
+      return row?.value;
+    },
+    async deleteExpired(now) {
+      return (await db.run('DELETE FROM one_time WHERE expires_at <= $1', [now])).changes;
+    },
+  };
+}
