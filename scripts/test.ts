@@ -8,6 +8,10 @@
  * - PostgreSQL tests run when PORTCULLIS_TEST_DATABASE_URL is set (.ci/run sets it); browser tests
  *   run when Chromium is installed (.ci/run installs it and sets PORTCULLIS_TEST_CHROMIUM).
  * - Extra arguments are passed on: `npm test -- test/e2e/oauth4webapi.test.ts`.
+ * - Skipped tests are listed at the end (scripts/reporters/skipped.ts). With CI=true a skipped test
+ *   fails the run: in CI every prerequisite (Chromium, PostgreSQL, Redis) must be there, and a test
+ *   that could not run is a failure, not a pass. Elsewhere a test whose prerequisite is missing is
+ *   registered with `{ skip: 'why' }` (test/helpers/prerequisites.ts), so the count shows it.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,12 +37,27 @@ const dir = mkdtempSync(join(tmpdir(), 'portcullis-ca-'));
 const caFile = join(dir, 'ca-bundle.pem');
 writeFileSync(caFile, bundle);
 
+const skippedFile = join(dir, 'skipped.txt');
+const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${join(root, 'scripts/reporters/skipped.ts')}`, `--test-reporter-destination=${skippedFile}`];
 const child = spawn(
   process.execPath,
-  ['--test', '--test-concurrency=4', '--test-timeout=180000', ...flags, ...(files.length ? files : ['test/**/*.test.ts'])],
+  ['--test', '--test-concurrency=4', '--test-timeout=180000', ...reporters, ...flags, ...(files.length ? files : ['test/**/*.test.ts'])],
   { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } },
 );
 child.on('exit', (code, signal) => {
+  let skipped: string[] = [];
+  try {
+    skipped = readFileSync(skippedFile, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    // No file: the run ended before the reporter wrote anything.
+  }
   rmSync(dir, { recursive: true, force: true });
-  process.exit(code ?? (signal ? 1 : 0));
+  let exit = code ?? (signal ? 1 : 0);
+  if (skipped.length) {
+    const ci = process.env.CI === 'true';
+    console.log(`\n${skipped.length} test(s) skipped${ci ? ' — CI=true: a skipped test fails the run' : ''}:`);
+    for (const line of skipped) console.log(`  - ${line}`);
+    if (ci) exit = exit || 1;
+  }
+  process.exit(exit);
 });

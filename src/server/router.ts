@@ -8,7 +8,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Logger } from 'pino';
 import { ROUTES } from '../authz/provider.ts';
 import { REVOCATION_STREAM_PATH } from '../authz/revocation-stream.ts';
-import { isPortcullisError, PortcullisError } from '../core/errors.ts';
+import { isUnavailable, PortcullisError } from '../core/errors.ts';
 import { BODY_LIMITS, type Surface } from '../http/body-limits.ts';
 import { framingError } from '../http/framing.ts';
 import { sendJson } from '../http/io.ts';
@@ -34,7 +34,34 @@ export interface RouterDeps {
   gatewayMaxBody: number;
 }
 
+const PRM = '/.well-known/oauth-protected-resource';
+
+/** Where a request goes: the surface it belongs to (limits, error shape) and who answers it. */
+interface Destination {
+  surface: Surface;
+  handle: Handler;
+}
+
 export function createRouter(deps: RouterDeps): RequestListener {
+  const destinationOf = routes(deps);
+  const limits: Record<Surface, number> = { ...BODY_LIMITS, gateway: deps.gatewayMaxBody };
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    drainAfterAnswer(req, res);
+    const { surface, handle } = destinationOf(path);
+    const refused = framingError(req, limits[surface]);
+    if (refused) {
+      deps.log.info({ event: 'request.refused', path, code: refused.code, rule: refused.rule }, 'request refused at the front door');
+      return sendRefusal(res, surface, refused);
+    }
+    Promise.resolve()
+      .then(() => handle(req, res))
+      .catch((err: unknown) => lastResort(deps.log, res, surface, path, err));
+  };
+}
+
+/** The path → destination table, built once: metadata, our endpoints, gateway apps, the engine, pages. */
+function routes(deps: RouterDeps): (path: string) => Destination {
   const { base, gateway } = deps;
   // RFC 8414 §3.1: for an issuer with a path, the metadata URL inserts the well-known segment before it.
   const asMetadataPath = `/.well-known/oauth-authorization-server${base}`;
@@ -43,9 +70,40 @@ export function createRouter(deps: RouterDeps): RequestListener {
     [`${base}${ROUTES.revocation}`]: deps.revoke,
     [`${base}${REVOCATION_STREAM_PATH}`]: deps.revocationStream,
   };
-  const PRM = '/.well-known/oauth-protected-resource';
+  const toEngine = engineEntry(deps);
+  const pages: Destination = { surface: 'page', handle: deps.web };
+  return (path) => {
+    if (path === PRM || path.startsWith(`${PRM}/`)) return { surface: 'oauth', handle: (_req, res) => resourceMetadata(deps, path, _req, res) };
+    if (path === asMetadataPath) return { surface: 'oauth', handle: (req, res) => toEngine(req, res, `/.well-known/openid-configuration${(req.url ?? '').slice(path.length)}`) };
+    const own = ours[path];
+    if (own) return { surface: 'oauth', handle: own };
+    const app = path.startsWith(base) ? gateway.appAt(path.slice(base.length)) : undefined;
+    if (app) return { surface: 'gateway', handle: (req, res) => gateway.handle(req, res, app) };
+    if (isEnginePath(base, path)) return { surface: 'oauth', handle: (req, res) => toEngine(req, res) };
+    if (path === `${base}/admin/api` || path.startsWith(`${base}/admin/api/`)) return { surface: 'admin', handle: deps.web };
+    return pages;
+  };
+}
 
-  function toEngine(req: IncomingMessage, res: ServerResponse, enginePath?: string): void {
+/** RFC 9728 §3.1; the root form answers for the application at /mcp (the demo) if any. */
+function resourceMetadata(deps: RouterDeps, path: string, req: IncomingMessage, res: ServerResponse): void {
+  const document = deps.gateway.metadataAt(path === PRM ? `${PRM}${deps.base}/mcp` : path);
+  if (!document) return sendJson(res, 404, { error: 'not_found' });
+  if (req.method === 'OPTIONS') return void res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' }).end();
+  sendJson(res, 200, document, { 'access-control-allow-origin': '*', 'cache-control': 'public, max-age=300' });
+}
+
+/** Engine routes: /oauth/* and OIDC discovery below the base; /device and /device/* are our pages. */
+function isEnginePath(base: string, path: string): boolean {
+  if (!path.startsWith(`${base}/`)) return false;
+  const rest = path.slice(base.length);
+  return rest.startsWith('/oauth/') || rest === '/.well-known/openid-configuration';
+}
+
+/** Hand a request to the engine as if it were mounted at the base (optionally rewritten to `enginePath`). */
+function engineEntry(deps: RouterDeps) {
+  const { base } = deps;
+  return (req: IncomingMessage, res: ServerResponse, enginePath?: string): void => {
     const url = req.url ?? '/';
     // The engine derives its mount path from originalUrl minus url (as when mounted under a prefix),
     // so a rewritten request (RFC 8414 path insertion) must look like it came in under the base.
@@ -58,57 +116,14 @@ export function createRouter(deps: RouterDeps): RequestListener {
     res.setHeader('x-frame-options', 'DENY');
     res.setHeader('x-content-type-options', 'nosniff');
     deps.engine.handle(req, res);
-  }
-
-  function isEnginePath(path: string): boolean {
-    if (!path.startsWith(`${base}/`)) return false;
-    const rest = path.slice(base.length);
-    // /device and /device/* are our pages (authz/device-flow.ts), not the engine's.
-    return rest.startsWith('/oauth/') || rest === '/.well-known/openid-configuration';
-  }
-
-  /** Where a path goes, for its body limit and the shape of a refusal. */
-  function surfaceOf(path: string): Surface {
-    if (ours[path] || path === asMetadataPath || path === PRM || path.startsWith(`${PRM}/`) || isEnginePath(path)) return 'oauth';
-    if (path.startsWith(base) && gateway.appAt(path.slice(base.length))) return 'gateway';
-    if (path === `${base}/admin/api` || path.startsWith(`${base}/admin/api/`)) return 'admin';
-    return 'page';
-  }
-
-  const limits: Record<Surface, number> = { ...BODY_LIMITS, gateway: deps.gatewayMaxBody };
-
-  return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    drainAfterAnswer(req, res);
-    const surface = surfaceOf(path);
-    const refused = framingError(req, limits[surface]);
-    if (refused) {
-      deps.log.info({ event: 'request.refused', path, code: refused.code, rule: refused.rule }, 'request refused at the front door');
-      return sendRefusal(res, surface, refused);
-    }
-    const run = async () => {
-      if (path === PRM || path.startsWith(`${PRM}/`)) {
-        // RFC 9728 §3.1; the root form answers for the application at /mcp (the demo) if any.
-        const document = gateway.metadataAt(path === PRM ? `${PRM}${base}/mcp` : path);
-        if (!document) return sendJson(res, 404, { error: 'not_found' });
-        if (req.method === 'OPTIONS') return void res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' }).end();
-        return sendJson(res, 200, document, { 'access-control-allow-origin': '*', 'cache-control': 'public, max-age=300' });
-      }
-      if (path === asMetadataPath) return toEngine(req, res, `/.well-known/openid-configuration${(req.url ?? '').slice(path.length)}`);
-      const own = ours[path];
-      if (own) return own(req, res);
-      const app = path.startsWith(base) ? gateway.appAt(path.slice(base.length)) : undefined;
-      if (app) return gateway.handle(req, res, app);
-      if (isEnginePath(path)) return toEngine(req, res);
-      return deps.web(req, res);
-    };
-    run().catch((err: unknown) => {
-      // The last resort: an outage is 503 with Retry-After, anything else a bare 500. Logged once.
-      const unavailable = isPortcullisError(err) && err.code === 'unavailable';
-      if (unavailable) deps.log.warn({ err, path }, 'request failed: a dependency is unavailable');
-      else deps.log.error({ err, path }, 'request failed');
-      if (res.headersSent) return void res.destroy();
-      sendRefusal(res, surface, unavailable ? err : new PortcullisError('internal_error', 'internal error', { cause: err }));
-    });
   };
+}
+
+/** What no handler answered: an outage is 503 with Retry-After, anything else a bare 500. Logged once. */
+function lastResort(log: Logger, res: ServerResponse, surface: Surface, path: string, err: unknown): void {
+  const unavailable = isUnavailable(err);
+  if (unavailable) log.warn({ err, path }, 'request failed: a dependency is unavailable');
+  else log.error({ err, path }, 'request failed');
+  if (res.headersSent) return void res.destroy();
+  sendRefusal(res, surface, unavailable ? err : new PortcullisError('internal_error', 'internal error', { cause: err }));
 }

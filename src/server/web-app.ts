@@ -1,0 +1,92 @@
+/**
+ * The pages and the admin API as one Hono app: the shared web layer's middleware (security
+ * headers, CSRF cookie, bounded and readable forms), then every page group, then the errors no
+ * page answered — an outage as a 503 page with Retry-After, anything else a bare 500.
+ */
+import { AttemptLimiter } from '../limits/attempts.ts';
+import { BrowserSessions } from '../web/session.ts';
+import { Csrf } from '../web/csrf.ts';
+import { Hono } from 'hono';
+import { RETRY_AFTER_SECONDS } from '../http/refusal.ts';
+import { accountPages } from '../console/account/index.ts';
+import { adminApi } from '../admin-api/api.ts';
+import { consolePages } from '../console/pages.ts';
+import { csrfCookie, readableForms, securityHeaders, type WebDeps, type WebEnv } from '../web/pages.ts';
+import { deviceRoutes } from '../authz/device-flow.ts';
+import { html, page } from '../web/html.ts';
+import { interactionRoutes } from '../authz/interactions.ts';
+import { invitationPages } from '../console/invitation-page.ts';
+import { isUnavailable } from '../core/errors.ts';
+import { orgPages } from '../console/org-pages/index.ts';
+import type { ResourceRegistry } from '../applications/protected-resources.ts';
+import type { AuthzEngine } from './authz-engine.ts';
+import type { GatewayRuntime } from './gateway-runtime.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../core/config.ts';
+import type { DerivedSecrets } from '../core/crypto.ts';
+import type { Store } from '../store/store.ts';
+import type { RevocationList } from '../revocation/revocation-list.ts';
+import type { GrantRevoker } from '../revocation/grant-revoker.ts';
+import type { Mailer } from '../identity/mailer.ts';
+
+export interface WebAppParts {
+  config: Config;
+  store: Store;
+  secrets: DerivedSecrets;
+  engine: AuthzEngine;
+  gateway: GatewayRuntime;
+  resources: ResourceRegistry;
+  revocations: RevocationList;
+  revokeGrant: GrantRevoker;
+  mailer: Mailer | undefined;
+  /** The resource a request that names none is for (the demo when it is served). */
+  defaultResource: () => string | undefined;
+  demoUrl: string;
+  base: string;
+  log: Logger;
+  now: () => number;
+}
+
+export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
+  const { config, store, secrets, engine, gateway, resources, revocations, revokeGrant, mailer, defaultResource, demoUrl, base, log, now } = parts;
+    const sessions = new BrowserSessions(store, secrets.pepper, config.tokens.sessionTtl, now);
+    const webDeps: WebDeps = {
+      config,
+      store,
+      sessions,
+      csrf: new Csrf(secrets.csrfKey, new URL(config.publicUrl).origin),
+      provider: () => engine.provider,
+      resources,
+      limits: {
+        account: new AttemptLimiter({ free: 5, window: 15 * 60, base: 30, maxLock: 15 * 60 }),
+        ip: new AttemptLimiter({ free: 30, window: 15 * 60, base: 30, maxLock: 15 * 60 }),
+      },
+      log,
+      now,
+      base,
+      pepper: secrets.pepper,
+      revokeGrant,
+      revocations,
+    };
+    const web = new Hono<WebEnv>().basePath(base || '/');
+    web.use(securityHeaders(), csrfCookie(webDeps), readableForms());
+    web.route('/', interactionRoutes(webDeps));
+    web.route('/', deviceRoutes({ ...webDeps, defaultResource }));
+    web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
+    web.route('/', accountPages({ ...webDeps, mailer }));
+    web.route('/', orgPages({ ...webDeps, mailer }));
+    web.route('/', invitationPages(webDeps));
+    web.route('/admin/api', adminApi({ ...webDeps, gateway, signingKey: () => engine.signingKey(), mailer }));
+    web.notFound((c) => c.json({ error: 'not_found' }, 404));
+    web.onError((err, c) => {
+      if (isUnavailable(err)) {
+        log.warn({ err }, 'page: a dependency is unavailable');
+        c.header('retry-after', String(RETRY_AFTER_SECONDS));
+        return c.html(page({ title: 'Try again shortly', body: html`<h1>Try again in a moment</h1><p>Portcullis cannot reach its database right now. Reload this page in a few seconds.</p><p class="muted" data-code="unavailable">Error code: <code>unavailable</code></p>` }), 503);
+      }
+      log.error({ err }, 'page error');
+      return c.json({ error: 'internal_error' }, 500);
+    });
+
+  return web;
+}
