@@ -60,109 +60,119 @@ function validate(input: unknown): ParsedDefinition {
   return parsed;
 }
 
-export function applicationService(deps: ApplicationServiceDeps) {
+const noApplication = (slug: string) => new PortcullisError('not_found', `no application ${slug}`);
+const noTool = (slug: string, name: string) => new PortcullisError('not_found', `${slug} has no tool ${name}`);
+const slugTaken = (slug: string) =>
+  new PortcullisError('already_exists', `an application ${slug} exists already`, { detail: { errors: [{ path: 'slug', message: 'already taken' }] } });
+
+async function load(deps: ApplicationServiceDeps, stored: StoredApplication): Promise<LoadedApplication | undefined> {
+  const app = resolveStored(stored, deps.publicUrl);
+  if (!app) return undefined;
+  const [tools, selfTest] = await Promise.all([deps.store.tools.list(stored.slug), deps.store.selfTests.get(stored.slug)]);
+  return { stored, app, status: statusOf(stored.slug, definitionHash(stored.definition), tools, selfTest) };
+}
+
+async function getApplication(deps: ApplicationServiceDeps, slug: string): Promise<LoadedApplication> {
+  const stored = await deps.store.applications.get(slug);
+  const loaded = stored && (await load(deps, stored));
+  if (!loaded) throw noApplication(slug);
+  return loaded;
+}
+
+async function listApplications(deps: ApplicationServiceDeps): Promise<LoadedApplication[]> {
+  const loaded = await Promise.all((await deps.store.applications.list()).map((stored) => load(deps, stored)));
+  return loaded.filter((a): a is LoadedApplication => a !== undefined);
+}
+
+/** The stored application, if the API may change it (not one from the configuration file, not built in). */
+async function writable(store: Store, slug: string): Promise<StoredApplication> {
+  const stored = await store.applications.get(slug);
+  if (!stored) throw noApplication(slug);
+  if (isReadOnly(stored.source)) {
+    throw new PortcullisError('read_only', `${slug} is ${stored.source === 'config' ? 'defined in the configuration file' : 'built in'}; change it there`, { detail: { source: stored.source } });
+  }
+  return stored;
+}
+
+/** Another application already answers at this definition's path? */
+async function checkPath(store: Store, parsed: ParsedDefinition): Promise<void> {
+  const path = resolveApplication(parsed, '').path;
+  for (const other of await store.applications.list()) {
+    if (other.slug === parsed.slug) continue;
+    const app = resolveStored(other, '');
+    if (app?.path === path) throw new PortcullisError('path_in_use', `${path} is already used by ${other.slug}`, { detail: { errors: [{ path: 'path', message: `already used by ${other.slug}` }] } });
+  }
+}
+
+async function createApplication(deps: ApplicationServiceDeps, input: unknown): Promise<LoadedApplication> {
   const { store } = deps;
+  const parsed = validate(input);
+  if (await store.applications.get(parsed.slug)) throw slugTaken(parsed.slug);
+  await checkPath(store, parsed);
+  // Tools and a self-test left behind by an earlier application of the same name are not this one's.
+  await store.tools.deleteApp(parsed.slug);
+  await store.selfTests.delete(parsed.slug);
+  const created = await store.applications.create({ slug: parsed.slug, definition: JSON.stringify(input), source: 'api', at: deps.now() });
+  if (!created) throw slugTaken(parsed.slug);
+  await deps.changed?.();
+  return getApplication(deps, parsed.slug);
+}
 
-  async function load(stored: StoredApplication): Promise<LoadedApplication | undefined> {
-    const app = resolveStored(stored, deps.publicUrl);
-    if (!app) return undefined;
-    const [tools, selfTest] = await Promise.all([store.tools.list(stored.slug), store.selfTests.get(stored.slug)]);
-    return { stored, app, status: statusOf(stored.slug, definitionHash(stored.definition), tools, selfTest) };
+async function updateApplication(deps: ApplicationServiceDeps, slug: string, input: unknown): Promise<LoadedApplication> {
+  const stored = await writable(deps.store, slug);
+  if (isObject(input) && input.slug === undefined) input = { ...input, slug };
+  if (isObject(input) && input.slug !== slug) throw invalid([{ path: 'slug', message: `must be ${slug} (an application's slug does not change)` }]);
+  const edited = restoreMasked(input, JSON.parse(stored.definition));
+  const parsed = validate(edited);
+  await checkPath(deps.store, parsed);
+  await deps.store.applications.upsert({ slug, definition: JSON.stringify(edited), source: 'api', at: deps.now() });
+  await deps.changed?.();
+  return getApplication(deps, slug);
+}
+
+async function removeApplication(deps: ApplicationServiceDeps, slug: string): Promise<void> {
+  const { store } = deps;
+  await writable(store, slug);
+  await store.applications.delete(slug);
+  await store.tools.deleteApp(slug);
+  await store.selfTests.delete(slug);
+  await deps.changed?.();
+}
+
+async function applicationTools(deps: ApplicationServiceDeps, slug: string): Promise<{ loaded: LoadedApplication; tools: ToolRecord[] }> {
+  const loaded = await getApplication(deps, slug);
+  return { loaded, tools: await deps.store.tools.list(slug) };
+}
+
+/**
+ * Approve a tool as it is now listed (or exactly the version `fingerprint` names), or send it
+ * back to review. Built-in and config applications too: reviewing tools is not editing the definition.
+ */
+async function reviewTool(deps: ApplicationServiceDeps, slug: string, name: string, status: ToolStatus, by: string, fingerprint?: string): Promise<ToolRecord> {
+  const { store } = deps;
+  const current = async () => (await store.tools.list(slug)).find((t) => t.name === name);
+  await getApplication(deps, slug);
+  if (!(await current())) throw noTool(slug, name);
+  const done = await store.tools.review(slug, name, status, by, deps.now(), fingerprint);
+  if (!done) {
+    const now = await current();
+    if (!now) throw noTool(slug, name);
+    throw new PortcullisError('tool_changed', `${name} changed since it was looked at; review it again`, { detail: { fingerprint: now.fingerprint } });
   }
+  await deps.changed?.();
+  return (await current())!;
+}
 
-  async function get(slug: string): Promise<LoadedApplication> {
-    const stored = await store.applications.get(slug);
-    const loaded = stored && (await load(stored));
-    if (!loaded) throw new PortcullisError('not_found', `no application ${slug}`);
-    return loaded;
-  }
-
-  async function writable(slug: string): Promise<StoredApplication> {
-    const stored = await store.applications.get(slug);
-    if (!stored) throw new PortcullisError('not_found', `no application ${slug}`);
-    if (isReadOnly(stored.source)) {
-      throw new PortcullisError('read_only', `${slug} is ${stored.source === 'config' ? 'defined in the configuration file' : 'built in'}; change it there`, { detail: { source: stored.source } });
-    }
-    return stored;
-  }
-
-  /** Another application already answers at this definition's path? */
-  async function checkPath(parsed: ParsedDefinition): Promise<void> {
-    const path = resolveApplication(parsed, '').path;
-    for (const other of await store.applications.list()) {
-      if (other.slug === parsed.slug) continue;
-      const app = resolveStored(other, '');
-      if (app?.path === path) throw new PortcullisError('path_in_use', `${path} is already used by ${other.slug}`, { detail: { errors: [{ path: 'path', message: `already used by ${other.slug}` }] } });
-    }
-  }
-
-  async function changed(): Promise<void> {
-    await deps.changed?.();
-  }
-
+/** The operations above, bound to one store and server (the admin API and `portcullis apps` use them). */
+export function applicationService(deps: ApplicationServiceDeps) {
   return {
-    get,
-
-    async list(): Promise<LoadedApplication[]> {
-      const loaded = await Promise.all((await store.applications.list()).map(load));
-      return loaded.filter((a): a is LoadedApplication => a !== undefined);
-    },
-
-    async create(input: unknown): Promise<LoadedApplication> {
-      const parsed = validate(input);
-      if (await store.applications.get(parsed.slug)) throw new PortcullisError('already_exists', `an application ${parsed.slug} exists already`, { detail: { errors: [{ path: 'slug', message: 'already taken' }] } });
-      await checkPath(parsed);
-      // Tools and a self-test left behind by an earlier application of the same name are not this one's.
-      await store.tools.deleteApp(parsed.slug);
-      await store.selfTests.delete(parsed.slug);
-      const created = await store.applications.create({ slug: parsed.slug, definition: JSON.stringify(input), source: 'api', at: deps.now() });
-      if (!created) throw new PortcullisError('already_exists', `an application ${parsed.slug} exists already`, { detail: { errors: [{ path: 'slug', message: 'already taken' }] } });
-      await changed();
-      return get(parsed.slug);
-    },
-
-    async update(slug: string, input: unknown): Promise<LoadedApplication> {
-      const stored = await writable(slug);
-      if (isObject(input) && input.slug === undefined) input = { ...input, slug };
-      if (isObject(input) && input.slug !== slug) throw invalid([{ path: 'slug', message: `must be ${slug} (an application's slug does not change)` }]);
-      const edited = restoreMasked(input, JSON.parse(stored.definition));
-      const parsed = validate(edited);
-      await checkPath(parsed);
-      await store.applications.upsert({ slug, definition: JSON.stringify(edited), source: 'api', at: deps.now() });
-      await changed();
-      return get(slug);
-    },
-
-    async remove(slug: string): Promise<void> {
-      await writable(slug);
-      await store.applications.delete(slug);
-      await store.tools.deleteApp(slug);
-      await store.selfTests.delete(slug);
-      await changed();
-    },
-
-    async tools(slug: string): Promise<{ loaded: LoadedApplication; tools: ToolRecord[] }> {
-      const loaded = await get(slug);
-      return { loaded, tools: await store.tools.list(slug) };
-    },
-
-    /**
-     * Approve a tool as it is now listed (or exactly the version `fingerprint` names), or send it
-     * back to review. Built-in and config applications too: reviewing tools is not editing the definition.
-     */
-    async review(slug: string, name: string, status: ToolStatus, by: string, fingerprint?: string): Promise<ToolRecord> {
-      await get(slug);
-      const tool = (await store.tools.list(slug)).find((t) => t.name === name);
-      if (!tool) throw new PortcullisError('not_found', `${slug} has no tool ${name}`);
-      const done = await store.tools.review(slug, name, status, by, deps.now(), fingerprint);
-      if (!done) {
-        const now = (await store.tools.list(slug)).find((t) => t.name === name);
-        if (!now) throw new PortcullisError('not_found', `${slug} has no tool ${name}`);
-        throw new PortcullisError('tool_changed', `${name} changed since it was looked at; review it again`, { detail: { fingerprint: now.fingerprint } });
-      }
-      await changed();
-      return (await store.tools.list(slug)).find((t) => t.name === name)!;
-    },
+    get: (slug: string) => getApplication(deps, slug),
+    list: () => listApplications(deps),
+    create: (input: unknown) => createApplication(deps, input),
+    update: (slug: string, input: unknown) => updateApplication(deps, slug, input),
+    remove: (slug: string) => removeApplication(deps, slug),
+    tools: (slug: string) => applicationTools(deps, slug),
+    review: (slug: string, name: string, status: ToolStatus, by: string, fingerprint?: string) => reviewTool(deps, slug, name, status, by, fingerprint),
   };
 }
 

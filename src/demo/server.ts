@@ -9,10 +9,10 @@
  */
 import type { DemoNote, DemoProject, DemoStore } from '../store/demo.ts';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
-import type { AuthInfo, CallToolResult } from '@modelcontextprotocol/server';
+import type { AuthInfo, CallToolResult, RegisteredTool } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { randomBase62 } from '../core/crypto.ts';
-import { DEMO_TOOLS, type DemoToolName } from './tools.ts';
+import { DEMO_TOOLS, type DemoTool, type DemoToolName } from './tools.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 export const DEMO_SERVER_NAME = 'portcullis-demo';
@@ -91,16 +91,17 @@ const Project = z.object({ id: z.string(), name: z.string(), createdAt: z.number
 const NoteSummary = z.object({ id: z.string(), title: z.string(), updatedAt: z.number() });
 const Note = z.object({ id: z.string(), projectId: z.string(), title: z.string(), body: z.string(), updatedAt: z.number() });
 
+type Register = (server: McpServer, store: DemoStore, tool: DemoTool) => RegisteredTool;
+
 /** Title, description and annotations come from the catalogue, so the two cannot drift. */
-function describeTool(name: DemoToolName) {
-  const tool = DEMO_TOOLS.find((t) => t.name === name)!;
+function describeTool(tool: DemoTool) {
   return { title: tool.title, description: tool.description, annotations: tool.annotations };
 }
 
-function registerDemoTools(server: McpServer, store: DemoStore) {
-  const list_projects = server.registerTool(
-    'list_projects',
-    { ...describeTool('list_projects'), inputSchema: z.object({}), outputSchema: z.object({ projects: z.array(Project) }) },
+const registerListProjects: Register = (server, store, tool) =>
+  server.registerTool(
+    tool.name,
+    { ...describeTool(tool), inputSchema: z.object({}), outputSchema: z.object({ projects: z.array(Project) }) },
     async () => {
       const projects = await store.listProjects();
       const text = projects.length
@@ -110,10 +111,11 @@ function registerDemoTools(server: McpServer, store: DemoStore) {
     },
   );
 
-  const list_notes = server.registerTool(
-    'list_notes',
+const registerListNotes: Register = (server, store, tool) =>
+  server.registerTool(
+    tool.name,
     {
-      ...describeTool('list_notes'),
+      ...describeTool(tool),
       inputSchema: z.object({ projectId: idField('project') }),
       outputSchema: z.object({ projectId: z.string(), notes: z.array(NoteSummary) }),
     },
@@ -128,9 +130,10 @@ function registerDemoTools(server: McpServer, store: DemoStore) {
     },
   );
 
-  const read_note = server.registerTool(
-    'read_note',
-    { ...describeTool('read_note'), inputSchema: z.object({ noteId: idField('note') }), outputSchema: z.object({ note: Note }) },
+const registerReadNote: Register = (server, store, tool) =>
+  server.registerTool(
+    tool.name,
+    { ...describeTool(tool), inputSchema: z.object({ noteId: idField('note') }), outputSchema: z.object({ note: Note }) },
     async ({ noteId }) => {
       const note = await store.getNote(noteId);
       if (!note) return noteNotFound(noteId);
@@ -138,10 +141,11 @@ function registerDemoTools(server: McpServer, store: DemoStore) {
     },
   );
 
-  const create_project = server.registerTool(
-    'create_project',
+const registerCreateProject: Register = (server, store, tool) =>
+  server.registerTool(
+    tool.name,
     {
-      ...describeTool('create_project'),
+      ...describeTool(tool),
       inputSchema: z.object({ name: z.string().min(1).max(200).describe('A short name for the project') }),
       outputSchema: z.object({ project: Project }),
     },
@@ -152,47 +156,61 @@ function registerDemoTools(server: McpServer, store: DemoStore) {
     },
   );
 
-  const write_note = server.registerTool(
-    'write_note',
-    {
-      ...describeTool('write_note'),
-      inputSchema: z.object({
-        projectId: idField('project'),
-        title: z.string().min(1).max(200).describe('The note title'),
-        body: z.string().max(100_000).describe('The note text (plain text or Markdown)'),
-        noteId: idField('note').optional().describe('Give the id of an existing note to update it; omit it to create a new note'),
-      }),
-      outputSchema: z.object({ note: Note, created: z.boolean() }),
-    },
-    async ({ projectId, title, body, noteId }) => {
-      const project = await findProject(store, projectId);
-      if (!project) return projectNotFound(projectId);
-      if (noteId !== undefined) {
-        // Updating needs an existing note: clients do not get to choose ids, and the store
-        // keeps a note in its project, so a mismatched projectId is reported, not ignored.
-        const existing = await store.getNote(noteId);
-        if (!existing) return noteNotFound(noteId);
-        if (existing.projectId !== projectId) {
-          return fail(`Note ${noteId} belongs to project ${existing.projectId}, not ${projectId}. Notes cannot move between projects.`);
-        }
-      }
-      const note: DemoNote = { id: noteId ?? `note_${randomBase62(16)}`, projectId, title, body, updatedAt: nowSeconds() };
-      await store.putNote(note);
-      const created = noteId === undefined;
-      return ok(`${created ? 'Created' : 'Updated'} note ${title} (id ${note.id}) in ${project.name}.`, { note, created });
-    },
+const WriteNoteInput = z.object({
+  projectId: idField('project'),
+  title: z.string().min(1).max(200).describe('The note title'),
+  body: z.string().max(100_000).describe('The note text (plain text or Markdown)'),
+  noteId: idField('note').optional().describe('Give the id of an existing note to update it; omit it to create a new note'),
+});
+
+async function writeNote(store: DemoStore, { projectId, title, body, noteId }: z.infer<typeof WriteNoteInput>): Promise<CallToolResult> {
+  const project = await findProject(store, projectId);
+  if (!project) return projectNotFound(projectId);
+  if (noteId !== undefined) {
+    // Updating needs an existing note: clients do not get to choose ids, and the store
+    // keeps a note in its project, so a mismatched projectId is reported, not ignored.
+    const existing = await store.getNote(noteId);
+    if (!existing) return noteNotFound(noteId);
+    if (existing.projectId !== projectId) {
+      return fail(`Note ${noteId} belongs to project ${existing.projectId}, not ${projectId}. Notes cannot move between projects.`);
+    }
+  }
+  const note: DemoNote = { id: noteId ?? `note_${randomBase62(16)}`, projectId, title, body, updatedAt: nowSeconds() };
+  await store.putNote(note);
+  const created = noteId === undefined;
+  return ok(`${created ? 'Created' : 'Updated'} note ${title} (id ${note.id}) in ${project.name}.`, { note, created });
+}
+
+const registerWriteNote: Register = (server, store, tool) =>
+  server.registerTool(
+    tool.name,
+    { ...describeTool(tool), inputSchema: WriteNoteInput, outputSchema: z.object({ note: Note, created: z.boolean() }) },
+    (input) => writeNote(store, input),
   );
 
-  const delete_note = server.registerTool(
-    'delete_note',
-    { ...describeTool('delete_note'), inputSchema: z.object({ noteId: idField('note') }), outputSchema: z.object({ deleted: z.string() }) },
+const registerDeleteNote: Register = (server, store, tool) =>
+  server.registerTool(
+    tool.name,
+    { ...describeTool(tool), inputSchema: z.object({ noteId: idField('note') }), outputSchema: z.object({ deleted: z.string() }) },
     async ({ noteId }) => {
       if (!(await store.deleteNote(noteId))) return noteNotFound(noteId);
       return ok(`Deleted note ${noteId}.`, { deleted: noteId });
     },
   );
 
-  return { list_projects, list_notes, read_note, create_project, write_note, delete_note } satisfies Record<DemoToolName, unknown>;
+/** How each tool of the catalogue is served; a tool added there without one here does not compile. */
+const REGISTER: Readonly<Record<DemoToolName, Register>> = {
+  list_projects: registerListProjects,
+  list_notes: registerListNotes,
+  read_note: registerReadNote,
+  create_project: registerCreateProject,
+  write_note: registerWriteNote,
+  delete_note: registerDeleteNote,
+};
+
+/** Every tool of the catalogue, registered in catalogue order (the order tools/list shows). */
+function registerDemoTools(server: McpServer, store: DemoStore): Record<DemoToolName, RegisteredTool> {
+  return Object.fromEntries(DEMO_TOOLS.map((tool) => [tool.name, REGISTER[tool.name](server, store, tool)])) as Record<DemoToolName, RegisteredTool>;
 }
 
 // ---- helpers --------------------------------------------------------------------------------

@@ -4,9 +4,10 @@
  * wire, OAuth challenges keep to RFC 6750 (`invalid_token`, `insufficient_scope`; shared/challenge.ts);
  * the finer reason is logged and audited.
  *
- * Code shared with the SDKs does not throw an error class of its own: it describes a refusal as a
- * `Denial` and lets its caller build the error — the server's PortcullisError (core/errors.ts), the
- * guard SDK's GuardError — so each side keeps one error type.
+ * Code shared with the SDKs does not throw for a refusal: it describes it as a `Denial` and lets its
+ * caller build the error — the server's PortcullisError (core/errors.ts), the guard SDK's GuardError —
+ * so each side keeps one error type. (Failures of the shared plumbing itself, a refused URL or
+ * metadata not found, are SharedError, errors.ts, which each SDK turns into its own at its edge.)
  */
 export type DenialCode =
   | 'invalid_token'

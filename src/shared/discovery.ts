@@ -7,6 +7,7 @@
  * Checked: the document's `issuer` is exactly ours (RFC 8414 §3.3 — otherwise a metadata document
  * could send us to another server's keys). A failure is not remembered: the next call tries again.
  */
+import { SharedError } from './errors.ts';
 import type { GuardFetch } from './outbound.ts';
 
 export interface AuthorizationServerMetadata {
@@ -22,10 +23,6 @@ export function metadataUrls(issuer: string): string[] {
   return [`${url.origin}/.well-known/oauth-authorization-server${path}`, `${url.origin}${path}/.well-known/openid-configuration`];
 }
 
-export class DiscoveryError extends Error {
-  override readonly name = 'DiscoveryError';
-}
-
 export function createMetadataSource(issuer: string, fetch: GuardFetch): () => Promise<AuthorizationServerMetadata> {
   let pending: Promise<AuthorizationServerMetadata> | undefined;
 
@@ -37,7 +34,7 @@ export function createMetadataSource(issuer: string, fetch: GuardFetch): () => P
         const response = await fetch(url, { headers: { accept: 'application/json' } });
         if (response.status !== 200) {
           await response.body?.cancel();
-          lastError = new DiscoveryError(`${url} answered ${response.status}`);
+          lastError = new SharedError('discovery_failed', `${url} answered ${response.status}`);
           continue;
         }
         document = (await response.json()) as AuthorizationServerMetadata;
@@ -47,11 +44,11 @@ export function createMetadataSource(issuer: string, fetch: GuardFetch): () => P
       }
       // Found, but for another issuer: that is an attack or a misconfiguration, never a fallback case.
       if (!document || typeof document !== 'object' || document.issuer !== issuer) {
-        throw new DiscoveryError(`the metadata at ${url} names another issuer`);
+        throw new SharedError('discovery_failed', `the metadata at ${url} names another issuer`);
       }
       return document;
     }
-    throw lastError instanceof Error ? lastError : new DiscoveryError('no authorization server metadata found');
+    throw lastError instanceof Error ? lastError : new SharedError('discovery_failed', 'no authorization server metadata found');
   }
 
   return () => {

@@ -7,11 +7,8 @@
  * 127.0.0.0/8, ::1), and only when the guard allows it — by default outside production
  * (`NODE_ENV !== 'production'`), so a developer can run an authorization server on localhost.
  */
+import { SharedError } from './errors.ts';
 import { isLoopbackUrl } from './net.ts';
-
-export class OutboundRefused extends Error {
-  override readonly name = 'OutboundRefused';
-}
 
 export type GuardFetch = (url: string | URL, init?: RequestInit) => Promise<Response>;
 
@@ -20,13 +17,13 @@ export function defaultAllowHttpLoopback(): boolean {
   return process.env.NODE_ENV !== 'production';
 }
 
-/** Throws OutboundRefused unless `url` is one the guard may fetch. */
+/** Throws SharedError `outbound_refused` unless `url` is one the guard may fetch. */
 export function checkOutboundUrl(url: string | URL, allowHttpLoopback: boolean): URL {
   const target = new URL(url);
-  if (target.username || target.password) throw new OutboundRefused('refusing a URL with credentials in it');
+  if (target.username || target.password) throw new SharedError('outbound_refused', 'refusing a URL with credentials in it');
   if (target.protocol === 'https:') return target;
   if (target.protocol === 'http:' && allowHttpLoopback && isLoopbackUrl(target)) return target;
-  throw new OutboundRefused(`refusing to fetch ${target.protocol}//${target.host}: https is required (http only for loopback in development)`);
+  throw new SharedError('outbound_refused', `refusing to fetch ${target.protocol}//${target.host}: https is required (http only for loopback in development)`);
 }
 
 /**

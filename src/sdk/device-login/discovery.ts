@@ -98,6 +98,8 @@ async function authorizationServerMetadata(fetch: GuardFetch, issuer: string): P
   try {
     return await createMetadataSource(issuer, fetch)();
   } catch (err) {
+    // The shared metadata source fails with a SharedError (not found, another issuer, a refused
+    // URL): the kit's edge, where it becomes a DeviceLoginError like every other failure here.
     throw failed(`cannot read the metadata of the authorization server ${issuer}: ${(err as Error).message}`, err);
   }
 }

@@ -4,6 +4,11 @@
  * (`invalid_token`, `invalid_audience`, `token_revoked`, `insufficient_scope`, …), `unavailable`
  * (keys, revocation feed or introspection out of reach: retry, do not sign the user out), and
  * `config_invalid` (createGuard was given options it cannot work with).
+ *
+ * It is the only error class the SDK lets out: shared code describes refusals as data
+ * (shared/denials.ts, turned into a GuardError by `GuardError.from`), and its plumbing's own
+ * failures (shared/errors.ts SharedError: a refused URL, metadata not found) are caught where the
+ * guard calls it and reported as `unavailable` or `config_invalid`.
  */
 import type { CheckCode, Denial } from '../../shared/denials.ts';
 
@@ -31,4 +36,9 @@ export class GuardError extends Error {
 
 export function isGuardError(value: unknown): value is GuardError {
   return value instanceof GuardError;
+}
+
+/** Keys, metadata, revocation feed or introspection out of reach: 503, never 401, so a client keeps its tokens. */
+export function unavailable(rule: string, cause?: unknown): GuardError {
+  return new GuardError('unavailable', 'the access token cannot be checked right now', { rule, cause });
 }

@@ -4,19 +4,11 @@
  * only the one it uses: `portcullis/guard/node`, `portcullis/guard/express`,
  * `portcullis/guard/hono`, `portcullis/guard/mcp` (MCP SDK v2 servers).
  */
-export {
-  bearerToken,
-  createGuard,
-  TOOL_SCOPE_META,
-  type AuthResult,
-  type Guard,
-  type GuardIdentity,
-  type GuardOptions,
-  type ListedTool,
-  type McpAuthInfo,
-  type RevocationStatus,
-  type ToolDecision,
-} from './guard.ts';
+export { createGuard, type Guard, type RevocationStatus } from './guard.ts';
+export { bearerToken, type AuthResult } from './authenticate.ts';
+export type { GuardIdentity, McpAuthInfo } from './identity.ts';
+export type { GuardOptions } from './options.ts';
+export { TOOL_SCOPE_META, type ListedTool, type ToolDecision } from './tool-scopes.ts';
 export type { Challenge } from '../../shared/challenge.ts';
 export { GuardError, isGuardError, type GuardErrorCode } from './errors.ts';
 export type { DenialCode } from '../../shared/denials.ts';

@@ -6,7 +6,7 @@
  *
  * Answers are cached briefly per token (`cacheMs`, never past the token's expiry), so a busy
  * client costs one round trip per few seconds, not one per request. A failure (unreachable, not
- * 200, not JSON) is thrown as IntrospectionUnavailable and never cached: the guard refuses the
+ * 200, not JSON) is thrown as GuardError `unavailable` and never cached: the guard refuses the
  * request (fail closed) and asks again next time.
  *
  * API keys (`pcs_…`) are not JWTs: the guard learns everything about one from its introspection
@@ -16,6 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { GuardFetch } from '../../shared/outbound.ts';
+import { GuardError } from './errors.ts';
 
 export interface IntrospectorOptions {
   endpoint: () => Promise<string>;
@@ -27,8 +28,8 @@ export interface IntrospectorOptions {
   now?: () => number;
 }
 
-export class IntrospectionUnavailable extends Error {
-  override readonly name = 'IntrospectionUnavailable';
+function introspectionUnavailable(message: string, cause?: unknown): GuardError {
+  return new GuardError('unavailable', message, { rule: 'introspection-unavailable', cause });
 }
 
 const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
@@ -53,30 +54,36 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
   const keyEntries = new Set<string>();
   const authorization = `Basic ${Buffer.from(`${formEncode(options.clientId)}:${formEncode(options.clientSecret)}`).toString('base64')}`;
 
+  /** One RFC 7662 §2.1 request; anything but a 200 with a JSON `active` boolean is a failure. */
+  async function post(token: string, params: Record<string, string>): Promise<IntrospectionAnswer> {
+    let response: Response;
+    let body: unknown;
+    try {
+      response = await options.fetch(await options.endpoint(), {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ token, ...params }).toString(),
+      });
+      if (response.status === 200) body = await response.json();
+    } catch (err) {
+      throw introspectionUnavailable('introspection failed', err);
+    }
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => {});
+      throw introspectionUnavailable(`introspection answered ${response.status}`);
+    }
+    if (!body || typeof body !== 'object' || typeof (body as { active?: unknown }).active !== 'boolean') {
+      throw introspectionUnavailable('introspection answered something other than an RFC 7662 response');
+    }
+    return body as IntrospectionAnswer;
+  }
+
   async function ask(token: string, params: Record<string, string>, untilMs: (answer: IntrospectionAnswer) => number): Promise<IntrospectionAnswer> {
     const key = createHash('sha256').update(token).digest('base64url');
     const hit = cache.get(key);
     if (hit && hit.until > now()) return hit.answer;
 
-    let body: unknown;
-    try {
-      const response = await options.fetch(await options.endpoint(), {
-        method: 'POST',
-        headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({ token, ...params }).toString(),
-      });
-      if (response.status !== 200) {
-        await response.body?.cancel().catch(() => {});
-        throw new IntrospectionUnavailable(`introspection answered ${response.status}`);
-      }
-      body = await response.json();
-    } catch (err) {
-      throw err instanceof IntrospectionUnavailable ? err : new IntrospectionUnavailable('introspection failed', { cause: err });
-    }
-    if (!body || typeof body !== 'object' || typeof (body as { active?: unknown }).active !== 'boolean') {
-      throw new IntrospectionUnavailable('introspection answered something other than an RFC 7662 response');
-    }
-    const answer = body as IntrospectionAnswer;
+    const answer = await post(token, params);
     if (cache.size >= MAX_ENTRIES) {
       cache.clear();
       keyEntries.clear();

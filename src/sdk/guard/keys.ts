@@ -7,6 +7,7 @@
  */
 import { createRemoteJWKSet, customFetch, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import type { GuardFetch } from '../../shared/outbound.ts';
+import { GuardError } from './errors.ts';
 
 export interface KeySourceOptions {
   /** The JWKS URL, or how to find it (the authorization server's metadata). */
@@ -18,12 +19,15 @@ export interface KeySourceOptions {
   cacheMaxAgeMs?: number;
 }
 
+/** The rule of the error thrown when the keys cannot be had (see keysUnavailable). */
+export const KEYS_UNAVAILABLE = 'keys-unavailable';
+
 /**
  * The keys could not be had (metadata or JWKS unreachable, not JSON, timed out). Not the token's
  * fault: the guard answers 503, not 401, so a client does not throw its tokens away for it.
  */
-export class KeysUnavailable extends Error {
-  override readonly name = 'KeysUnavailable';
+function keysUnavailable(cause: unknown): GuardError {
+  return new GuardError('unavailable', 'the signing keys could not be fetched', { rule: KEYS_UNAVAILABLE, cause });
 }
 
 /** Errors that are about the token (its `kid`, its header), not about reaching the keys. */
@@ -56,7 +60,7 @@ export function createKeySource(options: KeySourceOptions): JWTVerifyGetKey {
       return await (await remote)(header, token);
     } catch (err) {
       if (aboutTheToken(err)) throw err;
-      throw new KeysUnavailable('the signing keys could not be fetched', { cause: err });
+      throw keysUnavailable(err);
     }
   };
 }

@@ -18,6 +18,7 @@
 import { sseParser, type SseEvent } from '../../shared/sse.ts';
 import type { RevocationCheck } from '../../shared/verify.ts';
 import type { GuardFetch } from '../../shared/outbound.ts';
+import { GuardError } from './errors.ts';
 
 export interface RevocationFeedOptions {
   /** GET endpoint of the stream, e.g. https://auth.example.com/oauth/revocations. */
@@ -47,13 +48,9 @@ interface EventData {
 
 const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
 
-export class StreamRefused extends Error {
-  override readonly name = 'StreamRefused';
-  readonly status: number;
-  constructor(status: number) {
-    super(`the revocation stream answered ${status}`);
-    this.status = status;
-  }
+/** The stream answered, but not with a stream (wrong credentials: 401): reported to `onError` with the status. */
+function streamRefused(status: number): GuardError {
+  return new GuardError('unavailable', `the revocation stream answered ${status}`, { rule: 'revocation-stream-refused', detail: { status } });
 }
 
 export class RevocationFeed implements RevocationCheck {
@@ -258,7 +255,7 @@ export class RevocationFeed implements RevocationCheck {
     }
     if (response.status !== 200 || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream') || !response.body) {
       await response.body?.cancel().catch(() => {});
-      throw new StreamRefused(response.status);
+      throw streamRefused(response.status);
     }
 
     // Silence longer than the server's keep-alive allows means a dead connection: drop it.

@@ -13,16 +13,17 @@ function toSqlite(sql: string): string {
   return sql.replace(/\$(\d+)/g, '?$1');
 }
 
-/** Transactions in this process, queued per database file (see transaction). */
-const migrationQueues = new Map<string | SqlDriver, Promise<void>>();
+/** Transactions in this process, queued per database file (see serialTransactions). */
+const transactionQueues = new Map<string | object, Promise<void>>();
 
-export function openSqliteDriver(path: string): SqlDriver {
-  if (path !== ':memory:') {
-    // The database holds password hashes and users' e-mail addresses: owner-only, like secret.key.
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-    chmodSync(path, 0o600);
-  }
+/** The database holds password hashes and users' e-mail addresses: owner-only, like secret.key. */
+function createPrivateFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+}
+
+function openDatabase(path: string): DatabaseSync {
   const db = new DatabaseSync(path);
   // busy_timeout first: switching to WAL takes a lock too, and another process opening the same
   // new file at that moment would otherwise make this fail at once with "database is locked".
@@ -30,8 +31,13 @@ export function openSqliteDriver(path: string): SqlDriver {
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec('PRAGMA foreign_keys = ON');
+  return db;
+}
 
-  const cache = new Map<string, StatementSync>();
+type Statements = Pick<SqlDriver, 'run' | 'get' | 'all' | 'exec'>;
+
+/** The statements, straight to the connection, each prepared once (`cache`). */
+function statementsOn(db: DatabaseSync, cache: Map<string, StatementSync>): Statements {
   const prepare = (sql: string): StatementSync => {
     let statement = cache.get(sql);
     if (!statement) {
@@ -40,15 +46,7 @@ export function openSqliteDriver(path: string): SqlDriver {
     }
     return statement;
   };
-
-  // Statements of an open transaction go straight to the connection; every other call waits for
-  // the transaction to end, so nothing from another request can land inside it (or be rolled back
-  // with it) while it awaits between statements.
-  let gate: Promise<void> | undefined;
-  const waitForGate = async () => {
-    while (gate) await gate;
-  };
-  const direct = {
+  return {
     async run(sql: string, params: SqlValue[] = []) {
       const result = prepare(sql).run(...params);
       return { changes: Number(result.changes) };
@@ -65,16 +63,69 @@ export function openSqliteDriver(path: string): SqlDriver {
       db.exec(script);
     },
   };
+}
 
-  async function transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
-    // Queued per database file: `fn` awaits between statements, so without a queue a second
-    // transaction on this connection would hit "cannot start a transaction within a transaction",
-    // and a second connection to the same file in this process would block the event loop in
-    // busy_timeout while the first cannot progress.
-    const run = async () => {
-      await waitForGate();
+/**
+ * Statements of an open transaction go straight to the connection; every other call waits for
+ * the transaction to end, so nothing from another request can land inside it (or be rolled back
+ * with it) while it awaits between statements.
+ */
+interface Gate {
+  /** A transaction is open: other calls must `pass` first. */
+  readonly shut: boolean;
+  /** Resolves once no transaction is open. */
+  pass(): Promise<void>;
+  /** Shut it for a transaction; the returned function opens it again. */
+  close(): () => void;
+}
+
+function createGate(): Gate {
+  let gate: Promise<void> | undefined;
+  return {
+    get shut() {
+      return gate !== undefined;
+    },
+    async pass() {
+      while (gate) await gate;
+    },
+    close() {
       let release!: () => void;
       gate = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
+  };
+}
+
+/** Run `run` after every transaction queued before it on the same file (`key`). */
+function enqueue<T>(key: string | object, run: () => Promise<T>): Promise<T> {
+  const result = (transactionQueues.get(key) ?? Promise.resolve()).then(run);
+  const forget = () => {
+    if (transactionQueues.get(key) === done) transactionQueues.delete(key);
+  };
+  const done: Promise<void> = result.then(forget, forget);
+  transactionQueues.set(key, done);
+  return result;
+}
+
+function serialTransactions(db: DatabaseSync, key: string | object, direct: Statements, gate: Gate): SqlDriver['transaction'] {
+  const tx: SqlDriver = {
+    dialect: 'sqlite',
+    ...direct,
+    migrationTransaction: () => Promise.reject(new Error('nested transaction')),
+    transaction: () => Promise.reject(new Error('nested transaction')),
+    close: () => Promise.reject(new Error('close inside a transaction')),
+  };
+  // Queued per database file: `fn` awaits between statements, so without a queue a second
+  // transaction on this connection would hit "cannot start a transaction within a transaction",
+  // and a second connection to the same file in this process would block the event loop in
+  // busy_timeout while the first cannot progress.
+  return <T>(fn: (tx: SqlDriver) => Promise<T>) =>
+    enqueue(key, async () => {
+      await gate.pass();
+      const reopen = gate.close();
       // IMMEDIATE takes the write lock up front (two processes cannot both read, then write).
       db.exec('BEGIN IMMEDIATE');
       try {
@@ -85,48 +136,35 @@ export function openSqliteDriver(path: string): SqlDriver {
         if (db.isTransaction) db.exec('ROLLBACK');
         throw err;
       } finally {
-        gate = undefined;
-        release();
+        reopen();
       }
-    };
-    const key = path === ':memory:' ? driver : resolve(path);
-    const result = (migrationQueues.get(key) ?? Promise.resolve()).then(run);
-    const done: Promise<void> = result.then(
-      () => {
-        if (migrationQueues.get(key) === done) migrationQueues.delete(key);
-      },
-      () => {
-        if (migrationQueues.get(key) === done) migrationQueues.delete(key);
-      },
-    );
-    migrationQueues.set(key, done);
-    return result;
-  }
+    });
+}
 
-  const tx: SqlDriver = {
-    dialect: 'sqlite',
-    ...direct,
-    migrationTransaction: () => Promise.reject(new Error('nested transaction')),
-    transaction: () => Promise.reject(new Error('nested transaction')),
-    close: () => Promise.reject(new Error('close inside a transaction')),
-  };
-
-  const driver: SqlDriver = {
+export function openSqliteDriver(path: string): SqlDriver {
+  if (path !== ':memory:') createPrivateFile(path);
+  const db = openDatabase(path);
+  const cache = new Map<string, StatementSync>();
+  const direct = statementsOn(db, cache);
+  const gate = createGate();
+  // An in-memory database is its own: its queue key is unique to this driver.
+  const transaction = serialTransactions(db, path === ':memory:' ? {} : resolve(path), direct, gate);
+  return {
     dialect: 'sqlite',
     async run(sql, params) {
-      if (gate) await waitForGate();
+      if (gate.shut) await gate.pass();
       return direct.run(sql, params);
     },
     async get<T>(sql: string, params?: SqlValue[]) {
-      if (gate) await waitForGate();
+      if (gate.shut) await gate.pass();
       return direct.get<T>(sql, params);
     },
     async all<T>(sql: string, params?: SqlValue[]) {
-      if (gate) await waitForGate();
+      if (gate.shut) await gate.pass();
       return direct.all<T>(sql, params);
     },
     async exec(script) {
-      if (gate) await waitForGate();
+      if (gate.shut) await gate.pass();
       return direct.exec(script);
     },
     migrationTransaction: transaction,
@@ -136,5 +174,4 @@ export function openSqliteDriver(path: string): SqlDriver {
       if (db.isOpen) db.close();
     },
   };
-  return driver;
 }

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createGuard, type Guard, type GuardOptions } from '../../../src/sdk/guard/index.ts';
+import { createGuard, isGuardError, type Guard, type GuardOptions } from '../../../src/sdk/guard/index.ts';
 import { serverTargets } from '../../helpers/authz.ts';
 import { NOTES_SCOPES, revokeGrant, startProxy, startWorld, until, type CuttableProxy, type GuardWorld } from './fixtures.ts';
 
@@ -209,7 +209,8 @@ for (const target of serverTargets()) {
       });
       assert.equal(await guard.ready(500), false);
       await until(() => (errors.length ? true : undefined), 2000, 'an error report');
-      assert.equal((errors[0] as Error & { status?: number }).status, 401);
+      assert.ok(isGuardError(errors[0]) && errors[0].code === 'unavailable', 'reported as the guard\'s own error');
+      assert.equal(errors[0].detail.status, 401);
       assert.equal(guard.revocationStatus().freshness, 'stale');
     });
   });

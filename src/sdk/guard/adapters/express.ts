@@ -12,7 +12,8 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Challenge } from '../../../shared/challenge.ts';
-import type { Guard, GuardIdentity, McpAuthInfo } from '../guard.ts';
+import type { Guard } from '../guard.ts';
+import type { GuardIdentity, McpAuthInfo } from '../identity.ts';
 import { CORS_HEADERS } from './node.ts';
 
 /**

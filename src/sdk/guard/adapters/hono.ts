@@ -13,7 +13,8 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Challenge } from '../../../shared/challenge.ts';
-import type { Guard, GuardIdentity, McpAuthInfo } from '../guard.ts';
+import type { Guard } from '../guard.ts';
+import type { GuardIdentity, McpAuthInfo } from '../identity.ts';
 import { CORS_HEADERS } from './node.ts';
 
 export interface GuardEnv {

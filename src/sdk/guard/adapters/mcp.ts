@@ -31,7 +31,9 @@ import {
 } from '@modelcontextprotocol/server';
 import { sseParser, sseSerializer, type SseEvent } from '../../../shared/sse.ts';
 import type { Challenge } from '../../../shared/challenge.ts';
-import { TOOL_SCOPE_META, type Guard, type GuardIdentity, type ListedTool } from '../guard.ts';
+import type { Guard } from '../guard.ts';
+import type { GuardIdentity } from '../identity.ts';
+import { TOOL_SCOPE_META, type ListedTool } from '../tool-scopes.ts';
 import { CORS_HEADERS } from './node.ts';
 
 export interface ProtectMcpOptions extends CreateMcpHandlerOptions {

@@ -12,7 +12,8 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Challenge } from '../../../shared/challenge.ts';
-import type { Guard, GuardIdentity, McpAuthInfo } from '../guard.ts';
+import type { Guard } from '../guard.ts';
+import type { GuardIdentity, McpAuthInfo } from '../identity.ts';
 
 export interface GuardedContext {
   identity: GuardIdentity;
