@@ -173,3 +173,10 @@ export function parseBody(text: string): ParsedBody | undefined {
 export function serializeBody(parsed: ParsedBody): Buffer {
   return Buffer.from(JSON.stringify(parsed.batch ? parsed.messages : parsed.messages[0]), 'utf8');
 }
+
+/** The id to answer a whole body with: its first message's, or null (JSON-RPC 2.0 §5). */
+export function firstId(messages: readonly unknown[]): JsonRpcId {
+  const first = messages[0];
+  const id = isObject(first) ? first.id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}

@@ -2,8 +2,12 @@
  * Wires the gateway for every application: the registry (config file + admin API + the built-in
  * demo), one token verifier and one upstream connector per application (rebuilt when its
  * definition changes), the upstream-token minter, bindings, and manifest refreshes. A bearer that
- * looks like an API key (`pcs_…`) is resolved by keys/api-key-resolver.ts instead of verified as a
- * JWT; organizations' resource trees are held by guard/org-trees.ts (both in memory).
+ * looks like an API key (`pcs_…`) is resolved by api-keys/resolver.ts instead of verified as a
+ * JWT; organizations' resource trees are held by identity/org-trees.ts (both in memory).
+ *
+ * The gateway's decision records (gateway/steps/record.ts) go nowhere by default: sending every
+ * request to the audit log would add a write per call and change what the log holds. A caller
+ * that wants them passes `recordDecision`.
  */
 import type { Store } from '../store/store.ts';
 import { PortcullisError } from '../core/errors.ts';
@@ -18,7 +22,7 @@ import type { ResourceRegistry } from '../applications/protected-resources.ts';
 import type { Config } from '../core/config.ts';
 import type { SecretKey } from '../core/crypto.ts';
 import { Bindings } from '../gateway/bindings.ts';
-import { createGateway } from '../gateway/gateway.ts';
+import { createGateway, type DecisionRecord } from '../gateway/gateway.ts';
 import { listUpstreamTools } from '../gateway/probe.ts';
 import { createUpstreamTokenMinter } from '../gateway/upstream-token.ts';
 import { createBuiltinUpstream, type InProcessServer } from '../gateway/upstreams/builtin.ts';
@@ -45,6 +49,8 @@ export interface GatewayRuntimeOptions {
   pepper: SecretKey;
   clockSkew: number;
   clientIp(req: IncomingMessage): string;
+  /** Every gateway decision, once answered (none by default: see above). */
+  recordDecision?(record: DecisionRecord): void;
   log: Logger;
   now: () => number;
 }
@@ -63,67 +69,77 @@ export interface GatewayRuntime {
   close(): Promise<void>;
 }
 
-export async function createGatewayRuntime(options: GatewayRuntimeOptions): Promise<GatewayRuntime> {
+async function openRegistry(options: GatewayRuntimeOptions): Promise<ApplicationRegistry> {
   const { config, store, log } = options;
   const registry = new ApplicationRegistry({ store, publicUrl: config.publicUrl, resources: options.resources, log, now: options.now });
   await registry.syncFromConfig(config.applications as ApplicationDefinition[], options.builtin.map((b) => b.definition));
   await registry.reload();
   registry.watch();
+  return registry;
+}
 
-  const minter = createUpstreamTokenMinter({ issuer: config.publicUrl, signingKey: options.signingKey });
-  const bindings = new Bindings(store, options.bindingKey, options.now, options.revocations);
-  const builtinServers = new Map(options.builtin.map((b) => [b.definition.slug, b.server]));
-
-  // One verifier and one connector per application, rebuilt when its definition changes.
-  const verifiers = new Map<string, { app: Application; verify: TokenVerifier }>();
-  const upstreams = new Map<string, { app: Application; upstream: Upstream }>();
-
-  const trees = new OrgTrees(store.orgs);
-  const apiKeys = new ApiKeyResolver({
-    store,
-    pepper: options.pepper,
-    revocations: options.revocations,
-    trees,
-    now: options.now,
-    onError: (err) => log.warn({ err }, 'could not record an API key use'),
-  });
-
-  function verifierFor(app: Application): TokenVerifier {
-    const cached = verifiers.get(app.slug);
+/** One verifier per application, rebuilt when its resource or scopes change. */
+function verifiers(options: GatewayRuntimeOptions, apiKeys: ApiKeyResolver): (app: Application) => TokenVerifier {
+  const cache = new Map<string, { app: Application; verify: TokenVerifier }>();
+  return function verifierFor(app) {
+    const cached = cache.get(app.slug);
     if (cached?.app.resource === app.resource && cached.app.scopes === app.scopes) return cached.verify;
-    const jwt = createTokenVerifier({ issuer: config.publicUrl, audience: app.resource, keys: options.keys, revocations: options.revocations, clockSkewSeconds: options.clockSkew, refuse: PortcullisError.from });
+    const jwt = createTokenVerifier({
+      issuer: options.config.publicUrl,
+      audience: app.resource,
+      keys: options.keys,
+      revocations: options.revocations,
+      clockSkewSeconds: options.clockSkew,
+      refuse: PortcullisError.from,
+    });
     // A JWT never matches the key shape (it has dots), so the two never mix.
     const verify: TokenVerifier = (bearer) => (isApiKeyShaped(bearer) ? apiKeys.resolve(bearer, app) : jwt(bearer));
-    verifiers.set(app.slug, { app, verify });
+    cache.set(app.slug, { app, verify });
     return verify;
-  }
+  };
+}
 
-  function upstreamFor(app: Application): Upstream {
-    const cached = upstreams.get(app.slug);
-    // Compared by content: every registry reload builds new Application objects, and replacing a
-    // connector needlessly would drop a stdio upstream's processes or an HTTP agent's connections.
-    if (cached && (cached.app.definition === app.definition || JSON.stringify(cached.app.upstream) === JSON.stringify(app.upstream))) {
-      cached.app = app;
-      return cached.upstream;
-    }
-    if (cached) void cached.upstream.close().catch(() => {});
-    let upstream: Upstream;
+/** One connector per application, replaced only when its upstream changes; `close` closes them all. */
+function upstreams(options: GatewayRuntimeOptions): { upstreamFor(app: Application): Upstream; close(): Promise<void> } {
+  const minter = createUpstreamTokenMinter({ issuer: options.config.publicUrl, signingKey: options.signingKey });
+  const builtinServers = new Map(options.builtin.map((b) => [b.definition.slug, b.server]));
+  const cache = new Map<string, { app: Application; upstream: Upstream }>();
+
+  function connect(app: Application): Upstream {
     const target = app.upstream;
     if ('builtin' in target) {
       const server = builtinServers.get(app.slug);
       if (!server) throw new UpstreamError('unreachable', `no built-in server for ${app.slug}`);
-      upstream = createBuiltinUpstream(server, app.resource);
-    } else if ('url' in target) {
-      upstream = createHttpUpstream(target, minter);
-    } else {
-      upstream = createStdioUpstream(target, { application: app.slug, log: log.child({ app: app.slug, upstream: 'stdio' }) });
+      return createBuiltinUpstream(server, app.resource);
     }
-    upstreams.set(app.slug, { app, upstream });
-    return upstream;
+    if ('url' in target) return createHttpUpstream(target, minter);
+    return createStdioUpstream(target, { application: app.slug, log: options.log.child({ app: app.slug, upstream: 'stdio' }) });
   }
 
+  return {
+    upstreamFor(app) {
+      const cached = cache.get(app.slug);
+      // Compared by content: every registry reload builds new Application objects, and replacing a
+      // connector needlessly would drop a stdio upstream's processes or an HTTP agent's connections.
+      if (cached && (cached.app.definition === app.definition || JSON.stringify(cached.app.upstream) === JSON.stringify(app.upstream))) {
+        cached.app = app;
+        return cached.upstream;
+      }
+      if (cached) void cached.upstream.close().catch(() => {});
+      const upstream = connect(app);
+      cache.set(app.slug, { app, upstream });
+      return upstream;
+    },
+    async close() {
+      await Promise.all([...cache.values()].map(({ upstream }) => upstream.close().catch(() => {})));
+    },
+  };
+}
+
+/** Ask an application's upstream for its tools; one refresh per application at a time. */
+function manifestRefresher(registry: ApplicationRegistry, upstreamFor: (app: Application) => Upstream, log: Logger): (app: Application) => Promise<void> {
   const refreshing = new Map<string, Promise<void>>();
-  async function refreshManifest(app: Application): Promise<void> {
+  return function refreshManifest(app) {
     const running = refreshing.get(app.slug);
     if (running) return running;
     const work = (async () => {
@@ -138,18 +154,47 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     })();
     refreshing.set(app.slug, work);
     return work;
-  }
+  };
+}
+
+/** RFC 9728 metadata for the application whose resource metadata lives at `wellKnownPath`. */
+function metadataAt(registry: ApplicationRegistry, config: Config, wellKnownPath: string): Record<string, unknown> | undefined {
+  const app = registry.list().find((a) => new URL(resourceMetadataUrl(a.resource)).pathname === wellKnownPath);
+  if (!app) return undefined;
+  return resourceMetadataDocument({
+    resource: app.resource,
+    authorizationServers: [config.publicUrl],
+    scopes: app.scopes.map((s) => s.name),
+    name: app.name,
+  });
+}
+
+export async function createGatewayRuntime(options: GatewayRuntimeOptions): Promise<GatewayRuntime> {
+  const { config, store, log } = options;
+  const registry = await openRegistry(options);
+  const trees = new OrgTrees(store.orgs);
+  const apiKeys = new ApiKeyResolver({
+    store,
+    pepper: options.pepper,
+    revocations: options.revocations,
+    trees,
+    now: options.now,
+    onError: (err) => log.warn({ err }, 'could not record an API key use'),
+  });
+  const connectors = upstreams(options);
+  const refreshManifest = manifestRefresher(registry, connectors.upstreamFor, log);
 
   const gateway = createGateway({
     registry,
-    bindings,
-    verifierFor,
+    bindings: new Bindings(store, options.bindingKey, options.now, options.revocations),
+    verifierFor: verifiers(options, apiKeys),
     orgTree: (orgId) => trees.get(orgId),
     keyUsed: (keyId, ip) => apiKeys.noteUse(keyId, ip),
-    upstreamFor,
+    upstreamFor: connectors.upstreamFor,
     resourceMetadataUrl: (app) => resourceMetadataUrl(app.resource),
     refreshManifest: (app) => void refreshManifest(app),
     clientIp: options.clientIp,
+    recordDecision: options.recordDecision,
     log,
     now: () => options.now() * 1000,
     maxBodyBytes: config.gateway.maxRequestBytes,
@@ -165,23 +210,14 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     registry,
     appAt: (path) => registry.byPath(path),
     handle: gateway,
-    metadataAt(wellKnownPath) {
-      const app = registry.list().find((a) => new URL(resourceMetadataUrl(a.resource)).pathname === wellKnownPath);
-      if (!app) return undefined;
-      return resourceMetadataDocument({
-        resource: app.resource,
-        authorizationServers: [config.publicUrl],
-        scopes: app.scopes.map((s) => s.name),
-        name: app.name,
-      });
-    },
-    upstreamFor,
+    metadataAt: (wellKnownPath) => metadataAt(registry, config, wellKnownPath),
+    upstreamFor: connectors.upstreamFor,
     refreshManifest,
     apiKeys,
     async close() {
       registry.stop();
       apiKeys.stop();
-      await Promise.all([...upstreams.values()].map(({ upstream }) => upstream.close().catch(() => {})));
+      await connectors.close();
     },
   };
 }

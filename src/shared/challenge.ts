@@ -37,6 +37,8 @@ export interface ChallengeContext {
   tokenPresented: boolean;
   /** Scopes to ask for: on 401 the resource's defaults, on 403 every scope needed. */
   scope?: string;
+  /** For `step_up_required`: how recent the sign-in must be, in seconds (RFC 9470 §3 `max_age`). */
+  maxAge?: string;
 }
 
 /** What a challenge needs of an error: its code and a safe message (a Denial, a PortcullisError, a GuardError). */
@@ -45,7 +47,19 @@ export type ChallengedError = Pick<Denial, 'message'> & { code: string };
 /** The status of a code, for the codes a check can end in; anything else is an authentication failure. */
 const statusOf = (code: string) => CHECK_STATUS[code as CheckCode] ?? 401;
 
-/** 401 for a missing or bad token, 403 for missing scopes, 503 when the token could not be checked. */
+/**
+ * RFC 9470 §3's challenge: the token is good, but its sign-in is older than `maxAge` seconds allows.
+ * Sent alone on a 401, or after an `insufficient_scope` challenge when the scope missing is the
+ * one a recent sign-in grants.
+ */
+export function userAuthenticationChallenge(description: string, maxAge: string | undefined, params: { scope?: string; resource_metadata?: string } = {}): string {
+  return bearerChallenge({ error: 'insufficient_user_authentication', error_description: description, max_age: maxAge, ...params });
+}
+
+/**
+ * 401 for a missing or bad token or a sign-in too old (RFC 9470), 403 for missing scopes, 503 when
+ * the token could not be checked.
+ */
 export function challengeFor(err: ChallengedError | undefined, ctx: ChallengeContext): Challenge {
   if (!err || !ctx.tokenPresented) {
     return {
@@ -62,6 +76,13 @@ export function challengeFor(err: ChallengedError | undefined, ctx: ChallengeCon
       status: 503,
       headers: { 'retry-after': '5' },
       body: { error: 'temporarily_unavailable', error_description: err.message },
+    };
+  }
+  if (err.code === 'step_up_required') {
+    return {
+      status: 401,
+      headers: { 'www-authenticate': userAuthenticationChallenge(err.message, ctx.maxAge, { scope: ctx.scope, resource_metadata: ctx.resourceMetadataUrl }) },
+      body: { error: 'insufficient_user_authentication', error_description: err.message },
     };
   }
   const wire = WIRE_CODE[err.code] ?? 'invalid_token';

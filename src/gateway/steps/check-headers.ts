@@ -4,7 +4,10 @@
  * with its body is refused with 400 / -32020 before anything reaches the upstream — otherwise a
  * component deciding on headers and one deciding on the body could be played against each other.
  */
-import { isObject, isRequest, RpcError } from '../jsonrpc.ts';
+import { PortcullisError } from '../../core/errors.ts';
+import { requestHeader, type AuthenticatedRequest, type StepResult } from '../context.ts';
+import { firstId, isObject, isRequest, RpcError } from '../jsonrpc.ts';
+import { refuse } from '../refusals.ts';
 
 /** Which body field `Mcp-Name` mirrors, per method. */
 const NAME_SOURCE: Record<string, string> = {
@@ -57,4 +60,12 @@ function mismatch(header: string, body: string): HeaderMismatch {
     message: 'Bad Request: the request headers and body disagree',
     data: { mismatch: { header, body } },
   };
+}
+
+/** The step: headers that disagree with the body are refused (-32020, the mismatch in `data`). */
+export function headersAgreeWithBody(ctx: AuthenticatedRequest): StepResult {
+  const mismatch = checkHeaders({ method: requestHeader(ctx.req, 'mcp-method'), name: requestHeader(ctx.req, 'mcp-name') }, ctx.messages);
+  if (!mismatch) return 'continue';
+  const err = new PortcullisError('invalid_request', mismatch.message, { rule: 'header-mismatch', detail: mismatch.data });
+  return refuse(ctx, err, { id: firstId(ctx.messages) });
 }

@@ -11,7 +11,10 @@
  * - a nested array, a bare value, or an object that is none of the three would otherwise be
  *   forwarded for the upstream to interpret as it likes.
  */
+import { PortcullisError } from '../../core/errors.ts';
+import type { AuthenticatedRequest, StepResult } from '../context.ts';
 import { isObject, RpcError, type JsonRpcId } from '../jsonrpc.ts';
+import { refuse } from '../refusals.ts';
 
 export interface InvalidMessage {
   code: typeof RpcError.INVALID_REQUEST;
@@ -40,4 +43,11 @@ export function checkMessages(messages: readonly unknown[]): InvalidMessage | un
     if (!hasId || (!Object.hasOwn(message, 'result') && !Object.hasOwn(message, 'error'))) return invalid('Invalid Request: neither a request, a notification nor a response', message.id);
   }
   return undefined;
+}
+
+/** The step: a body with a message that is not MCP's goes no further (-32600, with that message's id). */
+export function onlyMcpMessages(ctx: AuthenticatedRequest): StepResult {
+  const invalid = checkMessages(ctx.messages);
+  if (!invalid) return 'continue';
+  return refuse(ctx, new PortcullisError('invalid_request', invalid.message, { rule: 'invalid-message' }), { id: invalid.id });
 }
