@@ -4,13 +4,13 @@
  * 1. `authenticateCaller` — who is asking: an API key (`Authorization: Bearer pcs_…`, live, with
  *    `admin: true`, its creator still enabled and still an owner or admin of the key's org), or a
  *    browser session (`__Host-pc_session`). Neither → 401.
- * 2. the route group decides whether that caller may act (admin/api.ts): server-wide routes
+ * 2. the route group decides whether that caller may act (admin-api/route-guards.ts): server-wide routes
  *    (applications, users) need a server administrator's session; `/orgs/:org/…` needs an owner or
- *    admin of that org (admin/orgs.ts `orgAccess`).
+ *    admin of that org (`orgManagersOnly`).
  *
  * Then `checkCsrf`: cookies ride along on cross-site requests, so every unsafe method of a session
  * must also prove it comes from our own pages — an `X-CSRF-Token` header derived from the browser's
- * CSRF cookie (console/csrf.ts, purpose `admin-api`; the page gets it from `GET /session`), a
+ * CSRF cookie (web/csrf.ts, purpose `admin-api`; the page gets it from `GET /session`), a
  * matching Origin when the browser sends one, and no `Sec-Fetch-Site: cross-site` (Fetch
  * Metadata). A bearer key is never sent by a browser on its own, so key requests need none.
  * Authorization comes before the CSRF check, so a caller who may not act at all hears 403

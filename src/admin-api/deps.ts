@@ -5,6 +5,8 @@ import type { Upstream } from '../gateway/upstreams/upstream.ts';
 import type { Mailer } from '../identity/mailer.ts';
 import type { SigningKey } from '../signing-keys/key-ring.ts';
 import type { WebDeps, WebEnv } from '../web/pages.ts';
+import type { Org } from '../store/orgs.ts';
+import type { OrgRole } from '../core/roles.ts';
 import type { AdminPrincipal } from './auth.ts';
 
 export interface AdminApiDeps extends WebDeps {
@@ -21,3 +23,6 @@ export interface AdminApiDeps extends WebDeps {
 }
 
 export type AdminEnv = { Bindings: WebEnv['Bindings']; Variables: WebEnv['Variables'] & { admin: AdminPrincipal } };
+
+/** The organization routes' requests: the org named by `:org`, and the caller's role in it (admin-api/route-guards.ts). */
+export type OrgEnv = { Bindings: AdminEnv['Bindings']; Variables: AdminEnv['Variables'] & { org: Org; orgRole: OrgRole } };

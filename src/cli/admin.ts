@@ -1,15 +1,12 @@
 /** `portcullis admin …`: account administration from the shell (for when no one can sign in yet). */
-import type { Store } from '../store/store.ts';
-import type { Org } from '../store/orgs.ts';
-import { hashPassword } from '../core/crypto.ts';
 import { isPortcullisError } from '../core/errors.ts';
-import { DEFAULT_ORG_SLUG, MIN_PASSWORD_LENGTH } from '../console/pages.ts';
+import { ORG_ROLES } from '../identity/people.ts';
+import { createUserWithOrganization, DEFAULT_ORG, isEmailAddress } from '../identity/new-users.ts';
+import { checkNewPassword, hashNewPassword, MIN_PASSWORD_LENGTH } from '../identity/passwords.ts';
 import { CONFIG_HELP, CommandError, UsageError, parseCommand } from './args.ts';
 import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { promptHidden, readPasswordFromStdin } from './password-input.ts';
 import type { OrgRole } from '../core/roles.ts';
-
-const MAX_PASSWORD_LENGTH = 1024;
 
 const createUserSpec = {
   name: 'admin create-user',
@@ -17,7 +14,7 @@ const createUserSpec = {
 
 Creates a user who can sign in with a password, as a member of one organization: --org names an
 existing one (it is never created here); without --org, the Default organization (slug
-"${DEFAULT_ORG_SLUG}"), created on first use as on first-run setup. The role is owner, admin or
+"${DEFAULT_ORG.slug}"), created on first use as on first-run setup. The role is owner, admin or
 member; default: owner when the organization has no owner yet, otherwise member. The password is read from standard input with
 --password-stdin (one line; a trailing newline is dropped), otherwise asked for twice on the
 terminal. It must have at least ${MIN_PASSWORD_LENGTH} characters. Passwords are stored as Argon2id hashes.
@@ -43,8 +40,6 @@ ${CONFIG_HELP}
   },
 } as const;
 
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
-
 export async function createUser(argv: string[], io: CliIo): Promise<number> {
   const stdin = io.stdin ?? process.stdin;
   const args = parseCommand(createUserSpec, argv, io.stdout);
@@ -52,7 +47,7 @@ export async function createUser(argv: string[], io: CliIo): Promise<number> {
   const { values } = args;
   const email = values.email?.trim();
   if (!email) throw new UsageError('missing --email', createUserSpec.name);
-  if (!EMAIL.test(email) || email.length > 320) throw new UsageError(`--email is not an e-mail address: ${email}`, createUserSpec.name);
+  if (!isEmailAddress(email) || email.length > 320) throw new UsageError(`--email is not an e-mail address: ${email}`, createUserSpec.name);
   const name = values.name?.trim() || null;
   const role = values.role;
   if (role !== undefined && !ORG_ROLES.includes(role as OrgRole)) throw new UsageError(`--role must be owner, admin or member, not ${role}`, createUserSpec.name);
@@ -74,20 +69,17 @@ export async function createUser(argv: string[], io: CliIo): Promise<number> {
   checkPassword(password);
 
   return withStore(config, io, async (store) => {
-    if (await store.users.findByEmail(email)) throw new CommandError(`a user with the e-mail address ${email} already exists`);
-    // Before the user exists: a wrong --org must leave nothing behind.
-    const org = await organizationFor(store, orgSlug);
-    let user;
-    try {
-      user = await store.users.create({ email, name, passwordHash: await hashPassword(password), isAdmin: Boolean(values.admin) });
-    } catch (err) {
-      // Another process may have created it between our check and the insert.
-      if (isPortcullisError(err) && err.code === 'conflict') throw new CommandError(`a user with the e-mail address ${email} already exists`);
+    const created = await createUserWithOrganization(
+      { store, now: () => Math.floor(Date.now() / 1000) },
+      { email, name, passwordHash: await hashNewPassword(password), isAdmin: Boolean(values.admin), orgSlug, role: role as OrgRole | undefined },
+    ).catch((err: unknown) => {
+      if (!isPortcullisError(err)) throw err;
+      if (err.code === 'not_found') throw new CommandError(`no organization ${orgSlug} (org_not_found): organizations are created in the console or the admin API`);
+      // Another account has this address (any case), perhaps created by another process just now.
+      if (err.code === 'conflict') throw new CommandError(`a user with the e-mail address ${email} already exists`);
       throw err;
-    }
-    const hasOwner = (await store.orgs.members(org.id)).some((m) => m.role === 'owner');
-    const orgRole: OrgRole = (role as OrgRole | undefined) ?? (hasOwner ? 'member' : 'owner');
-    await store.orgs.addMember(org.id, user.id, orgRole, Math.floor(Date.now() / 1000));
+    });
+    const { user, org, role: orgRole } = created;
     if (values.json) {
       io.stdout.write(`${JSON.stringify({ id: user.id, email: user.email, name: user.name, admin: user.isAdmin, org: org.slug, role: orgRole })}\n`);
     } else {
@@ -97,32 +89,8 @@ export async function createUser(argv: string[], io: CliIo): Promise<number> {
   });
 }
 
-const ORG_ROLES: readonly OrgRole[] = ['owner', 'admin', 'member'];
-
-/**
- * The organization named by --org (must exist: exit 1, `org_not_found`), or the Default one,
- * created when missing (the same organization first-run setup creates).
- */
-async function organizationFor(store: Store, slug: string | undefined): Promise<Org> {
-  if (slug !== undefined) {
-    const org = await store.orgs.bySlug(slug);
-    if (!org) throw new CommandError(`no organization ${slug} (org_not_found): organizations are created in the console or the admin API`);
-    return org;
-  }
-  const existing = await store.orgs.bySlug(DEFAULT_ORG_SLUG);
-  if (existing) return existing;
-  try {
-    return await store.orgs.create({ slug: DEFAULT_ORG_SLUG, name: 'Default' });
-  } catch (err) {
-    // Created by another process meanwhile.
-    const raced = await store.orgs.bySlug(DEFAULT_ORG_SLUG);
-    if (raced) return raced;
-    throw err;
-  }
-}
-
+/** The password policy (identity/passwords.ts), before the store is opened: a refusal is one line, exit 1. */
 function checkPassword(password: string): void {
   if (password.length === 0) throw new CommandError('no password given');
-  if (password.length < MIN_PASSWORD_LENGTH) throw new CommandError(`the password is too short: use at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (password.length > MAX_PASSWORD_LENGTH) throw new CommandError(`the password is too long: at most ${MAX_PASSWORD_LENGTH} characters`);
+  checkNewPassword(password);
 }

@@ -1,50 +1,52 @@
 /**
  * Answering before the body has arrived, without losing the answer.
  *
- * When a handler answers early (413, 401 before the body is read), part of the body is still on
- * its way. Closing the socket at once makes the kernel answer the client's next bytes with a
- * reset, and a client that has not read our answer yet loses it: it sees "connection reset"
- * instead of the 413. So, as web servers do ("lingering close"), the rest is read and thrown
- * away, up to a bound: a body that ends within it leaves the connection usable (keep-alive);
- * beyond it, or after a short time, our side of the connection is ended first (FIN, after the
- * answer), and the socket is destroyed a moment later. Nothing read here is kept in memory.
+ * When a handler answers early (413, a 401 before the body is read), part of the body is still on
+ * its way. Such an answer says `Connection: close` (RFC 9112 §9.6): the client must not send its
+ * next request down this connection, whose rest of a body nobody reads any more. But closing the
+ * socket at once makes the kernel answer the client's next bytes with a reset, and a client that
+ * has not read our answer yet loses it: it sees "connection reset" instead of the 413. So, as web
+ * servers do ("lingering close"), our side is ended first (FIN, after the answer) and the rest of
+ * the body is read and thrown away, up to a bound in bytes and time; then the socket is destroyed.
+ * Nothing read here is kept in memory.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
-/** Bytes of an unread body thrown away before the connection is ended. */
+/** Bytes of an unread body thrown away before the connection is destroyed. */
 export const LINGER_BYTES = 1024 * 1024;
-/** How long the rest of an unread body may take before the connection is ended. */
+/** How long the rest of an unread body may take before the connection is destroyed. */
 export const LINGER_MS = 2000;
 
-/** Call once per request: after the answer, an unread rest of the body is drained or the connection ended. */
+/** Call once per request, before any handler: an answer given before the body ended closes gently. */
 export function drainAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
-  res.once('finish', () => {
-    if (req.complete || req.socket.destroyed) return;
-    linger(req);
-  });
+  const writeHead = res.writeHead;
+  // Every answer goes through writeHead (Node's implicit headers call it too): the moment to decide.
+  res.writeHead = function writeHeadThenLinger(this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    if (!req.complete && !this.headersSent && !req.socket.destroyed) {
+      this.setHeader('connection', 'close');
+      lingerWhenClosing(req);
+    }
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
 }
 
-function linger(req: IncomingMessage): void {
-  const socket = req.socket;
+/**
+ * Node ends a `Connection: close` answer's socket with `destroySoon()` — FIN, then destroy as soon
+ * as the answer is written, resetting a client still sending. For this socket only, closing means
+ * lingering instead.
+ */
+function lingerWhenClosing(req: IncomingMessage): void {
+  const socket = req.socket as Socket & { destroySoon?: () => void };
   let drained = 0;
-  let ending = false;
-  const end = () => {
-    if (ending) return;
-    ending = true;
-    // FIN after the answer: the client reads the answer, then sees the end of the stream.
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > LINGER_BYTES) socket.destroy();
+  });
+  req.once('error', () => socket.destroy());
+  req.resume();
+  socket.destroySoon = () => {
     socket.end();
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
   };
-  const timer = setTimeout(end, LINGER_MS);
-  timer.unref();
-  const declared = Number(req.headers['content-length']);
-  // A declared rest larger than the bound will not be read: end our side now, still reading.
-  if (Number.isFinite(declared) && declared > LINGER_BYTES) end();
-  req.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > LINGER_BYTES) end();
-  });
-  req.once('end', () => clearTimeout(timer));
-  req.once('error', () => socket.destroy());
-  req.resume();
 }

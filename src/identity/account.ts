@@ -19,10 +19,10 @@ import type { User } from '../store/users.ts';
 import type Provider from 'oidc-provider';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import type { ProtectedResources } from '../core/protected-resource.ts';
-import { hashPassword, keyedHash, verifyPassword, type SecretKey } from '../core/crypto.ts';
+import { keyedHash, verifyPassword, type SecretKey } from '../core/crypto.ts';
 import { endAllSessions } from './password-reset.ts';
-
-export const MAX_NAME_LENGTH = 200;
+import { MAX_NAME_LENGTH } from './new-users.ts';
+import { checkNewPassword, hashNewPassword } from './passwords.ts';
 
 export interface AccountDeps {
   store: Store;
@@ -51,13 +51,15 @@ export async function updateName(deps: AccountDeps, userId: string, raw: string)
 export type PasswordChange = 'changed' | 'wrong_current';
 
 /**
- * Change the password after checking the current one (Argon2id both ways). The caller has checked
- * the new one's length and confirmation. Every other browser session, and every engine session,
- * of the user ends.
+ * Change the password after checking the current one (Argon2id both ways). The new one must pass
+ * the password policy (identity/passwords.ts: 400 `invalid_request` naming `password`), checked
+ * first, so a refused new password costs no guess at the current one. The caller has checked the
+ * confirmation. Every other browser session, and every engine session, of the user ends.
  */
 export async function changePassword(deps: AccountDeps, user: User, current: string, next: string, keepSessionId: string): Promise<PasswordChange> {
+  checkNewPassword(next);
   if (!user.passwordHash || !(await verifyPassword(current, user.passwordHash))) return 'wrong_current';
-  await deps.store.users.setPassword(user.id, await hashPassword(next));
+  await deps.store.users.setPassword(user.id, await hashNewPassword(next));
   const sessions = await deps.store.sessions.listForUser(user.id);
   await Promise.all(sessions.filter((s) => s.id !== keepSessionId).map((s) => deps.store.sessions.delete(s.id)));
   await deps.store.oidc.destroyByAccount('Session', user.id);

@@ -12,18 +12,20 @@
  *   listInvitations(deps, orgId)                 → InvitationView[]
  *   revokeInvitation(deps, orgId, id)
  *   findInvitation(deps, token)                  → the pending invitation and its org (the accept page)
+ *   createInvitedAccount(deps, invitation, …)    → an account for the invited address (the password policy applies)
  *   acceptInvitation(deps, token, user)          → the membership
  */
 import type { Invitation } from '../store/invitations.ts';
 import type { Org } from '../store/orgs.ts';
 import type { User } from '../store/users.ts';
 import * as z from 'zod';
-import { PortcullisError } from '../core/errors.ts';
+import { isPortcullisError, PortcullisError } from '../core/errors.ts';
 import { keyedHash, randomToken } from '../core/crypto.ts';
 import { parseInput } from '../core/input.ts';
 import type { IdentityDeps } from './context.ts';
 import type { Mailer } from './mailer.ts';
 import type { Actor } from './people.ts';
+import { hashNewPassword } from './passwords.ts';
 import type { OrgRole } from '../core/roles.ts';
 
 const DAY = 86400;
@@ -147,6 +149,25 @@ export async function findInvitation(deps: IdentityDeps, token: string): Promise
 
 export function emailMatches(invitation: Pick<Invitation, 'email'>, user: Pick<User, 'email'>): boolean {
   return invitation.email.toLowerCase() === user.email.toLowerCase();
+}
+
+/**
+ * An account for the address `invitation` names, to accept it with: the password policy applies
+ * (400 `invalid_request` naming `password`). undefined when the address has an account by now
+ * (created meanwhile, in another tab): the person signs in with it instead.
+ */
+export async function createInvitedAccount(
+  deps: Pick<IdentityDeps, 'store'>,
+  invitation: Pick<Invitation, 'email'>,
+  account: { name: string | null; password: string },
+): Promise<User | undefined> {
+  const passwordHash = await hashNewPassword(account.password);
+  try {
+    return await deps.store.users.create({ email: invitation.email, name: account.name, passwordHash });
+  } catch (err) {
+    if (isPortcullisError(err) && err.code === 'conflict') return undefined;
+    throw err;
+  }
 }
 
 /**

@@ -13,7 +13,10 @@
  * the person can disconnect them on /account/apps).
  */
 import type { Store } from '../store/store.ts';
-import { hashPassword, keyedHash, randomToken, type SecretKey } from '../core/crypto.ts';
+import { keyedHash, randomToken, type SecretKey } from '../core/crypto.ts';
+import type { Mailer } from './mailer.ts';
+import { isEmailAddress } from './new-users.ts';
+import { hashNewPassword } from './passwords.ts';
 
 export const PASSWORD_RESET_KIND = 'password-reset';
 /** One hour, as issue 5 asks. */
@@ -25,6 +28,11 @@ export interface PasswordResetDeps {
   now: () => number;
   /** The server's public URL (issuer), where /reset-password lives. */
   publicUrl: string;
+}
+
+/** The reset services' deps from the pages' (the public URL is the configured one). */
+export function passwordResetDeps(web: Omit<PasswordResetDeps, 'publicUrl'> & { config: { publicUrl: string } }): PasswordResetDeps {
+  return { store: web.store, pepper: web.pepper, now: web.now, publicUrl: web.config.publicUrl };
 }
 
 export interface IssuedReset {
@@ -51,6 +59,25 @@ export async function issuePasswordReset(deps: PasswordResetDeps, userId: string
   return { link: `${deps.publicUrl}/reset-password?token=${encodeURIComponent(token)}`, expiresAt };
 }
 
+/**
+ * E-mail a reset link to the account `email` names, when there is one that may have a link;
+ * nothing otherwise. The id of the user it went to, for the log — the person asking is answered
+ * the same either way (console/account/forgot-password.ts).
+ */
+export async function mailPasswordReset(deps: PasswordResetDeps, mailer: Mailer, email: string): Promise<string | undefined> {
+  if (!isEmailAddress(email)) return undefined;
+  const user = await deps.store.users.findByEmail(email);
+  if (!user) return undefined;
+  const issued = await issuePasswordReset(deps, user.id);
+  if (!issued) return undefined;
+  await mailer.send({
+    to: user.email,
+    subject: 'Reset your Portcullis password',
+    text: `Someone (hopefully you) asked to reset the password of ${user.email} on ${deps.publicUrl}.\n\nChoose a new password here (the link works once, for an hour):\n${issued.link}\n\nIf you did not ask for this, ignore this message: your password stays as it is.\n`,
+  });
+  return user.id;
+}
+
 export type ResetLinkState = 'usable' | 'expired' | 'malformed';
 
 /** What the link itself says, without touching the store (see the note at the top). */
@@ -63,14 +90,16 @@ export function resetLinkState(token: string, now: number): ResetLinkState {
 export type ResetOutcome = { kind: 'done'; userId: string } | { kind: 'gone' };
 
 /**
- * Consume the link and set the new password (already checked for length and confirmation by the
- * caller). `gone`: unknown, expired, already used, or the account was disabled meanwhile.
+ * Consume the link and set the new password (its confirmation checked by the caller). The password
+ * policy (identity/passwords.ts) refuses a new password with 400 `invalid_request` before the link
+ * is consumed: a typo does not burn it. `gone`: unknown, expired, already used, or the account was
+ * disabled meanwhile.
  */
 export async function completePasswordReset(deps: PasswordResetDeps, token: string, newPassword: string): Promise<ResetOutcome> {
   if (resetLinkState(token, deps.now()) !== 'usable') return { kind: 'gone' };
   // Hash before consuming: a slow hash after the consume would widen nothing, but a failure in it
   // would burn the link for nothing.
-  const passwordHash = await hashPassword(newPassword);
+  const passwordHash = await hashNewPassword(newPassword);
   const userId = await deps.store.oneTime.consume(PASSWORD_RESET_KIND, storeKey(deps.pepper, token), deps.now());
   if (!userId) return { kind: 'gone' };
   const user = await deps.store.users.findById(userId);

@@ -1,6 +1,7 @@
 /**
  * People in organizations, and user accounts server-wide (docs/design/identity.md):
  *
+ *   membersOf(deps, orgId)                      the members, each with their account
  *   setRole(deps, actor, orgId, userId, role)   change an org role (applies at the next refresh)
  *   removeMember(deps, actor, orgId, userId)    out of the org now: grants and keys in the org revoked, `member` event
  *   disableUser(deps, userId, by)               no sign-in anywhere; everything revoked, sessions ended, `user` event
@@ -9,8 +10,10 @@
  *
  * `actor` is the org role of whoever asks: only an owner may make an owner, or change or remove
  * one (an admin could otherwise promote themselves past the org's owners). An org always keeps an
- * owner (409 `last_owner`). Failures are AdminErrors with stable codes.
+ * owner (409 `last_owner`). Failures are PortcullisErrors with stable codes.
  */
+import type { OrgMember } from '../store/orgs.ts';
+import type { User } from '../store/users.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { memberRevocationId, recordRevocation, type IdentityDeps } from './context.ts';
 import type { OrgRole } from '../core/roles.ts';
@@ -35,6 +38,12 @@ async function memberOf(deps: IdentityDeps, orgId: string, userId: string) {
   const member = await deps.store.orgs.member(orgId, userId);
   if (!member) throw new PortcullisError('not_found', 'no such member');
   return member;
+}
+
+/** The organization's members, each with their account (undefined once erased). */
+export async function membersOf(deps: Pick<IdentityDeps, 'store'>, orgId: string): Promise<{ member: OrgMember; user: User | undefined }[]> {
+  const members = await deps.store.orgs.members(orgId);
+  return Promise.all(members.map(async (member) => ({ member, user: await deps.store.users.findById(member.userId) })));
 }
 
 export async function setRole(deps: IdentityDeps, actor: Actor, orgId: string, userId: string, role: OrgRole): Promise<void> {

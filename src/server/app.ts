@@ -19,7 +19,7 @@ import { randomToken } from '../core/crypto.ts';
 import { createLogger } from '../core/log.ts';
 import { loadRootSecret } from '../core/secrets.ts';
 import { createMailer } from '../identity/mailer.ts';
-import { SETUP_KIND, setupKey } from '../console/pages.ts';
+import { SETUP_KIND, setupKey } from '../identity/first-run.ts';
 import { createDemoMcp, seedDemoData } from '../demo/server.ts';
 import { RevocationList } from '../revocation/revocation-list.ts';
 import { requestIp } from '../http/io.ts';

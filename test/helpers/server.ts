@@ -11,6 +11,8 @@ import { loadConfig, type ConfigInput } from '../../src/core/config.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { startPortcullis, type Running } from '../../src/server/app.ts';
+import { createUserWithOrganization } from '../../src/identity/new-users.ts';
+import { hashNewPassword } from '../../src/identity/passwords.ts';
 import type { OrgRole } from '../../src/core/roles.ts';
 
 export interface AddUserOptions {
@@ -69,10 +71,10 @@ export async function startTestServer(
 export async function testPeople(running: Running): Promise<Pick<TestServer, 'user' | 'password' | 'org' | 'addUser'>> {
   const org = await running.store.orgs.create({ slug: 'acme', name: 'Acme' });
   const addUser = async (email: string, password = TEST_PASSWORD, options: AddUserOptions = {}) => {
-    const created = await running.store.users.create({ email, passwordHash: await hashPassword(password) });
     const role = options.role === undefined ? 'admin' : options.role;
-    if (role) await running.store.orgs.addMember((options.org ?? org).id, created.id, role, Math.floor(Date.now() / 1000));
-    return created;
+    if (!role) return running.store.users.create({ email, passwordHash: await hashPassword(password) });
+    const people = { store: running.store, now: () => Math.floor(Date.now() / 1000) };
+    return (await createUserWithOrganization(people, { email, name: null, passwordHash: await hashNewPassword(password), orgSlug: (options.org ?? org).slug, role })).user;
   };
   const user = await addUser('ada@example.com', TEST_PASSWORD, { role: 'owner' });
   return { user, password: TEST_PASSWORD, org, addUser };

@@ -1,6 +1,7 @@
 /**
  * A person's own account, without HTTP, on every store (SQLite; PostgreSQL when configured): the
- * name, the password change and which sessions it ends, sign-in sessions named by references that
+ * name, the password change (the password policy applies, before the current password is even
+ * checked) and which sessions it ends, sign-in sessions named by references that
  * are not their stored ids, and password reset links — single use even when raced, expiring,
  * unusable once edited or once the account is disabled — and which accounts an org admin may
  * make a link for.
@@ -14,6 +15,8 @@ import { describe, it } from 'node:test';
 import { hashPassword, verifyPassword } from '../../src/core/crypto.ts';
 import { changePassword, endSession, listSessions, sessionRef, signOutEverywhere, updateName } from '../../src/identity/account.ts';
 import { completePasswordReset, issuePasswordReset, mayIssueResetFor, PASSWORD_RESET_TTL, resetLinkState } from '../../src/identity/password-reset.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../src/identity/passwords.ts';
+import { isPortcullisError } from '../../src/core/errors.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
 
 const PASSWORD = 'the first password';
@@ -72,6 +75,37 @@ for (const target of storesUnderTest()) {
       assert.deepEqual((await store.sessions.listForUser(user.id)).map((s) => s.id), ['here']);
       assert.deepEqual(await store.oidc.byAccount('Session', user.id), []);
       assert.equal((await store.sessions.listForUser(other.id)).length, 1, "another person's session stays");
+    });
+
+    it('a new password the policy refuses (too short, too long) is refused before the current one is checked, and changes nothing', async () => {
+      const store = await target.make();
+      const d = deps(store);
+      const user = await person(store, 'policy@example.com');
+      const here = await session(store, user, 'policy-here');
+      await session(store, user, 'policy-elsewhere');
+      for (const next of ['short', 'x'.repeat(MAX_PASSWORD_LENGTH + 1)]) {
+        for (const current of [PASSWORD, 'wrong']) {
+          await assert.rejects(changePassword(d, user, current, next, here.id), (err: unknown) => {
+            assert.ok(isPortcullisError(err));
+            assert.equal(err.code, 'invalid_request');
+            assert.deepEqual((err.detail.errors as { path: string }[]).map((e) => e.path), ['password']);
+            return true;
+          });
+        }
+      }
+      assert.ok(await verifyPassword(PASSWORD, (await store.users.findById(user.id))!.passwordHash!), 'the password never changed');
+      assert.equal((await store.sessions.listForUser(user.id)).length, 2, 'no session ended');
+      assert.equal(await changePassword(d, user, PASSWORD, 'x'.repeat(MIN_PASSWORD_LENGTH), here.id), 'changed', 'the minimum itself is enough');
+    });
+
+    it('a reset link is not consumed by a new password the policy refuses', async () => {
+      const store = await target.make();
+      const d = deps(store);
+      const user = await person(store, 'reset-policy@example.com');
+      const token = new URL((await issuePasswordReset(d, user.id))!.link).searchParams.get('token')!;
+      await assert.rejects(completePasswordReset(d, token, 'short'), (err: unknown) => isPortcullisError(err) && err.code === 'invalid_request');
+      assert.ok(await verifyPassword(PASSWORD, (await store.users.findById(user.id))!.passwordHash!));
+      assert.deepEqual(await completePasswordReset(d, token, 'long enough now'), { kind: 'done', userId: user.id }, 'the link still works');
     });
 
     it('sessions are named by references, not ids; one ends only by its owner; everywhere ends all of theirs', async () => {

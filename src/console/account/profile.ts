@@ -3,7 +3,8 @@
  * way to everything else about your account.
  */
 import type { Hono } from 'hono';
-import { MAX_NAME_LENGTH, updateName } from '../../identity/account.ts';
+import { updateName } from '../../identity/account.ts';
+import { MAX_NAME_LENGTH } from '../../identity/new-users.ts';
 import { audit } from './audit.ts';
 import { html } from '../../web/html.ts';
 import { field, type WebDeps, type WebEnv } from '../../web/pages.ts';

@@ -1,15 +1,16 @@
 /**
  * Who may see an organization's admin pages (`/orgs/<slug>/…`): its owners and admins. A member
  * gets 403; anyone else — not a member, or no such org — gets 404, the same page whether the
- * org exists or not. Also the org's sub-navigation and how service errors become pages.
+ * org exists or not. Also the org's sub-navigation, and one POST route of an org page (a service
+ * refusal becomes its page: console/refusals.ts).
  */
 import type { Org } from '../../store/orgs.ts';
-import { PortcullisError, isRefusal } from '../../core/errors.ts';
 import type { AuditRecord } from '../../audit/audit-log.ts';
 import { audit } from '../account/audit.ts';
 import type { Hono } from 'hono';
 import { errorPage, formExpired, notFound, requireSignedIn, signedInPage } from '../account/layout.ts';
 import { html, type Html } from '../../web/html.ts';
+import { refusalPage } from '../refusals.ts';
 import type { SignedIn } from '../../web/session.ts';
 import { csrfValid, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import type { OrgRole } from '../../core/roles.ts';
@@ -58,16 +59,6 @@ export function orgPage(deps: WebDeps, c: WebContext, access: OrgAccess, section
 <nav class="nav" data-testid="org-nav">${SECTIONS.map((s) => html`<a href="${orgPath(deps, org, s.id)}"${s.id === section ? html` aria-current="page"` : ''}>${s.label}</a>`)}</nav>
 ${body}`,
   });
-}
-
-/** A service refusal (identity/*.ts PortcullisError) as a page with its stable code; anything else is rethrown. */
-export function refusalPage(deps: WebDeps, c: WebContext, err: unknown): Response {
-  if (!(isRefusal(err))) throw err;
-  const errors = (err.detail.errors as { path: string; message: string }[] | undefined) ?? [];
-  const details = errors.length ? html`<ul data-testid="field-errors">${errors.map((e) => html`<li data-path="${e.path}">${e.path}: ${e.message}</li>`)}</ul>` : undefined;
-  const status = err.status === 401 || err.status >= 413 ? 400 : (err.status as 400 | 403 | 404 | 409 | 410);
-  if (status === 404) return notFound(deps, c);
-  return errorPage(deps, c, status, err.code, 'That did not work', err.message, details);
 }
 
 /** A form post on an org page: owners and admins only (checked first), then the CSRF token for `purpose`. */

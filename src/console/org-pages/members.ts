@@ -5,8 +5,8 @@
  */
 import type { Hono } from 'hono';
 import { identityDeps } from '../../identity/context.ts';
-import { issuePasswordReset, mayIssueResetFor } from '../../identity/password-reset.ts';
-import { ORG_ROLES, removeMember, setRole } from '../../identity/people.ts';
+import { issuePasswordReset, mayIssueResetFor, passwordResetDeps } from '../../identity/password-reset.ts';
+import { membersOf, ORG_ROLES, removeMember, setRole } from '../../identity/people.ts';
 import { PortcullisError } from '../../core/errors.ts';
 import { audit } from '../account/audit.ts';
 import { csrfField, errorPage, notFound, notice, when } from '../account/layout.ts';
@@ -15,27 +15,11 @@ import { field, type WebContext, type WebDeps, type WebEnv } from '../../web/pag
 import { orgAccess, orgAction, orgForm, orgPage, orgPath, type OrgAccess } from './access.ts';
 import type { OrgRole } from '../../core/roles.ts';
 
-export function memberRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
-  const ids = identityDeps(deps);
-  const resetDeps = { store: deps.store, pepper: deps.pepper, now: deps.now, publicUrl: deps.config.publicUrl };
+type MemberRow = Awaited<ReturnType<typeof membersOf>>[number];
 
-  async function membersPage(c: WebContext, access: OrgAccess, extra?: Html): Promise<string> {
-    const { org } = access;
-    const members = await deps.store.orgs.members(org.id);
-    const users = await Promise.all(members.map((m) => deps.store.users.findById(m.userId)));
-    const action = (what: string) => orgPath(deps, org, 'members', `/${what}`);
-    return orgPage(
-      deps,
-      c,
-      access,
-      'members',
-      html`${notice(c, { role_changed: 'The role was changed. It applies to their apps at the next token refresh.', removed: 'The member was removed. Their apps and keys in this organization stopped working.' })}
-${extra ?? ''}
-<table data-testid="members">
-<thead><tr><th>Person</th><th>Role</th><th>Member since</th><th></th></tr></thead>
-<tbody>
-${members.map((m, i) => {
-  const user = users[i];
+/** One member: who, their role (to change), since when, and the reset-link and remove buttons. */
+function memberRow(deps: WebDeps, c: WebContext, access: OrgAccess, { member: m, user }: MemberRow): Html {
+  const action = (what: string) => orgPath(deps, access.org, 'members', `/${what}`);
   return html`<tr data-testid="member" data-user="${m.userId}" data-role="${m.role}">
 <td>${user?.name ? html`${user.name} ` : ''}<span class="muted">${user?.email ?? m.userId}</span>${m.userId === access.me.user.id ? html` <strong>(you)</strong>` : ''}</td>
 <td><form method="post" action="${action('role')}" class="inline">${csrfField(deps, c, 'org:role')}<input type="hidden" name="user" value="${m.userId}">
@@ -45,11 +29,31 @@ ${members.map((m, i) => {
 <td><form method="post" action="${action('reset-link')}" class="inline">${csrfField(deps, c, 'org:reset-link')}<input type="hidden" name="user" value="${m.userId}"><button type="submit" data-testid="reset-link">Password reset link</button></form>
 <form method="post" action="${action('remove')}" class="inline">${csrfField(deps, c, 'org:remove')}<input type="hidden" name="user" value="${m.userId}"><button class="danger" type="submit" data-testid="remove-member">Remove</button></form></td>
 </tr>`;
-})}
+}
+
+/** A reset link just made, shown in this answer only. */
+function issuedLink(userId: string, email: string, issued: { link: string; expiresAt: number }): Html {
+  return html`<section class="notice" data-testid="reset-link-issued" data-user="${userId}">
+<p>A one-time link for <strong>${email}</strong> to choose a new password. It works once, until ${when(issued.expiresAt)}. Copy it now: it is not shown again.</p>
+<code class="secret" data-testid="reset-link-value">${issued.link}</code>
+</section>`;
+}
+
+export function memberRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
+  const ids = identityDeps(deps);
+  const resetDeps = passwordResetDeps(deps);
+
+  async function membersPage(c: WebContext, access: OrgAccess, extra?: Html): Promise<string> {
+    const members = await membersOf(ids, access.org.id);
+    return orgPage(deps, c, access, 'members', html`${notice(c, { role_changed: 'The role was changed. It applies to their apps at the next token refresh.', removed: 'The member was removed. Their apps and keys in this organization stopped working.' })}
+${extra ?? ''}
+<table data-testid="members">
+<thead><tr><th>Person</th><th>Role</th><th>Member since</th><th></th></tr></thead>
+<tbody>
+${members.map((row) => memberRow(deps, c, access, row))}
 </tbody>
 </table>
-<p class="muted">Invite people on <a href="${orgPath(deps, org, 'invitations')}">Invitations</a>.</p>`,
-    );
+<p class="muted">Invite people on <a href="${orgPath(deps, access.org, 'invitations')}">Invitations</a>.</p>`);
   }
 
   app.get('/orgs/:org/members', async (c) => {
@@ -85,15 +89,6 @@ ${members.map((m, i) => {
     await audit(deps, { kind: 'admin.password.reset_link', orgId: access.org.id, actor: access.me.user.id, subject: userId });
     deps.log.info({ event: 'password.reset_link', user: userId, by: access.me.user.id }, 'password reset link made by an org admin');
     // Shown in this answer only (a POST, not cached): give it to the person by a channel you trust.
-    return c.html(
-      await membersPage(
-        c,
-        access,
-        html`<section class="notice" data-testid="reset-link-issued" data-user="${userId}">
-<p>A one-time link for <strong>${user?.email ?? userId}</strong> to choose a new password. It works once, until ${when(issued.expiresAt)}. Copy it now: it is not shown again.</p>
-<code class="secret" data-testid="reset-link-value">${issued.link}</code>
-</section>`,
-      ),
-    );
+    return c.html(await membersPage(c, access, issuedLink(userId, user?.email ?? userId, issued)));
   });
 }
