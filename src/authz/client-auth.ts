@@ -157,7 +157,8 @@ export async function authenticateClient(
       try {
         await verifyAssertion(client, form.get('client_assertion')!, input.audiences);
       } catch (err) {
-        throw err instanceof OAuthEndpointError ? err : badClient('client_assertion could not be verified');
+        // An outage while the assertion is checked stays an outage (503), never invalid_client.
+        throw err instanceof OAuthEndpointError || isUnavailable(err) ? err : badClient('client_assertion could not be verified');
       }
       return { client, authenticated: true };
   }

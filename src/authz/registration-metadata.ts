@@ -1,7 +1,7 @@
 /**
  * The JSON types of client metadata, checked before any registration rule of ours reads a field.
  *
- * Our rules in provider.ts (`extraClientMetadata.validator`) run before the engine's own checks
+ * Our rules in engine/registration.ts (`extraClientMetadata.validator`) run before the engine's own checks
  * (oidc-provider's client schema calls custom validators first), so `{"redirect_uris": 5}` reached
  * `uris.find` and answered 500. Every field is checked here against the type its specification
  * gives it; what a well-typed value may contain (schemes, enums, scopes) stays with the engine's

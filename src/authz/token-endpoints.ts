@@ -21,11 +21,12 @@ import type { Application } from '../core/application.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
 import type { VerifiedToken } from '../shared/verify.ts';
 import { KEY_NEVER_EXPIRES } from '../api-keys/resolver.ts';
+import { isUnavailable } from '../core/errors.ts';
 import { BODY_LIMITS } from '../http/body-limits.ts';
 import { mediaType, readBody, sendJson } from '../http/io.ts';
 import { authenticateClient, OAuthEndpointError, sendEndpointError, type AuthenticatedClient } from './client-auth.ts';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
-import { ROUTES } from './provider.ts';
+import { ROUTES } from './protocol.ts';
 
 export interface TokenEndpointDeps {
   provider: () => Provider;
@@ -185,7 +186,9 @@ async function keyIntrospection(deps: TokenEndpointDeps, caller: AuthenticatedCl
     let identity: VerifiedToken;
     try {
       identity = await deps.apiKeys.resolve(key, app);
-    } catch {
+    } catch (err) {
+      // An outage stays an outage (503): never "inactive", which a resource server would act on.
+      if (isUnavailable(err)) throw err;
       continue; // not for this application (or not valid at all: every candidate says so)
     }
     return {

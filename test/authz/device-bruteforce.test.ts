@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DeviceGuessLimits } from '../../src/authz/device-guesses.ts';
+import { DeviceGuessLimits } from '../../src/authz/device/guesses.ts';
 import { assertOAuthError } from '../helpers/authz.ts';
 import { approveDeviceOverHttp, deviceStep, pollDeviceToken, startDeviceAuthorization } from '../helpers/device.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { formatUserCode, normalizeUserCode } from '../../src/authz/device-user-codes.ts';
+import { formatUserCode, normalizeUserCode } from '../../src/authz/device/user-codes.ts';
 import { assertOAuthError, assertTokens, register, registerPublic, serverTargets } from '../helpers/authz.ts';
 import {
   approveDeviceOverHttp,

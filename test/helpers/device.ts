@@ -3,7 +3,7 @@
  * authorization endpoint), approve the user code as a person would — over HTTP with a cookie jar
  * (CSRF included) or in Chromium — and poll the token endpoint.
  *
- * The verification pages (src/authz/device-flow.ts) keep a fixed markup contract that these
+ * The verification pages (src/authz/device/views.ts) keep a fixed markup contract that these
  * helpers drive: `form#device-code` (input `user_code`), `form#device-login` (`email`,
  * `password`), `form#device-confirm` (radios `org` when the user has several organizations,
  * checkboxes `grant` = scope names, buttons `decision=approve|deny`), and result pages

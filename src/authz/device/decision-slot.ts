@@ -5,8 +5,8 @@
  * issued code gets one decision slot in the store's one-time values; approving or denying first
  * takes it (one conditional DELETE … RETURNING), and only the taker writes the code.
  */
-import type { Store } from '../store/store.ts';
-import { keyedHash, type SecretKey } from '../core/crypto.ts';
+import type { Store } from '../../store/store.ts';
+import { keyedHash, type SecretKey } from '../../core/crypto.ts';
 
 const KIND = 'device-decision';
 

@@ -7,7 +7,7 @@
  *
  * In memory, like the sign-in limits: each process counts its own guesses.
  */
-import { AttemptLimiter, type AttemptPolicy } from '../limits/attempts.ts';
+import { AttemptLimiter, type AttemptPolicy } from '../../limits/attempts.ts';
 
 export interface DeviceGuessPolicies {
   ip: AttemptPolicy;

@@ -2,7 +2,7 @@
  * Device flow user codes (RFC 8628 §6.1): `XXXX-XXXX` from the engine's base-20 alphabet —
  * consonants only: no vowels (no words spelled, no O or I) and no digits (no 0/O, 1/I, 5/S or
  * 8/B to confuse). 20^8 ≈ 2.6 × 10^10 codes
- * (≈ 34 bits), which the guess limits (device-guesses.ts) make out of reach within a code's lifetime.
+ * (≈ 34 bits), which the guess limits (guesses.ts) make out of reach within a code's lifetime.
  *
  * People type them as they like: lowercase, with or without the dash, with spaces. Normalizing
  * gives the engine's stored form (uppercase, no separators).

@@ -5,20 +5,15 @@
  * (shown, unticked, with the reason, and not submittable). Plain HTML forms: it works without
  * JavaScript (our CSP forbids script anyway).
  */
-import type { ProtectedResource } from '../core/protected-resource.ts';
-import { html, page, type Html } from '../web/html.ts';
-import type { OrgAccess } from '../identity/token-permissions.ts';
-import { scopeMinRole } from '../identity/permissions.ts';
-import type { MemberOrg } from './grant-org.ts';
-import { OIDC_SCOPE_TEXT, scopeText, toolsNeeding } from './scope-text.ts';
+import type { ProtectedResource } from '../../core/protected-resource.ts';
+import { html, page, type Html } from '../../web/html.ts';
+import type { OrgAccess } from '../../identity/token-permissions.ts';
+import { scopeMinRole } from '../../identity/permissions.ts';
+import { unverifiedWarning, type ClientView } from '../client-view.ts';
+import type { MemberOrg } from '../grant-org.ts';
+import { OIDC_SCOPE_TEXT, scopeText, toolsNeeding } from '../scope-text.ts';
 
-export interface ConsentClient {
-  name: string;
-  logo: string | undefined;
-  verified: boolean;
-  staysConnected: boolean;
-  registeredBy: string;
-}
+export type ConsentClient = Omit<ClientView, 'id'>;
 
 export interface ConsentResourceRequest {
   /** The resource indicator as the client named it. */
@@ -95,7 +90,7 @@ ${client.logo ? html`<img src="${client.logo}" alt="">` : ''}
 <p class="muted">Signed in as ${view.userEmail}</p></div>
 </div>
 ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
-${client.verified ? '' : html`<p class="warning" role="note"><strong>Unverified application.</strong> It registered ${client.registeredBy}; Portcullis cannot vouch for who runs it. Only continue if you started this from an application you trust.</p>`}
+${unverifiedWarning(client)}
 ${view.returnTo ? html`<p>After you decide, you will be sent back to <strong>${view.returnTo}</strong>.</p>` : ''}
 ${client.staysConnected ? html`<p class="muted">If you approve, ${client.name} stays connected for up to ${view.staysConnectedDays} days or until you disconnect it.</p>` : ''}
 <form method="post" action="${base}/interaction/${uid}/consent">

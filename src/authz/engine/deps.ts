@@ -1,0 +1,21 @@
+/** What the protocol engine is built from (provider.ts), and each part of its configuration reads. */
+import type { Logger } from 'pino';
+import type { Store } from '../../store/store.ts';
+import type { Config } from '../../core/config.ts';
+import type { DerivedSecrets } from '../../core/crypto.ts';
+import type { KeyRing } from '../../signing-keys/key-ring.ts';
+import type { GrantRevoker } from '../../revocation/grant-revoker.ts';
+import type { ResourceRegistry } from '../../applications/protected-resources.ts';
+
+export interface AuthzDeps {
+  config: Config;
+  store: Store;
+  secrets: DerivedSecrets;
+  resources: ResourceRegistry;
+  /** Audience for requests that name no resource (the demo, else the first application). */
+  defaultResource: () => string | undefined;
+  keyRing: KeyRing;
+  log: Logger;
+  now: () => number;
+  revokeGrant: GrantRevoker;
+}

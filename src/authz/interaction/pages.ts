@@ -1,0 +1,84 @@
+/**
+ * The interaction's pages as answers: sign-in, consent, "no organization can use this
+ * application", and the two dead ends (the interaction or the form expired).
+ */
+import { html, page } from '../../web/html.ts';
+import { csrfToken, type WebContext, type WebDeps } from '../../web/pages.ts';
+import { staysConnectedDays, type ClientView } from '../client-view.ts';
+import type { OrgChoices } from '../grant-org.ts';
+import { credentialFields } from '../sign-in-fields.ts';
+import { isStepUpPrompt } from '../step-up.ts';
+import { allowedFor, consentRequests, type ConsentOrg } from './consent.ts';
+import { renderConsent, renderNoOrg } from './consent-page.ts';
+import { allowReturnToClient, returnTarget, type Interaction } from './details.ts';
+
+export function expired(c: WebContext) {
+  return c.html(
+    page({
+      title: 'Sign-in expired',
+      body: html`<h1>This sign-in has expired</h1><p>Start again from the application you were connecting.</p>`,
+    }),
+    400,
+  );
+}
+
+export function formExpired(c: WebContext) {
+  return c.html(page({ title: 'Form expired', body: html`<h1>This form has expired</h1><p>Go back, reload the page and try again.</p>` }), 403);
+}
+
+export function loginForm(deps: WebDeps, c: WebContext, details: Interaction, clientName: string, error?: string, email = '') {
+  const uid = details.uid;
+  // A step-up (authz/step-up.ts): the user is signed in, but not recently enough for what was asked.
+  const stepUp = isStepUpPrompt(details.prompt);
+  return page({
+    title: stepUp ? 'Confirm it is you' : 'Sign in',
+    base: deps.base,
+    body: html`<h1>${stepUp ? 'Confirm it is you' : 'Sign in'}</h1>
+${stepUp
+  ? html`<p><strong>${clientName}</strong> asks for actions that need a recent sign-in. Enter your password again to continue.</p>`
+  : html`<p>to continue to <strong>${clientName}</strong></p>`}
+${error ? html`<p class="error" role="alert">${error}</p>` : ''}
+<form method="post" action="${deps.base}/interaction/${uid}/login">
+<input type="hidden" name="csrf" value="${csrfToken(deps, c, `login:${uid}`)}">
+${credentialFields(email)}
+<div class="actions"><button class="primary" type="submit">Sign in</button><button type="submit" form="abort">Cancel</button></div>
+</form>
+<form id="abort" method="post" action="${deps.base}/interaction/${uid}/abort">
+<input type="hidden" name="csrf" value="${csrfToken(deps, c, `abort:${uid}`)}">
+</form>`,
+  });
+}
+
+export function showConsent(deps: WebDeps, c: WebContext, details: Interaction, client: ClientView, userEmail: string, org: ConsentOrg, error?: string) {
+  allowReturnToClient(c, details);
+  const { requests, oidcScopes } = consentRequests(deps, details);
+  const body = renderConsent({
+    base: deps.base,
+    uid: details.uid,
+    csrf: csrfToken(deps, c, `consent:${details.uid}`),
+    client,
+    userEmail,
+    returnTo: returnTarget(String(details.params.redirect_uri ?? ''))?.label,
+    staysConnectedDays: staysConnectedDays(deps.config),
+    requests,
+    oidcScopes,
+    orgs: org.choices.offered,
+    selected: org.selected,
+    access: org.access,
+    allowed: allowedFor(org.access),
+    error,
+  });
+  return c.html(body, error ? 400 : 200);
+}
+
+export function showNoOrg(deps: WebDeps, c: WebContext, details: Interaction, clientName: string, userEmail: string, choices: OrgChoices) {
+  const body = renderNoOrg({
+    base: deps.base,
+    uid: details.uid,
+    abortCsrf: csrfToken(deps, c, `abort:${details.uid}`),
+    clientName,
+    userEmail,
+    refused: choices.refused.map((r) => r.org),
+  });
+  return c.html(body, 403);
+}

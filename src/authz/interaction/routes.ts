@@ -1,0 +1,126 @@
+/**
+ * The engine's interactions, rendered by us: sign-in and consent. The engine sends the browser
+ * to /interaction/<uid> with a prompt; we answer with a result and send it back (303) to resume.
+ *
+ * Thin routes: load the interaction (details.ts), check the form, call the consent service
+ * (consent.ts), answer with a page (pages.ts) or the engine's resumption.
+ */
+import { Hono } from 'hono';
+import { checkPassword } from '../../identity/password-login.ts';
+import { clientIp, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
+import { clientView, type ClientView } from '../client-view.ts';
+import { ACR_PASSWORD } from '../protocol.ts';
+import { orgChoices } from '../grant-org.ts';
+import { isStepUpPrompt, sessionAnswersLogin } from '../step-up.ts';
+import { consentOrg, grantConsent, previousOrg } from './consent.ts';
+import { allowReturnToClient, finish, loadInteraction, type Interaction } from './details.ts';
+import { expired, formExpired, loginForm, showConsent, showNoOrg } from './pages.ts';
+
+export function interactionRoutes(deps: WebDeps): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  app.get('/interaction/:uid', (c) => showInteraction(deps, c));
+  app.post('/interaction/:uid/login', (c) => signIn(deps, c));
+  app.post('/interaction/:uid/consent', (c) => consent(deps, c));
+  app.post('/interaction/:uid/abort', (c) => abort(deps, c));
+  return app;
+}
+
+/** The engine's login result for a password sign-in. */
+function loginResult(accountId: string, amr: string[], authTime: number) {
+  return { login: { accountId, acr: ACR_PASSWORD, amr, ts: authTime, remember: true } };
+}
+
+async function showInteraction(deps: WebDeps, c: WebContext) {
+  const details = await loadInteraction(deps, c);
+  if (!details) return expired(c);
+  const client = await clientView(deps, String(details.params.client_id));
+  if (!client) return expired(c);
+  allowReturnToClient(c, details);
+  if (details.prompt.name === 'login') return answerLogin(deps, c, details, client);
+  if (details.prompt.name === 'consent') return askConsent(deps, c, details, client);
+  return expired(c);
+}
+
+async function answerLogin(deps: WebDeps, c: WebContext, details: Interaction, client: ClientView) {
+  // Already signed in to Portcullis and nothing demands a fresh sign-in (a step-up needs one
+  // within its max age, authz/step-up.ts): reuse that session.
+  const me = await signedIn(deps, c);
+  if (me && sessionAnswersLogin(details.prompt, me.session.authTime, deps.now())) {
+    return finish(deps, c, loginResult(me.user.id, me.session.amr, me.session.authTime));
+  }
+  // A step-up knows who is signing in: the e-mail is filled in, the password is asked for.
+  const known = isStepUpPrompt(details.prompt) ? (me?.user.email ?? '') : '';
+  return c.html(loginForm(deps, c, details, client.name, undefined, known));
+}
+
+async function askConsent(deps: WebDeps, c: WebContext, details: Interaction, client: ClientView) {
+  const accountId = details.session?.accountId;
+  const user = accountId ? await deps.store.users.findById(accountId) : undefined;
+  if (!user) return expired(c);
+  const clientId = String(details.params.client_id);
+  const choices = await orgChoices(deps.store, user.id, clientId);
+  const org = await consentOrg(deps, choices, user.id, undefined, () => previousOrg(deps, details.grantId, user.id, clientId));
+  if (!org) return showNoOrg(deps, c, details, client.name, user.email, choices);
+  return showConsent(deps, c, details, client, user.email, org);
+}
+
+async function signIn(deps: WebDeps, c: WebContext) {
+  const details = await loadInteraction(deps, c);
+  if (!details || details.prompt.name !== 'login') return expired(c);
+  const form = await c.req.parseBody();
+  if (!csrfValid(deps, c, form.csrf, `login:${details.uid}`)) return formExpired(c);
+  const client = await clientView(deps, String(details.params.client_id));
+  const clientName = client?.name ?? 'the application';
+  const ip = clientIp(deps, c);
+  const check = await checkPassword(deps, field(form, 'email'), field(form, 'password'), ip);
+  if (check.kind === 'locked') {
+    c.header('retry-after', String(check.retryAfter));
+    return c.html(loginForm(deps, c, details, clientName, `Too many failed attempts. Try again in ${check.retryAfter} seconds.`, field(form, 'email')), 429);
+  }
+  if (check.kind === 'wrong') return c.html(loginForm(deps, c, details, clientName, 'Wrong e-mail or password.', field(form, 'email')), 401);
+  const user = check.user;
+  const { value, record } = await deps.sessions.create(user, { amr: ['pwd'], ip, userAgent: c.req.header('user-agent') ?? null });
+  setSessionCookie(c, value, deps.sessions.ttl);
+  return finish(deps, c, loginResult(user.id, record.amr, record.authTime));
+}
+
+async function consent(deps: WebDeps, c: WebContext) {
+  const details = await loadInteraction(deps, c);
+  if (!details || details.prompt.name !== 'consent') return expired(c);
+  const form = await c.req.parseBody({ all: true });
+  if (!csrfValid(deps, c, form.csrf, `consent:${details.uid}`)) return formExpired(c);
+  const decision = form.decision;
+  if (decision !== 'approve' && decision !== 'switch') {
+    return finish(deps, c, { error: 'access_denied', error_description: 'The user denied the request.' }, false);
+  }
+  const accountId = details.session?.accountId;
+  const user = accountId ? await deps.store.users.findById(accountId) : undefined;
+  const client = await clientView(deps, String(details.params.client_id));
+  if (!user || !client) return expired(c);
+  const clientId = String(details.params.client_id);
+
+  // The posted org must be one the user belongs to and that lets this client act for it —
+  // checked here, not trusted from the page (docs/design/identity.md).
+  const choices = await orgChoices(deps.store, user.id, clientId);
+  const posted = typeof form.org === 'string' ? form.org : '';
+  const org = await consentOrg(deps, choices, user.id, posted, async () => undefined);
+  if (!org) {
+    const fallback = await consentOrg(deps, choices, user.id, undefined, () => previousOrg(deps, details.grantId, user.id, clientId));
+    if (!fallback) return showNoOrg(deps, c, details, client.name, user.email, choices);
+    return showConsent(deps, c, details, client, user.email, fallback, `Choose an organization you belong to that allows ${client.name}.`);
+  }
+  // Without JavaScript the picker is a form: "show permissions" renders the page for the chosen org.
+  if (decision === 'switch') return showConsent(deps, c, details, client, user.email, org);
+
+  const ticked = new Set(([] as unknown[]).concat(form.grant ?? []).filter((v): v is string => typeof v === 'string'));
+  const grantId = await grantConsent(deps, details, user.id, clientId, org, ticked);
+  return finish(deps, c, { consent: { grantId } });
+}
+
+async function abort(deps: WebDeps, c: WebContext) {
+  const details = await loadInteraction(deps, c);
+  if (!details) return expired(c);
+  const form = await c.req.parseBody();
+  if (!csrfValid(deps, c, form.csrf, `abort:${details.uid}`)) return formExpired(c);
+  return finish(deps, c, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' }, false);
+}

@@ -1,0 +1,26 @@
+/**
+ * The protocol names the engine's configuration and our own pages share: where the engine's routes
+ * are, the OpenID scopes and the claims they release, and the `acr` of a password sign-in.
+ */
+
+/** Engine routes, relative to the issuer. Our own pages live outside /oauth. */
+export const ROUTES = {
+  authorization: '/oauth/authorize',
+  token: '/oauth/token',
+  jwks: '/oauth/jwks',
+  registration: '/oauth/register',
+  introspection: '/oauth/introspect',
+  revocation: '/oauth/revoke',
+  device_authorization: '/oauth/device/authorize',
+  code_verification: '/device',
+  end_session: '/oauth/logout',
+  userinfo: '/oauth/userinfo',
+  pushed_authorization_request: '/oauth/par',
+} as const;
+
+export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile'];
+
+/** Claims the `openid` scope releases (ID token, userinfo): who the user is, and for which org. */
+export const OPENID_CLAIMS = ['sub', 'org_id', 'org_slug', 'org_name', 'org_role', 'workspaces'];
+
+export const ACR_PASSWORD = 'urn:portcullis:acr:pwd';
