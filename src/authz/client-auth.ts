@@ -9,34 +9,28 @@ import type { SecretKey } from '../core/crypto.ts';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isPortcullisError, isUnavailable, PortcullisError } from '../core/errors.ts';
-import { sendJson } from '../http/io.ts';
 import { sendRefusal } from '../http/refusal.ts';
 import { decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import { compareHashedSecret } from './clients.ts';
 
-export class OAuthEndpointError extends Error {
-  readonly error: string;
-  readonly status: number;
-  constructor(error: string, description: string, status = 400) {
-    super(description);
-    this.error = error;
-    this.status = status;
-  }
+/** An OAuth endpoint's refusal (RFC 6749 §5.2 codes are ours too: core/errors.ts). */
+export function oauthError(code: 'invalid_request' | 'invalid_client' | 'unauthorized_client' | 'forbidden', description: string): PortcullisError {
+  return new PortcullisError(code, description, { rule: `oauth-${code}` });
+}
+
+/** `use GET` / `use POST`: 405 with the Allow header the method needs (RFC 9110 §15.5.6). */
+export function methodNotAllowed(allow: string): PortcullisError {
+  return new PortcullisError('method_not_allowed', `use ${allow}`, { detail: { allow } });
 }
 
 /**
  * The answer of our OAuth endpoints (introspection, revocation, the revocation stream) for
- * anything they throw: their own errors in the RFC 6749 §5.2 shape (401 with a Basic challenge,
- * RFC 6749 §5.2 `invalid_client`); ours through the one OAuth-shaped refusal (413, 503 with
- * Retry-After as `temporarily_unavailable`); anything else a bare `server_error`, logged once.
+ * anything they throw, through the one OAuth-shaped refusal (http/refusal.ts): RFC 6749 §5.2
+ * codes, 401 invalid_client with a Basic challenge, 413, 503 with Retry-After as
+ * `temporarily_unavailable`; anything else a bare `server_error`, logged once.
  */
 export function sendEndpointError(res: ServerResponse, err: unknown, log: Logger, what: string): void {
-  if (err instanceof OAuthEndpointError) {
-    const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': 'Basic realm="portcullis"' } : {};
-    sendJson(res, err.status, { error: err.error, error_description: err.message }, headers);
-    return;
-  }
   if (isPortcullisError(err) && err.code !== 'internal_error') {
     if (isUnavailable(err)) log.warn({ err }, `${what}: a dependency is unavailable`);
     sendRefusal(res, 'oauth', err);
@@ -58,8 +52,8 @@ function decodeCredential(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, ' '));
 }
 
-function badClient(description = 'client authentication failed'): OAuthEndpointError {
-  return new OAuthEndpointError('invalid_client', description, 401);
+function badClient(description = 'client authentication failed'): PortcullisError {
+  return oauthError('invalid_client', description);
 }
 
 interface KeyStoreLike {
@@ -103,15 +97,15 @@ export async function authenticateClient(
   if (input.authorization?.toLowerCase().startsWith('basic ')) {
     const decoded = Buffer.from(input.authorization.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw new OAuthEndpointError('invalid_request', 'invalid Basic authorization header');
+    if (colon < 0) throw oauthError('invalid_request', 'invalid Basic authorization header');
     try {
       const basicId = decodeCredential(decoded.slice(0, colon));
-      if (clientId !== undefined && clientId !== basicId) throw new OAuthEndpointError('invalid_request', 'client_id mismatch');
+      if (clientId !== undefined && clientId !== basicId) throw oauthError('invalid_request', 'client_id mismatch');
       clientId = basicId;
       secret = decodeCredential(decoded.slice(colon + 1));
     } catch (err) {
-      if (err instanceof OAuthEndpointError) throw err;
-      throw new OAuthEndpointError('invalid_request', 'invalid Basic authorization header');
+      if (isPortcullisError(err)) throw err;
+      throw oauthError('invalid_request', 'invalid Basic authorization header');
     }
     method = 'client_secret_basic';
   } else if (form.has('client_secret')) {
@@ -119,7 +113,7 @@ export async function authenticateClient(
     method = 'client_secret_post';
   } else if (form.has('client_assertion')) {
     if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
-      throw new OAuthEndpointError('invalid_request', 'unsupported client_assertion_type');
+      throw oauthError('invalid_request', 'unsupported client_assertion_type');
     }
     method = 'private_key_jwt';
   } else {
@@ -158,7 +152,7 @@ export async function authenticateClient(
         await verifyAssertion(client, form.get('client_assertion')!, input.audiences);
       } catch (err) {
         // An outage while the assertion is checked stays an outage (503), never invalid_client.
-        throw err instanceof OAuthEndpointError || isUnavailable(err) ? err : badClient('client_assertion could not be verified');
+        throw isPortcullisError(err) ? err : badClient('client_assertion could not be verified');
       }
       return { client, authenticated: true };
   }

@@ -8,17 +8,22 @@
  * `allowPrivateAddresses` (PORTCULLIS_CIMD_ALLOW_PRIVATE, development and tests only) removes the
  * address check so documents can be served from loopback, still over https.
  */
+import { PortcullisError } from '../core/errors.ts';
+
 export interface OutboundFetchOptions {
   allowPrivateAddresses: boolean;
 }
 
-export class OutboundFetchRefused extends Error {}
+/** A URL we will not fetch (the engine turns it into a refusal of the client it was for). */
+function refused(message: string): PortcullisError {
+  return new PortcullisError('forbidden', message, { rule: 'outbound-fetch' });
+}
 
 export function createOutboundFetch(options: OutboundFetchOptions) {
   return async function outboundFetch(url: string | URL, init: RequestInit & { dispatcher?: unknown }): Promise<Response> {
     const target = new URL(url);
-    if (target.protocol !== 'https:') throw new OutboundFetchRefused(`refusing to fetch a non-https URL: ${target.protocol}`);
-    if (target.username || target.password) throw new OutboundFetchRefused('refusing to fetch a URL with credentials');
+    if (target.protocol !== 'https:') throw refused(`refusing to fetch a non-https URL: ${target.protocol}`);
+    if (target.username || target.password) throw refused('refusing to fetch a URL with credentials');
     const request: RequestInit & { dispatcher?: unknown } = { ...init, redirect: 'manual' };
     if (options.allowPrivateAddresses) delete request.dispatcher;
     return fetch(target, request);

@@ -30,8 +30,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { SecretKey } from '../core/crypto.ts';
-import { sendJson } from '../http/io.ts';
-import { OAuthEndpointError, sendEndpointError } from './client-auth.ts';
+import { PortcullisError } from '../core/errors.ts';
+import { sendRefusal } from '../http/refusal.ts';
+import { methodNotAllowed, sendEndpointError } from './client-auth.ts';
 import { authorizeListener, startingPoint } from './revocation-stream/admission.ts';
 import { relayEvents } from './revocation-stream/relay.ts';
 import { openEventStream } from './revocation-stream/sse.ts';
@@ -116,19 +117,16 @@ export function createRevocationStream(deps: RevocationStreamDeps): RevocationSt
 /** The listener, or undefined once its refusal was sent (405, 401/403, 400, or 503 when `full`). */
 async function admit(deps: RevocationStreamDeps, endpoint: string, req: IncomingMessage, res: ServerResponse, full: () => boolean): Promise<Listener | undefined> {
   try {
-    if (req.method !== 'GET') throw new OAuthEndpointError('invalid_request', 'use GET', 405);
+    if (req.method !== 'GET') throw methodNotAllowed('GET');
     const clientId = await authorizeListener(deps, req, endpoint);
     const after = startingPoint(req);
     if (full()) {
-      sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'too many open revocation streams' }, { 'retry-after': '5' });
+      // Not an outage: this process's bound on open streams (a client retries after Retry-After).
+      sendRefusal(res, 'oauth', new PortcullisError('unavailable', 'too many open revocation streams', { rule: 'stream-limit' }));
       return undefined;
     }
     return { clientId, after };
   } catch (err) {
-    if (err instanceof OAuthEndpointError && err.status === 405) {
-      sendJson(res, 405, { error: err.error, error_description: err.message }, { allow: 'GET' });
-      return undefined;
-    }
     sendEndpointError(res, err, deps.log, 'revocation stream');
     return undefined;
   }

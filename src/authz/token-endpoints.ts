@@ -24,7 +24,7 @@ import { KEY_NEVER_EXPIRES } from '../api-keys/resolver.ts';
 import { isUnavailable } from '../core/errors.ts';
 import { BODY_LIMITS } from '../http/body-limits.ts';
 import { mediaType, readBody, sendJson } from '../http/io.ts';
-import { authenticateClient, OAuthEndpointError, sendEndpointError, type AuthenticatedClient } from './client-auth.ts';
+import { authenticateClient, oauthError, sendEndpointError, type AuthenticatedClient, methodNotAllowed } from './client-auth.ts';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import { ROUTES } from './protocol.ts';
 
@@ -65,13 +65,13 @@ async function readAccessToken(deps: TokenEndpointDeps, token: string): Promise<
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  if (req.method !== 'POST') throw new OAuthEndpointError('invalid_request', 'use POST', 405);
+  if (req.method !== 'POST') throw methodNotAllowed('POST');
   if (mediaType(req) !== 'application/x-www-form-urlencoded') {
-    throw new OAuthEndpointError('invalid_request', 'the body must be application/x-www-form-urlencoded');
+    throw oauthError('invalid_request', 'the body must be application/x-www-form-urlencoded');
   }
   const form = new URLSearchParams((await readBody(req, FORM_LIMIT)).toString('utf8'));
   for (const name of new Set(form.keys())) {
-    if (form.getAll(name).length > 1) throw new OAuthEndpointError('invalid_request', `parameter ${name} appears more than once`);
+    if (form.getAll(name).length > 1) throw oauthError('invalid_request', `parameter ${name} appears more than once`);
   }
   return form;
 }
@@ -98,9 +98,9 @@ export function createTokenEndpoints(deps: TokenEndpointDeps) {
     try {
       const form = await readForm(req);
       const caller = await callerFor(deps, req, form, ROUTES.introspection);
-      if (!caller.authenticated) throw new OAuthEndpointError('invalid_client', 'introspection requires an authenticated client', 401);
+      if (!caller.authenticated) throw oauthError('invalid_client', 'introspection requires an authenticated client');
       const token = form.get('token');
-      if (!token) throw new OAuthEndpointError('invalid_request', 'missing token');
+      if (!token) throw oauthError('invalid_request', 'missing token');
       const answer = isApiKeyShaped(token) ? await keyIntrospection(deps, caller, token, form.get('resource')) : await introspection(deps, caller, token);
       sendJson(res, 200, answer);
     } catch (err) {
@@ -113,7 +113,7 @@ export function createTokenEndpoints(deps: TokenEndpointDeps) {
       const form = await readForm(req);
       const caller = await callerFor(deps, req, form, ROUTES.revocation);
       const token = form.get('token');
-      if (!token) throw new OAuthEndpointError('invalid_request', 'missing token');
+      if (!token) throw oauthError('invalid_request', 'missing token');
       await revocation(deps, caller, token);
       // RFC 7009 §2.2: 200 whether or not the token was valid, so callers learn nothing.
       res.writeHead(200, { 'cache-control': 'no-store', 'content-length': '0' });
@@ -218,7 +218,7 @@ async function revocation(deps: TokenEndpointDeps, caller: AuthenticatedClient, 
   const access = await readAccessToken(deps, token);
   if (access) {
     const { payload } = access;
-    if (payload.client_id !== callerId) throw new OAuthEndpointError('unauthorized_client', 'the token was not issued to this client');
+    if (payload.client_id !== callerId) throw oauthError('unauthorized_client', 'the token was not issued to this client');
     if (access.expired) return;
     const at = deps.now();
     const expiresAt = Number(payload.exp) + 10;
@@ -229,7 +229,7 @@ async function revocation(deps: TokenEndpointDeps, caller: AuthenticatedClient, 
   }
   const refresh = await deps.provider().RefreshToken.find(token);
   if (!refresh) return;
-  if (refresh.clientId !== callerId) throw new OAuthEndpointError('unauthorized_client', 'the token was not issued to this client');
+  if (refresh.clientId !== callerId) throw oauthError('unauthorized_client', 'the token was not issued to this client');
   // RFC 7009 §2.1: revoking a refresh token revokes its grant, and the access tokens issued from it.
   if (refresh.grantId) await deps.revokeGrant(refresh.grantId);
   else await refresh.destroy();

@@ -3,7 +3,7 @@ import { isPortcullisError } from '../core/errors.ts';
 import { ORG_ROLES } from '../identity/people.ts';
 import { createUserWithOrganization, DEFAULT_ORG, isEmailAddress } from '../identity/new-users.ts';
 import { checkNewPassword, hashNewPassword, MIN_PASSWORD_LENGTH } from '../identity/passwords.ts';
-import { CONFIG_HELP, CommandError, UsageError, parseCommand } from './args.ts';
+import { CONFIG_HELP, commandFailed, usageError, parseCommand } from './args.ts';
 import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { promptHidden, readPasswordFromStdin } from './password-input.ts';
 import type { OrgRole } from '../core/roles.ts';
@@ -46,15 +46,15 @@ export async function createUser(argv: string[], io: CliIo): Promise<number> {
   if (!args) return 0;
   const { values } = args;
   const email = values.email?.trim();
-  if (!email) throw new UsageError('missing --email', createUserSpec.name);
-  if (!isEmailAddress(email) || email.length > 320) throw new UsageError(`--email is not an e-mail address: ${email}`, createUserSpec.name);
+  if (!email) throw usageError('missing --email', createUserSpec.name);
+  if (!isEmailAddress(email) || email.length > 320) throw usageError(`--email is not an e-mail address: ${email}`, createUserSpec.name);
   const name = values.name?.trim() || null;
   const role = values.role;
-  if (role !== undefined && !ORG_ROLES.includes(role as OrgRole)) throw new UsageError(`--role must be owner, admin or member, not ${role}`, createUserSpec.name);
+  if (role !== undefined && !ORG_ROLES.includes(role as OrgRole)) throw usageError(`--role must be owner, admin or member, not ${role}`, createUserSpec.name);
   const orgSlug = values.org?.trim();
-  if (orgSlug !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(orgSlug)) throw new UsageError(`--org is not an organization slug: ${orgSlug}`, createUserSpec.name);
+  if (orgSlug !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(orgSlug)) throw usageError(`--org is not an organization slug: ${orgSlug}`, createUserSpec.name);
   if (!values['password-stdin'] && !stdin.isTTY) {
-    throw new UsageError('no password: give --password-stdin, or run on a terminal to be asked', createUserSpec.name);
+    throw usageError('no password: give --password-stdin, or run on a terminal to be asked', createUserSpec.name);
   }
   const config = loadCliConfig(values.config);
 
@@ -64,7 +64,7 @@ export async function createUser(argv: string[], io: CliIo): Promise<number> {
   } else {
     password = await promptHidden(`Password for ${email}: `, stdin, io.stderr);
     checkPassword(password);
-    if ((await promptHidden('Repeat the password: ', stdin, io.stderr)) !== password) throw new CommandError('the two passwords differ');
+    if ((await promptHidden('Repeat the password: ', stdin, io.stderr)) !== password) throw commandFailed('invalid_request', 'the two passwords differ');
   }
   checkPassword(password);
 
@@ -74,9 +74,9 @@ export async function createUser(argv: string[], io: CliIo): Promise<number> {
       { email, name, passwordHash: await hashNewPassword(password), isAdmin: Boolean(values.admin), orgSlug, role: role as OrgRole | undefined },
     ).catch((err: unknown) => {
       if (!isPortcullisError(err)) throw err;
-      if (err.code === 'not_found') throw new CommandError(`no organization ${orgSlug} (org_not_found): organizations are created in the console or the admin API`);
+      if (err.code === 'not_found') throw commandFailed('not_found', `no organization ${orgSlug} (org_not_found): organizations are created in the console or the admin API`);
       // Another account has this address (any case), perhaps created by another process just now.
-      if (err.code === 'conflict') throw new CommandError(`a user with the e-mail address ${email} already exists`);
+      if (err.code === 'conflict') throw commandFailed('conflict', `a user with the e-mail address ${email} already exists`);
       throw err;
     });
     const { user, org, role: orgRole } = created;
@@ -91,6 +91,6 @@ export async function createUser(argv: string[], io: CliIo): Promise<number> {
 
 /** The password policy (identity/passwords.ts), before the store is opened: a refusal is one line, exit 1. */
 function checkPassword(password: string): void {
-  if (password.length === 0) throw new CommandError('no password given');
+  if (password.length === 0) throw commandFailed('invalid_request', 'no password given');
   checkNewPassword(password);
 }

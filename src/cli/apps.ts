@@ -16,10 +16,10 @@ import { importJWK } from 'jose';
 import { selfTestStored } from '../applications/status.ts';
 import type { SelfTestResult } from '../applications/self-test.ts';
 import { applicationService, type ApplicationService } from '../applications/service.ts';
-import { PortcullisError, isRefusal } from '../core/errors.ts';
+import { isRefusal } from '../core/errors.ts';
 import { applicationDetail, applicationSummary, toolView } from '../applications/views.ts';
 import { loadKeyRing } from '../signing-keys/key-ring.ts';
-import { CONFIG_HELP, CommandError, UsageError, parseCommand } from './args.ts';
+import { CONFIG_HELP, commandFailed, usageError, parseCommand } from './args.ts';
 import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';
 
@@ -129,7 +129,7 @@ async function run<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (isRefusal(err)) throw new CommandError(err.message);
+    if (isRefusal(err)) throw commandFailed(err.code, err.message, err);
     throw err;
   }
 }
@@ -228,7 +228,7 @@ export async function approveTools(argv: string[], io: CliIo): Promise<number> {
       const apps = service(store, config.publicUrl);
       const known = new Set((await apps.tools(slug)).tools.map((t) => t.name));
       const unknown = names.filter((n) => !known.has(n));
-      if (unknown.length) throw new CommandError(`${slug} has no tool ${unknown.join(', ')} (nothing approved; see portcullis apps tools ${slug})`);
+      if (unknown.length) throw commandFailed('not_found', `${slug} has no tool ${unknown.join(', ')} (nothing approved; see portcullis apps tools ${slug})`);
       const by = reviewer();
       for (const name of new Set(names)) await apps.review(slug, name, 'approved', by);
       io.stdout.write(`Approved in ${slug}: ${[...new Set(names)].join(', ')}\nRunning servers apply this within a few seconds.\n`);
@@ -254,7 +254,7 @@ export async function rejectTool(argv: string[], io: CliIo): Promise<number> {
 function publicUrl(raw: string): string {
   const url = URL.parse(raw);
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
-    throw new UsageError(`--url must be the server's public URL (http or https, no query or fragment): ${raw}`, testSpec.name);
+    throw usageError(`--url must be the server's public URL (http or https, no query or fragment): ${raw}`, testSpec.name);
   }
   return url.href.replace(/\/+$/, '');
 }
@@ -281,12 +281,12 @@ export async function testApp(argv: string[], io: CliIo): Promise<number> {
     const now = Math.floor(Date.now() / 1000);
     // Read the ring without pruning it (retention = everything): expiring keys is the server's job.
     const ring = await loadKeyRing(store, secrets().dataKey, now, now).catch((err: unknown) => {
-      throw new CommandError(`cannot sign self-test tokens: ${err instanceof Error ? err.message : String(err)}`);
+      throw commandFailed('unavailable', `cannot sign self-test tokens: ${err instanceof Error ? err.message : String(err)}`);
     });
     const jwk = ring.privateJwks[0]!;
     const key = { key: (await importJWK(jwk, 'ES256')) as CryptoKey, kid: String(jwk.kid) };
     const result = await selfTestStored(store, slug, { issuer, signingKey: async () => key });
-    if (!result) throw new CommandError(`no application ${slug} (see portcullis apps list)`);
+    if (!result) throw commandFailed('not_found', `no application ${slug} (see portcullis apps list)`);
     const status = (await service(store, issuer).get(slug)).status;
     if (args.values.json) io.stdout.write(`${JSON.stringify({ ...result, status: status.status }, null, 2)}\n`);
     else {

@@ -1,30 +1,25 @@
 /**
  * Argument parsing and failure kinds for every subcommand: node:util `parseArgs` in strict mode, with its errors
- * turned into `UsageError` (exit code 2) and a `--help` that prints the command's own usage.
+ * turned into usage errors (exit code 2) and a `--help` that prints the command's own usage.
  *
  * Exit codes across the CLI: 0 done; 1 the command was understood but could not be carried out
  * (invalid configuration, unreachable database, duplicate e-mail, unknown client…); 2 the command
  * line itself is wrong (unknown command or option, missing or malformed value).
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { PortcullisError, type ErrorCode } from '../core/errors.ts';
 
-/** The command line is wrong: exit code 2. */
-export class UsageError extends Error {
-  /** e.g. `clients add`, to point at `portcullis clients add --help`. */
-  readonly command: string | undefined;
-  constructor(message: string, command?: string) {
-    super(message);
-    this.name = 'UsageError';
-    this.command = command;
-  }
+/** The rule of every "the command line is wrong" error: cli/main.ts answers it with exit code 2. */
+export const USAGE = 'usage';
+
+/** The command line is wrong (exit code 2); `command`, e.g. `clients add`, points at its --help. */
+export function usageError(message: string, command?: string): PortcullisError {
+  return new PortcullisError('invalid_request', message, { rule: USAGE, detail: command === undefined ? {} : { command } });
 }
 
-/** The command was understood but could not be done: exit code 1, one line on stderr. */
-export class CommandError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CommandError';
-  }
+/** The command was understood but could not be done (exit code 1, one line on stderr). */
+export function commandFailed(code: ErrorCode, message: string, cause?: unknown): PortcullisError {
+  return new PortcullisError(code, message, { rule: 'command', cause });
 }
 
 /** One line for an unexpected error: its message (and code), never a stack. */
@@ -61,22 +56,22 @@ export type Parsed<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseAr
 
 /**
  * Parse `argv` for `spec`. Returns undefined when --help was given (the usage has been printed).
- * Throws UsageError for unknown options, missing values and a wrong number of positionals.
+ * Throws a usage error (exit code 2) for unknown options, missing values and a wrong number of positionals.
  */
 export function parseCommand<O extends ParseArgsOptionsConfig>(spec: CommandSpec<O>, argv: string[], out: NodeJS.WritableStream = process.stdout): Parsed<O> | undefined {
   let parsed: Parsed<O>;
   try {
     parsed = parseArgs({ args: argv, options: { ...spec.options, ...COMMON_OPTIONS }, allowPositionals: true, strict: true }) as Parsed<O>;
   } catch (err) {
-    throw new UsageError(usageMessage(err), spec.name);
+    throw usageError(usageMessage(err), spec.name);
   }
   if ((parsed.values as { help?: boolean }).help) {
     out.write(`${spec.help.trimEnd()}\n`);
     return undefined;
   }
   const limits = spec.positionals ?? { min: 0, max: 0, names: '' };
-  if (parsed.positionals.length < limits.min) throw new UsageError(`missing ${limits.names}`, spec.name);
-  if (parsed.positionals.length > limits.max) throw new UsageError(`unexpected argument: ${parsed.positionals[limits.max]}`, spec.name);
+  if (parsed.positionals.length < limits.min) throw usageError(`missing ${limits.names}`, spec.name);
+  if (parsed.positionals.length > limits.max) throw usageError(`unexpected argument: ${parsed.positionals[limits.max]}`, spec.name);
   return parsed;
 }
 

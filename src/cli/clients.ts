@@ -8,7 +8,7 @@ import { CLI_CLIENT_ID } from '../shared/cli-client.ts';
 import { clientToRecord, insecureRedirectUri } from '../authz/clients.ts';
 import { randomBase62, randomToken } from '../core/crypto.ts';
 import { isLoopbackUrl } from '../shared/net.ts';
-import { CONFIG_HELP, CommandError, UsageError, many, parseCommand } from './args.ts';
+import { CONFIG_HELP, commandFailed, usageError, many, parseCommand } from './args.ts';
 import { loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';
 
@@ -89,7 +89,7 @@ ${CONFIG_HELP}
 } as const;
 
 function fail(message: string): never {
-  throw new UsageError(message, addSpec.name);
+  throw usageError(message, addSpec.name);
 }
 
 /** Redirect URIs as OAuth 2.1 §2.3.1 / RFC 8252 allow them; returns whether any is a native-app scheme. */
@@ -168,7 +168,7 @@ export async function addClient(argv: string[], io: CliIo): Promise<number> {
   };
 
   return withStore(config, io, async (store, secrets) => {
-    if (await store.clients.find(clientId)) throw new CommandError(`a client with the id ${clientId} already exists`);
+    if (await store.clients.find(clientId)) throw commandFailed('already_exists', `a client with the id ${clientId} already exists`);
     await store.clients.upsert(clientToRecord(metadata as never, secrets().pepper, 'static'));
     if (values.json) {
       const { created_at: _created, last_used_at: _used, ...shown } = view({ clientId, metadata, kind: 'static', createdAt: 0, lastUsedAt: null });
@@ -244,7 +244,7 @@ export async function removeClient(argv: string[], io: CliIo): Promise<number> {
   const clientId = args.positionals[0]!;
   const config = loadCliConfig(args.values.config);
   return withStore(config, io, async (store) => {
-    if (!(await store.clients.delete(clientId))) throw new CommandError(`no client with the id ${clientId}`);
+    if (!(await store.clients.delete(clientId))) throw commandFailed('not_found', `no client with the id ${clientId}`);
     io.stdout.write(`Removed client ${clientId}\n`);
     return 0;
   });

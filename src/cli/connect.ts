@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { DeviceLogin, describeAccount, type ChangeReason } from '../sdk/device-login/session.ts';
 import { authTools, errorResult, isAuthTool, signInFirstResult, type AuthTool } from '../sdk/device-login/tools.ts';
 import { DeviceLoginError, isDeviceLoginError } from '../sdk/device-login/errors.ts';
-import { parseCommand, UsageError } from './args.ts';
+import { parseCommand, usageError } from './args.ts';
 import type { CommandRun } from './context.ts';
 
 const HELP = `Usage: portcullis connect <mcp-url> [options]
@@ -62,8 +62,8 @@ const anyResult = z.looseObject({});
 /** Parse an MCP URL given on the command line: http(s) only, no credentials in it. */
 export function parseMcpUrl(raw: string, command: string): string {
   const url = URL.parse(raw);
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new UsageError(`not an http(s) URL: ${raw}`, command);
-  if (url.username || url.password) throw new UsageError('the URL must not contain credentials', command);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw usageError(`not an http(s) URL: ${raw}`, command);
+  if (url.username || url.password) throw usageError('the URL must not contain credentials', command);
   return url.href;
 }
 

@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../core/config.ts';
 import type { DerivedSecrets } from '../core/crypto.ts';
 import { loadRootSecret } from '../core/secrets.ts';
 import { openStore, sqlitePath } from '../store/open.ts';
-import { CommandError, describeError } from './args.ts';
+import { commandFailed, describeError } from './args.ts';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -51,7 +51,7 @@ export async function openConfiguredStore(config: Config): Promise<Store> {
     }
     return store;
   } catch (err) {
-    throw new CommandError(`cannot open the store at ${storeLocation(config)}: ${describeError(err)}`);
+    throw commandFailed('unavailable', `cannot open the store at ${storeLocation(config)}: ${describeError(err)}`, err);
   }
 }
 
@@ -66,7 +66,7 @@ export async function withStore<T>(config: Config, io: CliIo, fn: (store: Store,
     try {
       await store.migrate();
     } catch (err) {
-      throw new CommandError(`cannot migrate the store at ${storeLocation(config)}: ${describeError(err)}`);
+      throw commandFailed('unavailable', `cannot migrate the store at ${storeLocation(config)}: ${describeError(err)}`, err);
     }
     // Loaded only by commands that hash or seal something: listing never creates a secret file.
     let secrets: DerivedSecrets | undefined;

@@ -9,7 +9,7 @@
 import { AuthFile } from '../sdk/device-login/auth-file.ts';
 import { describeAccount, DeviceLogin, type AccountView } from '../sdk/device-login/session.ts';
 import { isDeviceLoginError } from '../sdk/device-login/errors.ts';
-import { CommandError, parseCommand } from './args.ts';
+import { commandFailed, parseCommand } from './args.ts';
 import { loginFromOptions, parseMcpUrl } from './connect.ts';
 import type { CommandRun } from './context.ts';
 import { timestamp } from './output.ts';
@@ -29,7 +29,7 @@ const LOGOUT_OPTIONS = { ...FILE_OPTIONS, account: { type: 'string' } } as const
 
 /** A kit error becomes one line on stderr and exit code 1. */
 function failure(err: unknown): never {
-  if (isDeviceLoginError(err)) throw new CommandError(`${err.message} [${err.code}]`);
+  if (isDeviceLoginError(err)) throw commandFailed('invalid_request', `${err.message} [${err.code}]`, err);
   throw err;
 }
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isPortcullisError, type FieldError } from '../core/errors.ts';
-import { CommandError, UsageError, describeError } from './args.ts';
+import { describeError, USAGE, usageError } from './args.ts';
 import type { CliIo, CommandRun } from './context.ts';
 
 interface Command {
@@ -79,8 +79,8 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   }
   const names = group.map((c) => c.name.slice(first.length + 1)).join(', ');
   const problem = !group.length
-    ? new UsageError(`unknown command: ${first}`)
-    : new UsageError(second === undefined || second.startsWith('-') ? `missing command (one of: ${names})` : `unknown command: ${first} ${second} (one of: ${names})`, first);
+    ? usageError(`unknown command: ${first}`)
+    : usageError(second === undefined || second.startsWith('-') ? `missing command (one of: ${names})` : `unknown command: ${first} ${second} (one of: ${names})`, first);
   return report(problem, undefined, io);
 }
 
@@ -94,16 +94,13 @@ async function runCommand(command: Command, argv: string[], io: CliIo): Promise<
 
 /** One line on stderr for any failure; the exit code says what kind. */
 function report(err: unknown, commandName: string | undefined, io: CliIo): number {
-  const name = commandName ?? (err instanceof UsageError ? err.command : undefined);
+  const usage = isPortcullisError(err) && err.rule === USAGE;
+  const named = usage ? (err.detail.command as string | undefined) : undefined;
+  const name = commandName ?? named;
   const prefix = name ? `portcullis ${name}` : 'portcullis';
-  if (err instanceof UsageError) {
-    const help = err.command ? `portcullis ${err.command} --help` : 'portcullis --help';
-    io.stderr.write(`${prefix}: ${err.message} (see ${help})\n`);
+  if (usage) {
+    io.stderr.write(`${prefix}: ${err.message} (see ${named ? `portcullis ${named} --help` : 'portcullis --help'})\n`);
     return 2;
-  }
-  if (err instanceof CommandError) {
-    io.stderr.write(`${prefix}: ${err.message}\n`);
-    return 1;
   }
   if (isPortcullisError(err) && err.code === 'config_invalid') {
     const errors = (err.detail.errors as FieldError[] | undefined) ?? [];
@@ -111,7 +108,8 @@ function report(err: unknown, commandName: string | undefined, io: CliIo): numbe
     io.stderr.write(`${prefix}: invalid configuration — ${list || err.message}\n`);
     return 1;
   }
-  io.stderr.write(`${prefix}: ${describeError(err)}\n`);
+  // Our own errors say what failed in their message; anything else is described without a stack.
+  io.stderr.write(`${prefix}: ${isPortcullisError(err) && err.code !== 'internal_error' ? err.message : describeError(err)}\n`);
   return 1;
 }
 

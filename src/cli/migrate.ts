@@ -1,5 +1,5 @@
 /** `portcullis migrate`: apply pending migrations to the configured store and say which ran. */
-import { CONFIG_HELP, CommandError, describeError, parseCommand } from './args.ts';
+import { CONFIG_HELP, commandFailed, describeError, parseCommand } from './args.ts';
 import { loadCliConfig, openConfiguredStore, storeLocation, type CliIo } from './context.ts';
 
 const spec = {
@@ -29,7 +29,7 @@ export async function migrate(argv: string[], io: CliIo): Promise<number> {
     try {
       report = await store.migrate();
     } catch (err) {
-      throw new CommandError(`migration failed on ${location}: ${describeError(err)}`);
+      throw commandFailed('unavailable', `migration failed on ${location}: ${describeError(err)}`, err);
     }
     if (args.values.json) {
       io.stdout.write(`${JSON.stringify({ dialect: report.dialect, location, applied: report.applied, version: report.version })}\n`);

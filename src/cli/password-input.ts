@@ -2,7 +2,7 @@
  * Reading a password without putting it on the command line (where `ps` and shell history see it):
  * from standard input (`--password-stdin`, for scripts), or typed at a terminal with echo off.
  */
-import { CommandError } from './args.ts';
+import { commandFailed } from './args.ts';
 
 const MAX_STDIN = 64 * 1024;
 
@@ -13,7 +13,7 @@ export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream = proce
   for await (const chunk of stdin) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     size += buffer.length;
-    if (size > MAX_STDIN) throw new CommandError('the password on standard input is too long');
+    if (size > MAX_STDIN) throw commandFailed('payload_too_large', 'the password on standard input is too long');
     chunks.push(buffer);
   }
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
@@ -37,7 +37,7 @@ export function promptHidden(prompt: string, stdin: NodeJS.ReadStream = process.
     };
     const onData = (data: Buffer) => {
       for (const char of data.toString('utf8')) {
-        if (char === '\u0003') return finish(new CommandError('aborted'));
+        if (char === '\u0003') return finish(commandFailed('invalid_request', 'aborted'));
         if (char === '\r' || char === '\n' || char === '\u0004') return finish();
         if (char === '\u007f' || char === '\b') value = [...value].slice(0, -1).join('');
         else if (char >= ' ') value += char;

@@ -24,6 +24,10 @@ export type RequestErrorCode =
   | 'forbidden'
   /** An unsafe request without a valid CSRF token, or from a foreign Origin. */
   | 'csrf_failed'
+  /** Client authentication failed at one of our OAuth endpoints (RFC 6749 §5.2). */
+  | 'invalid_client'
+  /** The client is known but may not do this (another client's token, RFC 7009 §2.2; RFC 6749 §5.2). */
+  | 'unauthorized_client'
   | 'not_found'
   | 'conflict'
   | 'method_not_allowed'
@@ -47,8 +51,12 @@ export type RequestErrorCode =
   | 'invitation_invalid'
   /** Revoked already (revoking is permanent; a second revoke changes nothing). */
   | 'already_revoked'
-  /** The MCP server behind an application could not be reached or answered with an error. */
+  /** The MCP server behind an application could not be reached or answered with an error (502). */
   | 'upstream_unavailable'
+  /** ... did not answer in time (504, RFC 9110 §15.6.5). */
+  | 'upstream_timeout'
+  /** ... is overloaded: its process pool is full, or it answered 503 itself — clients back off (503). */
+  | 'upstream_overloaded'
   | 'internal_error';
 
 /** The denial codes and `unavailable` (a dependency out of reach: retry shortly), then ours. */
@@ -61,6 +69,8 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   authentication_required: 401,
   forbidden: 403,
   csrf_failed: 403,
+  invalid_client: 401,
+  unauthorized_client: 400,
   not_found: 404,
   conflict: 409,
   method_not_allowed: 405,
@@ -77,6 +87,8 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   invitation_invalid: 410,
   already_revoked: 409,
   upstream_unavailable: 502,
+  upstream_timeout: 504,
+  upstream_overloaded: 503,
   internal_error: 500,
 };
 

@@ -29,17 +29,9 @@ const RPC_CODE_BY_RULE = new Map<string, number>([
 const RPC_CODE_BY_CODE: Partial<Record<ErrorCode, number>> = {
   policy_denied: RpcError.POLICY,
   upstream_unavailable: RpcError.UPSTREAM,
+  upstream_timeout: RpcError.UPSTREAM,
+  upstream_overloaded: RpcError.UPSTREAM,
 };
-
-/**
- * Upstream failures the status table cannot tell apart: no answer in time is 504 (RFC 9110
- * §15.6.5), a full process pool or an upstream's own 503 stays 503 so that clients back off.
- */
-const UPSTREAM_STATUS = new Map<string, number>([
-  ['timeout', 504],
-  ['overloaded', 503],
-  ['server-unavailable', 503],
-]);
 
 /**
  * `data` of a JSON-RPC error: the code, and what the client may act on. A policy denial names its
@@ -85,8 +77,7 @@ export function refuseEach(ctx: GatewayRequest, answers: JsonRpcResponse[], refu
 export function refuse(ctx: GatewayRequest, err: PortcullisError, options: { id?: JsonRpcId; headers?: Record<string, string> } = {}): StepResult {
   ctx.refusal = err;
   const front = refusalFor('gateway', err);
-  const status = err.code === 'upstream_unavailable' ? (UPSTREAM_STATUS.get(err.rule) ?? front.status) : front.status;
-  sendJson(ctx.res, status, asRpcError(options.id ?? null, err, front), { ...front.headers, ...CORS, ...options.headers });
+  sendJson(ctx.res, front.status, asRpcError(options.id ?? null, err, front), { ...front.headers, ...CORS, ...options.headers });
   return 'answered';
 }
 

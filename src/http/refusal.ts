@@ -22,6 +22,9 @@ const RPC_INTERNAL = -32603;
 
 /** The RFC 6749 §5.2 / RFC 7009 / RFC 7662 code for one of ours. */
 function oauthCode(code: ErrorCode): string {
+  if (code === 'invalid_client' || code === 'unauthorized_client') return code;
+  // A known, authenticated client refused the endpoint itself (403): in OAuth words, not authorized.
+  if (code === 'forbidden') return 'unauthorized_client';
   if (code === 'unavailable') return 'temporarily_unavailable';
   if (code === 'internal_error') return 'server_error';
   return 'invalid_request';
@@ -57,6 +60,9 @@ export function refusalFor(surface: Surface, thrown: unknown): Refusal {
       headers['access-control-allow-origin'] = '*';
       return { status, headers, body: { jsonrpc: '2.0', id: null, error: { code: rpcCode(err.code), message, data: { code: err.code } } } };
     case 'oauth':
+      // RFC 6749 §5.2: a 401 invalid_client names the scheme the client should authenticate with.
+      if (err.code === 'invalid_client') headers['www-authenticate'] = 'Basic realm="portcullis"';
+      if (typeof err.detail.allow === 'string') headers.allow = err.detail.allow;
       return { status, headers, body: { error: oauthCode(err.code), error_description: message } };
     case 'admin':
       return { status, headers, body: err.code === 'internal_error' ? { error: 'internal_error' } : err.toJSON() };

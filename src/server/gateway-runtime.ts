@@ -28,7 +28,7 @@ import { createUpstreamTokenMinter } from '../gateway/upstream-token.ts';
 import { createBuiltinUpstream, type InProcessServer } from '../gateway/upstreams/builtin.ts';
 import { createHttpUpstream } from '../gateway/upstreams/http.ts';
 import { createStdioUpstream } from '../gateway/upstreams/stdio/index.ts';
-import { UpstreamError, type Upstream } from '../gateway/upstreams/upstream.ts';
+import { upstreamError, type Upstream } from '../gateway/upstreams/upstream.ts';
 import { resourceMetadataDocument, resourceMetadataUrl } from '../shared/resource-metadata.ts';
 import { OrgTrees } from '../identity/org-trees.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
@@ -109,7 +109,7 @@ function upstreams(options: GatewayRuntimeOptions): { upstreamFor(app: Applicati
     const target = app.upstream;
     if ('builtin' in target) {
       const server = builtinServers.get(app.slug);
-      if (!server) throw new UpstreamError('unreachable', `no built-in server for ${app.slug}`);
+      if (!server) throw upstreamError('unreachable', `no built-in server for ${app.slug}`);
       return createBuiltinUpstream(server, app.resource);
     }
     if ('url' in target) return createHttpUpstream(target, minter);

@@ -21,37 +21,43 @@ export interface SseEvent {
   hasData?: boolean;
 }
 
+/**
+ * One non-blank line of an event, applied to it (WHATWG HTML §9.2.6 "process the field"): a
+ * comment, or a field — `data` lines accumulate (joined by \n) and set `hasData`.
+ */
+export function applyLine(event: SseEvent, line: string): void {
+  if (line.startsWith(':')) {
+    event.comments.push(line.slice(1));
+    return;
+  }
+  const colon = line.indexOf(':');
+  const field = colon === -1 ? line : line.slice(0, colon);
+  let value = colon === -1 ? '' : line.slice(colon + 1);
+  if (value.startsWith(' ')) value = value.slice(1);
+  if (field === 'data') {
+    event.data = event.hasData ? `${event.data}\n${value}` : value;
+    event.hasData = true;
+  } else if (field === 'id') event.id = value;
+  else if (field === 'event') event.event = value;
+  else if (field === 'retry') event.retry = value;
+}
+
 /** Bytes → events. Lines may end in \n, \r\n or \r; an event ends at a blank line. */
 export function sseParser(): TransformStream<Uint8Array, SseEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
   let current: SseEvent = { data: '', comments: [] };
-  let hasData = false;
   let touched = false;
 
   const line = (text: string, emit: (event: SseEvent) => void) => {
     if (text === '') {
-      if (touched) emit(hasData ? { ...current, hasData: true } : { ...current, data: '', hasData: false });
+      if (touched) emit(current.hasData ? current : { ...current, data: '', hasData: false });
       current = { data: '', comments: [] };
-      hasData = false;
       touched = false;
       return;
     }
     touched = true;
-    if (text.startsWith(':')) {
-      current.comments.push(text.slice(1));
-      return;
-    }
-    const colon = text.indexOf(':');
-    const field = colon === -1 ? text : text.slice(0, colon);
-    let value = colon === -1 ? '' : text.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') {
-      current.data = hasData ? `${current.data}\n${value}` : value;
-      hasData = true;
-    } else if (field === 'id') current.id = value;
-    else if (field === 'event') current.event = value;
-    else if (field === 'retry') current.retry = value;
+    applyLine(current, text);
   };
 
   return new TransformStream<Uint8Array, SseEvent>({

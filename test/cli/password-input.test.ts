@@ -7,7 +7,10 @@
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { CommandError } from '../../src/cli/args.ts';
+import { isPortcullisError } from '../../src/core/errors.ts';
+
+/** The CLI's "could not be done" failure (exit code 1), with its code. */
+const failedWith = (code: string) => (err: unknown) => isPortcullisError(err) && err.rule === 'command' && err.code === code;
 import { promptHidden, readPasswordFromStdin } from '../../src/cli/password-input.ts';
 
 class FakeTerminal extends PassThrough {
@@ -34,7 +37,7 @@ describe('password input', () => {
     assert.equal(await readPasswordFromStdin(Readable.from([Buffer.from('crlf\r\n')])), 'crlf');
     assert.equal(await readPasswordFromStdin(Readable.from([Buffer.from('two\n\n')])), 'two\n');
     assert.equal(await readPasswordFromStdin(Readable.from([Buffer.from('spl'), Buffer.from('it')])), 'split');
-    await assert.rejects(readPasswordFromStdin(Readable.from([Buffer.alloc(70 * 1024, 0x61)])), CommandError);
+    await assert.rejects(readPasswordFromStdin(Readable.from([Buffer.alloc(70 * 1024, 0x61)])), failedWith('payload_too_large'));
   });
 
   it('at a terminal: echo off, backspace edits, Enter ends, raw mode restored; nothing typed is echoed', async () => {
@@ -48,11 +51,11 @@ describe('password input', () => {
     assert.ok(err.text().startsWith('Password: '));
   });
 
-  it('at a terminal: Ctrl-C aborts with a CommandError and restores the terminal', async () => {
+  it('at a terminal: Ctrl-C aborts (exit code 1) and restores the terminal', async () => {
     const terminal = new FakeTerminal();
     const answer = promptHidden('Password: ', terminal as never, sink());
     terminal.write('abc\u0003');
-    await assert.rejects(answer, CommandError);
+    await assert.rejects(answer, failedWith('invalid_request'));
     assert.equal(terminal.isRaw, false);
   });
 });

@@ -14,7 +14,7 @@ import { PortcullisError } from '../../src/core/errors.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { createGateway, type DecisionRecord } from '../../src/gateway/gateway.ts';
 import { RpcError } from '../../src/gateway/jsonrpc.ts';
-import { UpstreamError, type Upstream, type UpstreamCall } from '../../src/gateway/upstreams/upstream.ts';
+import { upstreamError, type Upstream, type UpstreamCall } from '../../src/gateway/upstreams/upstream.ts';
 import type { VerifiedToken } from '../../src/shared/verify.ts';
 
 const app: Application = resolveApplication(parseDefinition({ slug: 'rec', name: 'Recorded', upstream: { url: 'http://127.0.0.1:9/mcp' } }), 'http://localhost');
@@ -137,12 +137,12 @@ describe('the record step', () => {
 
   it('an upstream too slow: 504, recorded as allowed with the failure', async () => {
     answer = async () => {
-      throw new UpstreamError('timeout', 'slow');
+      throw upstreamError('timeout', 'slow');
     };
     const { status, json, record } = await post(call('approved'));
     assert.equal(status, 504);
-    assert.deepEqual([json.id, json.error.code, json.error.data.code], [1, RpcError.UPSTREAM, 'upstream_unavailable']);
-    assert.deepEqual([record.decision, record.code, record.rule, record.upstreamStatus], ['allow', 'upstream_unavailable', 'timeout', undefined]);
+    assert.deepEqual([json.id, json.error.code, json.error.data.code], [1, RpcError.UPSTREAM, 'upstream_timeout']);
+    assert.deepEqual([record.decision, record.code, record.rule, record.upstreamStatus], ['allow', 'upstream_timeout', 'upstream-timeout', undefined]);
   });
 
   it('an upstream answering 503: 503 with its Retry-After, and its status recorded', async () => {
@@ -152,6 +152,7 @@ describe('the record step', () => {
     assert.equal(headers.get('retry-after'), '7');
     assert.equal(json.error.code, RpcError.UPSTREAM);
     assert.ok(!JSON.stringify(json).includes('stack trace'));
-    assert.deepEqual([record.decision, record.code, record.upstreamStatus], ['allow', 'upstream_unavailable', 503]);
+    assert.equal(json.error.data.code, 'upstream_overloaded');
+    assert.deepEqual([record.decision, record.code, record.upstreamStatus], ['allow', 'upstream_overloaded', 503]);
   });
 });

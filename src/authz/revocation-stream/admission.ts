@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Store } from '../../store/store.ts';
 import type { SecretKey } from '../../core/crypto.ts';
-import { authenticateClient, OAuthEndpointError } from '../client-auth.ts';
+import { authenticateClient, oauthError } from '../client-auth.ts';
 
 export interface AdmissionDeps {
   provider: () => Provider;
@@ -31,16 +31,16 @@ async function isResourceServer(store: Pick<Store, 'clients'>, clientId: string)
 
 /** Only an authenticated resource server may listen; its client id. `endpoint`: the stream's URL (an assertion's audience). */
 export async function authorizeListener(deps: AdmissionDeps, req: IncomingMessage, endpoint: string): Promise<string> {
-  if (!req.headers.authorization) throw new OAuthEndpointError('invalid_client', 'client authentication required', 401);
+  if (!req.headers.authorization) throw oauthError('invalid_client', 'client authentication required');
   const caller = await authenticateClient(deps.provider(), deps.pepper, {
     authorization: req.headers.authorization,
     form: new URLSearchParams(),
     audiences: [endpoint, deps.issuer],
   });
-  if (!caller.authenticated) throw new OAuthEndpointError('invalid_client', 'the revocation stream requires client authentication', 401);
+  if (!caller.authenticated) throw oauthError('invalid_client', 'the revocation stream requires client authentication');
   const clientId = caller.client.clientId;
   if (!(await isResourceServer(deps.store, clientId))) {
-    throw new OAuthEndpointError('unauthorized_client', 'only resource servers may read the revocation stream', 403);
+    throw oauthError('forbidden', 'only resource servers may read the revocation stream');
   }
   return clientId;
 }
@@ -51,6 +51,6 @@ export function startingPoint(req: IncomingMessage): number {
   const fromHeader = req.headers['last-event-id'];
   const raw = typeof fromHeader === 'string' && fromHeader !== '' ? fromHeader : url.searchParams.get('after');
   const parsed = raw === null || raw === undefined ? 0 : parseSeq(raw);
-  if (parsed === undefined) throw new OAuthEndpointError('invalid_request', 'Last-Event-ID / after must be a sequence number');
+  if (parsed === undefined) throw oauthError('invalid_request', 'Last-Event-ID / after must be a sequence number');
   return parsed;
 }

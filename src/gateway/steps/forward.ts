@@ -7,11 +7,11 @@
  * error with the request's id — never the upstream's error page, which may carry stack traces or
  * internal names.
  */
-import { PortcullisError } from '../../core/errors.ts';
+import { isPortcullisError, PortcullisError } from '../../core/errors.ts';
 import { requestHeader, type AuthenticatedRequest, type StepDeps, type StepResult } from '../context.ts';
 import { firstId, serializeBody } from '../jsonrpc.ts';
 import { refuse } from '../refusals.ts';
-import { nodeBody, UpstreamError, type StreamedResponse } from '../upstreams/upstream.ts';
+import { isUpstreamFailure, nodeBody, upstreamError, type StreamedResponse } from '../upstreams/upstream.ts';
 
 /** Request headers an upstream may see. Never Authorization, cookies, or hop-by-hop headers. */
 const FORWARD_REQUEST_HEADERS = ['content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'user-agent'];
@@ -27,17 +27,23 @@ function forwardHeaders(ctx: AuthenticatedRequest): Headers {
   return headers;
 }
 
+/** What the client hears of a connector's failure: its code (502, 504, 503), in words of its own. */
 function unreachable(err: unknown): PortcullisError {
-  const kind = err instanceof UpstreamError ? err.kind : 'unreachable';
-  const message = kind === 'timeout' ? 'the MCP server did not answer in time' : 'the MCP server is unavailable';
-  return new PortcullisError('upstream_unavailable', message, { rule: kind, cause: err });
+  if (!isUpstreamFailure(err) || !isPortcullisError(err)) return upstreamError('unreachable', 'the MCP server is unavailable', { cause: err });
+  const message = err.code === 'upstream_timeout' ? 'the MCP server did not answer in time' : 'the MCP server is unavailable';
+  return new PortcullisError(err.code, message, { rule: err.rule, cause: err });
 }
 
+/**
+ * An upstream that answers with a server error is the gateway's 502 (503 stays 503 with its
+ * Retry-After, so clients back off) — never the upstream's error page, which may carry stack
+ * traces or internal names.
+ */
 function failed(ctx: AuthenticatedRequest, response: Response | StreamedResponse): StepResult {
-  const rule = response.status === 503 ? 'server-unavailable' : 'server-error';
+  const kind = response.status === 503 ? 'overloaded' : 'unreachable';
   const retryAfter = response.headers.get('retry-after');
   const headers: Record<string, string> = retryAfter ? { 'retry-after': retryAfter } : {};
-  return refuse(ctx, new PortcullisError('upstream_unavailable', 'the MCP server failed', { rule }), { id: firstId(ctx.messages), headers });
+  return refuse(ctx, upstreamError(kind, 'the MCP server failed', { cause: `upstream answered ${response.status}` }), { id: firstId(ctx.messages), headers });
 }
 
 export async function forward(ctx: AuthenticatedRequest, deps: StepDeps): Promise<StepResult> {

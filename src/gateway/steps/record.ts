@@ -5,6 +5,7 @@
  * failure. It runs once the request has been answered, or its answer's stream handed on; a
  * stream cut later by revocation is logged where it is cut (filter-answer.ts).
  */
+import { isUpstreamFailure } from '../upstreams/upstream.ts';
 import type { Logger } from 'pino';
 import { toPublicError, type PortcullisError } from '../../core/errors.ts';
 import type { GatewayRequest, StepDeps } from '../context.ts';
@@ -36,7 +37,7 @@ function decisionRecord(ctx: GatewayRequest, refusal: PortcullisError | undefine
     httpMethod: ctx.req.method ?? '',
     calls: ctx.messages.flatMap(recordedCall),
     // An upstream that failed was still allowed to be called.
-    decision: refusal === undefined || refusal.code === 'upstream_unavailable' ? 'allow' : 'deny',
+    decision: refusal === undefined || isUpstreamFailure(refusal) ? 'allow' : 'deny',
     code: refusal?.code,
     rule: refusal?.rule,
     upstreamStatus: ctx.upstream?.response.status,
@@ -49,7 +50,7 @@ function logRefusal(ctx: GatewayRequest, log: Logger): void {
   const err = ctx.refusal;
   if (!err) return;
   const app = ctx.app.slug;
-  if (err.code === 'upstream_unavailable') {
+  if (isUpstreamFailure(err)) {
     log.warn({ err: err.cause, app, rule: err.rule, status: ctx.upstream?.response.status }, 'upstream failed');
     return;
   }

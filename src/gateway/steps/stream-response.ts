@@ -8,7 +8,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { parseExactJson } from '../jsonrpc.ts';
-import { serializeEvent, type SseEvent } from '../../shared/sse.ts';
+import { applyLine, serializeEvent, type SseEvent } from '../../shared/sse.ts';
 import { filterJson, filterMessage, type FilterContext } from './filter-response.ts';
 
 const FILTERED_LISTS = new Set(['tools/list', 'resources/list', 'resources/templates/list', 'prompts/list', 'tasks/list']);
@@ -79,24 +79,8 @@ export class SseRewriter extends Transform {
     if (lines.length === 0) return;
     this.#lines = [];
     const event: SseEvent = { data: '', comments: [] };
-    let hasData = false;
-    for (const line of lines) {
-      if (line.startsWith(':')) {
-        event.comments.push(line.slice(1));
-        continue;
-      }
-      const colon = line.indexOf(':');
-      const field = colon === -1 ? line : line.slice(0, colon);
-      let value = colon === -1 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'data') {
-        event.data = hasData ? `${event.data}\n${value}` : value;
-        hasData = true;
-      } else if (field === 'id') event.id = value;
-      else if (field === 'event') event.event = value;
-      else if (field === 'retry') event.retry = value;
-    }
-    const isMessage = hasData && (event.event === undefined || event.event === 'message');
+    for (const line of lines) applyLine(event, line);
+    const isMessage = event.hasData === true && (event.event === undefined || event.event === 'message');
     const inspect = isMessage && mayNeedFilter(this.#ctx, event.data);
     if (!inspect && (event.id === undefined || event.id === '')) {
       this.push(`${lines.join('\n')}\n\n`);

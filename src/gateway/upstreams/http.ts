@@ -7,7 +7,7 @@
 import { Agent, errors, request } from 'undici';
 import type { HttpUpstream } from '../../core/application.ts';
 import type { UpstreamTokenMinter } from '../upstream-token.ts';
-import { UpstreamError, type StreamedResponse, type Upstream } from './upstream.ts';
+import { upstreamError, type StreamedResponse, type Upstream } from './upstream.ts';
 
 export function createHttpUpstream(config: HttpUpstream, minter: UpstreamTokenMinter): Upstream {
   const agent = new Agent({ headersTimeout: config.timeoutMs, bodyTimeout: 0, connectTimeout: Math.min(config.timeoutMs, 10_000), keepAliveTimeout: 30_000 });
@@ -37,9 +37,9 @@ export function createHttpUpstream(config: HttpUpstream, minter: UpstreamTokenMi
         if (call.signal.aborted) throw err;
         const cause = (err as { cause?: unknown }).cause ?? err;
         if (cause instanceof errors.HeadersTimeoutError || cause instanceof errors.ConnectTimeoutError) {
-          throw new UpstreamError('timeout', 'the upstream MCP server did not answer in time', { cause });
+          throw upstreamError('timeout', 'the upstream MCP server did not answer in time', { cause });
         }
-        throw new UpstreamError('unreachable', 'the upstream MCP server could not be reached', { cause });
+        throw upstreamError('unreachable', 'the upstream MCP server could not be reached', { cause });
       }
     },
     async close() {

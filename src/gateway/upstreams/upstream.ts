@@ -3,6 +3,7 @@
  * it, or the in-process demo. Every kind answers one HTTP-shaped exchange with a web Response whose
  * body streams as the upstream produces it.
  */
+import { isPortcullisError, PortcullisError } from '../../core/errors.ts';
 import { Readable as ReadableNode, type Readable } from 'node:stream';
 import type { CallerIdentity } from '../caller.ts';
 
@@ -43,11 +44,18 @@ export function nodeBody(answer: Response | StreamedResponse): Readable | null {
   return answer.body;
 }
 
-/** `unreachable` → 502, `timeout` (no response headers in time) → 504. */
-export class UpstreamError extends Error {
-  readonly kind: 'unreachable' | 'timeout' | 'overloaded';
-  constructor(kind: 'unreachable' | 'timeout' | 'overloaded', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.kind = kind;
-  }
+/** How an upstream failed: not reachable (502), no answer in time (504), overloaded (503). */
+export type UpstreamFailure = 'unreachable' | 'timeout' | 'overloaded';
+
+const FAILURE_CODE = { unreachable: 'upstream_unavailable', timeout: 'upstream_timeout', overloaded: 'upstream_overloaded' } as const;
+const FAILURE_CODES: ReadonlySet<string> = new Set(Object.values(FAILURE_CODE));
+
+/** The error an upstream connector throws: its code (and so its status) says how it failed. */
+export function upstreamError(kind: UpstreamFailure, message: string, options: { cause?: unknown } = {}): PortcullisError {
+  return new PortcullisError(FAILURE_CODE[kind], message, { rule: `upstream-${kind}`, cause: options.cause });
+}
+
+/** Is this an upstream's failure (rather than a refusal of ours)? */
+export function isUpstreamFailure(err: unknown): boolean {
+  return isPortcullisError(err) && FAILURE_CODES.has(err.code);
 }

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import type { StdioUpstream } from '../../../src/core/application.ts';
 import type { CallerIdentity } from '../../../src/gateway/caller.ts';
 import { CALLER_META_KEY, createStdioUpstream, IDENTITY_ENV, type StdioBridge } from '../../../src/gateway/upstreams/stdio/index.ts';
-import { UpstreamError } from '../../../src/gateway/upstreams/upstream.ts';
+import { isPortcullisError } from '../../../src/core/errors.ts';
 import { silentLogger } from '../../../src/core/log.ts';
 import { sseReader, toExchange, waitFor, type Exchange } from '../../helpers/gateway.ts';
 import { bridgeClient, caller, FIXTURE, recorded, stdioUpstream, tempDir, textOf } from './helpers.ts';
@@ -533,7 +533,7 @@ describe('stdio bridge: letting go', () => {
     assert.deepEqual(told.params, { requestId: forwarded.id, reason: 'user pressed stop' });
   });
 
-  it('no answer within timeoutMs: UpstreamError "timeout" (the gateway answers 504) and the process is told to cancel', async () => {
+  it('no answer within timeoutMs: upstream_timeout (the gateway answers 504) and the process is told to cancel', async () => {
     const { bridge, record } = fixtureBridge({ timeoutMs: 300 });
     after(() => bridge.close());
     const ada = caller('ada');
@@ -541,7 +541,7 @@ describe('stdio bridge: letting go', () => {
     const started = Date.now();
     await assert.rejects(
       bridge.send({ method: 'POST', headers: headersFor({ sessionId }), signal: new AbortController().signal, caller: ada, messages: [call(9, 'slow', { ms: 3000 })] }),
-      (err: unknown) => err instanceof UpstreamError && err.kind === 'timeout',
+      (err: unknown) => isPortcullisError(err) && err.code === 'upstream_timeout',
     );
     assert.ok(Date.now() - started < 2000);
     await waitFor(() => recorded(record).some((m) => m.method === 'notifications/cancelled'), 'notifications/cancelled');

@@ -12,7 +12,8 @@ import type { StdioUpstream } from '../../../src/core/application.ts';
 import { silentLogger } from '../../../src/core/log.ts';
 import type { CallerIdentity } from '../../../src/gateway/caller.ts';
 import { createStdioUpstream, type StdioBridge, type StdioUpstreamOptions } from '../../../src/gateway/upstreams/stdio/index.ts';
-import { UpstreamError } from '../../../src/gateway/upstreams/upstream.ts';
+import { isPortcullisError } from '../../../src/core/errors.ts';
+import { isUpstreamFailure } from '../../../src/gateway/upstreams/upstream.ts';
 import { toExchange, waitFor, type Exchange } from '../../helpers/gateway.ts';
 import { bridgeClient, caller, captureLog, FIXTURE, isAlive, serverProcesses, stdioUpstream, textOf } from './helpers.ts';
 
@@ -92,7 +93,7 @@ describe('stdio processes: idle, crash, cap', () => {
     // During back-off: refused at once (the gateway answers 502).
     await assert.rejects(
       bridge.send({ method: 'POST', headers: headers(), signal: new AbortController().signal, caller: ada, messages: [{ jsonrpc: '2.0', id: 0, method: 'initialize', params: {} }] }),
-      (err: unknown) => err instanceof UpstreamError && err.kind === 'unreachable',
+      (err: unknown) => isPortcullisError(err) && err.code === 'upstream_unavailable',
     );
 
     // Restarted by itself (a client is connected); the same session carries on.
@@ -115,8 +116,8 @@ describe('stdio processes: idle, crash, cap', () => {
     const ada = caller('ada');
     const sessionId = await session(bridge, ada);
     const crashed = await post(bridge, ada, { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'crash', arguments: {} } }, sessionId).catch((err) => err);
-    // Either the answer had not begun (UpstreamError → 502) or it carries a JSON-RPC error.
-    if (crashed instanceof UpstreamError) assert.equal(crashed.kind, 'unreachable');
+    // Either the answer had not begun (upstream_unavailable → 502) or it carries a JSON-RPC error.
+    if (isUpstreamFailure(crashed)) assert.equal(crashed.code, 'upstream_unavailable');
     else assert.equal(crashed.messages[0].error.code, -32001);
   });
 
@@ -125,12 +126,12 @@ describe('stdio processes: idle, crash, cap', () => {
     after(() => missing.close());
     await assert.rejects(
       missing.send({ method: 'POST', headers: headers(), signal: new AbortController().signal, caller: caller('ada'), messages: [{ jsonrpc: '2.0', id: 0, method: 'initialize', params: {} }] }),
-      (err: unknown) => err instanceof UpstreamError && err.kind === 'unreachable',
+      (err: unknown) => isPortcullisError(err) && err.code === 'upstream_unavailable',
     );
     const { bridge: silent, slug } = bridgeFor({ args: ['-e', 'setInterval(() => {}, 1000)'] }, { startupTimeoutMs: 400 });
     await assert.rejects(
       silent.send({ method: 'POST', headers: headers(), signal: new AbortController().signal, caller: caller('ada'), messages: [{ jsonrpc: '2.0', id: 0, method: 'initialize', params: {} }] }),
-      (err: unknown) => err instanceof UpstreamError && err.kind === 'timeout',
+      (err: unknown) => isPortcullisError(err) && err.code === 'upstream_timeout',
     );
     await waitFor(() => serverProcesses(slug).length === 0, 'the silent process to be stopped');
   });
@@ -141,7 +142,7 @@ describe('stdio processes: idle, crash, cap', () => {
     const grace = caller('grace');
     const adaClient = await bridgeClient(bridge, ada); // listening: not quiet
     await adaClient.callTool({ name: 'whoami', arguments: {} });
-    await assert.rejects(session(bridge, grace), (err: unknown) => err instanceof UpstreamError && err.kind === 'overloaded');
+    await assert.rejects(session(bridge, grace), (err: unknown) => isPortcullisError(err) && err.code === 'upstream_overloaded');
     assert.equal(serverProcesses(slug).length, 1);
 
     await adaClient.close(); // now quiet: Grace's process takes its place, once Ada's is gone

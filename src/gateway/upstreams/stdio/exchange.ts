@@ -8,13 +8,14 @@
  * - JSON: the responses, once all have come (a batch is answered with an array). Messages that are
  *   not responses cannot ride on it; the caller sends them elsewhere.
  *
- * A response must start within `timeoutMs` (else UpstreamError 'timeout' → 504, and the process is
+ * A response must start within `timeoutMs` (else upstream_timeout → 504, and the process is
  * told to cancel); once started, an exchange lasts as long as its requests do. When the client
  * goes away first, the exchange is detached: nothing more is written, and what it forwarded is
  * cancelled at the process (a client disconnecting releases the upstream request).
  */
 import type { CallerIdentity } from '../../caller.ts';
-import { UpstreamError } from '../upstream.ts';
+import type { PortcullisError } from '../../../core/errors.ts';
+import { upstreamError, type UpstreamFailure } from '../upstream.ts';
 import { EventStream } from './event-stream.ts';
 
 export interface ExchangeOptions {
@@ -116,10 +117,10 @@ export class Exchange {
    * The process is gone (or never came): when the answer has begun, finish it with `answers`
    * (JSON-RPC errors for what is left); otherwise fail the HTTP exchange (→ 502 / 504).
    */
-  fail(kind: UpstreamError['kind'], answers: unknown[]): void {
+  fail(kind: UpstreamFailure, answers: unknown[]): void {
     if (this.#ended) return;
     if (!this.#started) {
-      this.#abandon(new UpstreamError(kind, kind === 'timeout' ? 'the stdio MCP server did not answer in time' : 'the stdio MCP server is not running'));
+      this.#abandon(upstreamError(kind, kind === 'timeout' ? 'the stdio MCP server did not answer in time' : 'the stdio MCP server is not running'));
       return;
     }
     for (const answer of answers) if (!this.#detached) this.#write(answer);
@@ -162,7 +163,7 @@ export class Exchange {
   }
 
   /** End without an HTTP answer: the gateway answers `err` (502/504) itself. */
-  #abandon(err: UpstreamError): void {
+  #abandon(err: PortcullisError): void {
     this.#detached = true;
     this.#reject(err);
     this.#stream?.close();
@@ -173,15 +174,15 @@ export class Exchange {
     if (this.#started || this.#ended) return;
     // Nothing more is written; cancelling what was forwarded may count the exchange down to its end.
     this.#detached = true;
-    this.#reject(new UpstreamError('timeout', 'the stdio MCP server did not answer in time'));
+    this.#reject(upstreamError('timeout', 'the stdio MCP server did not answer in time'));
     this.#options.onTimeout(this);
-    this.#abandon(new UpstreamError('timeout', 'the stdio MCP server did not answer in time'));
+    this.#abandon(upstreamError('timeout', 'the stdio MCP server did not answer in time'));
   }
 
   #clientGone(): void {
     if (this.#ended || this.#detached) return;
     this.#detached = true;
-    if (!this.#started) this.#reject(new UpstreamError('unreachable', 'the client went away'));
+    if (!this.#started) this.#reject(upstreamError('unreachable', 'the client went away'));
     this.#stream?.close();
     this.#options.onDetach(this);
   }

@@ -28,7 +28,7 @@
  */
 import type { Logger } from 'pino';
 import type { StdioUpstream } from '../../../core/application.ts';
-import { UpstreamError, type Upstream } from '../upstream.ts';
+import { upstreamError, type Upstream } from '../upstream.ts';
 import { methodNotAllowed } from './answers.ts';
 import { Bridge } from './bridge.ts';
 import { post } from './post.ts';
@@ -74,7 +74,7 @@ export function createStdioUpstream(config: StdioUpstream, options: StdioUpstrea
   });
   return {
     async send(call) {
-      if (bridge.closed) throw new UpstreamError('unreachable', 'the stdio upstream is closed');
+      if (bridge.closed) throw upstreamError('unreachable', 'the stdio upstream is closed');
       switch (call.method) {
         case 'POST':
           return post(bridge, call);

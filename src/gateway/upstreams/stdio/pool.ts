@@ -2,10 +2,10 @@
  * The processes of one application: one slot per key (a user's subject, or one for everyone), at
  * most `maxProcesses` running at once. When the cap is reached, the quiet process unused longest
  * is stopped to make room (its sessions survive; it starts again when next needed); when none is
- * quiet, the request is refused with UpstreamError 'overloaded' (→ 503). A periodic sweep stops
+ * quiet, the request is refused with upstream_overloaded (→ 503). A periodic sweep stops
  * idle processes and forgets stale sessions.
  */
-import { UpstreamError } from '../upstream.ts';
+import { upstreamError } from '../upstream.ts';
 import type { Slot } from './slot.ts';
 
 export class ProcessPool {
@@ -37,7 +37,7 @@ export class ProcessPool {
   }
 
   /**
-   * Room for `slot` to start a process, or UpstreamError 'overloaded'. Decided at once (so two
+   * Room for `slot` to start a process, or upstream_overloaded. Decided at once (so two
    * starts cannot both take the last place); when a quiet process is stopped to make room, the
    * returned promise resolves once it is gone, and only then does the new one start.
    */
@@ -46,7 +46,7 @@ export class ProcessPool {
     if (live.length < this.#max) return undefined;
     const victims = live.filter((s) => s.state === 'ready' && s.quiet).sort((a, b) => a.lastActivity - b.lastActivity);
     const victim = victims[0];
-    if (!victim) throw new UpstreamError('overloaded', `this application already runs its maximum of ${this.#max} processes`);
+    if (!victim) throw upstreamError('overloaded', `this application already runs its maximum of ${this.#max} processes`);
     return victim.stop('evicted').catch(() => {});
   }
 

@@ -8,7 +8,7 @@
  * further. A quiet process — nothing in flight, no client listening on a GET stream — is stopped
  * after `idleTimeout` (sessions survive it: the next request starts it again). One that exits on
  * its own is restarted with exponential back-off (at once when someone is connected, otherwise on
- * the next request); requests meanwhile get an UpstreamError (→ 502), and requests in flight when
+ * the next request); requests meanwhile get an upstream_unavailable error (→ 502), and requests in flight when
  * it died get JSON-RPC errors — never a hang.
  *
  * Routing between the process and its clients (ids, progress, server requests, who gets
@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { StdioUpstream } from '../../../core/application.ts';
 import type { CallerIdentity } from '../../caller.ts';
 import { isObject, isResponse, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../../jsonrpc.ts';
-import { UpstreamError } from '../upstream.ts';
+import { upstreamError, isUpstreamFailure } from '../upstream.ts';
 import { spawnEnvironment, type SpawnIdentity } from './env.ts';
 import { LATEST_LEGACY_VERSION, type ProcessInit } from './eras.ts';
 import type { Exchange } from './exchange.ts';
@@ -47,7 +47,7 @@ export interface SlotDeps {
   /** How long a new process may take to answer the bridge's `initialize`. */
   startupTimeoutMs: number;
   /**
-   * Make room for one more process or throw UpstreamError 'overloaded'; a promise when a quiet
+   * Make room for one more process or throw upstream_overloaded; a promise when a quiet
    * process is being stopped to make room (start once it resolves).
    */
   reserve(slot: Slot): Promise<void> | undefined;
@@ -135,13 +135,13 @@ export class Slot {
   async ready(caller?: CallerIdentity): Promise<ProcessInit> {
     if (this.#state === 'ready') return this.#init!;
     if (this.#state === 'starting') return this.#starting!;
-    if (this.#state === 'closed') throw new UpstreamError('unreachable', 'the stdio upstream is closed');
+    if (this.#state === 'closed') throw upstreamError('unreachable', 'the stdio upstream is closed');
     if (this.#state === 'stopping') {
       await this.#stopping;
       return this.ready(caller);
     }
     if (this.#state === 'backoff' && this.#deps.now() < this.#retryAt) {
-      throw new UpstreamError('unreachable', 'the stdio MCP server stopped unexpectedly and is being restarted');
+      throw upstreamError('unreachable', 'the stdio MCP server stopped unexpectedly and is being restarted');
     }
     if (caller && this.#deps.config.isolation === 'per-user') {
       this.#identity = { ...this.#identity, subject: caller.subject, clientId: caller.clientId };
@@ -169,11 +169,11 @@ export class Slot {
       this.#log.error({ err, command: config.command }, 'could not start the stdio MCP server');
       this.#starting = undefined;
       if (this.#state !== 'closed') this.#crashed();
-      throw new UpstreamError('unreachable', 'the stdio MCP server could not be started', { cause: err });
+      throw upstreamError('unreachable', 'the stdio MCP server could not be started', { cause: err });
     }
     if (this.#state === 'closed') {
       proc.kill();
-      throw new UpstreamError('unreachable', 'the stdio upstream is closed');
+      throw upstreamError('unreachable', 'the stdio upstream is closed');
     }
     this.#proc = proc;
     this.#startedAt = this.#deps.now();
@@ -190,7 +190,7 @@ export class Slot {
       );
       const result = answer.result;
       if (answer.error || !isObject(result) || typeof result.protocolVersion !== 'string') {
-        throw new UpstreamError('unreachable', 'the stdio MCP server refused to initialize', { cause: answer.error });
+        throw upstreamError('unreachable', 'the stdio MCP server refused to initialize', { cause: answer.error });
       }
       init = {
         protocolVersion: result.protocolVersion,
@@ -204,9 +204,9 @@ export class Slot {
         this.#log.error({ err, serverPid: proc.pid }, 'the stdio MCP server did not initialize; stopping it');
         proc.kill();
       }
-      throw err instanceof UpstreamError ? err : new UpstreamError('unreachable', 'the stdio MCP server did not initialize', { cause: err });
+      throw isUpstreamFailure(err) ? err : upstreamError('unreachable', 'the stdio MCP server did not initialize', { cause: err });
     }
-    if (this.#proc !== proc || this.#state !== 'starting') throw new UpstreamError('unreachable', 'the stdio MCP server stopped while starting');
+    if (this.#proc !== proc || this.#state !== 'starting') throw upstreamError('unreachable', 'the stdio MCP server stopped while starting');
     this.#init = init;
     this.#state = 'ready';
     this.#starting = undefined;
@@ -221,7 +221,7 @@ export class Slot {
     return new Promise<JsonRpcResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#internal.delete(id);
-        reject(new UpstreamError('timeout', `the stdio MCP server did not answer ${method} in time`));
+        reject(upstreamError('timeout', `the stdio MCP server did not answer ${method} in time`));
       }, timeoutMs);
       timer.unref();
       this.#internal.set(id, {
@@ -237,7 +237,7 @@ export class Slot {
       if (!proc.send({ jsonrpc: '2.0', id, method, params })) {
         this.#internal.delete(id);
         clearTimeout(timer);
-        reject(new UpstreamError('unreachable', 'the stdio MCP server is not running'));
+        reject(upstreamError('unreachable', 'the stdio MCP server is not running'));
       }
     });
   }
@@ -289,7 +289,7 @@ export class Slot {
 
   /** Everything waiting on the process gets an answer: JSON-RPC errors, or a failed exchange. */
   #failInFlight(): void {
-    for (const internal of this.#internal.values()) internal.reject(new UpstreamError('unreachable', 'the stdio MCP server stopped'));
+    for (const internal of this.#internal.values()) internal.reject(upstreamError('unreachable', 'the stdio MCP server stopped'));
     this.#internal.clear();
     this.#router.failAll();
   }
