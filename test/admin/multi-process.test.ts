@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/core/config.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { startPortcullis, type Running } from '../../src/server/app.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { TEST_DATABASE_URL } from '../helpers/stores.ts';
+import { databaseTargets, postgresUrl } from '../helpers/databases.ts';
 import { adminClient, httpDefinition, mcpCall, mint, rpcErrorCode, startToyMcp, toolNames, waitFor, type AdminClient, type ToyMcp } from './support.ts';
 
 interface Pair {
@@ -35,7 +35,7 @@ async function dropSchema(url: string, schema: string): Promise<void> {
 /** Two servers on one store: the second uses the first's data directory (root secret) and database. */
 async function startPair(dialect: 'sqlite' | 'postgres'): Promise<Pair> {
   const schema = dialect === 'postgres' ? `pct_adm_${randomBytes(5).toString('hex')}` : undefined;
-  const databaseUrl = dialect === 'postgres' ? TEST_DATABASE_URL : undefined;
+  const databaseUrl = dialect === 'postgres' ? postgresUrl() : undefined;
   const first = await startTestServer(databaseUrl ? { databaseUrl } : {}, { schema });
   let second: Running | undefined;
   try {
@@ -57,10 +57,8 @@ async function startPair(dialect: 'sqlite' | 'postgres'): Promise<Pair> {
   };
 }
 
-const dialects: ('sqlite' | 'postgres')[] = TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
-
-for (const dialect of dialects) {
-  describe(`admin changes reach every process (${dialect})`, () => {
+for (const { dialect, skip } of databaseTargets()) {
+  describe(`admin changes reach every process (${dialect})`, { skip }, () => {
     let toy: ToyMcp;
     let pair: Pair;
     let admin: AdminClient;

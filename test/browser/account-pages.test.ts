@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { chromiumUnavailable, launchChromium } from '../helpers/chromium.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { assertTokens, mcpStatus, obtainCode, redeemCode, registerPublic } from '../helpers/authz.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { assertClean, codeOf, hook, htmlCode, httpSignedIn, personSignedIn, postForm, press, signInAt, type Person } from './account-support.ts';
@@ -17,135 +17,130 @@ import { watchContext } from './support.ts';
 
 const PASSWORD = 'a long enough password';
 
-const unavailable = chromiumUnavailable();
-if (unavailable) {
-  console.log(`# ${unavailable}`);
-} else {
-  describe('your account in a browser', () => {
-    let server: TestServer;
-    let browser: Browser;
-    const people: Person[] = [];
+describe('your account in a browser', { skip: chromiumSkip() }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  const people: Person[] = [];
 
-    before(async () => {
-      server = await startTestServer();
-      browser = await launchChromium();
-      await server.addUser('grace@example.com', PASSWORD, { role: 'member' });
-      // An admin of acme: holds every scope, so an app he connects gets a working token.
-      await server.addUser('henry@example.com', PASSWORD, { role: 'admin' });
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.stop();
-    });
-
-    const person = async (email: string, password = PASSWORD) => {
-      const p = await personSignedIn(browser, server, email, password);
-      people.push(p);
-      return p;
-    };
-
-    it('a signed-out visit to /account goes through sign-in and comes back; the home page links to it', async () => {
-      const context = await browser.newContext();
-      const watch = await watchContext(context, server.url);
-      const page = await context.newPage();
-      people.push({ context, page, watch });
-      await page.goto(`${server.url}/account`);
-      assert.equal(new URL(page.url()).pathname, '/login');
-      await page.locator('#email').fill('grace@example.com');
-      await page.locator('#password').fill(PASSWORD);
-      await Promise.all([page.waitForURL(`${server.url}/account`), page.getByRole('button', { name: 'Sign in' }).click()]);
-      assert.equal(await hook(page, 'email').innerText(), 'grace@example.com');
-      assert.equal(await page.locator('[data-testid="orgs"] [data-org="acme"]').count(), 1, 'lists the organization');
-      await page.goto(`${server.url}/`);
-      assert.equal(await hook(page, 'account-nav').count(), 1, 'signed-in pages carry the navigation');
-      await press(page, hook(page, 'account-link'));
-      assert.equal(new URL(page.url()).pathname, '/account');
-    });
-
-    it('the name can be changed, and stays changed', async () => {
-      const grace = await person('grace@example.com');
-      await grace.page.goto(`${server.url}/account`);
-      await grace.page.locator('#name').fill('Grace Hopper');
-      assert.equal(await press(grace.page, grace.page.getByRole('button', { name: 'Save' })), 200);
-      assert.equal(await codeOf(grace.page, 'notice'), 'name_saved');
-      await grace.page.reload();
-      assert.equal(await grace.page.locator('#name').inputValue(), 'Grace Hopper');
-      const user = await server.store.users.findByEmail('grace@example.com');
-      assert.equal(user?.name, 'Grace Hopper');
-    });
-
-    it('changing the password needs the current one, and signs out the other browsers but not this one', async () => {
-      await server.addUser('ines@example.com', PASSWORD, { role: 'member' });
-      const here = await person('ines@example.com');
-      const elsewhere = await person('ines@example.com');
-
-      await here.page.goto(`${server.url}/account/password`);
-      await here.page.locator('#current').fill('not my password');
-      await here.page.locator('#password').fill('a brand new password');
-      await here.page.locator('#confirm').fill('a brand new password');
-      assert.equal(await press(here.page, here.page.getByRole('button', { name: 'Change password' })), 400);
-      assert.equal(await codeOf(here.page, 'problem'), 'wrong_password');
-
-      await here.page.locator('#current').fill(PASSWORD);
-      await here.page.locator('#password').fill('a brand new password');
-      await here.page.locator('#confirm').fill('a different one!!');
-      assert.equal(await press(here.page, here.page.getByRole('button', { name: 'Change password' })), 400);
-      assert.equal(await codeOf(here.page, 'problem'), 'password_rejected');
-
-      await here.page.locator('#current').fill(PASSWORD);
-      await here.page.locator('#password').fill('a brand new password');
-      await here.page.locator('#confirm').fill('a brand new password');
-      assert.equal(await press(here.page, here.page.getByRole('button', { name: 'Change password' })), 200);
-      assert.equal(new URL(here.page.url()).pathname, '/account');
-      assert.equal(await codeOf(here.page, 'notice'), 'password_changed');
-
-      await elsewhere.page.goto(`${server.url}/account`);
-      assert.equal(new URL(elsewhere.page.url()).pathname, '/login', 'the other browser was signed out');
-      await here.page.goto(`${server.url}/account/sessions`);
-      assert.equal(new URL(here.page.url()).pathname, '/account/sessions', 'this browser stays signed in');
-
-      const ua = new UserAgent();
-      const old = await ua.submit(await ua.request(`${server.url}/login`), '/login', { email: 'ines@example.com', password: PASSWORD });
-      assert.equal(old.status, 401, 'the old password no longer signs in');
-      await signInAt(elsewhere.page, server, 'ines@example.com', 'a brand new password', '/account');
-    });
-
-    it('lists where you are signed in, signs out one browser, and "everywhere" ends engine sessions but keeps apps connected', async () => {
-      const first = await person('henry@example.com');
-      const second = await person('henry@example.com');
-      const henry = (await server.store.users.findByEmail('henry@example.com'))!;
-
-      await first.page.goto(`${server.url}/account/sessions`);
-      assert.equal(await hook(first.page, 'session').count(), 2);
-      assert.equal(await first.page.locator('[data-testid="session"][data-current="true"]').count(), 1, 'this browser is marked');
-      assert.equal(await press(first.page, first.page.locator('[data-testid="session"]:not([data-current])').locator('[data-testid="end-session"]')), 200);
-      assert.equal(await codeOf(first.page, 'notice'), 'session_ended');
-      assert.equal(await hook(first.page, 'session').count(), 1);
-      await second.page.goto(`${server.url}/account`);
-      assert.equal(new URL(second.page.url()).pathname, '/login', 'that browser was signed out');
-
-      // An app connected through the authorization server leaves an engine session and a grant.
-      const client = await registerPublic(server, { client_name: 'Henry Notes' });
-      const code = await obtainCode(server, client, { email: 'henry@example.com', password: PASSWORD });
-      const tokens = assertTokens(await redeemCode(server, client, code));
-      assert.ok((await server.store.oidc.byAccount('Session', henry.id)).length >= 1, 'an engine session exists');
-      await signInAt(second.page, server, 'henry@example.com', PASSWORD, '/account');
-
-      await first.page.goto(`${server.url}/account/sessions`);
-      assert.equal(await press(first.page, hook(first.page, 'end-all')), 200);
-      assert.equal(new URL(first.page.url()).pathname, '/login', 'this browser too');
-      await second.page.goto(`${server.url}/account`);
-      assert.equal(new URL(second.page.url()).pathname, '/login');
-      assert.deepEqual(await server.store.sessions.listForUser(henry.id), []);
-      assert.deepEqual(await server.store.oidc.byAccount('Session', henry.id), [], 'engine sessions ended');
-      assert.equal(await mcpStatus(server, tokens.access_token), 200, 'the connected app keeps working');
-    });
-
-    it('no page logged an error, violated the CSP or answered 5xx', () => {
-      assertClean(...people);
-    });
+  before(async () => {
+    server = await startTestServer();
+    browser = await launchChromium();
+    await server.addUser('grace@example.com', PASSWORD, { role: 'member' });
+    // An admin of acme: holds every scope, so an app he connects gets a working token.
+    await server.addUser('henry@example.com', PASSWORD, { role: 'admin' });
   });
-}
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  const person = async (email: string, password = PASSWORD) => {
+    const p = await personSignedIn(browser, server, email, password);
+    people.push(p);
+    return p;
+  };
+
+  it('a signed-out visit to /account goes through sign-in and comes back; the home page links to it', async () => {
+    const context = await browser.newContext();
+    const watch = await watchContext(context, server.url);
+    const page = await context.newPage();
+    people.push({ context, page, watch });
+    await page.goto(`${server.url}/account`);
+    assert.equal(new URL(page.url()).pathname, '/login');
+    await page.locator('#email').fill('grace@example.com');
+    await page.locator('#password').fill(PASSWORD);
+    await Promise.all([page.waitForURL(`${server.url}/account`), page.getByRole('button', { name: 'Sign in' }).click()]);
+    assert.equal(await hook(page, 'email').innerText(), 'grace@example.com');
+    assert.equal(await page.locator('[data-testid="orgs"] [data-org="acme"]').count(), 1, 'lists the organization');
+    await page.goto(`${server.url}/`);
+    assert.equal(await hook(page, 'account-nav').count(), 1, 'signed-in pages carry the navigation');
+    await press(page, hook(page, 'account-link'));
+    assert.equal(new URL(page.url()).pathname, '/account');
+  });
+
+  it('the name can be changed, and stays changed', async () => {
+    const grace = await person('grace@example.com');
+    await grace.page.goto(`${server.url}/account`);
+    await grace.page.locator('#name').fill('Grace Hopper');
+    assert.equal(await press(grace.page, grace.page.getByRole('button', { name: 'Save' })), 200);
+    assert.equal(await codeOf(grace.page, 'notice'), 'name_saved');
+    await grace.page.reload();
+    assert.equal(await grace.page.locator('#name').inputValue(), 'Grace Hopper');
+    const user = await server.store.users.findByEmail('grace@example.com');
+    assert.equal(user?.name, 'Grace Hopper');
+  });
+
+  it('changing the password needs the current one, and signs out the other browsers but not this one', async () => {
+    await server.addUser('ines@example.com', PASSWORD, { role: 'member' });
+    const here = await person('ines@example.com');
+    const elsewhere = await person('ines@example.com');
+
+    await here.page.goto(`${server.url}/account/password`);
+    await here.page.locator('#current').fill('not my password');
+    await here.page.locator('#password').fill('a brand new password');
+    await here.page.locator('#confirm').fill('a brand new password');
+    assert.equal(await press(here.page, here.page.getByRole('button', { name: 'Change password' })), 400);
+    assert.equal(await codeOf(here.page, 'problem'), 'wrong_password');
+
+    await here.page.locator('#current').fill(PASSWORD);
+    await here.page.locator('#password').fill('a brand new password');
+    await here.page.locator('#confirm').fill('a different one!!');
+    assert.equal(await press(here.page, here.page.getByRole('button', { name: 'Change password' })), 400);
+    assert.equal(await codeOf(here.page, 'problem'), 'password_rejected');
+
+    await here.page.locator('#current').fill(PASSWORD);
+    await here.page.locator('#password').fill('a brand new password');
+    await here.page.locator('#confirm').fill('a brand new password');
+    assert.equal(await press(here.page, here.page.getByRole('button', { name: 'Change password' })), 200);
+    assert.equal(new URL(here.page.url()).pathname, '/account');
+    assert.equal(await codeOf(here.page, 'notice'), 'password_changed');
+
+    await elsewhere.page.goto(`${server.url}/account`);
+    assert.equal(new URL(elsewhere.page.url()).pathname, '/login', 'the other browser was signed out');
+    await here.page.goto(`${server.url}/account/sessions`);
+    assert.equal(new URL(here.page.url()).pathname, '/account/sessions', 'this browser stays signed in');
+
+    const ua = new UserAgent();
+    const old = await ua.submit(await ua.request(`${server.url}/login`), '/login', { email: 'ines@example.com', password: PASSWORD });
+    assert.equal(old.status, 401, 'the old password no longer signs in');
+    await signInAt(elsewhere.page, server, 'ines@example.com', 'a brand new password', '/account');
+  });
+
+  it('lists where you are signed in, signs out one browser, and "everywhere" ends engine sessions but keeps apps connected', async () => {
+    const first = await person('henry@example.com');
+    const second = await person('henry@example.com');
+    const henry = (await server.store.users.findByEmail('henry@example.com'))!;
+
+    await first.page.goto(`${server.url}/account/sessions`);
+    assert.equal(await hook(first.page, 'session').count(), 2);
+    assert.equal(await first.page.locator('[data-testid="session"][data-current="true"]').count(), 1, 'this browser is marked');
+    assert.equal(await press(first.page, first.page.locator('[data-testid="session"]:not([data-current])').locator('[data-testid="end-session"]')), 200);
+    assert.equal(await codeOf(first.page, 'notice'), 'session_ended');
+    assert.equal(await hook(first.page, 'session').count(), 1);
+    await second.page.goto(`${server.url}/account`);
+    assert.equal(new URL(second.page.url()).pathname, '/login', 'that browser was signed out');
+
+    // An app connected through the authorization server leaves an engine session and a grant.
+    const client = await registerPublic(server, { client_name: 'Henry Notes' });
+    const code = await obtainCode(server, client, { email: 'henry@example.com', password: PASSWORD });
+    const tokens = assertTokens(await redeemCode(server, client, code));
+    assert.ok((await server.store.oidc.byAccount('Session', henry.id)).length >= 1, 'an engine session exists');
+    await signInAt(second.page, server, 'henry@example.com', PASSWORD, '/account');
+
+    await first.page.goto(`${server.url}/account/sessions`);
+    assert.equal(await press(first.page, hook(first.page, 'end-all')), 200);
+    assert.equal(new URL(first.page.url()).pathname, '/login', 'this browser too');
+    await second.page.goto(`${server.url}/account`);
+    assert.equal(new URL(second.page.url()).pathname, '/login');
+    assert.deepEqual(await server.store.sessions.listForUser(henry.id), []);
+    assert.deepEqual(await server.store.oidc.byAccount('Session', henry.id), [], 'engine sessions ended');
+    assert.equal(await mcpStatus(server, tokens.access_token), 200, 'the connected app keeps working');
+  });
+
+  it('no page logged an error, violated the CSP or answered 5xx', () => {
+    assertClean(...people);
+  });
+});
 
 describe('account forms refuse forgeries', () => {
   let server: TestServer;

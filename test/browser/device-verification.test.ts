@@ -9,70 +9,65 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { assertOAuthError, assertTokens } from '../helpers/authz.ts';
-import { chromiumUnavailable, launchChromium } from '../helpers/chromium.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { approveDeviceInBrowser, pollDeviceToken, startDeviceAuthorization } from '../helpers/device.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { watchContext } from './support.ts';
 
-const unavailable = chromiumUnavailable();
-if (unavailable) {
-  console.log(`# ${unavailable}`);
-} else {
-  describe('device verification in a browser', () => {
-    let server: TestServer;
-    let browser: Browser;
+describe('device verification in a browser', { skip: chromiumSkip() }, () => {
+  let server: TestServer;
+  let browser: Browser;
 
-    before(async () => {
-      server = await startTestServer();
-      browser = await launchChromium();
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.stop();
-    });
-
-    it('code → sign in → confirm with one permission unticked → done; the token holds only the ticked scope', async () => {
-      const device = await startDeviceAuthorization(server, { scope: 'demo:read demo:write' });
-      assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending');
-      const result = await approveDeviceInBrowser(browser, device.verification_uri, {
-        // Typed as people do: lowercase, no dash.
-        userCode: device.user_code.toLowerCase().replace('-', ''),
-        email: server.user.email,
-        password: server.password,
-        grants: ['demo:read'],
-      });
-      assert.equal(result, 'approved');
-      const tokens = assertTokens(await pollDeviceToken(server, device.device_code));
-      assert.equal(tokens.scope, 'demo:read');
-    });
-
-    it('the link skips the code entry, not the sign-in or the confirmation; every page keeps to the CSP', async () => {
-      const device = await startDeviceAuthorization(server);
-      const context = await browser.newContext();
-      const watch = await watchContext(context, server.url);
-      try {
-        const page = await context.newPage();
-        const first = await page.goto(device.verification_uri_complete);
-        assert.equal(await page.locator('form#device-login').count(), 1, 'sign-in comes first');
-        const csp = first?.headers()['content-security-policy'] ?? '';
-        assert.match(csp, /frame-ancestors 'none'/);
-        assert.doesNotMatch(csp, /unsafe-inline/);
-
-        await page.fill('form#device-login input[name=email]', server.user.email);
-        await page.fill('form#device-login input[name=password]', server.password);
-        await Promise.all([page.waitForNavigation(), page.click('form#device-login button[type=submit]')]);
-        assert.equal(await page.locator('form#device-confirm').count(), 1);
-        assert.ok((await page.textContent('main'))?.includes(device.user_code), 'the code is shown to compare');
-        assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending', 400);
-
-        await Promise.all([page.waitForNavigation(), page.click('form#device-confirm button[name=decision][value=deny]')]);
-        assert.equal(await page.locator('main#device-denied').count(), 1);
-        assertOAuthError(await pollDeviceToken(server, device.device_code), 'access_denied', 400);
-        assert.deepEqual(watch.problems(), []);
-        assert.deepEqual(watch.serverErrors, []);
-      } finally {
-        await context.close();
-      }
-    });
+  before(async () => {
+    server = await startTestServer();
+    browser = await launchChromium();
   });
-}
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('code → sign in → confirm with one permission unticked → done; the token holds only the ticked scope', async () => {
+    const device = await startDeviceAuthorization(server, { scope: 'demo:read demo:write' });
+    assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending');
+    const result = await approveDeviceInBrowser(browser, device.verification_uri, {
+      // Typed as people do: lowercase, no dash.
+      userCode: device.user_code.toLowerCase().replace('-', ''),
+      email: server.user.email,
+      password: server.password,
+      grants: ['demo:read'],
+    });
+    assert.equal(result, 'approved');
+    const tokens = assertTokens(await pollDeviceToken(server, device.device_code));
+    assert.equal(tokens.scope, 'demo:read');
+  });
+
+  it('the link skips the code entry, not the sign-in or the confirmation; every page keeps to the CSP', async () => {
+    const device = await startDeviceAuthorization(server);
+    const context = await browser.newContext();
+    const watch = await watchContext(context, server.url);
+    try {
+      const page = await context.newPage();
+      const first = await page.goto(device.verification_uri_complete);
+      assert.equal(await page.locator('form#device-login').count(), 1, 'sign-in comes first');
+      const csp = first?.headers()['content-security-policy'] ?? '';
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.doesNotMatch(csp, /unsafe-inline/);
+
+      await page.fill('form#device-login input[name=email]', server.user.email);
+      await page.fill('form#device-login input[name=password]', server.password);
+      await Promise.all([page.waitForNavigation(), page.click('form#device-login button[type=submit]')]);
+      assert.equal(await page.locator('form#device-confirm').count(), 1);
+      assert.ok((await page.textContent('main'))?.includes(device.user_code), 'the code is shown to compare');
+      assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending', 400);
+
+      await Promise.all([page.waitForNavigation(), page.click('form#device-confirm button[name=decision][value=deny]')]);
+      assert.equal(await page.locator('main#device-denied').count(), 1);
+      assertOAuthError(await pollDeviceToken(server, device.device_code), 'access_denied', 400);
+      assert.deepEqual(watch.problems(), []);
+      assert.deepEqual(watch.serverErrors, []);
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -6,57 +6,12 @@
  * (recorded, so the server's status follows; exit 1 when a check fails).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import type { SelfTestCheck } from '../../src/applications/self-test.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { TEST_DATABASE_URL } from '../helpers/stores.ts';
+import { type TestServer } from '../helpers/server.ts';
 import { adminClient, httpDefinition, mcpCall, mint, startToyMcp, toolNames, waitFor, type AdminClient, type ToyMcp } from '../admin/support.ts';
-import { json, oneLineError, runCli } from './run-cli.ts';
+import { json, oneLineError, runCli, cliTargets } from './run-cli.ts';
 
-interface Target {
-  dialect: 'sqlite' | 'postgres';
-  /** A server, and what a CLI process needs to reach the same store and secret. */
-  start(): Promise<{ server: TestServer; cliEnv: Record<string, string> }>;
-}
-
-function targets(): Target[] {
-  const list: Target[] = [
-    {
-      dialect: 'sqlite',
-      async start() {
-        const server = await startTestServer();
-        return { server, cliEnv: { PORTCULLIS_DATA_DIR: server.config.dataDir } };
-      },
-    },
-  ];
-  const url = TEST_DATABASE_URL;
-  if (url) {
-    list.push({
-      dialect: 'postgres',
-      async start() {
-        const schema = `pct_cli_${randomBytes(5).toString('hex')}`;
-        const server = await startTestServer({ databaseUrl: url }, { schema });
-        const stop = server.stop;
-        server.stop = async () => {
-          await stop();
-          const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-          await client.connect();
-          try {
-            await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } finally {
-            await client.end();
-          }
-        };
-        const cliUrl = new URL(url);
-        cliUrl.searchParams.set('options', `-c search_path=${schema}`);
-        return { server, cliEnv: { PORTCULLIS_DATA_DIR: server.config.dataDir, DATABASE_URL: cliUrl.href } };
-      },
-    });
-  }
-  return list;
-}
 
 interface ToolJson {
   name: string;
@@ -65,8 +20,8 @@ interface ToolJson {
   reviewedBy: string | null;
 }
 
-for (const target of targets()) {
-  describe(`portcullis apps (${target.dialect})`, () => {
+for (const target of cliTargets()) {
+  describe(`portcullis apps (${target.dialect})`, { skip: target.skip }, () => {
     let toy: ToyMcp;
     let server: TestServer;
     let admin: AdminClient;

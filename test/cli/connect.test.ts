@@ -22,7 +22,7 @@ import { loadRootSecret } from '../../src/core/secrets.ts';
 import { AuthFile } from '../../src/sdk/device-login/auth-file.ts';
 import { issueApiKey } from '../../src/api-keys/service.ts';
 import { postForm } from '../helpers/authz.ts';
-import { chromiumUnavailable, launchChromium } from '../helpers/chromium.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { approveDeviceInBrowser, approveDeviceOverHttp } from '../helpers/device.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 
@@ -172,9 +172,7 @@ describe('portcullis connect', () => {
 
   // As every browser test here: not registered (one diagnostic line) where the machine has no
   // Chromium and none was asked for; never skipped (test/helpers/chromium.ts).
-  const noChromium = chromiumUnavailable();
-  if (noChromium) console.log(`# ${noChromium}`);
-  else it('the user approves the code in Chromium, from the verification link the bridge gave', async () => {
+  it('the user approves the code in Chromium, from the verification link the bridge gave', { skip: chromiumSkip() }, async () => {
     let browser: Browser | undefined;
     try {
       browser = await launchChromium();

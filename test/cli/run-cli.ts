@@ -8,6 +8,8 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { serverTargets, type ServerTarget } from '../helpers/authz.ts';
+import type { TestServer } from '../helpers/server.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -104,4 +106,27 @@ export function copyPackage(dir: string, options: { pinnedNode: 'wrapper' | 'non
     chmodSync(wrapper, 0o755);
   }
   return join(dir, 'bin', 'portcullis.js');
+}
+
+/** A server on each database of the one list, and what a CLI process needs to reach the same store and secret. */
+export interface CliTarget extends Pick<ServerTarget, 'dialect' | 'skip'> {
+  start(): Promise<{ server: TestServer; cliEnv: Record<string, string> }>;
+}
+
+export function cliTargets(): CliTarget[] {
+  return serverTargets().map((target) => ({
+    dialect: target.dialect,
+    skip: target.skip,
+    async start() {
+      const server = await target.start();
+      const cliEnv: Record<string, string> = { PORTCULLIS_DATA_DIR: server.config.dataDir };
+      if (server.config.databaseUrl && server.schema) {
+        // The same database and schema, as an operator would give it: in the URL (libpq `options`).
+        const url = new URL(server.config.databaseUrl);
+        url.searchParams.set('options', `-c search_path=${server.schema}`);
+        cliEnv.DATABASE_URL = url.href;
+      }
+      return { server, cliEnv };
+    },
+  }));
 }

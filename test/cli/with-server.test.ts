@@ -8,13 +8,11 @@
  * - `keys rotate` is picked up without a restart, and tokens signed before it keep working.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
-import pg from 'pg';
 import {
   assertOAuthError,
   assertTokens,
@@ -29,52 +27,8 @@ import {
   signIn,
 } from '../helpers/authz.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { TEST_DATABASE_URL } from '../helpers/stores.ts';
-import { json, oneLineError, runCli, type CliResult } from './run-cli.ts';
+import { json, oneLineError, runCli, type CliResult, cliTargets } from './run-cli.ts';
 
-interface Target {
-  dialect: 'sqlite' | 'postgres';
-  /** Start a server; `cliEnv` is what a CLI process needs to reach the same store and secret. */
-  start(): Promise<{ server: TestServer; cliEnv: Record<string, string> }>;
-}
-
-function targets(): Target[] {
-  const list: Target[] = [
-    {
-      dialect: 'sqlite',
-      async start() {
-        const server = await startTestServer();
-        return { server, cliEnv: { PORTCULLIS_DATA_DIR: server.config.dataDir } };
-      },
-    },
-  ];
-  const url = TEST_DATABASE_URL;
-  if (url) {
-    list.push({
-      dialect: 'postgres',
-      async start() {
-        const schema = `pct_cli_${randomBytes(5).toString('hex')}`;
-        const server = await startTestServer({ databaseUrl: url }, { schema });
-        const stop = server.stop;
-        server.stop = async () => {
-          await stop();
-          const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-          await client.connect();
-          try {
-            await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } finally {
-            await client.end();
-          }
-        };
-        // The same database and schema, as an operator would give it: in the URL (libpq `options`).
-        const cliUrl = new URL(url);
-        cliUrl.searchParams.set('options', `-c search_path=${schema}`);
-        return { server, cliEnv: { PORTCULLIS_DATA_DIR: server.config.dataDir, DATABASE_URL: cliUrl.href } };
-      },
-    });
-  }
-  return list;
-}
 
 interface AddedClient {
   client_id: string;
@@ -95,8 +49,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   }
 }
 
-for (const target of targets()) {
-  describe(`portcullis clients / keys with a running server (${target.dialect})`, () => {
+for (const target of cliTargets()) {
+  describe(`portcullis clients / keys with a running server (${target.dialect})`, { skip: target.skip }, () => {
     let server: TestServer;
     let cliEnv: Record<string, string>;
     const cli = (args: string[], stdin?: string): Promise<CliResult> => runCli(args, { env: cliEnv, stdin });

@@ -92,7 +92,7 @@ async function untilListed(client: McpTestClient, tool: string): Promise<string[
 
 describe('step-up with the MCP SDK v2 client', { concurrency: true }, () => {
   for (const target of serverTargets()) {
-    describe(`${target.dialect} store`, { concurrency: 1 }, () => {
+    describe(`${target.dialect} store`, { concurrency: 1, skip: target.skip }, () => {
       let server: TestServer;
       let upstream: RecordingUpstream;
       let client: McpTestClient;
@@ -185,7 +185,7 @@ describe('step-up with the MCP SDK v2 client', { concurrency: true }, () => {
 
 describe('step-up with the MCP SDK v1 client, in front of server-everything', { concurrency: true }, () => {
   for (const target of serverTargets()) {
-    describe(`${target.dialect} store`, { concurrency: 1 }, () => {
+    describe(`${target.dialect} store`, { concurrency: 1, skip: target.skip }, () => {
       let server: TestServer;
       let everything: SpawnedServer;
       let client: McpTestClient;

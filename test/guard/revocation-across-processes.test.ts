@@ -62,7 +62,7 @@ async function machineClient(instance: Running): Promise<ClientCredentials> {
 }
 
 for (const target of storesUnderTest()) {
-  describe(`guard: revocation across instances (${target.name})`, () => {
+  describe(`guard: revocation across instances (${target.name})`, { skip: target.skip }, () => {
     it('revocations made at both instances at once are all refused by both within a second', async () => {
       // The defect: an instance that recorded a revocation jumped its read position to that event,
       // past events the other instance had just recorded and it had not read yet — losing them.

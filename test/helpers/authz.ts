@@ -14,7 +14,7 @@ import { clientToRecord } from '../../src/authz/clients.ts';
 import { ROUTES } from '../../src/authz/provider.ts';
 import { authorizeInBrowser, type BrowserResult } from './oauth-flow.ts';
 import { startTestServer, type TestServer } from './server.ts';
-import { TEST_DATABASE_URL, type Dialect } from './stores.ts';
+import { databaseTargets, postgresUrl, type Dialect } from './databases.ts';
 import type { UserAgent } from './user-agent.ts';
 
 /** A loopback redirect URI as MCP clients register it (any port is accepted at authorization). */
@@ -31,50 +31,52 @@ export function endpoint(server: TestServer, route: keyof typeof ROUTES): string
 
 export interface ServerTarget {
   dialect: Dialect;
+  /** `skip` for this target's describe (test/helpers/databases.ts). */
+  skip: string | false;
   start(overrides?: ConfigInput): Promise<TestServer>;
 }
 
 /**
- * A server on SQLite always, and one on PostgreSQL (fresh schema, dropped at stop) whenever
- * PORTCULLIS_TEST_DATABASE_URL is set — unreachable PostgreSQL fails the test, never skips it.
+ * A server on every database of the one list (test/helpers/databases.ts): SQLite, and PostgreSQL
+ * in a fresh schema dropped at stop — unreachable PostgreSQL fails the test, never skips it.
  */
 export function serverTargets(): ServerTarget[] {
-  const targets: ServerTarget[] = [{ dialect: 'sqlite', start: (overrides = {}) => startTestServer(overrides) }];
-  const url = TEST_DATABASE_URL;
-  if (url) {
-    targets.push({
-      dialect: 'postgres',
-      async start(overrides = {}) {
-        const schema = `pct_${randomBytes(6).toString('hex')}`;
-        const drop = async () => {
-          const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-          client.on('error', () => {});
-          await client.connect();
-          try {
-            await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } finally {
-            await client.end().catch(() => {});
-          }
-        };
-        let server: TestServer;
-        try {
-          server = await startTestServer({ ...overrides, databaseUrl: url }, { schema });
-        } catch (err) {
-          await drop().catch(() => {});
-          throw err;
-        }
-        const stop = server.stop;
-        return {
-          ...server,
-          async stop() {
-            await stop();
-            await drop();
-          },
-        };
-      },
-    });
+  return databaseTargets().map(({ dialect, skip }) => ({
+    dialect,
+    skip,
+    start: dialect === 'sqlite' ? (overrides: ConfigInput = {}) => startTestServer(overrides) : startOnPostgres,
+  }));
+}
+
+async function startOnPostgres(overrides: ConfigInput = {}): Promise<TestServer> {
+  const url = postgresUrl();
+  const schema = `pct_${randomBytes(6).toString('hex')}`;
+  const drop = async () => {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+  let server: TestServer;
+  try {
+    server = await startTestServer({ ...overrides, databaseUrl: url }, { schema });
+  } catch (err) {
+    await drop().catch(() => {});
+    throw err;
   }
-  return targets;
+  const stop = server.stop;
+  return {
+    ...server,
+    schema,
+    async stop() {
+      await stop();
+      await drop();
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
  * Debian's Chromium driven by playwright-core (never a downloaded browser).
  *
  * When the browser tests run: PORTCULLIS_TEST_CHROMIUM is set (then Chromium must start, or the
- * tests fail), or /usr/bin/chromium exists. Only when neither is true are they not registered,
- * with one diagnostic line saying so — they are never `skip`ped.
+ * tests fail), or /usr/bin/chromium exists, or CI=true (then a missing Chromium fails the run).
+ * Otherwise they are registered with `{ skip: 'why' }` (`chromiumSkip()`), so the count shows them.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { skipUnless } from './prerequisites.ts';
 
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
@@ -17,11 +18,14 @@ export function chromiumPath(): string | undefined {
   return existsSync(DEFAULT_CHROMIUM) ? DEFAULT_CHROMIUM : undefined;
 }
 
-/** Why the browser tests are not registered here (one line), or undefined when they run. */
+/** Why the browser tests cannot run here, or undefined when they can. */
 export function chromiumUnavailable(): string | undefined {
-  return chromiumPath()
-    ? undefined
-    : `browser tests not registered: no Chromium at ${DEFAULT_CHROMIUM} and PORTCULLIS_TEST_CHROMIUM is not set (apt-get install chromium)`;
+  return chromiumPath() ? undefined : `no Chromium at ${DEFAULT_CHROMIUM} and PORTCULLIS_TEST_CHROMIUM is not set (apt-get install chromium)`;
+}
+
+/** `skip` for a browser test: the reason when Chromium is missing outside CI; in CI, never. */
+export function chromiumSkip(): string | false {
+  return skipUnless(chromiumUnavailable());
 }
 
 export async function launchChromium(): Promise<Browser> {

@@ -35,6 +35,8 @@ export interface TestServer extends Running {
   addUser(email: string, password?: string, options?: AddUserOptions): Promise<User>;
   /** Close the server and remove its data directory (call from `after`). */
   stop(): Promise<void>;
+  /** The PostgreSQL schema its store lives in (PostgreSQL targets). */
+  schema?: string;
 }
 
 export const TEST_PASSWORD = 'correct horse battery staple';

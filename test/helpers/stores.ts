@@ -15,12 +15,11 @@ import { DatabaseSync } from 'node:sqlite';
 import { after } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import { databaseTargets, postgresUrl, type Dialect } from './databases.ts';
 import { openStore, sqlitePath, type StoreOptions } from '../../src/store/open.ts';
 import type { WorkerInput, WorkerJob } from '../store/store-worker.ts';
 
-export type Dialect = 'sqlite' | 'postgres';
-
-export const TEST_DATABASE_URL: string | undefined = process.env.PORTCULLIS_TEST_DATABASE_URL || undefined;
+export { TEST_DATABASE_URL, type Dialect } from './databases.ts';
 
 /** One empty database (SQLite file or PostgreSQL schema) on which several stores may be opened. */
 export interface StoreLocation {
@@ -38,6 +37,8 @@ export interface StoreLocation {
 export interface StoreUnderTest {
   name: string;
   dialect: Dialect;
+  /** `skip` for this target's describe (test/helpers/databases.ts). */
+  skip: string | false;
   /** A fresh store migrated to the latest version. */
   make: () => Promise<Store>;
   /** A fresh, empty database. */
@@ -45,9 +46,10 @@ export interface StoreUnderTest {
 }
 
 export function storesUnderTest(): StoreUnderTest[] {
-  const targets: StoreUnderTest[] = [target('sqlite', sqliteLocation)];
-  if (TEST_DATABASE_URL) targets.push(target('postgres', () => postgresLocation(TEST_DATABASE_URL!)));
-  return targets;
+  return databaseTargets().map(({ dialect, skip }) => ({
+    ...target(dialect, dialect === 'sqlite' ? sqliteLocation : () => postgresLocation(postgresUrl())),
+    skip,
+  }));
 }
 
 /** A fresh store whose schema is migrated only up to `version` (0: nothing at all). */
@@ -60,7 +62,7 @@ export async function storeAtVersion(target: StoreUnderTest, version: number): P
   return store;
 }
 
-function target(dialect: Dialect, location: () => Promise<StoreLocation>): StoreUnderTest {
+function target(dialect: Dialect, location: () => Promise<StoreLocation>): Omit<StoreUnderTest, 'skip'> {
   return {
     name: dialect,
     dialect,
@@ -117,9 +119,8 @@ const clientsOn = new Map<string, (() => Promise<void>)[]>();
 
 /** A PostgreSQL client of its own, on `schema` (for holding locks or transactions in a test). Ended at cleanup. */
 export async function pgClient(schema?: string): Promise<pg.Client> {
-  if (!TEST_DATABASE_URL) throw new Error('PORTCULLIS_TEST_DATABASE_URL is not set');
   const client = new pg.Client({
-    connectionString: TEST_DATABASE_URL,
+    connectionString: postgresUrl(),
     connectionTimeoutMillis: 5000,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });

@@ -27,7 +27,7 @@ async function refused(promise: Promise<unknown>, code: string): Promise<void> {
 const tokenOf = (link: string) => link.split('/invitations/')[1]!;
 
 for (const target of storesUnderTest()) {
-  describe(`invitations (${target.name})`, async () => {
+  describe(`invitations (${target.name})`, { skip: target.skip }, async () => {
     const f = await identityFixture(target);
     const deps = { ...f.deps, publicUrl: 'https://auth.example.com' };
     const owner = { userId: f.ada.id, role: 'owner' as const };
@@ -54,6 +54,9 @@ for (const target of storesUnderTest()) {
       const user = await f.store.users.create({ email: `twice-${target.dialect}@example.com` });
       const results = await Promise.allSettled(Array.from({ length: 5 }, () => acceptInvitation(f.deps, tokenOf(link!), user)));
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      // A loser either finds the link already used (invitation_invalid) or, having read it before
+      // the winner consumed it, finds the membership the winner made (already_member): which one
+      // is the race's to decide; both say "not you, it is done", and neither makes a second member.
       for (const r of results) if (r.status === 'rejected') assert.ok(isRefusal(r.reason) && ['invitation_invalid', 'already_member'].includes(r.reason.code), String(r.reason));
       assert.equal((await f.store.orgs.member(f.org.id, user.id))?.role, 'admin');
     });
