@@ -5,3 +5,15 @@
 
 /** Seconds of clock difference tolerated between the authorization server and resource servers. */
 export const CLOCK_SKEW = 5;
+
+export interface Clock {
+  /** Epoch seconds. */
+  now(): number;
+  /** Epoch milliseconds, for what is paced finer than a second (device polling). */
+  nowMs(): number;
+}
+
+export const systemClock: Clock = {
+  now: () => Math.floor(Date.now() / 1000),
+  nowMs: () => Date.now(),
+};

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { createTokenEndpoints } from '../authz/token-endpoints.ts';
 import { createGrantRevoker, type GrantRevoker } from '../revocation/grant-revoker.ts';
 import { createRevocationStream } from '../authz/revocation-stream.ts';
-import { CLOCK_SKEW } from '../core/clock.ts';
+import { CLOCK_SKEW, systemClock, type Clock } from '../core/clock.ts';
 import { ResourceRegistry } from '../applications/protected-resources.ts';
 import type { Config } from '../core/config.ts';
 import type { DerivedSecrets } from '../core/crypto.ts';
@@ -41,7 +41,8 @@ export interface StartOptions {
   store?: Store;
   /** PostgreSQL schema when opening the store (tests). */
   schema?: string;
-  now?: () => number;
+  /** The clock everything decides time by (tests move one instead of sleeping). Default: the system's. */
+  clock?: Clock;
   /** Skip the first-run setup link (CLI and tests that create users themselves). */
   quiet?: boolean;
 }
@@ -79,7 +80,8 @@ interface Authorization {
 }
 
 /** Migrations, secrets, the signing key, revocations and the engine. */
-async function startAuthorization(config: Config, store: Store, log: Logger, now: () => number): Promise<Authorization> {
+async function startAuthorization(config: Config, store: Store, log: Logger, clock: Clock): Promise<Authorization> {
+  const { now } = clock;
   await store.migrate();
   const rootSecret = loadRootSecret({ secretKey: config.secretKey, dataDir: config.dataDir });
   for (const warning of rootSecret.warnings) log.warn(warning);
@@ -99,7 +101,7 @@ async function startAuthorization(config: Config, store: Store, log: Logger, now
   });
   const demoUrl = `${config.publicUrl}${DEMO_APPLICATION.path}`;
   const defaultResource = () => (resources.get(demoUrl) ? demoUrl : resources.list()[0]?.url);
-  const engine = await AuthzEngine.create({ config, store, secrets, resources, defaultResource, log, now, revokeGrant, keyRetention: retention + config.tokens.accessTokenTtl });
+  const engine = await AuthzEngine.create({ config, store, secrets, resources, defaultResource, log, now, nowMs: clock.nowMs, revokeGrant, keyRetention: retention + config.tokens.accessTokenTtl });
   engine.watchKeys();
   return { secrets, resources, revocations, revokeGrant, engine, defaultResource, demoUrl };
 }
@@ -162,13 +164,14 @@ async function firstRunSetupLink(config: Config, store: Store, secrets: DerivedS
 
 export async function startPortcullis(initial: Config, options: StartOptions = {}): Promise<Running> {
   const log = options.log ?? createLogger(initial.logLevel, process.stderr);
-  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const clock = options.clock ?? systemClock;
+  const now = clock.now;
   // Bind first: with port 0 the public URL is only known once the port is.
   const bound = await bindHttpServer(initial);
   const config: Config = initial.publicUrlDefaulted ? { ...initial, port: bound.port, publicUrl: `http://localhost:${bound.port}` } : initial;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: options.schema }));
   try {
-    const authz = await startAuthorization(config, store, log, now);
+    const authz = await startAuthorization(config, store, log, clock);
     const gateway = await startGateway(config, store, authz, log, now);
     const mailer = createMailer(config.smtp);
     const base = new URL(config.publicUrl).pathname.replace(/\/$/, '');

@@ -90,6 +90,7 @@ function verifiers(options: GatewayRuntimeOptions, apiKeys: ApiKeyResolver): (ap
       keys: options.keys,
       revocations: options.revocations,
       clockSkewSeconds: options.clockSkew,
+      now: options.now,
       refuse: PortcullisError.from,
     });
     // A JWT never matches the key shape (it has dots), so the two never mix.

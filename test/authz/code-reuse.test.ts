@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   assertOAuthError,
   assertTokens,
@@ -21,6 +20,7 @@ import {
   warmConnections,
   type RegisteredClient,
 } from '../helpers/authz.ts';
+import { testClock } from '../helpers/clock.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const RACERS = 15;
@@ -86,16 +86,17 @@ for (const target of serverTargets()) {
 describe('authorization code lifetime', () => {
   let server: TestServer;
   let client: RegisteredClient;
+  const clock = testClock();
 
   before(async () => {
-    server = await startTestServer({ tokens: { authorizationCodeTtl: 1 } });
+    server = await startTestServer({}, { clock });
     client = await registerPublic(server);
   });
   after(() => server?.stop());
 
   it('refuses an expired code (invalid_grant)', async () => {
     const grant = await obtainCode(server, client);
-    await sleep(2100);
+    clock.advance(server.config.tokens.authorizationCodeTtl + 1);
     assertOAuthError(await redeemCode(server, client, grant), 'invalid_grant', 400);
   });
 });

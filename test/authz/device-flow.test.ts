@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { formatUserCode, normalizeUserCode } from '../../src/authz/device/user-codes.ts';
@@ -21,6 +20,7 @@ import {
   startDeviceAuthorization,
   startDeviceAuthorizationRaw,
 } from '../helpers/device.ts';
+import { testClock } from '../helpers/clock.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { checkboxValues, findForm, UserAgent } from '../helpers/user-agent.ts';
 
@@ -265,16 +265,17 @@ describe('device flow', () => {
 
 describe('device flow polling', () => {
   let server: TestServer;
+  const clock = testClock();
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, { clock });
   });
   after(() => server?.stop());
 
   it('polling at the interval is fine', async () => {
     const device = await startDeviceAuthorization(server);
     assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending', 400);
-    await sleep(device.interval * 1000 + 100);
+    clock.advance(device.interval);
     assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending', 400);
   });
 
@@ -285,7 +286,7 @@ describe('device flow polling', () => {
     assertOAuthError(first, 'slow_down', 400);
     assert.equal(first.body.interval, 10);
     // 5 s would have been enough before; now the device must wait 10.
-    await sleep(5_200);
+    clock.advance(5);
     const second = await pollDeviceToken(server, device.device_code);
     assertOAuthError(second, 'slow_down', 400);
     assert.equal(second.body.interval, 15);
@@ -297,17 +298,17 @@ describe('device flow polling', () => {
 
 describe('device flow expiry', () => {
   let server: TestServer;
+  const clock = testClock();
 
   before(async () => {
-    // Long enough to sign in under load, short enough to wait out.
-    server = await startTestServer({ tokens: { deviceCodeTtl: 4 } });
+    server = await startTestServer({}, { clock });
   });
   after(() => server?.stop());
 
   it('an expired code: the device gets expired_token, the page no longer takes the code', async () => {
     const device = await startDeviceAuthorization(server);
-    assert.equal(device.expires_in, 4);
-    await sleep(device.expires_in * 1000 + 1100);
+    assert.equal(device.expires_in, 15 * 60, 'the default lifetime (RFC 8628 §3.2 expires_in)');
+    clock.advance(device.expires_in + 1);
     assertOAuthError(await pollDeviceToken(server, device.device_code), 'expired_token', 400);
     assertOAuthError(await pollDeviceToken(server, device.device_code), 'expired_token', 400);
     const { page } = await approveDeviceOverHttp(server, device.user_code, { email: server.user.email, password: server.password });
@@ -323,7 +324,7 @@ describe('device flow expiry', () => {
       password: server.password,
     });
     assert.equal(deviceStep(confirm.body), 'confirm');
-    await sleep(device.expires_in * 1000 + 1100);
+    clock.advance(device.expires_in + 1);
     const done = await ua.submit(confirm, /\/device\/confirm$/, { decision: 'approve' });
     assert.equal(deviceStep(done.body), 'expired');
     assertOAuthError(await pollDeviceToken(server, device.device_code), 'expired_token', 400);
@@ -352,12 +353,14 @@ for (const target of serverTargets()) {
 }
 
 describe('device flow and step-up', () => {
-  const MAX_AGE = 3;
+  const MAX_AGE = 300;
+  const clock = testClock();
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({
-      applications: [{ slug: 'vault', name: 'Vault', upstream: { url: 'http://127.0.0.1:9/mcp' }, tools: { wipe: { stepUp: { maxAge: MAX_AGE } } }, autoApprove: true }],
-    });
+    server = await startTestServer(
+      { applications: [{ slug: 'vault', name: 'Vault', upstream: { url: 'http://127.0.0.1:9/mcp' }, tools: { wipe: { stepUp: { maxAge: MAX_AGE } } }, autoApprove: true }] },
+      { clock },
+    );
   });
   after(() => server?.stop());
 
@@ -371,7 +374,7 @@ describe('device flow and step-up', () => {
     await ua.submit(confirm, /\/device\/confirm$/, { decision: 'approve', grant: 'vault:step-up' });
     assert.match(assertTokens(await pollDeviceToken(server, first.device_code)).scope, /vault:step-up/);
 
-    await sleep((MAX_AGE + 1.2) * 1000);
+    clock.advance(MAX_AGE + 1);
     const second = await startDeviceAuthorization(server, { resource: vault, scope: 'vault:step-up' });
     const again = await ua.follow(second.verification_uri_complete);
     assert.equal(deviceStep(again.body), 'login', 'the old sign-in is not enough for a step-up');

@@ -28,7 +28,7 @@ import {
   REGISTRATIONS,
   requestedScope,
   startClientStory,
-  untilExpired,
+  passExpiry,
   wire,
   type ClientStory,
   type McpTestClient,
@@ -124,7 +124,7 @@ describe('MCP SDK v1 client', { concurrency: true }, () => {
 
         it('parallel calls after the token expired each refresh with the same refresh token, and all go through (refresh grace)', async () => {
           const before = client.provider.currentTokens!;
-          await untilExpired(before.access_token);
+          passExpiry(story.clock, before.access_token);
           const mark = client.mark();
           // The three refreshes race for real: none is sent before all three are on their way.
           client.holdRefreshesUntil(3);
@@ -149,7 +149,7 @@ describe('MCP SDK v1 client', { concurrency: true }, () => {
 
         it('refreshes on 401 once the access token has expired again, with the refresh token it kept from the race', async () => {
           const before = client.provider.currentTokens!;
-          await untilExpired(before.access_token);
+          passExpiry(story.clock, before.access_token);
           const mark = client.mark();
           const read = await client.call('read_note', { noteId });
           assert.equal(read.structuredContent.note.id, noteId);

@@ -28,7 +28,7 @@ import {
   REGISTRATIONS,
   requestedScope,
   startClientStory,
-  untilExpired,
+  passExpiry,
   wire,
   type ClientStory,
   type McpTestClient,
@@ -128,7 +128,7 @@ describe('MCP SDK v2 client (2026-07-28)', { concurrency: true }, () => {
 
         it('parallel calls after the token expired each refresh with the same refresh token, and all go through (refresh grace)', async () => {
           const before = client.provider.currentTokens!;
-          await untilExpired(before.access_token);
+          passExpiry(story.clock, before.access_token);
           const mark = client.mark();
           // The three refreshes race for real: none is sent before all three are on their way.
           client.holdRefreshesUntil(3);
@@ -153,7 +153,7 @@ describe('MCP SDK v2 client (2026-07-28)', { concurrency: true }, () => {
 
         it('refreshes on 401 once the access token has expired again, with the refresh token it kept from the race', async () => {
           const before = client.provider.currentTokens!;
-          await untilExpired(before.access_token);
+          passExpiry(story.clock, before.access_token);
           const mark = client.mark();
           const read = await client.call('read_note', { noteId });
           assert.equal(read.structuredContent.note.id, noteId);

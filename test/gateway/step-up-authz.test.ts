@@ -7,7 +7,6 @@
  */
 import type { ProtectedResource } from '../../src/core/protected-resource.ts';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import {
@@ -32,6 +31,7 @@ import {
   serverTargets,
   type RegisteredClient,
 } from '../helpers/authz.ts';
+import { testClock, type TestClock } from '../helpers/clock.ts';
 import { authorizeInBrowser } from '../helpers/oauth-flow.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { checkboxValues, UserAgent } from '../helpers/user-agent.ts';
@@ -122,9 +122,9 @@ function stepUpApp(slug: string, maxAge: number | string) {
 const MAX_AGE = 3;
 const NORMAL_TTL = 600;
 
-/** Sleep until a sign-in at `authTime` (seconds) is older than `maxAge` by at least a second. */
-async function untilStale(authTime: number, maxAge: number): Promise<void> {
-  await sleep(Math.max(0, (authTime + maxAge + 1) * 1000 - Date.now()));
+/** Move the server's clock until a sign-in at `authTime` (seconds) is older than `maxAge` by a second. */
+function untilStale(clock: TestClock, authTime: number, maxAge: number): void {
+  clock.advance(Math.max(0, authTime + maxAge + 1 - clock.now()));
 }
 
 const hasLoginForm = (body: string) => body.includes('/login"');
@@ -134,6 +134,7 @@ describe('step-up at the authorization server', { concurrency: true }, () => {
   for (const target of serverTargets()) {
     describe(`${target.dialect} store`, { concurrency: 1, skip: target.skip }, () => {
       let server: TestServer;
+      const clock = testClock();
       let client: RegisteredClient;
       let vault: string;
       let ledger: string;
@@ -143,7 +144,7 @@ describe('step-up at the authorization server', { concurrency: true }, () => {
       let refreshToken = '';
 
       before(async () => {
-        server = await target.start({ tokens: { accessTokenTtl: NORMAL_TTL }, applications: [stepUpApp('vault', MAX_AGE), stepUpApp('ledger', '1h')] });
+        server = await target.start({ tokens: { accessTokenTtl: NORMAL_TTL }, applications: [stepUpApp('vault', MAX_AGE), stepUpApp('ledger', '1h')] }, { clock });
         vault = `${server.url}/mcp/vault`;
         ledger = `${server.url}/mcp/ledger`;
         client = await registerPublic(server);
@@ -187,7 +188,7 @@ describe('step-up at the authorization server', { concurrency: true }, () => {
       });
 
       it('once the sign-in is older than the max age, prompt=none cannot get the step-up scope: login_required', async () => {
-        await untilStale(signedInAt, MAX_AGE);
+        untilStale(clock, signedInAt, MAX_AGE);
         const { url, redirectUri } = authorizationUrl(server, client, { resource: vault, scope: 'vault:read vault:step-up', params: { prompt: 'none' } });
         const atClient = (location: string) => location.startsWith(redirectUri);
         const answer = await ua.follow(url, atClient);
@@ -228,7 +229,7 @@ describe('step-up at the authorization server', { concurrency: true }, () => {
 
       it('a code redeemed after the step-up has gone stale gives a token without it, at the usual lifetime', async () => {
         const code = await obtainCode(server, client, { resource: vault, scope: 'vault:read vault:step-up', ua });
-        await untilStale(signedInAt, MAX_AGE);
+        untilStale(clock, signedInAt, MAX_AGE);
         const tokens = assertTokens(await redeemCode(server, client, code));
         assert.equal(tokens.scope, 'vault:read');
         assert.equal(decodeJwt(tokens.access_token).scope, 'vault:read');

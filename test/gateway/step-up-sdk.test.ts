@@ -34,6 +34,7 @@ import { UnauthorizedError } from '@modelcontextprotocol/client';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
 import { serverTargets } from '../helpers/authz.ts';
+import { testClock, type TestClock } from '../helpers/clock.ts';
 import { startEverything, type SpawnedServer } from '../helpers/gateway.ts';
 import { assertNoServerErrors, createMcpClient, requestedScope, type Exchange, type McpTestClient } from '../helpers/mcp-clients.ts';
 import type { TestServer } from '../helpers/server.ts';
@@ -48,9 +49,9 @@ function wire(exchanges: readonly Exchange[]): string[] {
     .map((e) => [e.method, e.url.pathname, e.rpc ?? e.grantType, e.status].filter((part) => part !== undefined).join(' '));
 }
 
-/** Sleep until a sign-in at `authTime` is older than the max age (by a second). */
-async function untilStale(authTime: number): Promise<void> {
-  await sleep(Math.max(0, (authTime + MAX_AGE + 1) * 1000 - Date.now()));
+/** Move the server's clock until a sign-in at `authTime` is older than the max age (by a second). */
+function untilStale(clock: TestClock, authTime: number): void {
+  clock.advance(Math.max(0, authTime + MAX_AGE + 1 - clock.now()));
 }
 
 const signInTime = (client: McpTestClient) => decodeJwt(client.provider.currentTokens!.access_token).auth_time as number;
@@ -94,6 +95,7 @@ describe('step-up with the MCP SDK v2 client', { concurrency: true }, () => {
   for (const target of serverTargets()) {
     describe(`${target.dialect} store`, { concurrency: 1, skip: target.skip }, () => {
       let server: TestServer;
+      const clock = testClock();
       let upstream: RecordingUpstream;
       let client: McpTestClient;
       const HELD = 'bank:read bank:write';
@@ -104,7 +106,7 @@ describe('step-up with the MCP SDK v2 client', { concurrency: true }, () => {
         server = await target.start({
           tokens: { accessTokenTtl: 600 },
           applications: [{ slug: 'bank', name: 'Bank', upstream: { url: upstream.url }, autoApprove: true, tools: { move_money: { stepUp: { maxAge: MAX_AGE } } } }],
-        });
+        }, { clock });
         client = await createMcpClient({ ...server, mcpUrl: `${server.url}/mcp/bank` }, { sdk: 'v2', registration: 'dynamic' });
       });
       after(async () => {
@@ -122,7 +124,7 @@ describe('step-up with the MCP SDK v2 client', { concurrency: true }, () => {
       });
 
       it('with a sign-in older than the max age, the sensitive call gets 403 naming the step-up scope; v2 re-authorizes by itself', async () => {
-        await untilStale(signInTime(client));
+        untilStale(clock, signInTime(client));
         const mark = client.mark();
         await assert.rejects(client.call('move_money'), UnauthorizedError);
         const seen = client.since(mark);
@@ -153,7 +155,7 @@ describe('step-up with the MCP SDK v2 client', { concurrency: true }, () => {
       });
 
       it('after the step-up expires: 401 insufficient_user_authentication → refresh (without the step-up scope) → 403 → re-authorizes by itself', async () => {
-        await untilStale(signInTime(client));
+        untilStale(clock, signInTime(client));
         const calls = upstream.toolCalls().length;
         const mark = client.mark();
         await assert.rejects(client.call('move_money'), UnauthorizedError);
@@ -187,6 +189,7 @@ describe('step-up with the MCP SDK v1 client, in front of server-everything', { 
   for (const target of serverTargets()) {
     describe(`${target.dialect} store`, { concurrency: 1, skip: target.skip }, () => {
       let server: TestServer;
+      const clock = testClock();
       let everything: SpawnedServer;
       let client: McpTestClient;
       // get-env is read-only (everything:read) and shows the server's environment: it needs a step-up.
@@ -199,7 +202,7 @@ describe('step-up with the MCP SDK v1 client, in front of server-everything', { 
         server = await target.start({
           tokens: { accessTokenTtl: 600 },
           applications: [{ slug: 'everything', name: 'Everything', upstream: { url: everything.url }, autoApprove: true, tools: { 'get-env': { stepUp: { maxAge: MAX_AGE } } } }],
-        });
+        }, { clock });
         client = await createMcpClient({ ...server, mcpUrl: `${server.url}/mcp/everything` }, { sdk: 'v1', registration: 'dynamic' });
       });
       after(async () => {
@@ -218,7 +221,7 @@ describe('step-up with the MCP SDK v1 client, in front of server-everything', { 
       });
 
       it('with an old sign-in, get-env gets 403 naming the step-up scope; v1 refreshes in vain and throws 403 (it never opens the browser)', async () => {
-        await untilStale(signInTime(client));
+        untilStale(clock, signInTime(client));
         const mark = client.mark();
         await assert.rejects(client.call('get-env'), is403);
         const seen = client.since(mark);
@@ -240,7 +243,7 @@ describe('step-up with the MCP SDK v1 client, in front of server-everything', { 
       });
 
       it('after the step-up expires: 401 → refresh → 403 → refresh → 403, thrown; stepping up again works', async () => {
-        await untilStale(signInTime(client));
+        untilStale(clock, signInTime(client));
         const mark = client.mark();
         await assert.rejects(client.call('get-env'), is403);
         const seen = client.since(mark);

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
+import { testClock } from '../helpers/clock.ts';
 import { serverTargets } from '../helpers/authz.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { postMcp, signIn, toolCall, type TokenSet } from '../guard/sign-in.ts';
@@ -30,6 +31,7 @@ describe('step-up challenges at the gateway', { concurrency: true }, () => {
       let url: string;
       let plain: TokenSet;
       let stepped: TokenSet;
+      const clock = testClock();
 
       const signInFor = (scope: string) => signIn({ url: server.url, mcpUrl: url, email: server.user.email, password: server.password }, { scope });
       const call = (token: string, tool: string) => postMcp(url, toolCall(tool), { token, headers: { 'mcp-protocol-version': '2025-06-18' } });
@@ -39,7 +41,7 @@ describe('step-up challenges at the gateway', { concurrency: true }, () => {
         server = await target.start({
           tokens: { accessTokenTtl: 600 },
           applications: [{ slug: 'bank', name: 'Bank', upstream: { url: upstream.url }, autoApprove: true, tools: { move_money: { stepUp: { maxAge: MAX_AGE } } } }],
-        });
+        }, { clock });
         url = `${server.url}/mcp/bank`;
         plain = await signInFor('bank:read bank:write');
         // The gateway learns the upstream's tools in the background.
@@ -86,7 +88,7 @@ describe('step-up challenges at the gateway', { concurrency: true }, () => {
 
       it('once the sign-in is older than the tool’s max age, a token holding the step-up scope gets 401 insufficient_user_authentication (RFC 9470 §3)', async () => {
         const authTime = decodeJwt(stepped.access_token).auth_time as number;
-        await sleep(Math.max(0, (authTime + MAX_AGE + 1) * 1000 - Date.now()));
+        clock.advance(Math.max(0, authTime + MAX_AGE + 1 - clock.now()));
         const before = upstream.requests.length;
         // The token itself is still within the guard's clock tolerance (its exp is the step-up's end):
         // the step-up rule refuses it by its auth_time. A 401 makes the SDKs refresh, which drops the scope.

@@ -4,6 +4,7 @@
  * call the demo MCP server with a token. Everything goes over real HTTP to a real server; nothing
  * here knows the server's internals except where a test must plant a pre-registered client.
  */
+import type { TestClock } from './clock.ts';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -33,7 +34,7 @@ export interface ServerTarget {
   dialect: Dialect;
   /** `skip` for this target's describe (test/helpers/databases.ts). */
   skip: string | false;
-  start(overrides?: ConfigInput): Promise<TestServer>;
+  start(overrides?: ConfigInput, options?: { clock?: TestClock }): Promise<TestServer>;
 }
 
 /**
@@ -44,11 +45,11 @@ export function serverTargets(): ServerTarget[] {
   return databaseTargets().map(({ dialect, skip }) => ({
     dialect,
     skip,
-    start: dialect === 'sqlite' ? (overrides: ConfigInput = {}) => startTestServer(overrides) : startOnPostgres,
+    start: dialect === 'sqlite' ? (overrides: ConfigInput = {}, options = {}) => startTestServer(overrides, options) : startOnPostgres,
   }));
 }
 
-async function startOnPostgres(overrides: ConfigInput = {}): Promise<TestServer> {
+async function startOnPostgres(overrides: ConfigInput = {}, options: { clock?: TestClock } = {}): Promise<TestServer> {
   const url = postgresUrl();
   const schema = `pct_${randomBytes(6).toString('hex')}`;
   const drop = async () => {
@@ -63,7 +64,7 @@ async function startOnPostgres(overrides: ConfigInput = {}): Promise<TestServer>
   };
   let server: TestServer;
   try {
-    server = await startTestServer({ ...overrides, databaseUrl: url }, { schema });
+    server = await startTestServer({ ...overrides, databaseUrl: url }, { schema, clock: options.clock });
   } catch (err) {
     await drop().catch(() => {});
     throw err;

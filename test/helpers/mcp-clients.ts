@@ -9,8 +9,8 @@
  * Every HTTP exchange the SDK makes goes through a recording `fetch`, so tests can assert what
  * the client actually did on the wire (which requests, in which order, with which answers).
  */
+import { testClock, type TestClock } from './clock.ts';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth as v1Auth, type OAuthClientProvider as V1OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -533,10 +533,10 @@ export async function createMcpClient(server: TestServer, options: McpClientOpti
   return self;
 }
 
-/** Sleep until the guard refuses `accessToken`: its `exp` plus the clock skew the guard tolerates. */
-export async function untilExpired(accessToken: string): Promise<void> {
+/** Move the server's clock until the gateway refuses `accessToken`: past its `exp` and the skew it tolerates. */
+export function passExpiry(clock: TestClock, accessToken: string): void {
   const exp = decodeJwt(accessToken).exp!;
-  await sleep(Math.max(0, (exp + CLOCK_SKEW + 1) * 1000 - Date.now()));
+  clock.advance(Math.max(0, exp + CLOCK_SKEW + 1 - clock.now()));
 }
 
 /** No request the client made ended in a 5xx. */
@@ -550,15 +550,16 @@ export const METADATA_DOCUMENT_PATH = '/oauth/client-metadata.json';
 export interface ClientStory {
   server: TestServer;
   client: McpTestClient;
+  /** The server's clock: move it past a token's expiry instead of waiting for it. */
+  clock: TestClock;
   /** For metadata-document clients: the https server publishing the document. */
   documentHost: HttpsFixture | undefined;
   stop(): Promise<void>;
 }
 
 /**
- * A server on `target` with 2-second access tokens (so a refresh test only waits for one to lapse,
- * plus the guard's clock skew) that accepts metadata documents from loopback, and an SDK client of
- * the given registration kind — for a metadata-document client, with its document served over https.
+ * A server on `target`, with a clock the test moves, that accepts metadata documents from
+ * loopback, and an SDK client of the given kind pointed at its demo MCP server.
  */
 export async function startClientStory(
   target: ServerTarget,
@@ -566,7 +567,8 @@ export async function startClientStory(
   registration: Registration,
   options: Pick<McpClientOptions, 'metadata'> = {},
 ): Promise<ClientStory> {
-  const server = await target.start({ tokens: { accessTokenTtl: 2 }, cimd: { allowPrivateAddresses: true } });
+  const clock = testClock();
+  const server = await target.start({ cimd: { allowPrivateAddresses: true } }, { clock });
   let documentHost: HttpsFixture | undefined;
   let clientMetadataUrl: string | undefined;
   if (registration === 'metadata-document') {
@@ -582,6 +584,7 @@ export async function startClientStory(
   return {
     server,
     client,
+    clock,
     documentHost,
     async stop() {
       await client.close();

@@ -2,6 +2,7 @@
  * Start a real Portcullis server for a test: its own data directory, a free port, silent logs,
  * an organization (`acme`) and a user to sign in as (ada, its owner). Closed and cleaned up by node:test `after`.
  */
+import type { TestClock } from './clock.ts';
 import type { Org } from '../../src/store/orgs.ts';
 import type { User } from '../../src/store/users.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,7 +49,7 @@ export const TEST_PASSWORD = 'correct horse battery staple';
  */
 export async function startTestServer(
   overrides: ConfigInput = {},
-  options: { env?: NodeJS.ProcessEnv; schema?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; schema?: string; clock?: TestClock } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-test-'));
   const config = loadConfig({
@@ -56,7 +57,7 @@ export async function startTestServer(
     cwd: dataDir,
     overrides: { port: 0, dataDir, logLevel: 'silent', ...overrides },
   });
-  const running = await startPortcullis(config, { log: silentLogger(), quiet: true, schema: options.schema });
+  const running = await startPortcullis(config, { log: silentLogger(), quiet: true, schema: options.schema, clock: options.clock });
   const people = await testPeople(running);
   const stop = async () => {
     await running.close();

@@ -23,6 +23,7 @@ import {
   type TokenSet,
 } from '../helpers/authz.ts';
 import { approveDeviceOverHttp, deviceStep, pollDeviceToken, startDeviceAuthorization } from '../helpers/device.ts';
+import { testClock } from '../helpers/clock.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 import { checkboxValues, findForm, UserAgent, type PageResponse } from '../helpers/user-agent.ts';
 import type { OrgRole, ResourceRole } from '../../src/core/roles.ts';
@@ -40,9 +41,10 @@ describe('tokens bound to an organization', () => {
   let workspace: OrgResource;
   let otherWorkspace: OrgResource;
   let people = 0;
+  const clock = testClock();
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, { clock });
     client = await registerPublic(server, { client_name: 'Notes desktop' });
     workspace = await server.store.orgs.createResource({ orgId: server.org.id, kind: 'workspace', parentId: null, name: 'Research', at: at() });
     otherWorkspace = await server.store.orgs.createResource({ orgId: server.org.id, kind: 'workspace', parentId: null, name: 'Finance', at: at() });
@@ -213,7 +215,7 @@ describe('tokens bound to an organization', () => {
       const user = await person('owner', undefined, org);
       const tokens = await tokensFor(user);
       const refreshed = assertTokens(await refresh(server, client, tokens.refresh_token!));
-      await new Promise((resolve) => setTimeout(resolve, 3100));
+      clock.advance(3);
       assertOAuthError(await refresh(server, client, refreshed.refresh_token!), 'invalid_grant', 400);
     });
 

@@ -7,7 +7,7 @@
 import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isRefusal, PortcullisError } from '../../src/core/errors.ts';
+import { isRefusal } from '../../src/core/errors.ts';
 import { deleteUser, disableUser, enableUser, removeMember, setRole } from '../../src/identity/people.ts';
 import { storesUnderTest } from '../helpers/stores.ts';
 import { identityFixture } from './support.ts';

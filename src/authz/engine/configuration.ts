@@ -14,7 +14,7 @@ import { stepUpInteractionPolicy } from '../step-up.ts';
 import { renderEngineError, renderLogoutPage, renderLogoutSuccess } from '../views.ts';
 import { CLAIMS, findAccount } from './accounts.ts';
 import type { AuthzDeps } from './deps.ts';
-import { extraTokenClaims, REFRESH_TOKEN_ISSUANCE, resourceIndicators } from './issuance.ts';
+import { extraTokenClaims, REFRESH_TOKEN_ISSUANCE, resourceIndicators, tokensDatedBy } from './issuance.ts';
 import { lifetimes } from './lifetimes.ts';
 import { clientMetadataRules, dynamicRegistration, metadataDocuments } from './registration.ts';
 import { loadExistingGrant } from './remembered-grants.ts';
@@ -53,6 +53,7 @@ export function engineConfiguration(deps: AuthzDeps): Configuration {
     ...REFRESH_TOKEN_ISSUANCE,
     loadExistingGrant: loadExistingGrant(deps),
     extraTokenClaims,
+    formats: tokensDatedBy(now),
     findAccount: findAccount(store, now),
     interactions: {
       // The default prompts, plus a fresh sign-in when a step-up scope is asked for (authz/step-up.ts).

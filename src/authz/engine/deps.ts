@@ -17,5 +17,7 @@ export interface AuthzDeps {
   keyRing: KeyRing;
   log: Logger;
   now: () => number;
+  /** Milliseconds on the same clock (device polling paces in ms). */
+  nowMs?: () => number;
   revokeGrant: GrantRevoker;
 }

@@ -118,3 +118,22 @@ export const REFRESH_TOKEN_ISSUANCE = {
   rotateRefreshToken: true,
   revokeGrantPolicy: () => true,
 } satisfies Configuration;
+
+/**
+ * JWT access tokens dated by the server's clock, not the engine's: the engine reads Date.now() and
+ * takes no clock, so a token's `iat` and `exp` would disagree with everything else Portcullis
+ * decides by time — the gateway checks `exp` against this same clock. In production both are the
+ * system clock and nothing changes; tests move the server's clock instead of sleeping.
+ */
+export function tokensDatedBy(now: () => number): NonNullable<Configuration['formats']> {
+  return {
+    customizers: {
+      jwt: async (_ctx, _token, jwt) => {
+        const { iat, exp } = jwt.payload as { iat?: number; exp?: number };
+        if (typeof iat !== 'number' || typeof exp !== 'number') return;
+        const issued = now();
+        Object.assign(jwt.payload, { iat: issued, exp: issued + (exp - iat) });
+      },
+    },
+  };
+}

@@ -18,7 +18,7 @@ export function installMiddleware(provider: Provider, deps: AuthzDeps): void {
   provider.use(async (_ctx, next) => withRefreshScope(next));
   provider.use(clientLookupsPerRequest);
   // RFC 8628: the polling interval, slow_down and expired_token (authz/device/polling.ts).
-  provider.use(devicePolling({ store: deps.store, pepper: deps.secrets.pepper, now: deps.now }));
+  provider.use(devicePolling({ store: deps.store, pepper: deps.secrets.pepper, now: deps.now, nowMs: deps.nowMs }));
   provider.use(defaultScopes(deps.resources, deps.defaultResource, deps.config.publicUrl));
   provider.use(completeAnswers(deps.resources));
 }
