@@ -97,7 +97,7 @@ for (const { dialect, skip } of databaseTargets()) {
         const call = await mcpCall(url, token, 'tools/call', { name: 'lookup', arguments: {} });
         return call.message?.result ? call : undefined;
       }, 'the approval to reach the second process');
-      assert.equal((result.message?.result as { content: { text: string }[] }).content[0]?.text, 'lookup ran');
+      assert.equal((result.message?.result as { content: { text: string }[] }).content[0]?.text, 'lookup done');
       assert.deepEqual(toolNames(await mcpCall(url, token, 'tools/list')), ['lookup']);
     });
 

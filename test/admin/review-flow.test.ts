@@ -78,7 +78,7 @@ describe('tool review through the admin API', () => {
     assert.equal(approved.body.reviewedBy, 'root@example.com');
     assert.deepEqual(toolNames(await mcpCall(url, token, 'tools/list')), ['lookup']);
     const call = await mcpCall(url, token, 'tools/call', { name: 'lookup', arguments: {} });
-    assert.deepEqual((call.message?.result as { content: { text: string }[] }).content[0]?.text, 'lookup ran');
+    assert.deepEqual((call.message?.result as { content: { text: string }[] }).content[0]?.text, 'lookup done');
     assert.equal(toy.received('tools/call').length, 1);
     assert.equal(rpcErrorCode(await mcpCall(url, token, 'tools/call', { name: 'erase', arguments: {} })), 'policy_denied');
     assert.equal(toy.received('tools/call').length, 1);

@@ -8,12 +8,9 @@
  * - `mcpCall()`: one JSON-RPC request to a gateway URL with a bearer token, the raw HTTP answer;
  * - `mint()`: an access token signed with the server's active key (the self-test's minting).
  */
+import { startFixtureMcp, type FixtureMcp, type FixtureTool } from '../helpers/gateway.ts';
 import type { User } from '../../src/store/users.ts';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createMcpHandler, Server } from '@modelcontextprotocol/server';
 import { mintSelfTestToken } from '../../src/applications/self-test.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
 import { TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
@@ -22,89 +19,20 @@ import { UserAgent } from '../helpers/user-agent.ts';
 // ---------------------------------------------------------------------------------------------
 // A toy MCP server
 
-export interface ToyTool {
-  name: string;
-  description: string;
-  annotations?: Record<string, unknown>;
-}
-
-export interface ToyRequest {
-  method: string;
-  headers: IncomingHttpHeaders;
-  /** JSON-RPC methods in the body. */
-  rpc: string[];
-  body: string;
-}
-
-export interface ToyMcp {
-  url: string;
-  tools: ToyTool[];
-  requests: ToyRequest[];
-  /** Requests whose body carried this JSON-RPC method. */
-  received(method: string): ToyRequest[];
-  stop(): Promise<void>;
-}
-
 export const READ_ONLY = { readOnlyHint: true };
 export const DESTRUCTIVE = { readOnlyHint: false, destructiveHint: true };
 
-export async function startToyMcp(tools: ToyTool[] = [
-  { name: 'lookup', description: 'Look something up', annotations: READ_ONLY },
-  { name: 'erase', description: 'Erase everything', annotations: DESTRUCTIVE },
-]): Promise<ToyMcp> {
-  const state = { tools };
-  const requests: ToyRequest[] = [];
-  const handler = createMcpHandler(
-    () => {
-      const server = new Server({ name: 'toy-mcp', version: '1.2.3' }, { capabilities: { tools: { listChanged: true } } });
-      server.setRequestHandler('tools/list', async () => ({ tools: state.tools.map((t) => ({ inputSchema: { type: 'object', properties: {} }, ...t })) }) as never);
-      server.setRequestHandler('tools/call', async (request) => ({ content: [{ type: 'text', text: `${request.params.name} ran` }] }));
-      return server;
-    },
-    { keepAliveMs: 0 },
-  );
-  const http = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    let rpc: string[] = [];
-    try {
-      rpc = [JSON.parse(body) as unknown].flat().map((m) => String((m as { method?: unknown }).method ?? '')).filter(Boolean);
-    } catch {
-      rpc = [];
-    }
-    requests.push({ method: req.method!, headers: req.headers, rpc, body });
-    try {
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-      const response = await handler.fetch(new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers, body: req.method === 'POST' ? body : undefined }));
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      if (!response.body) return void res.end();
-      Readable.fromWeb(response.body as never).on('error', () => res.destroy()).pipe(res);
-    } catch {
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    }
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const port = (http.address() as AddressInfo).port;
-  const toy: ToyMcp = {
-    url: `http://127.0.0.1:${port}/mcp`,
-    get tools() {
-      return state.tools;
-    },
-    set tools(next) {
-      state.tools = next;
-    },
-    requests,
-    received: (method) => requests.filter((r) => r.rpc.includes(method)),
-    async stop() {
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      await handler.close();
-    },
-  };
-  return toy;
+/** The one fixture MCP server (test/helpers/gateway.ts), with a read-only and a destructive tool. */
+export type ToyMcp = FixtureMcp;
+export type ToyTool = FixtureTool;
+
+export function startToyMcp(
+  tools: ToyTool[] = [
+    { name: 'lookup', description: 'Look something up', annotations: READ_ONLY },
+    { name: 'erase', description: 'Erase everything', annotations: DESTRUCTIVE },
+  ],
+): Promise<ToyMcp> {
+  return startFixtureMcp({ tools });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ for (const target of serverTargets()) {
     });
     after(async () => {
       await w?.server.stop();
-      await w?.upstream.close();
+      await w?.upstream.stop();
     });
 
     it('a read key lists only the tools its level allows, calls them, and is told which scope to ask for otherwise', async () => {

@@ -151,7 +151,7 @@ describe('conditions through the gateway', { concurrency: true }, () => {
       });
       after(async () => {
         await g?.server.stop();
-        await g?.upstream.close();
+        await g?.upstream.stop();
       });
 
       it('inside the application’s window (in its time zone), calls reach the upstream', async () => {
@@ -230,7 +230,7 @@ describe('conditions through the gateway', { concurrency: true }, () => {
       });
       after(async () => {
         await g?.server.stop();
-        await g?.upstream.close();
+        await g?.upstream.stop();
       });
 
       it('the address the proxy appended decides', async () => {
@@ -278,7 +278,7 @@ describe('conditions through the gateway', { concurrency: true }, () => {
     });
     after(async () => {
       await g?.server.stop();
-      await g?.upstream.close();
+      await g?.upstream.stop();
     });
 
     it('an IPv6 peer (::1) matches an IPv6 list and not an IPv4 one', async () => {

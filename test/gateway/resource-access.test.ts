@@ -123,7 +123,7 @@ for (const target of serverTargets()) {
     });
     after(async () => {
       await w?.server.stop();
-      await w?.upstream.close();
+      await w?.upstream.stop();
     });
 
     it('a project inherits the workspace role: bob reads and writes in Alpha', async () => {

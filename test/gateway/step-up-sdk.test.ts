@@ -112,7 +112,7 @@ describe('step-up with the MCP SDK v2 client', { concurrency: true }, () => {
       after(async () => {
         await client?.close();
         await server?.stop();
-        await upstream?.close();
+        await upstream?.stop();
       });
 
       it('signs in; the tools that need no step-up work, and the sensitive one is listed', async () => {

@@ -53,7 +53,7 @@ describe('step-up challenges at the gateway', { concurrency: true }, () => {
       });
       after(async () => {
         await server?.stop();
-        await upstream?.close();
+        await upstream?.stop();
       });
 
       it('a token without the step-up scope: 403 insufficient_scope naming it, plus RFC 9470 with max_age; the upstream never sees the call', async () => {

@@ -4,8 +4,7 @@
  * Plus small helpers for calling /mcp with raw HTTP, so tests see exactly what is on the wire.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { authorizeInBrowser } from '../helpers/oauth-flow.ts';
+import { signIn as codeFlow } from '../helpers/authz.ts';
 
 export const REDIRECT = 'http://127.0.0.1:8765/callback';
 
@@ -37,29 +36,11 @@ export async function registerPublicClient(issuer: string, name = 'Guard test cl
   return ((await response.json()) as { client_id: string }).client_id;
 }
 
+/** A fresh public client (dynamic registration, as MCP desktop clients do) signs `email` in: the one code flow of helpers/authz.ts. */
 export async function signIn(target: SignInTarget, options: { scope?: string; clientId?: string } = {}): Promise<TokenSet> {
   const clientId = options.clientId ?? (await registerPublicClient(target.url));
-  const verifier = randomBytes(32).toString('base64url');
-  const url = new URL(`${target.url}/oauth/authorize`);
-  url.searchParams.set('client_id', clientId);
-  url.searchParams.set('redirect_uri', REDIRECT);
-  url.searchParams.set('response_type', 'code');
-  url.searchParams.set('code_challenge', createHash('sha256').update(verifier).digest('base64url'));
-  url.searchParams.set('code_challenge_method', 'S256');
-  url.searchParams.set('state', randomBytes(8).toString('hex'));
-  url.searchParams.set('resource', target.mcpUrl);
-  if (options.scope) url.searchParams.set('scope', options.scope);
-  const { callback } = await authorizeInBrowser(url.href, { email: target.email, password: target.password, redirectUri: REDIRECT });
-  const code = callback.searchParams.get('code');
-  assert.ok(code, `no code in ${callback.href}`);
-  const response = await fetch(`${target.url}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, client_id: clientId, resource: target.mcpUrl }),
-  });
-  const body = (await response.json()) as Omit<TokenSet, 'clientId'>;
-  assert.equal(response.status, 200, JSON.stringify(body));
-  return { ...body, clientId };
+  const { code: _code, ...tokens } = await codeFlow(target, { client_id: clientId }, { email: target.email, password: target.password, scope: options.scope, redirectUri: REDIRECT });
+  return { ...(tokens as Omit<TokenSet, 'clientId'>), clientId };
 }
 
 /** Revoke a refresh token (RFC 7009) as the public client that holds it: its whole grant goes. */

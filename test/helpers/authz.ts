@@ -23,7 +23,13 @@ export const LOOPBACK_REDIRECT = 'http://127.0.0.1/callback';
 /** What the client actually listens on: the registered URI with an ephemeral port. */
 export const LOOPBACK_REDIRECT_WITH_PORT = 'http://127.0.0.1:53682/callback';
 
-export function endpoint(server: TestServer, route: keyof typeof ROUTES): string {
+/**
+ * A server to sign in at: its issuer URL and the resource (MCP server) asked for — a TestServer,
+ * or another instance known only by its URLs; its test user is the default person signing in.
+ */
+export type AuthServer = Pick<TestServer, 'url' | 'mcpUrl'> & Partial<Pick<TestServer, 'user' | 'password'>>;
+
+export function endpoint(server: Pick<TestServer, 'url'>, route: keyof typeof ROUTES): string {
   return `${server.url}${ROUTES[route]}`;
 }
 
@@ -227,7 +233,7 @@ export interface AuthorizeOptions {
   params?: Record<string, string | undefined>;
 }
 
-export function authorizationUrl(server: TestServer, client: { client_id: string }, options: AuthorizeOptions = {}): { url: string; pkce: Pkce; state: string; redirectUri: string } {
+export function authorizationUrl(server: AuthServer, client: { client_id: string }, options: AuthorizeOptions = {}): { url: string; pkce: Pkce; state: string; redirectUri: string } {
   const pkce = options.pkce ?? newPkce();
   const state = options.state ?? randomBytes(12).toString('base64url');
   const redirectUri = options.redirectUri ?? LOOPBACK_REDIRECT_WITH_PORT;
@@ -247,6 +253,9 @@ export function authorizationUrl(server: TestServer, client: { client_id: string
   return { url: url.href, pkce, state, redirectUri };
 }
 
+/** Who signs in (default: the server's test user) and what the browser does. */
+export type SignInOptions = AuthorizeOptions & { ua?: UserAgent; email?: string; password?: string; untick?: string[] };
+
 export interface CodeResult extends BrowserResult {
   code: string;
   pkce: Pkce;
@@ -256,14 +265,17 @@ export interface CodeResult extends BrowserResult {
 
 /** Sign in and approve in a (simulated) browser; returns the code from the callback. */
 export async function obtainCode(
-  server: TestServer,
+  server: AuthServer,
   client: { client_id: string },
-  options: AuthorizeOptions & { ua?: UserAgent; email?: string; password?: string; untick?: string[] } = {},
+  options: SignInOptions = {},
 ): Promise<CodeResult> {
   const { url, pkce, state, redirectUri } = authorizationUrl(server, client, options);
+  const email = options.email ?? server.user?.email;
+  const password = options.password ?? server.password;
+  assert.ok(email && password, 'who signs in: the server has no test user, give email and password');
   const result = await authorizeInBrowser(url, {
-    email: options.email ?? server.user.email,
-    password: options.password ?? server.password,
+    email,
+    password,
     redirectUri,
     ua: options.ua,
     untick: options.untick,
@@ -283,7 +295,7 @@ export interface TokenSet {
 }
 
 export function redeemCode(
-  server: TestServer,
+  server: Pick<TestServer, 'url'>,
   client: ClientCredentials,
   grant: { code: string; pkce: Pkce; redirectUri: string },
   extra: Record<string, string | undefined> = {},
@@ -295,7 +307,7 @@ export function redeemCode(
   );
 }
 
-export function refresh(server: TestServer, client: ClientCredentials, refreshToken: string, extra: Record<string, string | undefined> = {}): Promise<OAuthResponse> {
+export function refresh(server: Pick<TestServer, 'url'>, client: ClientCredentials, refreshToken: string, extra: Record<string, string | undefined> = {}): Promise<OAuthResponse> {
   return postForm(endpoint(server, 'token'), { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, client);
 }
 
@@ -308,14 +320,14 @@ export function assertTokens(res: OAuthResponse): TokenSet {
   return res.body as TokenSet;
 }
 
-/** The whole flow: sign in, approve, redeem. */
-export async function signIn(
-  server: TestServer,
-  client: ClientCredentials,
-  options: AuthorizeOptions & { ua?: UserAgent } = {},
-): Promise<TokenSet & { code: CodeResult }> {
+/**
+ * The whole authorization code flow, as an MCP client runs it: sign in, approve, redeem (the
+ * resource named again at the token endpoint, RFC 8707 §2.2). The one sign-in every test uses.
+ */
+export async function signIn(server: AuthServer, client: ClientCredentials, options: SignInOptions = {}): Promise<TokenSet & { code: CodeResult }> {
   const code = await obtainCode(server, client, options);
-  const tokens = assertTokens(await redeemCode(server, client, code));
+  const resource = options.resource === null ? undefined : (options.resource ?? server.mcpUrl);
+  const tokens = assertTokens(await redeemCode(server, client, code, { resource }));
   return { ...tokens, code };
 }
 

@@ -124,6 +124,8 @@ export interface RecordedRequest {
   json: unknown;
   /** The JSON-RPC method(s) of a POST body. */
   rpc: string[];
+  /** The JSON-RPC messages of a POST body (a batch's, or the one). */
+  messages: Array<{ method?: string; params?: { name?: string } }>;
   /** True once the connection closed before the answer was complete (the gateway let go). */
   aborted: boolean;
   /** True once the answer was completely written. */
@@ -147,6 +149,8 @@ export interface FixtureMcp {
   readonly requests: RecordedRequest[];
   /** Requests carrying the JSON-RPC `method`. */
   received(method: string): RecordedRequest[];
+  /** Names of the tools called so far, in order. */
+  toolCalls(): string[];
   /** The catalogue (change it freely; the next request sees the change). */
   tools: FixtureTool[];
   /** Tools per tools/list page (undefined: one page). */
@@ -246,7 +250,8 @@ export async function startFixtureMcp(options: { tools?: FixtureTool[]; pageSize
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     const json = parseJson(body);
-    const record: RecordedRequest = { method: req.method!, url: req.url!, headers: req.headers, body, json, rpc: rpcMethods(json), aborted: false, finished: false };
+    const messages = json === undefined ? [] : ([json].flat() as RecordedRequest['messages']);
+    const record: RecordedRequest = { method: req.method!, url: req.url!, headers: req.headers, body, json, rpc: rpcMethods(json), messages, aborted: false, finished: false };
     requests.push(record);
     const abort = new AbortController();
     res.on('finish', () => (record.finished = true));
@@ -279,6 +284,7 @@ export async function startFixtureMcp(options: { tools?: FixtureTool[]; pageSize
     url: `http://127.0.0.1:${port}/mcp`,
     requests,
     received: (method) => requests.filter((r) => r.rpc.includes(method)),
+    toolCalls: () => requests.flatMap((r) => r.messages.filter((m) => m.method === 'tools/call').map((m) => m.params?.name ?? '')),
     get tools() {
       return state.tools;
     },
