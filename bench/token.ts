@@ -54,7 +54,10 @@ async function preparePortcullis(dataDir: string): Promise<void> {
   const store = await openStore({ dataDir });
   await store.migrate();
   const { secrets } = loadRootSecret({ dataDir });
-  await store.users.create({ email: EMAIL, passwordHash: await hashPassword(PASSWORD) });
+  const user = await store.users.create({ email: EMAIL, passwordHash: await hashPassword(PASSWORD) });
+  // Tokens act for an organization (docs/design/identity.md): the bench user owns one.
+  const org = await store.orgs.create({ slug: 'bench', name: 'Bench' });
+  await store.orgs.addMember(org.id, user.id, 'owner', Math.floor(Date.now() / 1000));
   // A confidential client: its identity is proven, so consent is remembered (RFC 8252 §8.6).
   await store.clients.upsert(
     clientToRecord(
