@@ -147,17 +147,3 @@ export function accessTokenTtl(
   const left = authTime === undefined ? 0 : maxAge - (now - authTime);
   return Math.max(1, Math.min(ttl, left));
 }
-
-/** "90 seconds", "5 minutes", "2 hours" — for the consent page. */
-export function plainDuration(seconds: number): string {
-  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  if (seconds % 3600 === 0) return unit(seconds / 3600, 'hour');
-  if (seconds % 60 === 0) return unit(seconds / 60, 'minute');
-  return unit(seconds, 'second');
-}
-
-/** What the consent page says about a resource's step-up scope, in plain English. */
-export function describeStepUp(resource: ProtectedResource, description: string | undefined): string {
-  const lasting = resource.stepUpMaxAge === undefined ? '' : ` — for ${plainDuration(resource.stepUpMaxAge)} after you sign in, then you are asked to sign in again`;
-  return `${description ?? `Confirm it is you before sensitive actions in ${resource.name}`}${lasting}`;
-}

@@ -8,6 +8,7 @@ import type { Org } from '../store/orgs.ts';
 import type { User } from '../store/users.ts';
 import { html, page, type Html } from '../web/html.ts';
 import { csrfToken, type WebContext, type WebDeps } from '../web/pages.ts';
+import { signInForm } from '../web/sign-in-form.ts';
 import { newPasswordFields } from './password-fields.ts';
 
 export const INVITATION_PURPOSE = 'invitation';
@@ -29,9 +30,7 @@ function offerForm(deps: WebDeps, c: WebContext, { token, invitation, org }: Inv
     case 'other':
       return html`<p>You are signed in as <strong>${offer.user.email}</strong>. Only ${invitation.email} can accept this invitation: sign out, then open the link again.</p>`;
     case 'sign-in':
-      return html`<form method="post" action="${action}">${hidden}
-<label for="password">Password for ${invitation.email}</label><input id="password" name="password" type="password" autocomplete="current-password" required autofocus>
-<div class="actions"><button class="primary" type="submit">Sign in and join</button></div></form>`;
+      return signInForm({ action, hidden, email: invitation.email, emailFixed: true, submit: 'Sign in and join' });
     case 'create':
       return html`<form method="post" action="${action}">${hidden}
 <p class="muted">Create your account to join.</p>

@@ -6,6 +6,7 @@ import type { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { checkPassword } from '../identity/password-login.ts';
 import { html, page } from '../web/html.ts';
+import { signInForm } from '../web/sign-in-form.ts';
 import { SESSION_COOKIE } from '../web/session.ts';
 import { clearSessionCookie, clientIp, csrfToken, csrfValid, field, setSessionCookie, type WebContext, type WebDeps, type WebEnv } from '../web/pages.ts';
 
@@ -20,14 +21,11 @@ export function signInRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
       title: 'Sign in',
       base,
       body: html`<h1>Sign in to Portcullis</h1>
-${error ? html`<p class="error" role="alert">${error}</p>` : ''}
-<form method="post" action="${base}/login">
-<input type="hidden" name="csrf" value="${csrfToken(deps, c, 'signin')}">
-${next ? html`<input type="hidden" name="next" value="${next}">` : ''}
-<label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<div class="actions"><button class="primary" type="submit">Sign in</button></div>
-</form>
+${signInForm({
+  action: `${base}/login`,
+  hidden: html`<input type="hidden" name="csrf" value="${csrfToken(deps, c, 'signin')}">${next ? html`<input type="hidden" name="next" value="${next}">` : ''}`,
+  error,
+})}
 <p class="muted"><a href="${base}/forgot-password" data-testid="forgot-password">Forgot password?</a></p>`,
     });
 

@@ -11,13 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import {
   accessTokenTtl,
-  describeStepUp,
   freshSignIn,
-  plainDuration,
   requestedStepUpMaxAge,
   sessionAnswersLogin,
   tokenEndpointScopes,
 } from '../../src/authz/step-up.ts';
+import { plainDuration, scopeText } from '../../src/web/approval.ts';
 import {
   addStaticClient,
   assertTokens,
@@ -108,7 +107,7 @@ describe('step-up helpers (fixed clocks)', () => {
     assert.equal(plainDuration(3600), '1 hour');
     assert.equal(plainDuration(7200), '2 hours');
     assert.equal(
-      describeStepUp(resource(), 'Confirm it is you before sensitive actions in Vault'),
+      scopeText(resource({ scopes: [{ name: 'vault:step-up', description: 'Confirm it is you before sensitive actions in Vault' }] }), 'vault:step-up'),
       'Confirm it is you before sensitive actions in Vault — for 5 minutes after you sign in, then you are asked to sign in again',
     );
   });

@@ -8,7 +8,8 @@ import type { ProtectedResource } from '../../core/protected-resource.ts';
 import { isUnavailable } from '../../core/errors.ts';
 import type { WebDeps } from '../../web/pages.ts';
 import type { SignedIn } from '../../web/session.ts';
-import { clientView, type ClientView } from '../client-view.ts';
+import type { ClientView } from '../../web/approval.ts';
+import { clientView } from '../client-view.ts';
 import { OIDC_SCOPES } from '../protocol.ts';
 
 export type DeviceCode = InstanceType<Provider['DeviceCode']>;

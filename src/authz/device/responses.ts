@@ -4,7 +4,7 @@
  */
 import { csrfToken, type WebContext, type WebDeps } from '../../web/pages.ts';
 import type { SignedIn } from '../../web/session.ts';
-import { staysConnectedDays } from '../client-view.ts';
+import { staysConnectedDays } from '../../web/approval.ts';
 import { deviceChoices } from './decision.ts';
 import type { DeviceRequest } from './requests.ts';
 import { ticketFor } from './tickets.ts';

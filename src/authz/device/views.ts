@@ -5,10 +5,9 @@
  */
 import type { ProtectedResource } from '../../core/protected-resource.ts';
 import { html, page, type Html } from '../../web/html.ts';
-import { unverifiedWarning, type ClientView } from '../client-view.ts';
+import { accountScopes, clientCard, scopeCheckbox, staysConnectedNote, unverifiedWarning, type ClientView } from '../../web/approval.ts';
+import { signInForm } from '../../web/sign-in-form.ts';
 import type { MemberOrg } from '../grant-org.ts';
-import { OIDC_SCOPE_TEXT, scopeText, toolsNeeding } from '../scope-text.ts';
-import { credentialFields } from '../sign-in-fields.ts';
 import { formatUserCode } from './user-codes.ts';
 
 /** The hidden fields of a form about one code: its CSRF token, the code and this browser's ticket. */
@@ -73,12 +72,7 @@ export function signInPage(view: { base: string; form: CodeForm; error?: string;
 ${view.again
   ? html`<p>The device showing <strong class="user-code">${shownCode}</strong> asks for actions that need a recent sign-in. Enter your password again to continue.</p>`
   : html`<p>to connect the device showing <strong class="user-code">${shownCode}</strong></p>`}
-${alert(view.error)}
-<form id="device-login" method="post" action="${base}/device/login">
-${hiddenFields(form)}
-${credentialFields(view.email ?? '')}
-<div class="actions"><button class="primary" type="submit">Sign in</button></div>
-</form>`,
+${signInForm({ id: 'device-login', action: `${base}/device/login`, hidden: hiddenFields(form), email: view.email, error: view.error })}`,
   });
 }
 
@@ -101,11 +95,7 @@ export interface ConfirmView {
 
 export function confirmPage(view: ConfirmView): string {
   const { client } = view;
-  const body = html`<div class="client">
-${client.logo ? html`<img src="${client.logo}" alt="">` : ''}
-<div><h1>Connect ${client.name}?</h1>
-<p class="muted">Signed in as ${view.userEmail}</p></div>
-</div>
+  const body = html`${clientCard(client, `Connect ${client.name}?`, view.userEmail)}
 ${unverifiedWarning(client)}
 <p>Check that your device shows this code:</p>
 <p class="user-code">${formatUserCode(view.form.userCode)}</p>
@@ -130,10 +120,8 @@ function decisionForm(view: ConfirmView): Html {
 ${hiddenFields(view.form)}
 ${offered.length > 1 ? orgPicker(offered) : ''}
 ${resource ? resourceScopes(resource, view.shown, offered.length > 1) : ''}
-${client.staysConnected ? html`<p class="muted">If you approve, ${client.name} stays connected for up to ${view.staysConnectedDays} days or until you disconnect it.</p>` : ''}
-${view.oidcScopes.some((s) => OIDC_SCOPE_TEXT[s])
-  ? html`<h2>Your account</h2><ul class="scopes">${view.oidcScopes.filter((s) => OIDC_SCOPE_TEXT[s]).map((s) => html`<li>${OIDC_SCOPE_TEXT[s]!}</li>`)}</ul>`
-  : ''}
+${staysConnectedNote(client, view.staysConnectedDays)}
+${accountScopes(view.oidcScopes)}
 <div class="actions">
 <button class="primary" type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button>
@@ -156,11 +144,7 @@ ${shown.length ? scopeList(resource, shown, severalOrgs) : html`<p class="muted"
 
 function scopeList(resource: ProtectedResource, shown: string[], severalOrgs: boolean): Html {
   return html`<ul class="scopes">
-${shown.map((scope) => {
-  const tools = toolsNeeding(resource, scope);
-  return html`<li><label><input type="checkbox" name="grant" value="${scope}" checked> ${scopeText(resource, scope)}</label>
-<span class="tools"><code>${scope}</code>${tools.length ? html` · tools: ${tools.join(', ')}` : ''}</span></li>`;
-})}
+${shown.map((scope) => scopeCheckbox(resource, scope, scope))}
 </ul>
 ${severalOrgs ? html`<p class="muted">Permissions your role in the organization you choose does not give are left out.</p>` : ''}`;
 }

@@ -9,9 +9,8 @@ import type { ProtectedResource } from '../../core/protected-resource.ts';
 import { html, page, type Html } from '../../web/html.ts';
 import type { OrgAccess } from '../../identity/token-permissions.ts';
 import { scopeMinRole } from '../../identity/permissions.ts';
-import { unverifiedWarning, type ClientView } from '../client-view.ts';
+import { accountScopes, clientCard, scopeCheckbox, scopeDetail, scopeText, staysConnectedNote, unverifiedWarning, type ClientView } from '../../web/approval.ts';
 import type { MemberOrg } from '../grant-org.ts';
-import { OIDC_SCOPE_TEXT, scopeText, toolsNeeding } from '../scope-text.ts';
 
 export type ConsentClient = Omit<ClientView, 'id'>;
 
@@ -63,20 +62,15 @@ ${view.orgs.map(
 
 function scopeItem(view: ConsentView, request: ConsentResourceRequest, index: number, scope: string, allowed: ReadonlySet<string>): Html {
   const { resource } = request;
-  const tools = resource ? toolsNeeding(resource, scope) : [];
+  if (allowed.has(scope)) return scopeCheckbox(resource, scope, `${index}|${scope}`);
   const definition = resource?.scopes.find((s) => s.name === scope);
   const text = resource ? scopeText(resource, scope) : scope;
-  const detail = html`<span class="tools"><code>${scope}</code>${tools.length ? html` · tools: ${tools.join(', ')}` : ''}</span>`;
-  if (allowed.has(scope)) {
-    return html`<li><label><input type="checkbox" name="grant" value="${index}|${scope}" checked> ${text}</label>
-${detail}</li>`;
-  }
   const reason = definition
     ? `Not available: it needs the ${scopeMinRole(definition)} role in ${view.selected.name}, which you do not have.`
     : 'Not available: this permission is not offered here.';
   return html`<li class="unavailable" data-scope="${scope}"><span class="scope-text">${text}</span>
 <span class="reason">${reason}</span>
-${detail}</li>`;
+${scopeDetail(resource, scope)}</li>`;
 }
 
 export function renderConsent(view: ConsentView): string {
@@ -84,15 +78,11 @@ export function renderConsent(view: ConsentView): string {
   return page({
     title: 'Allow access?',
     base,
-    body: html`<div class="client">
-${client.logo ? html`<img src="${client.logo}" alt="">` : ''}
-<div><h1>${client.name} wants to access your account</h1>
-<p class="muted">Signed in as ${view.userEmail}</p></div>
-</div>
+    body: html`${clientCard(client, `${client.name} wants to access your account`, view.userEmail)}
 ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
 ${unverifiedWarning(client)}
 ${view.returnTo ? html`<p>After you decide, you will be sent back to <strong>${view.returnTo}</strong>.</p>` : ''}
-${client.staysConnected ? html`<p class="muted">If you approve, ${client.name} stays connected for up to ${view.staysConnectedDays} days or until you disconnect it.</p>` : ''}
+${staysConnectedNote(client, view.staysConnectedDays)}
 <form method="post" action="${base}/interaction/${uid}/consent">
 <input type="hidden" name="csrf" value="${view.csrf}">
 ${orgPicker(view)}
@@ -104,7 +94,7 @@ ${view.requests.map((request, index) => {
 ${request.scopes.map((scope) => scopeItem(view, request, index, scope, allowed))}
 </ul>`;
 })}
-${view.oidcScopes.length ? html`<h2>Your account</h2><ul class="scopes">${view.oidcScopes.filter((s) => OIDC_SCOPE_TEXT[s]).map((s) => html`<li>${OIDC_SCOPE_TEXT[s]!}</li>`)}</ul>` : ''}
+${accountScopes(view.oidcScopes)}
 <div class="actions">
 <button class="primary" type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button>

@@ -4,9 +4,9 @@
  */
 import { html, page } from '../../web/html.ts';
 import { csrfToken, type WebContext, type WebDeps } from '../../web/pages.ts';
-import { staysConnectedDays, type ClientView } from '../client-view.ts';
+import { staysConnectedDays, type ClientView } from '../../web/approval.ts';
+import { signInForm } from '../../web/sign-in-form.ts';
 import type { OrgChoices } from '../grant-org.ts';
-import { credentialFields } from '../sign-in-fields.ts';
 import { isStepUpPrompt } from '../step-up.ts';
 import { allowedFor, consentRequests, type ConsentOrg } from './consent.ts';
 import { renderConsent, renderNoOrg } from './consent-page.ts';
@@ -37,12 +37,13 @@ export function loginForm(deps: WebDeps, c: WebContext, details: Interaction, cl
 ${stepUp
   ? html`<p><strong>${clientName}</strong> asks for actions that need a recent sign-in. Enter your password again to continue.</p>`
   : html`<p>to continue to <strong>${clientName}</strong></p>`}
-${error ? html`<p class="error" role="alert">${error}</p>` : ''}
-<form method="post" action="${deps.base}/interaction/${uid}/login">
-<input type="hidden" name="csrf" value="${csrfToken(deps, c, `login:${uid}`)}">
-${credentialFields(email)}
-<div class="actions"><button class="primary" type="submit">Sign in</button><button type="submit" form="abort">Cancel</button></div>
-</form>
+${signInForm({
+  action: `${deps.base}/interaction/${uid}/login`,
+  hidden: html`<input type="hidden" name="csrf" value="${csrfToken(deps, c, `login:${uid}`)}">`,
+  email,
+  error,
+  more: html`<button type="submit" form="abort">Cancel</button>`,
+})}
 <form id="abort" method="post" action="${deps.base}/interaction/${uid}/abort">
 <input type="hidden" name="csrf" value="${csrfToken(deps, c, `abort:${uid}`)}">
 </form>`,

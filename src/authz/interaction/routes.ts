@@ -8,7 +8,8 @@
 import { Hono } from 'hono';
 import { checkPassword } from '../../identity/password-login.ts';
 import { clientIp, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
-import { clientView, type ClientView } from '../client-view.ts';
+import type { ClientView } from '../../web/approval.ts';
+import { clientView } from '../client-view.ts';
 import { ACR_PASSWORD } from '../protocol.ts';
 import { orgChoices } from '../grant-org.ts';
 import { isStepUpPrompt, sessionAnswersLogin } from '../step-up.ts';
