@@ -13,7 +13,7 @@ import type { ResourceTree } from '../identity/permissions.ts';
 import type { TokenVerifier, VerifiedToken } from '../shared/verify.ts';
 import type { Bindings } from './bindings.ts';
 import type { CallerIdentity } from './caller.ts';
-import type { DecisionRecord } from './decision-record.ts';
+import type { DecisionRecord } from '../audit/gateway-decisions.ts';
 import type { StreamedResponse, Upstream } from './upstreams/upstream.ts';
 
 export interface GatewayDeps {

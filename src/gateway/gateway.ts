@@ -31,7 +31,7 @@ import { readAndParse } from './steps/read-body.ts';
 import { record } from './steps/record.ts';
 
 export type { GatewayDeps } from './context.ts';
-export type { DecisionRecord } from './decision-record.ts';
+export type { DecisionRecord } from '../audit/gateway-decisions.ts';
 
 /** A step only a POST takes: GET and DELETE carry no body. */
 const onPost =

@@ -9,6 +9,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { parseDefinition } from '../../src/applications/registry.ts';
+import { AuditLog, verifyChain } from '../../src/audit/audit-log.ts';
+import { gatewayDecisionRecorder } from '../../src/audit/gateway-decisions.ts';
 import { resolveApplication, type Application } from '../../src/core/application.ts';
 import { PortcullisError } from '../../src/core/errors.ts';
 import { silentLogger } from '../../src/core/log.ts';
@@ -16,6 +18,7 @@ import { createGateway, type DecisionRecord } from '../../src/gateway/gateway.ts
 import { RpcError } from '../../src/gateway/jsonrpc.ts';
 import { upstreamError, type Upstream, type UpstreamCall } from '../../src/gateway/upstreams/upstream.ts';
 import type { VerifiedToken } from '../../src/shared/verify.ts';
+import { storesUnderTest } from '../helpers/stores.ts';
 
 const app: Application = resolveApplication(parseDefinition({ slug: 'rec', name: 'Recorded', upstream: { url: 'http://127.0.0.1:9/mcp' } }), 'http://localhost');
 
@@ -154,5 +157,32 @@ describe('the record step', () => {
     assert.ok(!JSON.stringify(json).includes('stack trace'));
     assert.equal(json.error.data.code, 'upstream_overloaded');
     assert.deepEqual([record.decision, record.code, record.upstreamStatus], ['allow', 'upstream_overloaded', 503]);
+  });
+});
+
+describe('the record step into the audit log', () => {
+  it("a gateway decision becomes one audit event (who, app, tool, decision, code) and the chain verifies", async () => {
+    const location = await storesUnderTest()[0]!.location();
+    const store = await location.open();
+    await store.migrate();
+    const audit = new AuditLog(store, silentLogger(), () => 1_800_000_000);
+    const recordInto = gatewayDecisionRecorder(audit);
+    recordInto({
+      at: 1_800_000_000_500, app: 'rec', orgId: 'org-1', subject: 'ada', clientId: 'client-1', httpMethod: 'POST',
+      calls: [{ method: 'tools/call', tool: 'wipe' }], decision: 'deny', code: 'insufficient_scope', rule: 'required-scope', durationMs: 0.25,
+    });
+    recordInto({ at: 1_800_000_001_000, app: 'rec', httpMethod: 'POST', calls: [], decision: 'deny', code: 'invalid_token', durationMs: 0.1 });
+    await audit.flush();
+    const events = await store.audit.list({});
+    const denied = events.find((e) => e.subject === 'ada');
+    assert.ok(denied, 'the decision was written');
+    assert.deepEqual(
+      { kind: denied.kind, at: denied.at, orgId: denied.orgId, actor: denied.actor, clientId: denied.clientId, app: denied.app, tool: denied.tool, decision: denied.decision, reason: denied.reason },
+      { kind: 'gateway.call', at: 1_800_000_000, orgId: 'org-1', actor: 'ada', clientId: 'client-1', app: 'rec', tool: 'wipe', decision: 'deny', reason: 'required-scope' },
+    );
+    assert.equal(denied.details?.code, 'insufficient_scope');
+    assert.equal(events.length, 2, 'the anonymous refusal is on the record too');
+    assert.deepEqual(await verifyChain(store), { ok: true, checked: 2 });
+    await store.close();
   });
 });

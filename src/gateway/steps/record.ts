@@ -1,6 +1,7 @@
 /**
  * The last step, for every request through the gateway — allowed, refused at any step, or failed
- * upstream: one decision record (decision-record.ts), handed to GatewayDeps `recordDecision`, and
+ * upstream: one decision record (audit/gateway-decisions.ts), handed to GatewayDeps `recordDecision`
+ * (the audit log's recorder, gatewayDecisionRecorder, where the server turns it on), and
  * the one log line for a refusal ("access.denied", with the rule that produced it) or an upstream
  * failure. It runs once the request has been answered, or its answer's stream handed on; a
  * stream cut later by revocation is logged where it is cut (filter-answer.ts).
@@ -9,7 +10,7 @@ import { isUpstreamFailure } from '../upstreams/upstream.ts';
 import type { Logger } from 'pino';
 import { toPublicError, type PortcullisError } from '../../core/errors.ts';
 import type { GatewayRequest, StepDeps } from '../context.ts';
-import type { DecisionRecord, RecordedCall } from '../decision-record.ts';
+import type { DecisionRecord, RecordedCall } from '../../audit/gateway-decisions.ts';
 import { isObject } from '../jsonrpc.ts';
 import { NO_CREDENTIALS } from './authenticate.ts';
 
