@@ -5,7 +5,7 @@
  * forbidden import — written here on purpose, in a scratch tree — is caught.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -92,6 +92,22 @@ describe('architecture', () => {
     const lines = (map: Map<string, string[]>) => [...map].sort(([a], [b]) => a.localeCompare(b)).map(([from, to]) => `${from} → ${to.join(' ')}`);
     // A moved import shows here as the line to write into the document.
     assert.deepEqual(lines(documented), lines(actual));
+  });
+
+  it('every folder of src/ says what it is: a README.md index, and a place in docs/ARCHITECTURE.md', () => {
+    const folders = readdirSync(join(root, 'src'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .flatMap((entry) => (entry.name === 'sdk' ? ['sdk', ...readdirSync(join(root, 'src', 'sdk'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `sdk/${e.name}`)] : [entry.name]));
+    const doc = readFileSync(join(root, 'docs', 'ARCHITECTURE.md'), 'utf8');
+    const missing = folders.filter((folder) => {
+      const index = join(root, 'src', folder, 'README.md');
+      if (!existsSync(index)) return true;
+      // A title naming the folder, then at least one paragraph.
+      const [title, , paragraph] = readFileSync(index, 'utf8').split('\n');
+      return !title?.startsWith(`# ${folder} — `) || !paragraph?.trim() || !doc.includes(`${folder.split('/').pop()}/`);
+    });
+    assert.ok(folders.length >= 20, `found only ${folders.length} folders`);
+    assert.deepEqual(missing, []);
   });
 
   it("the published SDKs' import closure holds only the SDKs and shared/", async () => {
