@@ -48,6 +48,8 @@ export interface ApiKeyResolverOptions {
   trees: OrgTrees;
   /** Epoch seconds. */
   now: () => number;
+  /** Epoch milliseconds, for the cache's ages (default Date.now). */
+  nowMs?: () => number;
   /** How long a resolved key is reused before its creator's permissions are read again (default 5000 ms). */
   ttlMs?: number;
   /** Failed background writes (last-used), for the logs. */
@@ -156,7 +158,7 @@ export class ApiKeyResolver {
   async resolveKey(key: string): Promise<ResolvedKey> {
     if (!isApiKeyShaped(key)) throw refused('invalid_token', 'api-key-malformed');
     const hash = hashApiKey(this.#options.pepper, key);
-    const nowMs = Date.now();
+    const nowMs = (this.#options.nowMs ?? Date.now)();
     let resolved: ResolvedKey;
     const cached = this.#cache.get(hash);
     if (cached && nowMs - cached.loadedAt < this.#ttlMs) resolved = cached.key;
@@ -207,11 +209,12 @@ export class ApiKeyResolver {
 
   async #read(hash: string): Promise<ResolvedKey> {
     const { store, now } = this.#options;
-    const startedAt = Date.now();
+    const clockMs = this.#options.nowMs ?? Date.now;
+    const startedAt = clockMs();
     const record = await store.apiKeys.byHash(hash);
     if (!record) {
       if (this.#unknown.size >= MAX_ENTRIES) this.#unknown.clear();
-      this.#unknown.set(hash, Date.now() + UNKNOWN_TTL_MS);
+      this.#unknown.set(hash, clockMs() + UNKNOWN_TTL_MS);
       throw refused('invalid_token', 'api-key-unknown');
     }
     if (record.revokedAt !== null) throw refused('token_revoked', 'api-key-revoked');

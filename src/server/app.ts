@@ -107,7 +107,7 @@ async function startAuthorization(config: Config, store: Store, log: Logger, clo
 }
 
 /** The gateway, with the demo MCP server (seeded on first start) as its built-in application. */
-async function startGateway(config: Config, store: Store, authz: Authorization, log: Logger, now: () => number): Promise<GatewayRuntime> {
+async function startGateway(config: Config, store: Store, authz: Authorization, log: Logger, clock: Clock): Promise<GatewayRuntime> {
   await seedDemoData(store.demo);
   const demoServer = createDemoMcp(store.demo, { onerror: (err) => log.warn({ err }, 'demo MCP server error') });
   return createGatewayRuntime({
@@ -123,7 +123,8 @@ async function startGateway(config: Config, store: Store, authz: Authorization, 
     clockSkew: CLOCK_SKEW,
     clientIp: (req: IncomingMessage) => requestIp(req, config.trustProxy),
     log,
-    now,
+    now: clock.now,
+    nowMs: clock.nowMs,
   });
 }
 
@@ -172,7 +173,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: options.schema }));
   try {
     const authz = await startAuthorization(config, store, log, clock);
-    const gateway = await startGateway(config, store, authz, log, now);
+    const gateway = await startGateway(config, store, authz, log, clock);
     const mailer = createMailer(config.smtp);
     const base = new URL(config.publicUrl).pathname.replace(/\/$/, '');
     const web = buildWebApp({ config, store, ...authz, gateway, mailer, base, log, now });

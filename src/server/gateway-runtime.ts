@@ -52,7 +52,10 @@ export interface GatewayRuntimeOptions {
   /** Every gateway decision, once answered (none by default: see above). */
   recordDecision?(record: DecisionRecord): void;
   log: Logger;
+  /** Epoch seconds. */
   now: () => number;
+  /** Epoch milliseconds (the gateway's own timings, the API-key cache); default Date.now. */
+  nowMs?: () => number;
 }
 
 export interface GatewayRuntime {
@@ -173,13 +176,14 @@ function metadataAt(registry: ApplicationRegistry, config: Config, wellKnownPath
 export async function createGatewayRuntime(options: GatewayRuntimeOptions): Promise<GatewayRuntime> {
   const { config, store, log } = options;
   const registry = await openRegistry(options);
-  const trees = new OrgTrees(store.orgs);
+  const trees = new OrgTrees(store.orgs, { now: options.nowMs });
   const apiKeys = new ApiKeyResolver({
     store,
     pepper: options.pepper,
     revocations: options.revocations,
     trees,
     now: options.now,
+    nowMs: options.nowMs,
     onError: (err) => log.warn({ err }, 'could not record an API key use'),
   });
   const connectors = upstreams(options);
@@ -197,7 +201,7 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     clientIp: options.clientIp,
     recordDecision: options.recordDecision,
     log,
-    now: () => options.now() * 1000,
+    now: options.nowMs ?? (() => options.now() * 1000),
     maxBodyBytes: config.gateway.maxRequestBytes,
   });
 
