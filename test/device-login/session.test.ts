@@ -42,6 +42,13 @@ async function signIn(server: TestServer, login: DeviceLogin, email = server.use
   return view;
 }
 
+describe('device login options', () => {
+  it('without an MCP URL or an issuer there is nothing to sign in to: config_invalid, as a DeviceLoginError', () => {
+    const authFile = join(mkdtempSync(join(tmpdir(), 'pct-dl-')), 'auth.json');
+    assert.throws(() => new DeviceLogin({ authFile } as DeviceLoginOptions), (err: unknown) => err instanceof DeviceLoginError && err.code === 'config_invalid');
+  });
+});
+
 describe('device login against a Portcullis server', () => {
   let server: TestServer;
   const kit = (options: Partial<DeviceLoginOptions> = {}) => new DeviceLogin({ mcpUrl: server.mcpUrl, authFile: authFilePath(), openBrowser: false, ...options });

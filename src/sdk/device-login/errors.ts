@@ -27,7 +27,9 @@ export type DeviceLoginCode =
   /** `PORTCULLIS_TOKEN` is set: it is used instead of the file, so signing in or out here would change nothing. */
   | 'token_from_environment'
   /** The authorization server answered with an error the kit cannot act on, or could not be reached. */
-  | 'server_error';
+  | 'server_error'
+  /** DeviceLogin was given options it cannot work with (neither `mcpUrl` nor `issuer`). */
+  | 'config_invalid';
 
 export class DeviceLoginError extends Error {
   readonly code: DeviceLoginCode;

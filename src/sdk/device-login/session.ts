@@ -108,7 +108,7 @@ export class DeviceLogin {
   #server: string | undefined;
 
   constructor(options: DeviceLoginOptions) {
-    if (!options.mcpUrl && !options.issuer) throw new TypeError('DeviceLogin needs mcpUrl or issuer');
+    if (!options.mcpUrl && !options.issuer) throw new DeviceLoginError('config_invalid', 'DeviceLogin needs mcpUrl (the MCP server) or issuer (its authorization server)');
     this.#options = options;
     this.file = options.authFile instanceof AuthFile ? options.authFile : new AuthFile(options.authFile);
     this.clientId = options.clientId ?? PORTCULLIS_CLI_CLIENT_ID;

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { GuardFetch } from '../../shared/outbound.ts';
 import { GuardError } from './errors.ts';
+import { basicAuthorization } from './client-secret.ts';
 
 export interface IntrospectorOptions {
   endpoint: () => Promise<string>;
@@ -32,7 +33,6 @@ function introspectionUnavailable(message: string, cause?: unknown): GuardError 
   return new GuardError('unavailable', message, { rule: 'introspection-unavailable', cause });
 }
 
-const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
 const MAX_ENTRIES = 10_000;
 
 /** An RFC 7662 answer, as far as the guard reads it. */
@@ -52,7 +52,7 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
   const cacheMs = options.cacheMs ?? 5000;
   const cache = new Map<string, { answer: IntrospectionAnswer; until: number }>();
   const keyEntries = new Set<string>();
-  const authorization = `Basic ${Buffer.from(`${formEncode(options.clientId)}:${formEncode(options.clientSecret)}`).toString('base64')}`;
+  const authorization = basicAuthorization(options.clientId, options.clientSecret);
 
   /** One RFC 7662 §2.1 request; anything but a 200 with a JSON `active` boolean is a failure. */
   async function post(token: string, params: Record<string, string>): Promise<IntrospectionAnswer> {

@@ -19,6 +19,7 @@ import { sseParser, type SseEvent } from '../../shared/sse.ts';
 import type { RevocationCheck } from '../../shared/verify.ts';
 import type { GuardFetch } from '../../shared/outbound.ts';
 import { GuardError } from './errors.ts';
+import { basicAuthorization } from './client-secret.ts';
 
 export interface RevocationFeedOptions {
   /** GET endpoint of the stream, e.g. https://auth.example.com/oauth/revocations. */
@@ -45,8 +46,6 @@ interface EventData {
   expiresAt: number;
   at?: number;
 }
-
-const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
 
 /** The stream answered, but not with a stream (wrong credentials: 401): reported to `onError` with the status. */
 function streamRefused(status: number): GuardError {
@@ -240,7 +239,7 @@ export class RevocationFeed implements RevocationCheck {
     const { clientId, clientSecret } = this.#options;
     const headers: Record<string, string> = {
       accept: 'text/event-stream',
-      authorization: `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64')}`,
+      authorization: basicAuthorization(clientId, clientSecret),
       'cache-control': 'no-store',
     };
     if (this.#lastSeq > 0) headers['last-event-id'] = String(this.#lastSeq);
