@@ -70,6 +70,14 @@ describe('an issuer with a path', () => {
     }
   });
 
+  it('pages for a sign-in that no longer exists still load their stylesheet from under the path', async () => {
+    const res = await fetch(`${issuer}/interaction/no-such-interaction`);
+    assert.equal(res.status, 400);
+    const html = await res.text();
+    assert.match(html, /href="\/auth\/assets\/portcullis\.css"/);
+    assert.equal((await fetch(`${issuer}/assets/portcullis.css`)).status, 200);
+  });
+
   it('signs a client in end to end', async () => {
     const as = await oauth.processDiscoveryResponse(new URL(issuer), await oauth.discoveryRequest(new URL(issuer), { algorithm: 'oauth2', ...insecure }));
     const client = await oauth.processDynamicClientRegistrationResponse(

@@ -66,3 +66,20 @@ describe('forms that cannot be read', () => {
     assert.ok(response.status < 500);
   });
 });
+
+describe('addresses under /oauth that are no endpoint', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server?.stop());
+
+  it('answer 404 in the OAuth error shape (RFC 6749 §5.2 JSON), not a text page', async () => {
+    for (const [method, path] of [['GET', '/oauth/nope'], ['POST', '/oauth/tokens'], ['GET', '/oauth/token/extra']] as const) {
+      const res = await fetch(`${server.url}${path}`, { method, redirect: 'manual' });
+      assert.equal(res.status, 404, `${method} ${path}`);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      assert.equal(((await res.json()) as { error: string }).error, 'invalid_request');
+    }
+  });
+});

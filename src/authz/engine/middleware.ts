@@ -5,6 +5,8 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceRegistry } from '../../applications/protected-resources.ts';
+import { PortcullisError } from '../../core/errors.ts';
+import { refusalFor } from '../../http/refusal.ts';
 import { devicePolling } from '../device/polling.ts';
 import { withRefreshScope } from '../refresh-family.ts';
 import { clientLookupsPerRequest } from './client-model.ts';
@@ -15,6 +17,7 @@ type Next = () => Promise<void>;
 
 export function installMiddleware(provider: Provider, deps: AuthzDeps): void {
   pinPublicOrigin(provider, deps.config.publicUrl);
+  provider.use(unknownEndpoints);
   provider.use(async (_ctx, next) => withRefreshScope(next));
   provider.use(clientLookupsPerRequest);
   // RFC 8628: the polling interval, slow_down and expired_token (authz/device/polling.ts).
@@ -66,6 +69,18 @@ function defaultScopes(resources: ResourceRegistry, defaultResource: () => strin
 }
 
 /** What the engine's JSON answers leave out. */
+/** A path under /oauth that is no endpoint: 404 in the OAuth error shape (koa would send "Not Found" as text). */
+async function unknownEndpoints(ctx: KoaContextWithOIDC, next: Next): Promise<void> {
+  await next();
+  if (ctx.status !== 404 || ctx.body != null) return;
+  const refusal = refusalFor('oauth', new PortcullisError('not_found', 'there is no OAuth endpoint at this address', { rule: 'unknown-endpoint' }));
+  ctx.set(refusal.headers);
+  ctx.set('cache-control', 'no-store');
+  ctx.body = refusal.body;
+  // Setting a body makes koa assume 200; the status goes last.
+  ctx.status = refusal.status;
+}
+
 function completeAnswers(resources: ResourceRegistry) {
   return async (ctx: KoaContextWithOIDC, next: Next): Promise<void> => {
     await next();

@@ -12,18 +12,19 @@ import { allowedFor, consentRequests, type ConsentOrg } from './consent.ts';
 import { renderConsent, renderNoOrg } from './consent-page.ts';
 import { allowReturnToClient, returnTarget, type Interaction } from './details.ts';
 
-export function expired(c: WebContext) {
+export function expired(deps: Pick<WebDeps, 'base'>, c: WebContext) {
   return c.html(
     page({
       title: 'Sign-in expired',
+      base: deps.base,
       body: html`<h1>This sign-in has expired</h1><p>Start again from the application you were connecting.</p>`,
     }),
     400,
   );
 }
 
-export function formExpired(c: WebContext) {
-  return c.html(page({ title: 'Form expired', body: html`<h1>This form has expired</h1><p>Go back, reload the page and try again.</p>` }), 403);
+export function formExpired(deps: Pick<WebDeps, 'base'>, c: WebContext) {
+  return c.html(page({ title: 'Form expired', base: deps.base, body: html`<h1>This form has expired</h1><p>Go back, reload the page and try again.</p>` }), 403);
 }
 
 export function loginForm(deps: WebDeps, c: WebContext, details: Interaction, clientName: string, error?: string, email = '') {

@@ -33,13 +33,13 @@ function loginResult(accountId: string, amr: string[], authTime: number) {
 
 async function showInteraction(deps: WebDeps, c: WebContext) {
   const details = await loadInteraction(deps, c);
-  if (!details) return expired(c);
+  if (!details) return expired(deps, c);
   const client = await clientView(deps, String(details.params.client_id));
-  if (!client) return expired(c);
+  if (!client) return expired(deps, c);
   allowReturnToClient(c, details);
   if (details.prompt.name === 'login') return answerLogin(deps, c, details, client);
   if (details.prompt.name === 'consent') return askConsent(deps, c, details, client);
-  return expired(c);
+  return expired(deps, c);
 }
 
 async function answerLogin(deps: WebDeps, c: WebContext, details: Interaction, client: ClientView) {
@@ -57,7 +57,7 @@ async function answerLogin(deps: WebDeps, c: WebContext, details: Interaction, c
 async function askConsent(deps: WebDeps, c: WebContext, details: Interaction, client: ClientView) {
   const accountId = details.session?.accountId;
   const user = accountId ? await deps.store.users.findById(accountId) : undefined;
-  if (!user) return expired(c);
+  if (!user) return expired(deps, c);
   const clientId = String(details.params.client_id);
   const choices = await orgChoices(deps.store, user.id, clientId);
   const org = await consentOrg(deps, choices, user.id, undefined, () => previousOrg(deps, details.grantId, user.id, clientId));
@@ -67,9 +67,9 @@ async function askConsent(deps: WebDeps, c: WebContext, details: Interaction, cl
 
 async function signIn(deps: WebDeps, c: WebContext) {
   const details = await loadInteraction(deps, c);
-  if (!details || details.prompt.name !== 'login') return expired(c);
+  if (!details || details.prompt.name !== 'login') return expired(deps, c);
   const form = await c.req.parseBody();
-  if (!csrfValid(deps, c, form.csrf, `login:${details.uid}`)) return formExpired(c);
+  if (!csrfValid(deps, c, form.csrf, `login:${details.uid}`)) return formExpired(deps, c);
   const client = await clientView(deps, String(details.params.client_id));
   const clientName = client?.name ?? 'the application';
   const ip = clientIp(deps, c);
@@ -87,9 +87,9 @@ async function signIn(deps: WebDeps, c: WebContext) {
 
 async function consent(deps: WebDeps, c: WebContext) {
   const details = await loadInteraction(deps, c);
-  if (!details || details.prompt.name !== 'consent') return expired(c);
+  if (!details || details.prompt.name !== 'consent') return expired(deps, c);
   const form = await c.req.parseBody({ all: true });
-  if (!csrfValid(deps, c, form.csrf, `consent:${details.uid}`)) return formExpired(c);
+  if (!csrfValid(deps, c, form.csrf, `consent:${details.uid}`)) return formExpired(deps, c);
   const decision = form.decision;
   if (decision !== 'approve' && decision !== 'switch') {
     return finish(deps, c, { error: 'access_denied', error_description: 'The user denied the request.' }, false);
@@ -97,7 +97,7 @@ async function consent(deps: WebDeps, c: WebContext) {
   const accountId = details.session?.accountId;
   const user = accountId ? await deps.store.users.findById(accountId) : undefined;
   const client = await clientView(deps, String(details.params.client_id));
-  if (!user || !client) return expired(c);
+  if (!user || !client) return expired(deps, c);
   const clientId = String(details.params.client_id);
 
   // The posted org must be one the user belongs to and that lets this client act for it —
@@ -120,8 +120,8 @@ async function consent(deps: WebDeps, c: WebContext) {
 
 async function abort(deps: WebDeps, c: WebContext) {
   const details = await loadInteraction(deps, c);
-  if (!details) return expired(c);
+  if (!details) return expired(deps, c);
   const form = await c.req.parseBody();
-  if (!csrfValid(deps, c, form.csrf, `abort:${details.uid}`)) return formExpired(c);
+  if (!csrfValid(deps, c, form.csrf, `abort:${details.uid}`)) return formExpired(deps, c);
   return finish(deps, c, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' }, false);
 }
