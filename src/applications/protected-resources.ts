@@ -2,7 +2,7 @@
  * The protected resources (MCP servers) this server issues tokens for, by URL; an unknown one is
  * `invalid_target` at the engine (RFC 8707 §2).
  */
-import { canonicalResource, type ProtectedResource, type ResourceScope } from '../core/protected-resource.ts';
+import { canonicalResource, type ProtectedResource } from '../core/protected-resource.ts';
 
 export class ResourceRegistry {
   readonly #byUrl = new Map<string, ProtectedResource>();

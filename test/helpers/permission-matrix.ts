@@ -18,7 +18,7 @@ import type { Org, OrgResource } from '../../src/store/orgs.ts';
 import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { isRefusal, PortcullisError } from '../../src/core/errors.ts';
+import { isRefusal } from '../../src/core/errors.ts';
 import { createGrantRevoker } from '../../src/revocation/grant-revoker.ts';
 import { randomToken, type SecretKey } from '../../src/core/crypto.ts';
 import { loadRootSecret } from '../../src/core/secrets.ts';

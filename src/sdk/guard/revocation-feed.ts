@@ -108,17 +108,7 @@ export class RevocationFeed implements RevocationCheck {
 
   /** Resolves true once the feed is current, false if `timeoutMs` passes first. */
   whenCurrent(timeoutMs: number): Promise<boolean> {
-    if (this.#current) return Promise.resolve(true);
-    if (this.#closed || timeoutMs <= 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
-        resolve(this.#current);
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.#waiters.add(done);
-    });
+    return this.#waitIn(this.#waiters, timeoutMs);
   }
 
   /**
@@ -127,16 +117,21 @@ export class RevocationFeed implements RevocationCheck {
    * connection under way, not for retries against an authorization server that is down.
    */
   whenSettled(timeoutMs: number): Promise<boolean> {
+    return this.#waitIn(this.#settleWaiters, timeoutMs);
+  }
+
+  /** Wait until `waiters` are called (or `timeoutMs` passes); resolves whether the feed is current then. */
+  #waitIn(waiters: Set<() => void>, timeoutMs: number): Promise<boolean> {
     if (this.#current) return Promise.resolve(true);
     if (this.#closed || timeoutMs <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.#settleWaiters.delete(done);
+        waiters.delete(done);
         resolve(this.#current);
       };
       const timer = setTimeout(done, timeoutMs);
-      this.#settleWaiters.add(done);
+      waiters.add(done);
     });
   }
 

@@ -1,7 +1,8 @@
 /** API keys, in SQL (keyed hashes only). */
 import { json, parse } from './json.ts';
 import type { ApiKeyRecord, ApiKeyStore } from '../api-keys.ts';
-import type { SqlDriver, SqlValue } from './driver.ts';
+import { Conditions } from './conditions.ts';
+import type { SqlDriver } from './driver.ts';
 
 interface ApiKeyRow extends Omit<ApiKeyRecord, 'applications' | 'resources' | 'permissions'> {
   applications: string | null;
@@ -36,17 +37,10 @@ export function apiKeyStore(db: SqlDriver): ApiKeyStore {
       return row ? toKey(row) : undefined;
     },
     list: async ({ orgId, userId }) => {
-      const where: string[] = [];
-      const params: SqlValue[] = [];
-      if (orgId) {
-        params.push(orgId);
-        where.push(`org_id = $${params.length}`);
-      }
-      if (userId) {
-        params.push(userId);
-        where.push(`user_id = $${params.length}`);
-      }
-      const rows = await db.all<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id`, params);
+      const filters = new Conditions();
+      if (orgId) filters.add('org_id = ?', orgId);
+      if (userId) filters.add('user_id = ?', userId);
+      const rows = await db.all<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ${filters.where()} ORDER BY created_at DESC, id`, filters.params);
       return rows.map(toKey);
     },
     async revoke(id, by, at) {

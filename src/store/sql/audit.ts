@@ -1,7 +1,8 @@
 /** The audit log, in SQL: appended in order inside one transaction, so the chain never forks. */
 import { json, parse } from './json.ts';
 import { AUDIT_GENESIS, type AuditEvent, type AuditStore } from '../audit.ts';
-import type { SqlDriver, SqlValue } from './driver.ts';
+import { Conditions } from './conditions.ts';
+import type { SqlDriver } from './driver.ts';
 
 interface AuditRow extends Omit<AuditEvent, 'details'> {
   details: string | null;
@@ -35,25 +36,17 @@ export function auditStore(db: SqlDriver): AuditStore {
     append: async (event, hash) => (await appendMany([event], hash))[0]!,
     appendMany,
     list: async (filter) => {
-      const where: string[] = [];
-      const params: SqlValue[] = [];
-      const add = (clause: string, value: SqlValue) => {
-        params.push(value);
-        where.push(clause.replace('?', `$${params.length}`));
-      };
-      if (filter.orgId) add('org_id = ?', filter.orgId);
-      if (filter.since !== undefined) add('at >= ?', filter.since);
-      if (filter.until !== undefined) add('at < ?', filter.until);
-      if (filter.kind) add('kind = ?', filter.kind);
-      if (filter.subject) add('subject = ?', filter.subject);
-      if (filter.app) add('app = ?', filter.app);
-      if (filter.decision) add('decision = ?', filter.decision);
-      if (filter.afterSeq !== undefined) add('seq > ?', filter.afterSeq);
-      params.push(Math.min(filter.limit ?? 100, 1000));
-      const rows = await db.all<AuditRow>(
-        `SELECT ${AUDIT_COLUMNS} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`,
-        params,
-      );
+      const filters = new Conditions();
+      if (filter.orgId) filters.add('org_id = ?', filter.orgId);
+      if (filter.since !== undefined) filters.add('at >= ?', filter.since);
+      if (filter.until !== undefined) filters.add('at < ?', filter.until);
+      if (filter.kind) filters.add('kind = ?', filter.kind);
+      if (filter.subject) filters.add('subject = ?', filter.subject);
+      if (filter.app) filters.add('app = ?', filter.app);
+      if (filter.decision) filters.add('decision = ?', filter.decision);
+      if (filter.afterSeq !== undefined) filters.add('seq > ?', filter.afterSeq);
+      const limit = filters.next(Math.min(filter.limit ?? 100, 1000));
+      const rows = await db.all<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events ${filters.where()} ORDER BY seq LIMIT ${limit}`, filters.params);
       return rows.map(toAudit);
     },
     all: async (afterSeq, limit) =>

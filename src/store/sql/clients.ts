@@ -1,5 +1,4 @@
 /** Registered OAuth clients, in SQL. */
-import { parse } from './json.ts';
 import type { ClientRecord, ClientStore } from '../clients.ts';
 import type { SqlDriver } from './driver.ts';
 

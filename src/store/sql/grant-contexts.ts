@@ -1,6 +1,7 @@
 /** Grant contexts (the org a grant acts for), in SQL. */
 import type { GrantContext, GrantContextStore } from '../grant-contexts.ts';
-import type { SqlDriver, SqlValue } from './driver.ts';
+import { Conditions } from './conditions.ts';
+import type { SqlDriver } from './driver.ts';
 
 const GRANT_COLUMNS =
   'grant_id AS "grantId", user_id AS "userId", client_id AS "clientId", org_id AS "orgId", created_at AS "createdAt", last_used_at AS "lastUsedAt", revoked_at AS "revokedAt"';
@@ -16,18 +17,11 @@ export function grantContextStore(db: SqlDriver): GrantContextStore {
     },
     get: (grantId) => db.get<GrantContext>(`SELECT ${GRANT_COLUMNS} FROM grant_contexts WHERE grant_id = $1`, [grantId]),
     list: async ({ userId, orgId, includeRevoked }) => {
-      const where: string[] = [];
-      const params: SqlValue[] = [];
-      if (userId) {
-        params.push(userId);
-        where.push(`user_id = $${params.length}`);
-      }
-      if (orgId) {
-        params.push(orgId);
-        where.push(`org_id = $${params.length}`);
-      }
-      if (!includeRevoked) where.push('revoked_at IS NULL');
-      return db.all<GrantContext>(`SELECT ${GRANT_COLUMNS} FROM grant_contexts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, grant_id`, params);
+      const filters = new Conditions();
+      if (userId) filters.add('user_id = ?', userId);
+      if (orgId) filters.add('org_id = ?', orgId);
+      if (!includeRevoked) filters.require('revoked_at IS NULL');
+      return db.all<GrantContext>(`SELECT ${GRANT_COLUMNS} FROM grant_contexts ${filters.where()} ORDER BY created_at DESC, grant_id`, filters.params);
     },
     async touch(grantId, at) {
       await db.run('UPDATE grant_contexts SET last_used_at = $2 WHERE grant_id = $1', [grantId, at]);

@@ -1,5 +1,4 @@
 /** Browser sign-in sessions, in SQL. */
-import { parse } from './json.ts';
 import type { SessionRecord, SessionStore } from '../sessions.ts';
 import type { SqlDriver } from './driver.ts';
 

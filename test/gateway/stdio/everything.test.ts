@@ -30,11 +30,9 @@ async function approve(server: TestServer, slug: string, names: string[]): Promi
 for (const target of serverTargets()) {
   describe(`server-everything over stdio behind the gateway (${target.dialect})`, { skip: target.skip }, () => {
     let server: TestServer;
-    let url: string;
 
     before(async () => {
       server = await target.start({ applications: [stdioApp('everything', { args: [EVERYTHING, 'stdio'] }, { autoApprove: false })] });
-      url = appUrl(server, 'everything');
       // The gateway lists the tools through the bridge at start (its probe) and records them for review.
       await waitFor(async () => (await server.store.tools.list('everything')).length >= 12, 'the manifest to be filled through the bridge', 20_000);
     });
