@@ -1,6 +1,7 @@
 /** The bodies the organization routes take (admin-api/orgs.ts), also described in the OpenAPI document. */
 import * as z from 'zod';
 import { CLIENT_KINDS } from '../core/config.ts';
+import { LimitSettingsSchema } from '../core/limit-settings.ts';
 
 export const RoleSchema = z.strictObject({ role: z.enum(['owner', 'admin', 'member']) });
 
@@ -10,6 +11,8 @@ export const OrgSettingsSchema = z.strictObject({
   clientAllowList: z.array(z.string().min(1).max(2000)).max(500).nullable().optional(),
   accessTokenTtl: z.int().min(60).optional(),
   sessionMaxTtl: z.int().min(300).optional(),
+  /** Rate limits and quotas, at most the server's; a key's or a client's at most the organization's (400 limit_too_loose). */
+  limits: LimitSettingsSchema.optional(),
 });
 export const OrgUpdateSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),

@@ -34,6 +34,8 @@ export type RequestErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'too_many_attempts'
+  /** A rate limit or quota set looser than what bounds it (the server's, or the organization's for a key or client). */
+  | 'limit_too_loose'
   | 'config_invalid'
   /** Defined in the configuration file or built in: change it there, not through the API. */
   | 'read_only'
@@ -77,6 +79,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_attempts: 429,
+  limit_too_loose: 400,
   config_invalid: 400,
   read_only: 409,
   already_exists: 409,

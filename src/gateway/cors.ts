@@ -10,7 +10,7 @@ export const CORS: Readonly<Record<string, string>> = {
   'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
   'access-control-allow-headers':
     'authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name',
-  'access-control-expose-headers': 'www-authenticate, mcp-session-id, mcp-protocol-version',
+  'access-control-expose-headers': 'www-authenticate, mcp-session-id, mcp-protocol-version, retry-after, ratelimit, ratelimit-policy',
   'access-control-max-age': '600',
 };
 

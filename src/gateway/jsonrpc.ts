@@ -39,6 +39,8 @@ export const RpcError = {
   UPSTREAM: -32001,
   /** A policy said no; `data.code` carries the denial code (DESIGN.md "Denial codes"). */
   POLICY: -32003,
+  /** A rate limit or quota said no; `data.code` is rate_limited or quota_exceeded, `data.retryAfter` the wait. */
+  LIMITED: -32029,
 } as const;
 
 export function isRequest(message: unknown): message is JsonRpcRequest {

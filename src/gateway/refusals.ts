@@ -31,6 +31,8 @@ const RPC_CODE_BY_CODE: Partial<Record<ErrorCode, number>> = {
   upstream_unavailable: RpcError.UPSTREAM,
   upstream_timeout: RpcError.UPSTREAM,
   upstream_overloaded: RpcError.UPSTREAM,
+  rate_limited: RpcError.LIMITED,
+  quota_exceeded: RpcError.LIMITED,
 };
 
 /**
@@ -66,10 +68,11 @@ export function notForwarded(id: JsonRpcId): JsonRpcResponse {
 /**
  * Answer each request of the body with its own JSON-RPC error, in a 200: policy denials are
  * JSON-RPC errors (a bare 403 is a transport failure to MCP SDKs). `refusal` is what the record says.
+ * A limit's refusal answers the same way with its own status and fields (steps/limit.ts: 429).
  */
-export function refuseEach(ctx: GatewayRequest, answers: JsonRpcResponse[], refusal: PortcullisError): StepResult {
+export function refuseEach(ctx: GatewayRequest, answers: JsonRpcResponse[], refusal: PortcullisError, options: { status?: number; headers?: Record<string, string> } = {}): StepResult {
   ctx.refusal = refusal;
-  sendJson(ctx.res, 200, ctx.batch ? answers : answers[0], CORS);
+  sendJson(ctx.res, options.status ?? 200, ctx.batch ? answers : answers[0], { ...CORS, ...options.headers });
   return 'answered';
 }
 

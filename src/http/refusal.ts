@@ -25,7 +25,9 @@ function oauthCode(code: ErrorCode): string {
   if (code === 'invalid_client' || code === 'unauthorized_client') return code;
   // A known, authenticated client refused the endpoint itself (403): in OAuth words, not authorized.
   if (code === 'forbidden') return 'unauthorized_client';
-  if (code === 'unavailable') return 'temporarily_unavailable';
+  // Over a rate (429, with Retry-After): RFC 6749 has no code for it; "temporarily unavailable"
+  // (§4.1.2.1) is the one that tells a client to come back later rather than change its request.
+  if (code === 'unavailable' || code === 'rate_limited' || code === 'quota_exceeded') return 'temporarily_unavailable';
   if (code === 'internal_error') return 'server_error';
   return 'invalid_request';
 }

@@ -5,11 +5,13 @@
  */
 import type { Org, OrgSettings } from '../store/orgs.ts';
 import type { Config } from '../core/config.ts';
+import type { LimitSettings } from '../core/limit-settings.ts';
 import { PortcullisError, type FieldError } from '../core/errors.ts';
 import type { IdentityDeps } from './context.ts';
+import { limitProblems } from '../limits/org-limits.ts';
 
-/** What the server allows: its token and session lifetimes, and its client kinds. */
-export type ServerBounds = Pick<Config, 'tokens' | 'clientKinds'>;
+/** What the server allows: its token and session lifetimes, its client kinds, and its limits. */
+export type ServerBounds = Pick<Config, 'tokens' | 'clientKinds'> & { limits?: Config['limits'] };
 
 /** Field errors for settings beyond the server's bounds (none when within). */
 function beyondBounds(server: ServerBounds, settings: OrgSettings | undefined): FieldError[] {
@@ -28,12 +30,28 @@ function beyondBounds(server: ServerBounds, settings: OrgSettings | undefined): 
 }
 
 /**
+ * Replace the organization's limits only (the admin API's `PUT /orgs/:org/limits`), leaving its
+ * other settings as they are: 400 `limit_too_loose` naming each limit looser than what bounds it.
+ */
+export async function setOrganizationLimits(deps: Pick<IdentityDeps, 'store'>, server: ServerBounds, org: Org, limits: LimitSettings): Promise<Org> {
+  const tooLoose = limitProblems(server.limits ?? {}, limits, 'limits');
+  if (tooLoose.length) throw new PortcullisError('limit_too_loose', 'a limit is looser than what bounds it', { detail: { errors: tooLoose } });
+  await deps.store.orgs.update(org.id, { settings: { ...org.settings, limits } });
+  const updated = await deps.store.orgs.get(org.id);
+  if (!updated) throw new PortcullisError('not_found', 'no such organization');
+  return updated;
+}
+
+/**
  * Rename the organization and/or replace its settings as a whole (absent keys fall back to the
  * server's defaults): 400 `invalid_request` naming each setting beyond the server's bounds.
  */
 export async function updateOrganization(deps: Pick<IdentityDeps, 'store'>, server: ServerBounds, orgId: string, change: { name?: string; settings?: OrgSettings }): Promise<Org> {
   const errors = beyondBounds(server, change.settings);
   if (errors.length) throw new PortcullisError('invalid_request', 'invalid settings', { detail: { errors } });
+  // Limits only narrow: the server's, and a key's or a client's the organization's (limits/org-limits.ts).
+  const tooLoose = change.settings?.limits ? limitProblems(server.limits ?? {}, change.settings.limits) : [];
+  if (tooLoose.length) throw new PortcullisError('limit_too_loose', 'a limit is looser than what bounds it', { detail: { errors: tooLoose } });
   await deps.store.orgs.update(orgId, { name: change.name, settings: change.settings });
   const updated = await deps.store.orgs.get(orgId);
   if (!updated) throw new PortcullisError('not_found', 'no such organization');

@@ -1,75 +1,48 @@
 /**
- * Failed-attempt limiter with escalating lock-out (sign-in passwords now; device user codes and
- * other guessable secrets later). Each key (an account, an IP) may fail `free` times inside
- * `window`; after that every further failure locks the key for base × 2^(extra failures),
- * capped at `maxLock`. A success clears the key. In memory: one process; the Redis-backed
- * version shares the same interface when several instances run.
+ * Failed-attempt limiter with escalating lock-out (sign-in passwords, forgot-password requests,
+ * device user codes). Each key (an account, an IP) may fail `free` times inside `window`; after
+ * that every further failure locks the key for base × 2^(extra failures), capped at `maxLock`. A
+ * success clears the key. The count is forgotten `window` seconds after the last failure once no
+ * lock-out is running.
+ *
+ * The counts live where the limiter's backend keeps them (backend.ts): in Redis (attempt-stores.ts,
+ * one atomic script per failure, so every instance sees the same lock-outs) or in this process.
+ * Time is the server's clock, handed in, so tests move it instead of sleeping.
  */
-export interface AttemptPolicy {
-  /** Failures allowed before lock-outs start. */
-  free: number;
-  /** Seconds after the last failure when the count is forgotten. */
-  window: number;
-  /** First lock-out, seconds. */
-  base: number;
-  /** Longest lock-out, seconds. */
-  maxLock: number;
-}
+import { isForgotten, type AttemptEntry, type AttemptPolicy } from './attempt-rule.ts';
+import { MemoryAttempts, type AttemptStore } from './attempt-stores.ts';
 
-interface Entry {
-  failures: number;
-  lastFailure: number;
-  lockedUntil: number;
-}
+export type { AttemptPolicy } from './attempt-rule.ts';
 
 export class AttemptLimiter {
   readonly #policy: AttemptPolicy;
-  readonly #entries = new Map<string, Entry>();
+  readonly #store: AttemptStore;
   readonly #now: () => number;
 
-  constructor(policy: AttemptPolicy, now: () => number = () => Date.now() / 1000) {
+  /** `now`: epoch seconds (fractions allowed). `store`: default, this process's memory. */
+  constructor(policy: AttemptPolicy, now: () => number = () => Date.now() / 1000, store: AttemptStore = new MemoryAttempts()) {
     this.#policy = policy;
     this.#now = now;
+    this.#store = store;
   }
 
   /** Seconds to wait before the next attempt; 0 when an attempt is allowed now. */
-  retryAfter(key: string): number {
-    const entry = this.#current(key);
-    return entry ? Math.max(0, Math.ceil(entry.lockedUntil - this.#now())) : 0;
+  async retryAfter(key: string): Promise<number> {
+    return this.#wait(await this.#store.read(key), this.#now());
   }
 
-  fail(key: string): number {
+  /** Count a failure; the seconds to wait before the next attempt. */
+  async fail(key: string): Promise<number> {
     const now = this.#now();
-    const entry = this.#current(key) ?? { failures: 0, lastFailure: now, lockedUntil: 0 };
-    entry.failures += 1;
-    entry.lastFailure = now;
-    const extra = entry.failures - this.#policy.free;
-    if (extra > 0) entry.lockedUntil = now + Math.min(this.#policy.maxLock, this.#policy.base * 2 ** (extra - 1));
-    this.#entries.set(key, entry);
-    this.#sweep(now);
-    return this.retryAfter(key);
+    return this.#wait(await this.#store.fail(key, now, this.#policy), now);
   }
 
-  succeed(key: string): void {
-    this.#entries.delete(key);
+  async succeed(key: string): Promise<void> {
+    await this.#store.clear(key);
   }
 
-  #current(key: string): Entry | undefined {
-    const entry = this.#entries.get(key);
-    if (!entry) return undefined;
-    const now = this.#now();
-    if (now - entry.lastFailure > this.#policy.window && now >= entry.lockedUntil) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  /** Keep memory bounded under a spray of distinct keys. */
-  #sweep(now: number): void {
-    if (this.#entries.size < 10_000) return;
-    for (const [key, entry] of this.#entries) {
-      if (now - entry.lastFailure > this.#policy.window && now >= entry.lockedUntil) this.#entries.delete(key);
-    }
+  #wait(entry: AttemptEntry | undefined, now: number): number {
+    if (!entry || isForgotten(entry, now, this.#policy)) return 0;
+    return Math.max(0, Math.ceil(entry.lockedUntil - now));
   }
 }

@@ -1,4 +1,5 @@
 /** Organizations, their members and their resource tree (docs/design/identity.md). */
+import type { LimitSettings } from '../core/limit-settings.ts';
 import type { OrgRole, ResourceKind, ResourceRole } from '../core/roles.ts';
 
 export interface OrgSettings {
@@ -10,6 +11,8 @@ export interface OrgSettings {
   accessTokenTtl?: number;
   /** Longest a sign-in session lasts for this org's members (seconds, within the server's bound). */
   sessionMaxTtl?: number;
+  /** Rate limits and quotas of the org's gateway calls, within the server's (core/limit-settings.ts). */
+  limits?: LimitSettings;
 }
 
 export interface Org {

@@ -105,27 +105,27 @@ describe('user code guessing from many addresses', () => {
 });
 
 describe('lock-outs grow', () => {
-  it('each further wrong code doubles the wait, up to the cap; only the address is cleared by a success', () => {
+  it('each further wrong code doubles the wait, up to the cap; only the address is cleared by a success', async () => {
     let now = 1_000_000;
     const limits = new DeviceGuessLimits(
       { ip: { free: 2, window: 3600, base: 30, maxLock: 120 }, global: { free: 5, window: 900, base: 5, maxLock: 60 } },
       () => now,
     );
-    limits.wrong('a');
-    limits.wrong('a');
-    assert.equal(limits.retryAfter('a'), 0);
+    await limits.wrong('a');
+    await limits.wrong('a');
+    assert.equal(await limits.retryAfter('a'), 0);
     const waits: number[] = [];
     for (let i = 0; i < 4; i++) {
-      limits.wrong('a');
-      waits.push(limits.retryAfter('a'));
-      now += limits.retryAfter('a');
+      await limits.wrong('a');
+      waits.push(await limits.retryAfter('a'));
+      now += await limits.retryAfter('a');
     }
     assert.deepEqual(waits, [30, 60, 120, 120]);
-    limits.right('a');
-    assert.equal(limits.retryAfter('a'), 0);
+    await limits.right('a');
+    assert.equal(await limits.retryAfter('a'), 0);
     // Six wrong codes so far: the global count (free 5) still holds everyone back after a success.
-    limits.wrong('b');
-    assert.ok(limits.retryAfter('c') > 0, 'a third address waits too');
+    await limits.wrong('b');
+    assert.ok((await limits.retryAfter('c')) > 0, 'a third address waits too');
   });
 });
 

@@ -177,7 +177,7 @@ describe('refusals name the offending key', () => {
   it('unknown keys in the file, at the top level and nested', () => {
     assert.deepEqual(refusedPaths(() => load({ file: file({ prot: 3000 }) })), ['prot']);
     assert.deepEqual(refusedPaths(() => load({ file: file({ tokens: { acessTokenTtl: 60 } }) })), ['tokens.acessTokenTtl']);
-    assert.deepEqual(refusedPaths(() => load({ file: file({ redisUrl: 'redis://x', cimd: { allowPrivate: true } }) })), ['cimd.allowPrivate', 'redisUrl']);
+    assert.deepEqual(refusedPaths(() => load({ file: file({ mongoUrl: 'mongodb://x', cimd: { allowPrivate: true } }) })), ['cimd.allowPrivate', 'mongoUrl']);
   });
 
   it('unknown PORTCULLIS_* variables (a typo must not silently fall back to a default)', () => {

@@ -5,9 +5,15 @@
  * guesser (many IPs) meets and which no success resets. The global one locks briefly: it also
  * stops honest people, so it only has to make guessing hopeless, not slow for long.
  *
- * In memory, like the sign-in limits: each process counts its own guesses.
+ * Counted where the limiter counts (limits/service.ts `attempts`): in Redis, shared by every
+ * instance, when one is configured; in this process otherwise.
  */
 import { AttemptLimiter, type AttemptPolicy } from '../../limits/attempts.ts';
+
+/** Makes the limiter for one of the two counts (default: in this process's memory). */
+export type AttemptLimiterFactory = (name: string, policy: AttemptPolicy, now?: () => number) => AttemptLimiter;
+
+const inMemory: AttemptLimiterFactory = (_name, policy, now) => new AttemptLimiter(policy, now);
 
 export interface DeviceGuessPolicies {
   ip: AttemptPolicy;
@@ -28,22 +34,22 @@ export class DeviceGuessLimits {
   readonly #ip: AttemptLimiter;
   readonly #global: AttemptLimiter;
 
-  constructor(policies: DeviceGuessPolicies = DEFAULT_DEVICE_GUESS_POLICIES, now?: () => number) {
-    this.#ip = new AttemptLimiter(policies.ip, now);
-    this.#global = new AttemptLimiter(policies.global, now);
+  constructor(policies: DeviceGuessPolicies = DEFAULT_DEVICE_GUESS_POLICIES, now?: () => number, make: AttemptLimiterFactory = inMemory) {
+    this.#ip = make('device-ip', policies.ip, now);
+    this.#global = make('device-global', policies.global, now);
   }
 
   /** Seconds this IP must wait before it may enter a code; 0 when it may now. */
-  retryAfter(ip: string): number {
-    return Math.max(this.#ip.retryAfter(ip), this.#global.retryAfter(GLOBAL));
+  async retryAfter(ip: string): Promise<number> {
+    const [forIp, forAll] = await Promise.all([this.#ip.retryAfter(ip), this.#global.retryAfter(GLOBAL)]);
+    return Math.max(forIp, forAll);
   }
 
-  wrong(ip: string): void {
-    this.#ip.fail(ip);
-    this.#global.fail(GLOBAL);
+  async wrong(ip: string): Promise<void> {
+    await Promise.all([this.#ip.fail(ip), this.#global.fail(GLOBAL)]);
   }
 
-  right(ip: string): void {
-    this.#ip.succeed(ip);
+  async right(ip: string): Promise<void> {
+    await this.#ip.succeed(ip);
   }
 }

@@ -58,7 +58,7 @@ export function deviceRoutes(deps: DeviceFlowDeps): Hono<WebEnv> {
 async function enterCode(deps: DeviceFlowDeps, guesses: DeviceGuessLimits, c: WebContext, typed: string) {
   const pages = new DevicePages(deps, c);
   const ip = clientIp(deps, c);
-  const wait = guesses.retryAfter(ip);
+  const wait = await guesses.retryAfter(ip);
   if (wait > 0) {
     c.header('retry-after', String(wait));
     return pages.codeForm({ error: `Too many wrong codes. Try again in ${plainWait(wait)}.`, value: typed.slice(0, 40), status: 429 });
@@ -69,11 +69,11 @@ async function enterCode(deps: DeviceFlowDeps, guesses: DeviceGuessLimits, c: We
   if (!userCode) return pages.codeForm({ error: 'Codes are 8 letters, like BCDF-GHJK. Check the code on your device.', value: shown, status: 400 });
   const code = await findCode(deps.provider(), userCode);
   if (!code) {
-    guesses.wrong(ip);
+    await guesses.wrong(ip);
     deps.log.info({ event: 'device.code_wrong', ip }, 'wrong device user code');
     return pages.codeForm({ error: 'That code is not valid. Check the code on your device and try again.', value: shown, status: 400 });
   }
-  guesses.right(ip);
+  await guesses.right(ip);
   return c.redirect(continueUrl(deps, c, userCode), 303);
 }
 

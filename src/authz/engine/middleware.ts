@@ -10,6 +10,7 @@ import { refusalFor } from '../../http/refusal.ts';
 import { devicePolling } from '../device/polling.ts';
 import { withRefreshScope } from '../refresh-family.ts';
 import { clientLookupsPerRequest } from './client-model.ts';
+import { endpointLimits } from './endpoint-limits.ts';
 import type { AuthzDeps } from './deps.ts';
 import { OIDC_SCOPES, ROUTES } from '../protocol.ts';
 
@@ -20,6 +21,7 @@ export function installMiddleware(provider: Provider, deps: AuthzDeps): void {
   provider.use(unknownEndpoints);
   provider.use(async (_ctx, next) => withRefreshScope(next));
   provider.use(clientLookupsPerRequest);
+  if (deps.endpointLimits) provider.use(endpointLimits(deps.endpointLimits, deps.config.trustProxy));
   // RFC 8628: the polling interval, slow_down and expired_token (authz/device/polling.ts).
   provider.use(devicePolling({ store: deps.store, pepper: deps.secrets.pepper, now: deps.now, nowMs: deps.nowMs }));
   provider.use(defaultScopes(deps.resources, deps.defaultResource, deps.config.publicUrl));

@@ -9,19 +9,26 @@
 import type { Hono } from 'hono';
 import type { Mailer } from '../../identity/mailer.ts';
 import { mailPasswordReset, passwordResetDeps } from '../../identity/password-reset.ts';
-import { AttemptLimiter } from '../../limits/attempts.ts';
+import { AttemptLimiter, type AttemptPolicy } from '../../limits/attempts.ts';
 import { html, page } from '../../web/html.ts';
 import { clientIp, csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { csrfField, formExpired } from './layout.ts';
+
+/**
+ * Every request counts (not only failures): three per address and twenty per IP, then a pause
+ * (the limiter locks once a key has more than `free` attempts inside the window).
+ */
+export const FORGOT_PASSWORD_POLICIES = {
+  address: { free: 2, window: 3600, base: 300, maxLock: 3600 },
+  ip: { free: 19, window: 3600, base: 60, maxLock: 3600 },
+} satisfies Record<string, AttemptPolicy>;
 
 export function forgotPasswordRoutes(app: Hono<WebEnv>, deps: WebDeps & { mailer?: Mailer }): void {
   const base = deps.base;
   const resetDeps = passwordResetDeps(deps);
 
-  // Every request counts (not only failures): three per address and twenty per IP, then a pause
-  // (the limiter locks once a key has more than `free` attempts inside the window).
-  const perAddress = new AttemptLimiter({ free: 2, window: 3600, base: 300, maxLock: 3600 }, deps.now);
-  const perIp = new AttemptLimiter({ free: 19, window: 3600, base: 60, maxLock: 3600 }, deps.now);
+  const perAddress = deps.limits.forgotAddress ?? new AttemptLimiter(FORGOT_PASSWORD_POLICIES.address, deps.now);
+  const perIp = deps.limits.forgotIp ?? new AttemptLimiter(FORGOT_PASSWORD_POLICIES.ip, deps.now);
   const mailer = deps.mailer;
   const logSent = (userId: string | undefined) => {
     if (userId) deps.log.info({ event: 'password.reset_sent', user: userId }, 'password reset link e-mailed');
@@ -60,7 +67,7 @@ ${csrfField(deps, c, 'forgot-password')}
     if (!csrfValid(deps, c, form.csrf, 'forgot-password')) return formExpired(deps, c);
     const email = field(form, 'email').trim().toLowerCase().slice(0, 320);
     const ip = clientIp(deps, c);
-    const wait = Math.max(perAddress.retryAfter(email), perIp.retryAfter(ip));
+    const wait = Math.max(...(await Promise.all([perAddress.retryAfter(email), perIp.retryAfter(ip)])));
     if (wait > 0) {
       c.header('retry-after', String(wait));
       return c.html(
@@ -68,8 +75,7 @@ ${csrfField(deps, c, 'forgot-password')}
         429,
       );
     }
-    perAddress.fail(email);
-    perIp.fail(ip);
+    await Promise.all([perAddress.fail(email), perIp.fail(ip)]);
     // After the answer: an address with an account takes no longer to answer than one without.
     setImmediate(() => void mailPasswordReset(resetDeps, mailer, email).then(logSent, (err) => deps.log.warn({ err }, 'password reset e-mail failed')));
     return c.html(

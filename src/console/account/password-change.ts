@@ -43,7 +43,7 @@ ${newPasswordFields('new')}
     const { me, form } = posted;
     // The current password is guessable by whoever holds a stolen session: the same throttle as sign-in.
     const key = me.user.email.toLowerCase();
-    const wait = deps.limits.account.retryAfter(key);
+    const wait = await deps.limits.account.retryAfter(key);
     if (wait > 0) {
       c.header('retry-after', String(wait));
       return c.html(await changeForm(c, me, 'too_many_attempts', `Too many wrong passwords. Try again in ${wait} seconds.`), 429);
@@ -51,10 +51,10 @@ ${newPasswordFields('new')}
     const set = await setNewPassword(form, (password) => changePassword(deps, me.user, field(form, 'current'), password, me.session.id));
     if (!set.ok) return c.html(await changeForm(c, me, 'password_rejected', set.problem), 400);
     if (set.value === 'wrong_current') {
-      deps.limits.account.fail(key);
+      await deps.limits.account.fail(key);
       return c.html(await changeForm(c, me, 'wrong_password', 'Your current password is not right.'), 400);
     }
-    deps.limits.account.succeed(key);
+    await deps.limits.account.succeed(key);
     await audit(deps, { kind: 'account.password.changed', actor: me.user.id, subject: me.user.id });
     deps.log.info({ event: 'password.changed', user: me.user.id }, 'password changed');
     return c.redirect(`${base}/account?done=password_changed`, 303);
