@@ -39,6 +39,13 @@ export function maskedConfig(config: Config): Record<string, unknown> {
       ...config.registration,
       initialAccessToken: config.registration.initialAccessToken ? MASK : null,
     },
+    audit: { ...config.audit, webhooks: config.audit.webhooks.map((hook) => ({ ...hook, secret: MASK })) },
+    metrics: { ...config.metrics, token: config.metrics.token ? MASK : null },
+    telemetry: {
+      ...config.telemetry,
+      otlpEndpoint: config.telemetry.otlpEndpoint ? maskUrlPassword(config.telemetry.otlpEndpoint) : null,
+      otlpTracesEndpoint: config.telemetry.otlpTracesEndpoint ? maskUrlPassword(config.telemetry.otlpTracesEndpoint) : null,
+    },
   };
 }
 

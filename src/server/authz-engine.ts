@@ -13,6 +13,8 @@ import { keyRingVersion, loadKeyRing, type KeyRing } from '../signing-keys/key-r
 export interface EngineOptions extends Omit<AuthzDeps, 'keyRing'> {
   /** How long a retired key stays published. */
   keyRetention: number;
+  /** Told of every successful token endpoint answer, with its grant type (metrics). */
+  onTokenIssued?(grantType: string): void;
 }
 
 export class AuthzEngine {
@@ -38,6 +40,9 @@ export class AuthzEngine {
     const { store, secrets, now } = this.#options;
     const keyRing = await loadKeyRing(store, secrets.dataKey, now(), this.#options.keyRetention);
     const provider = buildProvider({ ...this.#options, keyRing });
+    const { onTokenIssued } = this.#options;
+    // oidc-provider emits `grant.success` once a grant type's handler has answered (lib/actions/token.js).
+    if (onTokenIssued) provider.on('grant.success', (ctx: { oidc: { params?: { grant_type?: unknown } } }) => onTokenIssued(String(ctx.oidc.params?.grant_type)));
     this.#keys = keyRing;
     this.#localKeys = createLocalJWKSet({ keys: keyRing.publicJwks });
     this.#provider = provider;

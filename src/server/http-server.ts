@@ -19,6 +19,7 @@ export interface BoundServer {
 
 export async function bindHttpServer(config: Config): Promise<BoundServer> {
   let dispatch: RequestListener | undefined;
+  const healthz = `${new URL(config.publicUrl).pathname.replace(/\/$/, '')}/healthz`;
   const server = createServer(
     {
       // A socket that never finishes its headers, or its body, is closed (slowloris): checked every
@@ -30,6 +31,9 @@ export async function bindHttpServer(config: Config): Promise<BoundServer> {
     },
     (req, res) => {
       if (dispatch) return dispatch(req, res);
+      // Alive while starting (migrations may take a while): a liveness probe must not restart a
+      // process for being busy starting; /readyz says 503 until it is ready (server/health-routes.ts).
+      if ((req.url ?? '').split('?')[0] === healthz) return void res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end('{"status":"ok"}');
       res.writeHead(503, { 'retry-after': '1' }).end();
     },
   );

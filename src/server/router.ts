@@ -32,23 +32,28 @@ export interface RouterDeps {
   revocationStream: Handler;
   /** Largest body the gateway accepts (config `gateway.maxRequestBytes`). */
   gatewayMaxBody: number;
+  /** /healthz, /readyz and, when served on this port, /metrics: path below the base → handler (server/health-routes.ts). */
+  operational?: Record<string, Handler>;
+  /** Sees every request with its route label, and calls `next` to have it answered (metrics, traces). */
+  observe?: RequestObserver;
 }
+
+export type RequestObserver = (route: string, req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
 const PRM = '/.well-known/oauth-protected-resource';
 
-/** Where a request goes: the surface it belongs to (limits, error shape) and who answers it. */
+/** Where a request goes: the surface it belongs to (limits, error shape), its route label (metrics), who answers it. */
 interface Destination {
   surface: Surface;
+  /** Few values, never a raw path: oauth/<endpoint>, gateway, admin-api, pages, well-known, health, metrics. */
+  route: string;
   handle: Handler;
 }
 
 export function createRouter(deps: RouterDeps): RequestListener {
   const destinationOf = routes(deps);
   const limits: Record<Surface, number> = { ...BODY_LIMITS, gateway: deps.gatewayMaxBody };
-  return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    drainAfterAnswer(req, res);
-    const { surface, handle } = destinationOf(path);
+  const serve = (req: IncomingMessage, res: ServerResponse, path: string, { surface, handle }: Destination): void => {
     const refused = framingError(req, limits[surface]);
     if (refused) {
       deps.log.info({ event: 'request.refused', path, code: refused.code, rule: refused.rule }, 'request refused at the front door');
@@ -57,6 +62,14 @@ export function createRouter(deps: RouterDeps): RequestListener {
     Promise.resolve()
       .then(() => handle(req, res))
       .catch((err: unknown) => lastResort(deps.log, res, surface, path, err));
+  };
+  const { observe } = deps;
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    drainAfterAnswer(req, res);
+    const destination = destinationOf(path);
+    if (!observe) return serve(req, res, path, destination);
+    observe(destination.route, req, res, () => serve(req, res, path, destination));
   };
 }
 
@@ -71,18 +84,33 @@ function routes(deps: RouterDeps): (path: string) => Destination {
     [`${base}${REVOCATION_STREAM_PATH}`]: deps.revocationStream,
   };
   const toEngine = engineEntry(deps);
-  const pages: Destination = { surface: 'page', handle: deps.web };
+  const pages: Destination = { surface: 'page', route: 'pages', handle: deps.web };
+  const operational = new Map(Object.entries(deps.operational ?? {}).map(([at, handle]): [string, Destination] => [`${base}${at}`, { surface: 'admin', route: at === '/metrics' ? 'metrics' : 'health', handle }]));
   return (path) => {
-    if (path === PRM || path.startsWith(`${PRM}/`)) return { surface: 'oauth', handle: (_req, res) => resourceMetadata(deps, path, _req, res) };
-    if (path === asMetadataPath) return { surface: 'oauth', handle: (req, res) => toEngine(req, res, `/.well-known/openid-configuration${(req.url ?? '').slice(path.length)}`) };
+    if (path === PRM || path.startsWith(`${PRM}/`)) return { surface: 'oauth', route: 'well-known', handle: (_req, res) => resourceMetadata(deps, path, _req, res) };
+    if (path === asMetadataPath) return { surface: 'oauth', route: 'well-known', handle: (req, res) => toEngine(req, res, `/.well-known/openid-configuration${(req.url ?? '').slice(path.length)}`) };
     const own = ours[path];
-    if (own) return { surface: 'oauth', handle: own };
+    if (own) return { surface: 'oauth', route: `oauth/${path.slice(base.length + '/oauth/'.length)}`, handle: own };
+    const probe = operational.get(path);
+    if (probe) return probe;
     const app = path.startsWith(base) ? gateway.appAt(path.slice(base.length)) : undefined;
-    if (app) return { surface: 'gateway', handle: (req, res) => gateway.handle(req, res, app) };
-    if (isEnginePath(base, path)) return { surface: 'oauth', handle: (req, res) => toEngine(req, res) };
-    if (path === `${base}/admin/api` || path.startsWith(`${base}/admin/api/`)) return { surface: 'admin', handle: deps.web };
+    if (app) return { surface: 'gateway', route: 'gateway', handle: (req, res) => gateway.handle(req, res, app) };
+    if (isEnginePath(base, path)) return { surface: 'oauth', route: engineRoute(path.slice(base.length)), handle: (req, res) => toEngine(req, res) };
+    if (path === `${base}/admin/api` || path.startsWith(`${base}/admin/api/`)) return { surface: 'admin', route: 'admin-api', handle: deps.web };
     return pages;
   };
+}
+
+/** The engine's endpoints, longest first: `/oauth/device/authorize` before anything it starts with. */
+const ENGINE_ENDPOINTS = Object.values(ROUTES)
+  .filter((route) => route.startsWith('/oauth/'))
+  .sort((a, b) => b.length - a.length);
+
+/** The route label of an engine path (relative to the base): `oauth/token`, `well-known`; `oauth/other` for the rest. */
+function engineRoute(rest: string): string {
+  if (rest.startsWith('/.well-known/')) return 'well-known';
+  const endpoint = ENGINE_ENDPOINTS.find((route) => rest === route || rest.startsWith(`${route}/`));
+  return endpoint ? endpoint.slice(1) : 'oauth/other';
 }
 
 /** RFC 9728 §3.1; the root form answers for the application at /mcp (the demo) if any. */

@@ -45,6 +45,8 @@ export interface Store {
   migrate(options?: { to?: number }): Promise<MigrationReport>;
   /** Fails when the database is unreachable. */
   ping(): Promise<void>;
+  /** Versions this build knows that the database has not applied (readiness: none may be missing). */
+  pendingMigrations(): Promise<number[]>;
   close(): Promise<void>;
   readonly oidc: OidcStore;
   readonly users: UserStore;

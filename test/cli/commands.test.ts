@@ -102,6 +102,8 @@ describe('portcullis config check', () => {
         DATABASE_URL: 'postgres://portcullis:hunter2-hunter2@db.internal:5432/auth',
         PORTCULLIS_REGISTRATION: 'initial-access-token',
         PORTCULLIS_INITIAL_ACCESS_TOKEN: 'iat-0123456789abcdef',
+        PORTCULLIS_METRICS_TOKEN: 'metrics-0123456789abcdef',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel:collector-pass@otel.internal:4318',
       },
     });
     assert.equal(result.code, 0, result.stderr);
@@ -111,7 +113,7 @@ describe('portcullis config check', () => {
     assert.equal(out.config.tokens.refreshTokenTtl, 30 * 86400, 'defaults fill the rest');
     assert.equal(out.config.registration.policy, 'initial-access-token');
     assert.deepEqual(out.sources.slice(-1), ['environment']);
-    for (const secret of [secretKey, 'hunter2-hunter2', 'iat-0123456789abcdef']) {
+    for (const secret of [secretKey, 'hunter2-hunter2', 'iat-0123456789abcdef', 'metrics-0123456789abcdef', 'collector-pass']) {
       assert.ok(!result.stdout.includes(secret), 'no secret value is printed');
     }
     assert.equal(new URL(out.config.databaseUrl).hostname, 'db.internal', 'the database is still named');

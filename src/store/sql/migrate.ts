@@ -49,3 +49,17 @@ export async function migrate(driver: SqlDriver, options: { to?: number } = {}):
     return { dialect: driver.dialect, applied, version: Number(row?.version ?? 0) };
   });
 }
+
+/** The versions this build ships, per dialect (read from disk once). */
+const KNOWN: Partial<Record<'sqlite' | 'postgres', number[]>> = {};
+
+/** Known versions not yet recorded in `schema_migrations` (every one when the table does not exist yet). */
+export async function pendingMigrations(driver: SqlDriver): Promise<number[]> {
+  const known = (KNOWN[driver.dialect] ??= listMigrations(driver.dialect).map((m) => m.version));
+  const table = driver.dialect === 'sqlite'
+    ? await driver.get("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    : await driver.get("SELECT 1 AS found FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'");
+  if (!table) return known;
+  const done = new Set((await driver.all<{ version: number }>('SELECT version FROM schema_migrations')).map((row) => Number(row.version)));
+  return known.filter((version) => !done.has(version));
+}

@@ -5,7 +5,7 @@
  */
 import type { Store } from '../store.ts';
 import type { SqlDriver } from './driver.ts';
-import { migrate } from './migrate.ts';
+import { migrate, pendingMigrations } from './migrate.ts';
 import { apiKeyStore } from './api-keys.ts';
 import { applicationStore } from './applications.ts';
 import { auditStore } from './audit.ts';
@@ -31,6 +31,7 @@ export function createSqlStore(db: SqlDriver): Store {
     async ping() {
       await db.get('SELECT 1 AS ok');
     },
+    pendingMigrations: () => pendingMigrations(db),
     close: () => db.close(),
     oidc: oidcStore(db),
     users: userStore(db),
