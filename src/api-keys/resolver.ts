@@ -195,6 +195,15 @@ export class ApiKeyResolver {
     void this.#options.store.apiKeys.touch(keyId, at, ip).catch((err: unknown) => this.#options.onError?.(err));
   }
 
+  /**
+   * Read keys of `orgId` (null: every key) again at their next use: their creators' roles or
+   * resource memberships may have changed (the change feed says so), which no revocation event
+   * carries. Revocations still apply through the list; this only ends the TTL early.
+   */
+  forgetOrg(orgId: string | null): void {
+    this.#drop((key) => orgId === null || key.orgId === orgId);
+  }
+
   #drop(match: (key: ResolvedKey) => boolean): void {
     for (const [hash, entry] of this.#cache) if (match(entry.key)) this.#cache.delete(hash);
   }

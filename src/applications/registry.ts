@@ -52,6 +52,8 @@ export class ApplicationRegistry {
   #listed = new Map<string, Map<string, { json: string; fingerprint: string }>>();
   #fingerprint = '';
   #timer: NodeJS.Timeout | undefined;
+  #checking: Promise<void> | undefined;
+  #checkAgain = false;
 
   constructor(options: RegistryOptions) {
     this.#options = options;
@@ -122,15 +124,36 @@ export class ApplicationRegistry {
     this.#publish();
   }
 
-  /** Poll for changes made by other processes (admin API elsewhere, tool approvals). */
+  /**
+   * Poll for changes made by other processes (admin API elsewhere, tool approvals). With a change
+   * feed the server also calls `check()` as soon as any process changes an application or a tool,
+   * so the poll is the safety net for a lost message (and for the CLI, which publishes nothing).
+   */
   watch(intervalMs = 2000): void {
-    this.#timer = setInterval(() => {
-      void this.#options.store.applications
-        .fingerprint()
-        .then((fingerprint) => (fingerprint !== this.#fingerprint ? this.reload() : this.#reloadTools()))
-        .catch((err) => this.#options.log.warn({ err }, 'could not check applications'));
-    }, intervalMs);
+    this.#timer = setInterval(() => void this.check(), intervalMs);
     this.#timer.unref();
+  }
+
+  /** Read the store's applications (when their fingerprint moved) or tools again; never throws. Checks asked for during one run one more after it. */
+  check(): Promise<void> {
+    if (this.#checking) {
+      this.#checkAgain = true;
+      return this.#checking;
+    }
+    this.#checking = (async () => {
+      try {
+        do {
+          this.#checkAgain = false;
+          const fingerprint = await this.#options.store.applications.fingerprint();
+          await (fingerprint !== this.#fingerprint ? this.reload() : this.#reloadTools());
+        } while (this.#checkAgain);
+      } catch (err) {
+        this.#options.log.warn({ err }, 'could not check applications');
+      } finally {
+        this.#checking = undefined;
+      }
+    })();
+    return this.#checking;
   }
 
   stop(): void {

@@ -4,7 +4,8 @@
  * reused for `ttlMs` (default 5 s), then reloaded — in the background while the old one keeps
  * answering, so only the first call for an organization waits. A resource created a moment ago may
  * thus be unknown for up to `ttlMs` (a call naming it is refused, not let through); `forget(orgId)`
- * drops a tree at once.
+ * drops a tree at once — the server calls it when the change feed (fanout/) says the organization
+ * changed in any process, so the TTL is only the safety net.
  */
 import type { OrgResource, OrgStore } from '../store/orgs.ts';
 import { treeOf, type ResourceTree } from './permissions.ts';
@@ -42,6 +43,11 @@ export class OrgTrees {
 
   forget(orgId: string): void {
     this.#trees.delete(orgId);
+  }
+
+  /** Drop every tree (a change whose organization is not known, or changes that may have been missed). */
+  forgetAll(): void {
+    this.#trees.clear();
   }
 
   #load(orgId: string): Promise<OrgTree> {

@@ -45,7 +45,11 @@ export class RevocationList implements RevocationCheck {
   #lastSeq = 0;
   #timer: NodeJS.Timeout | undefined;
   #now: () => number;
+  /** The sync running now, and whether another must follow it (see `wake`). */
+  #syncing: Promise<void> | undefined;
+  #again = false;
   readonly #listeners = new Set<RevocationListener>();
+  readonly #readListeners = new Set<(event: RevocationEvent) => void>();
 
   constructor(store: RevocationStore, now: () => number) {
     this.#store = store;
@@ -74,10 +78,34 @@ export class RevocationList implements RevocationCheck {
       for (const event of events) {
         this.#record(event);
         this.#lastSeq = event.seq;
+        for (const listener of this.#readListeners) listener(event);
       }
       if (events.length < 1000) break;
     }
     this.#expire();
+  }
+
+  /**
+   * Read the store now rather than at the next poll: another process has just recorded an event
+   * (the change feed said so). Wakes arriving while a read runs make one more read after it, so
+   * none is lost and a burst costs two reads, not one per event.
+   */
+  wake(): Promise<void> {
+    if (this.#syncing) {
+      this.#again = true;
+      return this.#syncing;
+    }
+    this.#syncing = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.sync();
+        } while (this.#again);
+      } finally {
+        this.#syncing = undefined;
+      }
+    })();
+    return this.#syncing;
   }
 
   /**
@@ -107,6 +135,15 @@ export class RevocationList implements RevocationCheck {
   subscribe(listener: RevocationListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Be told of each event as it is read from the store (not when applied directly): how long a
+   * revocation took to reach this process is `now − event.at` (the propagation-lag metric).
+   */
+  onRead(listener: (event: RevocationEvent) => void): () => void {
+    this.#readListeners.add(listener);
+    return () => this.#readListeners.delete(listener);
   }
 
   has(kind: RevocationKind, id: string): boolean {

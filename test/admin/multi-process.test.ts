@@ -8,12 +8,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { loadConfig } from '../../src/core/config.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { startPortcullis, type Running } from '../../src/server/app.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { databaseTargets, postgresUrl } from '../helpers/databases.ts';
+import { databaseTargets, dropSchema, postgresUrl } from '../helpers/databases.ts';
 import { adminClient, httpDefinition, mcpCall, mint, rpcErrorCode, startToyMcp, toolNames, waitFor, type AdminClient, type ToyMcp } from './support.ts';
 
 interface Pair {
@@ -22,15 +21,6 @@ interface Pair {
   stop(): Promise<void>;
 }
 
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Two servers on one store: the second uses the first's data directory (root secret) and database. */
 async function startPair(dialect: 'sqlite' | 'postgres'): Promise<Pair> {

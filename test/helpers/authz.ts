@@ -7,7 +7,6 @@
 import type { TestClock } from './clock.ts';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { ConfigInput } from '../../src/core/config.ts';
 import { randomToken } from '../../src/core/crypto.ts';
 import { loadRootSecret } from '../../src/core/secrets.ts';
@@ -15,7 +14,7 @@ import { clientToRecord } from '../../src/authz/clients.ts';
 import { ROUTES } from '../../src/authz/provider.ts';
 import { authorizeInBrowser, type BrowserResult } from './oauth-flow.ts';
 import { startTestServer, type TestServer } from './server.ts';
-import { databaseTargets, postgresUrl, type Dialect } from './databases.ts';
+import { databaseTargets, dropSchema, postgresUrl, type Dialect } from './databases.ts';
 import type { UserAgent } from './user-agent.ts';
 
 /** A loopback redirect URI as MCP clients register it (any port is accepted at authorization). */
@@ -58,16 +57,7 @@ export function serverTargets(): ServerTarget[] {
 async function startOnPostgres(overrides: ConfigInput = {}, options: { clock?: TestClock } = {}): Promise<TestServer> {
   const url = postgresUrl();
   const schema = `pct_${randomBytes(6).toString('hex')}`;
-  const drop = async () => {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-    client.on('error', () => {});
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    } finally {
-      await client.end().catch(() => {});
-    }
-  };
+  const drop = () => dropSchema(url, schema);
   let server: TestServer;
   try {
     server = await startTestServer({ ...overrides, databaseUrl: url }, { schema, clock: options.clock });

@@ -5,6 +5,8 @@
  * CI=true they run anyway and fail, since in CI every prerequisite must be there. An unreachable
  * PostgreSQL always fails, never skips.
  */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { skipUnless } from './prerequisites.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -30,4 +32,34 @@ export function databaseTargets(): DatabaseTarget[] {
 export function postgresUrl(): string {
   if (!TEST_DATABASE_URL) throw new Error(NO_URL);
   return TEST_DATABASE_URL;
+}
+
+/**
+ * A PostgreSQL database of the test's own, for a server in a child process (which cannot be
+ * given a schema): its URL, and `drop` to remove it (call from `after`).
+ */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = postgresUrl();
+  const name = `pct_${randomBytes(6).toString('hex')}`;
+  await runSql(admin, `CREATE DATABASE "${name}"`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { url: url.href, drop: () => runSql(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+}
+
+/** Drop a test's PostgreSQL schema and everything in it. */
+export function dropSchema(url: string, schema: string): Promise<void> {
+  return runSql(url, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
+
+/** One statement on its own connection (a failing database fails the call, never the process). */
+async function runSql(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end().catch(() => {});
+  }
 }

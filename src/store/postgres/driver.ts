@@ -36,6 +36,13 @@ function driverOn(target: Queryable, close: () => Promise<void>, pool: pg.Pool):
   async function inTransaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
     if (!('query' in pool) || target !== pool) throw new Error('nested transaction');
     const client = await pool.connect();
+    // A connection lost while checked out (between two statements) is an 'error' event on the
+    // client, which the pool only listens to while the client is idle: unheard, it would end the
+    // process. The statement in flight fails anyway (an outage, 503), and the broken client is
+    // destroyed on release rather than returned to the pool.
+    let broken: Error | undefined;
+    const onError = (err: Error) => void (broken = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(driverOn(client, async () => {}, pool));
@@ -45,7 +52,8 @@ function driverOn(target: Queryable, close: () => Promise<void>, pool: pg.Pool):
       await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
   const driver: SqlDriver = {
