@@ -8,15 +8,16 @@
  *   sdk/*             the published SDKs (portcullis/guard, portcullis/device-login) — shared only
  *   core              config and its domain types, errors, crypto, clock, logging — shared only
  *   store             the Store interfaces and their SQL implementations — core, shared
+ *   fanout            the change feed beside the store — store, core, shared; wired by server and cli
  *   domain services   identity, api-keys, signing-keys, applications, policy (pure), audit, limits,
- *                     revocation, demo — free of HTTP: core, shared, store, each other (no cycles)
+ *                     revocation, demo, metrics — free of HTTP: core, shared, store, each other (no cycles)
  *   http              node:http plumbing every route shares — core, shared
  *   web               the shared web layer: layout, escaping, forms, CSRF, cookies, page parts
  *   authz, gateway    the protocol (engine and its pages) and the MCP gateway
  *   admin-api, console  the admin JSON API and the console pages
  *   server            the composition root;  cli  the command line (its `start` runs the server)
  */
-const DOMAIN = '(identity|api-keys|signing-keys|applications|policy|audit|limits|revocation|demo)';
+const DOMAIN = '(identity|api-keys|signing-keys|applications|policy|audit|limits|revocation|demo|metrics)';
 const ABOVE_DOMAIN = '(http|web|authz|gateway|admin-api|console|cli|server|sdk)';
 
 module.exports = {
@@ -26,6 +27,14 @@ module.exports = {
     { name: 'sdks-are-separate-packages', severity: 'error', from: { path: '^src/sdk/([^/]+)/' }, to: { path: '^src/sdk/', pathNot: '^src/sdk/$1/' } },
     { name: 'core-is-the-ground-floor', severity: 'error', from: { path: '^src/core/' }, to: { path: '^src/(?!core/|shared/)' } },
     { name: 'store-knows-only-core', severity: 'error', from: { path: '^src/store/' }, to: { path: '^src/(?!store/|core/|shared/)' } },
+    {
+      name: 'fanout-beside-the-store',
+      comment: 'the change feed knows the Store and core only; only the composition root (server) and the CLI wire it',
+      severity: 'error',
+      from: { path: '^src/fanout/' },
+      to: { path: '^src/(?!fanout/|store/|core/|shared/)' },
+    },
+    { name: 'only-server-and-cli-wire-the-feed', severity: 'error', from: { path: '^src/(?!fanout/|server/|cli/)' }, to: { path: '^src/fanout/' } },
     { name: 'domain-services-know-no-http', severity: 'error', from: { path: `^src/${DOMAIN}/` }, to: { path: `^src/${ABOVE_DOMAIN}/` } },
     {
       name: 'policy-is-pure',

@@ -27,7 +27,7 @@ import { Bindings } from '../src/gateway/bindings.ts';
 import { needsExactParse, parseBody } from '../src/gateway/jsonrpc.ts';
 import { requestMethods, visibleTools } from '../src/gateway/steps/filter-response.ts';
 import { openStore } from '../src/store/open.ts';
-import { addServiceClient, CALL, cannon as sharedCannon, MCP_HEADERS, portcullisEnv as sharedEnv, serviceToken as sharedServiceToken, waitFor } from './lib/portcullis-process.ts';
+import { addServiceClient, dropBenchSchema, CALL, cannon as sharedCannon, MCP_HEADERS, portcullisEnv as sharedEnv, sequential, serviceToken as sharedServiceToken, waitFor } from './lib/portcullis-process.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -67,19 +67,6 @@ function cannon(url: string, headers: Record<string, string>) {
   return sharedCannon(url, headers, { connections: CONCURRENCY, seconds: SECONDS });
 }
 
-/** Latency one request at a time (no queueing behind other requests), to a tenth of a millisecond. */
-async function sequential(url: string, headers: Record<string, string>, rounds = 2000, body = CALL, warmUp = 200): Promise<{ p50: number; p99: number }> {
-  const times: number[] = [];
-  for (let i = 0; i < rounds + warmUp; i++) {
-    const started = performance.now();
-    const res = await fetch(url, { method: 'POST', headers, body });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`${url}: ${res.status}`);
-    if (i >= warmUp) times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  return { p50: times[Math.floor(rounds / 2)]!, p99: times[Math.floor(rounds * 0.99)]! };
-}
 
 /** Filtering alone, in process: 500 tools through the gateway's tools/list filter. */
 async function filterCost(): Promise<{ filter: number; manifest: number; baseline: number }> {
@@ -280,11 +267,7 @@ async function main(): Promise<void> {
     for (const child of children) child.kill('SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
     if (DATABASE_URL) {
-      const pg = (await import('pg')).default;
-      const client = new pg.Client({ connectionString: DATABASE_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-      await client.end();
+      await dropBenchSchema(DATABASE_URL, SCHEMA);
     }
   }
 }

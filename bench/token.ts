@@ -15,12 +15,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { clientToRecord } from '../src/authz/clients.ts';
-import { hashPassword } from '../src/core/crypto.ts';
 import { loadRootSecret } from '../src/core/secrets.ts';
 import { openStore } from '../src/store/open.ts';
 import { authorizeInBrowser } from '../test/helpers/oauth-flow.ts';
 import { cookieJar, runLoad, type LoadResult } from './lib/load.ts';
+import { addBenchUser, addFlowClient } from './lib/portcullis-process.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -54,26 +53,8 @@ async function preparePortcullis(dataDir: string): Promise<void> {
   const store = await openStore({ dataDir });
   await store.migrate();
   const { secrets } = loadRootSecret({ dataDir });
-  const user = await store.users.create({ email: EMAIL, passwordHash: await hashPassword(PASSWORD) });
-  // Tokens act for an organization (docs/design/identity.md): the bench user owns one.
-  const org = await store.orgs.create({ slug: 'bench', name: 'Bench' });
-  await store.orgs.addMember(org.id, user.id, 'owner', Math.floor(Date.now() / 1000));
-  // A confidential client: its identity is proven, so consent is remembered (RFC 8252 §8.6).
-  await store.clients.upsert(
-    clientToRecord(
-      {
-        client_id: CLIENT_ID,
-        client_secret: SECRET,
-        client_name: 'Benchmark client',
-        redirect_uris: [REDIRECT],
-        grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-      secrets.pepper,
-      'static',
-    ),
-  );
+  await addBenchUser(store, EMAIL, PASSWORD);
+  await addFlowClient(store, secrets.pepper, { id: CLIENT_ID, secret: SECRET, redirect: REDIRECT, grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] });
   await store.close();
 }
 

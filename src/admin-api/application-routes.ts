@@ -12,6 +12,7 @@ import { applicationService, type ApplicationService } from '../applications/ser
 import { PortcullisError } from '../core/errors.ts';
 import { readJson } from '../http/json-body.ts';
 import type { AdminApiDeps, AdminEnv } from './deps.ts';
+import { actorOf } from './auth.ts';
 import { applicationDetail, applicationSummary, statusView, toolView } from '../applications/views.ts';
 
 export function applicationRoutes(api: Hono<AdminEnv>, deps: AdminApiDeps): void {
@@ -20,6 +21,7 @@ export function applicationRoutes(api: Hono<AdminEnv>, deps: AdminApiDeps): void
     publicUrl: deps.config.publicUrl,
     now: deps.now,
     changed: () => deps.gateway.registry.reload(),
+    audit: deps.audit,
   });
   definitionRoutes(api, deps, service);
   toolRoutes(api, deps, service);
@@ -35,7 +37,7 @@ function definitionRoutes(api: Hono<AdminEnv>, deps: AdminApiDeps, service: Appl
   });
 
   api.post('/applications', async (c) => {
-    const created = await service.create(await readJson(c, true));
+    const created = await service.create(await readJson(c, true), actorOf(c.get('admin')));
     deps.log.info({ event: 'admin.application.created', app: created.app.slug, by: c.get('admin').label }, 'application created');
     // Learn its tools now rather than at the first client's tools/list (in the background: the
     // MCP server may be slow or not up yet; refresh reports errors when asked explicitly).
@@ -51,7 +53,7 @@ function definitionRoutes(api: Hono<AdminEnv>, deps: AdminApiDeps, service: Appl
   });
 
   api.put('/applications/:slug', async (c) => {
-    const updated = await service.update(c.req.param('slug'), await readJson(c, true));
+    const updated = await service.update(c.req.param('slug'), await readJson(c, true), actorOf(c.get('admin')));
     deps.log.info({ event: 'admin.application.updated', app: updated.app.slug, by: c.get('admin').label }, 'application updated');
     const app = registry.get(updated.app.slug);
     if (app) void deps.gateway.refreshManifest(app);
@@ -60,7 +62,7 @@ function definitionRoutes(api: Hono<AdminEnv>, deps: AdminApiDeps, service: Appl
 
   api.delete('/applications/:slug', async (c) => {
     const slug = c.req.param('slug');
-    await service.remove(slug);
+    await service.remove(slug, actorOf(c.get('admin')));
     deps.log.info({ event: 'admin.application.deleted', app: slug, by: c.get('admin').label }, 'application deleted');
     return c.body(null, 204);
   });
@@ -95,7 +97,7 @@ function toolRoutes(api: Hono<AdminEnv>, deps: AdminApiDeps, service: Applicatio
       const fingerprint = typeof body === 'object' && body !== null ? (body as { fingerprint?: unknown }).fingerprint : undefined;
       if (fingerprint !== undefined && typeof fingerprint !== 'string') throw new PortcullisError('invalid_request', 'fingerprint must be a string', { detail: { errors: [{ path: 'fingerprint', message: 'expected a string' }] } });
       const admin = c.get('admin');
-      const tool = await service.review(slug, name, status, admin.label, fingerprint);
+      const tool = await service.review(slug, name, status, admin.label, fingerprint, actorOf(admin));
       deps.log.info({ event: `admin.tool.${action}d`, app: slug, tool: name, by: admin.label }, `tool ${status === 'approved' ? 'approved' : 'sent back to review'}`);
       const { app } = await service.get(slug);
       return c.json(toolView(app, tool));

@@ -42,6 +42,11 @@ export type AdminPrincipal =
   /** An admin API key: acts only in `orgId`, as its creator (never beyond them). */
   | (PrincipalBase & { kind: 'key'; keyId: string; orgId: string });
 
+/** Who acted, as the audit trail names them: a user's id, or `key:<id>` for an API key. */
+export function actorOf(principal: AdminPrincipal): string {
+  return principal.kind === 'key' ? `key:${principal.keyId}` : principal.userId;
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function bearer(c: WebContext): string | undefined {

@@ -10,6 +10,7 @@ import { ApiKeyInputSchema } from '../api-keys/service.ts';
 import { InvitationInputSchema } from '../identity/invitations.ts';
 import { CreateResourceSchema, RenameResourceSchema, ResourceMemberSchema } from '../identity/workspace-tree.ts';
 import { OrgUpdateSchema, RoleSchema } from './org-schemas.ts';
+import { LimitSettingsSchema } from '../core/limit-settings.ts';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Auth = 'public' | 'any' | 'server-admin' | 'org-admin';
@@ -23,7 +24,25 @@ interface Operation {
   body?: z.ZodType;
   /** The success status (200 unless told). */
   status?: 200 | 201 | 204;
+  /** Query parameters: name → description (all optional). */
+  query?: Record<string, string>;
+  /** A success answer that is not JSON: media type → description (a streamed download). */
+  produces?: Record<string, string>;
 }
+
+const AUDIT_FILTERS: Record<string, string> = {
+  since: 'From this time (ISO 8601, or epoch seconds)',
+  until: 'Before this time (ISO 8601, or epoch seconds)',
+  user: 'The user the record is about: id or e-mail',
+  client: 'OAuth client id',
+  application: 'Application slug',
+  tool: 'Tool name (or resource URI, prompt name)',
+  decision: 'allow | deny',
+  code: 'Denial or failure code (e.g. policy_denied, rate_limited)',
+  kind: 'Record kind (gateway.call), or a prefix ending in * (admin.*)',
+  before: 'Records older than this seq: the previous page\'s next.before',
+  limit: 'Records per page, 1–200 (default 50)',
+};
 
 const FINGERPRINT = z.strictObject({ fingerprint: z.string().optional() });
 
@@ -44,6 +63,8 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/orgs', summary: 'The caller\'s organizations (an API key: its own)', auth: 'any' },
   { method: 'get', path: '/orgs/:org', summary: 'An organization (slug or id)', auth: 'org-admin' },
   { method: 'patch', path: '/orgs/:org', summary: 'Rename, or replace the settings (lifetimes within the server\'s bounds)', auth: 'org-admin', body: OrgUpdateSchema },
+  { method: 'get', path: '/orgs/:org/limits', summary: 'Rate limits and quotas: the server\'s (the bounds) and the organization\'s own', auth: 'org-admin' },
+  { method: 'put', path: '/orgs/:org/limits', summary: 'Replace the organization\'s limits (400 limit_too_loose: looser than the server\'s, or a key\'s or client\'s looser than the organization\'s)', auth: 'org-admin', body: LimitSettingsSchema },
   { method: 'get', path: '/orgs/:org/members', summary: 'Members with e-mail, name and role', auth: 'org-admin' },
   { method: 'patch', path: '/orgs/:org/members/:userId', summary: 'Change a member\'s role (409 last_owner; only owners touch owners)', auth: 'org-admin', body: RoleSchema },
   { method: 'delete', path: '/orgs/:org/members/:userId', summary: 'Remove a member: their grants and keys in the org are revoked at once', auth: 'org-admin' },
@@ -62,6 +83,16 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/orgs/:org/keys', summary: 'Every API key of the org (never a secret)', auth: 'org-admin' },
   { method: 'post', path: '/orgs/:org/keys', summary: 'Issue an API key to the caller; the secret is in this answer only', auth: 'org-admin', body: ApiKeyInputSchema, status: 201 },
   { method: 'delete', path: '/orgs/:org/keys/:id', summary: 'Revoke an API key, permanently (409 already_revoked the second time)', auth: 'org-admin' },
+  { method: 'get', path: '/orgs/:org/audit', summary: 'The audit trail, newest first, with user e-mail and client name resolved when read; `next` is the following page', auth: 'org-admin', query: AUDIT_FILTERS },
+  {
+    method: 'get',
+    path: '/orgs/:org/audit/export',
+    summary: 'Export the trail, streamed: JSON lines (full records, verifiable offline) or CSV (RFC 4180)',
+    auth: 'org-admin',
+    query: { format: 'jsonl (default) | csv', since: AUDIT_FILTERS.since!, until: AUDIT_FILTERS.until! },
+    produces: { 'application/jsonl': 'One record per line, as stored (seq, chain, prevHash, hash) plus userEmail, actorName, clientName, keyName', 'text/csv': 'A header row, then one record per row' },
+  },
+  { method: 'get', path: '/orgs/:org/audit/verify', summary: 'Verify the organization\'s hash chain: {ok, checked, chains, broken?}', auth: 'org-admin' },
   { method: 'get', path: '/users', summary: 'Every account (deleted ones left out), with id, e-mail, name, server-admin and disabled flags', auth: 'server-admin' },
   { method: 'post', path: '/users/:id/disable', summary: 'Disable a user: every grant, key and session ended at once', auth: 'server-admin' },
   { method: 'post', path: '/users/:id/enable', summary: 'Enable a user again (nothing revoked comes back)', auth: 'server-admin' },
@@ -71,7 +102,7 @@ export const OPERATIONS: readonly Operation[] = [
 const ERROR_CODES = [
   'authentication_required', 'invalid_token', 'forbidden', 'csrf_failed', 'invalid_request', 'unsupported_media_type', 'payload_too_large',
   'not_found', 'read_only', 'already_exists', 'path_in_use', 'tool_changed', 'upstream_unavailable', 'last_owner', 'already_member',
-  'invitation_invalid', 'already_revoked', 'unavailable', 'internal_error',
+  'invitation_invalid', 'already_revoked', 'limit_too_loose', 'unavailable', 'internal_error',
 ];
 
 const SECURITY: Record<Auth, Record<string, string[]>[]> = {
@@ -130,10 +161,16 @@ function buildPaths(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS) {
     const path = openApiPath(op.path);
-    const params = [...op.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const params = [
+      ...[...op.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+      ...Object.entries(op.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
+    ];
     const status = op.status ?? 200;
+    const content = op.produces
+      ? Object.fromEntries(Object.entries(op.produces).map(([type, description]) => [type, { schema: { type: 'string', description } }]))
+      : { 'application/json': { schema: { type: 'object' } } };
     const responses: Record<string, unknown> = {
-      [status]: status === 204 ? { description: 'Done' } : { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+      [status]: status === 204 ? { description: 'Done' } : { description: 'OK', content },
       default: errorResponse('`{error, message, errors?}`: 400 invalid input, 401, 403 forbidden or csrf_failed, 404 (also for another org\'s ids), 409, 415'),
     };
     paths[path] ??= {};

@@ -27,6 +27,9 @@
  *   GET    /orgs/:org/keys                              every key of the org (never a secret)
  *   POST   /orgs/:org/keys                              issued to the caller; the secret is in this answer only
  *   DELETE /orgs/:org/keys/:id                          permanent
+ *   GET    /orgs/:org/audit                             the audit trail: filters, newest first, `next` cursor (≤ 200 a page)
+ *   GET    /orgs/:org/audit/export?format=jsonl|csv     streamed; one unbroken stretch of the org's chain
+ *   GET    /orgs/:org/audit/verify                      the org's chain, checked from its checkpoint to its head
  *
  * Server administrators only (sessions):
  *   GET    /users                                       every account (not the deleted), to find ids
@@ -34,6 +37,7 @@
  */
 import { Hono } from 'hono';
 import type { AdminApiDeps, OrgEnv } from './deps.ts';
+import { auditRoutes } from './org-routes/audit.ts';
 import { grantRoutes } from './org-routes/grants.ts';
 import { invitationRoutes } from './org-routes/invitations.ts';
 import { keyRoutes } from './org-routes/keys.ts';
@@ -56,5 +60,6 @@ export function orgRoutes(deps: AdminApiDeps): Hono<OrgEnv> {
   grantRoutes(api, kit);
   keyRoutes(api, kit);
   userRoutes(api, kit);
+  auditRoutes(api, kit);
   return api;
 }

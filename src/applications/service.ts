@@ -17,6 +17,7 @@ import { parseDefinition } from './registry.ts';
 import { ApplicationDefinitionSchema, resolveApplication } from '../core/application.ts';
 import { statusOf, definitionHash, type StatusReport } from './status.ts';
 import { PortcullisError } from '../core/errors.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import { isReadOnly, resolveStored, restoreMasked } from './views.ts';
 
 export interface ApplicationServiceDeps {
@@ -26,6 +27,13 @@ export interface ApplicationServiceDeps {
   now: () => number;
   /** Called after every change, so this process applies it without waiting for its next poll. */
   changed?: () => Promise<void>;
+  /** Application and tool-review changes are on the record, written before the change is answered. */
+  audit?: AuditLog;
+}
+
+/** Record a change made to an application (server-wide: applications belong to the server). */
+async function recordChange(deps: ApplicationServiceDeps, kind: string, app: string, by: string | undefined, extra: { tool?: string; reason?: string; details?: Record<string, unknown> } = {}): Promise<void> {
+  await deps.audit?.write({ kind, app, actor: by ?? 'system', tool: extra.tool ?? null, reason: extra.reason ?? null, details: extra.details ?? null });
 }
 
 export interface LoadedApplication {
@@ -104,7 +112,7 @@ async function checkPath(store: Store, parsed: ParsedDefinition): Promise<void> 
   }
 }
 
-async function createApplication(deps: ApplicationServiceDeps, input: unknown): Promise<LoadedApplication> {
+async function createApplication(deps: ApplicationServiceDeps, input: unknown, by?: string): Promise<LoadedApplication> {
   const { store } = deps;
   const parsed = validate(input);
   if (await store.applications.get(parsed.slug)) throw slugTaken(parsed.slug);
@@ -114,11 +122,12 @@ async function createApplication(deps: ApplicationServiceDeps, input: unknown): 
   await store.selfTests.delete(parsed.slug);
   const created = await store.applications.create({ slug: parsed.slug, definition: JSON.stringify(input), source: 'api', at: deps.now() });
   if (!created) throw slugTaken(parsed.slug);
+  await recordChange(deps, 'application.created', parsed.slug, by);
   await deps.changed?.();
   return getApplication(deps, parsed.slug);
 }
 
-async function updateApplication(deps: ApplicationServiceDeps, slug: string, input: unknown): Promise<LoadedApplication> {
+async function updateApplication(deps: ApplicationServiceDeps, slug: string, input: unknown, by?: string): Promise<LoadedApplication> {
   const stored = await writable(deps.store, slug);
   if (isObject(input) && input.slug === undefined) input = { ...input, slug };
   if (isObject(input) && input.slug !== slug) throw invalid([{ path: 'slug', message: `must be ${slug} (an application's slug does not change)` }]);
@@ -126,16 +135,18 @@ async function updateApplication(deps: ApplicationServiceDeps, slug: string, inp
   const parsed = validate(edited);
   await checkPath(deps.store, parsed);
   await deps.store.applications.upsert({ slug, definition: JSON.stringify(edited), source: 'api', at: deps.now() });
+  await recordChange(deps, 'application.updated', slug, by);
   await deps.changed?.();
   return getApplication(deps, slug);
 }
 
-async function removeApplication(deps: ApplicationServiceDeps, slug: string): Promise<void> {
+async function removeApplication(deps: ApplicationServiceDeps, slug: string, by?: string): Promise<void> {
   const { store } = deps;
   await writable(store, slug);
   await store.applications.delete(slug);
   await store.tools.deleteApp(slug);
   await store.selfTests.delete(slug);
+  await recordChange(deps, 'application.deleted', slug, by);
   await deps.changed?.();
 }
 
@@ -148,7 +159,7 @@ async function applicationTools(deps: ApplicationServiceDeps, slug: string): Pro
  * Approve a tool as it is now listed (or exactly the version `fingerprint` names), or send it
  * back to review. Built-in and config applications too: reviewing tools is not editing the definition.
  */
-async function reviewTool(deps: ApplicationServiceDeps, slug: string, name: string, status: ToolStatus, by: string, fingerprint?: string): Promise<ToolRecord> {
+async function reviewTool(deps: ApplicationServiceDeps, slug: string, name: string, status: ToolStatus, by: string, fingerprint?: string, actor = by): Promise<ToolRecord> {
   const { store } = deps;
   const current = async () => (await store.tools.list(slug)).find((t) => t.name === name);
   await getApplication(deps, slug);
@@ -159,8 +170,10 @@ async function reviewTool(deps: ApplicationServiceDeps, slug: string, name: stri
     if (!now) throw noTool(slug, name);
     throw new PortcullisError('tool_changed', `${name} changed since it was looked at; review it again`, { detail: { fingerprint: now.fingerprint } });
   }
+  const reviewed = (await current())!;
+  await recordChange(deps, 'tool.reviewed', slug, actor, { tool: name, reason: status, details: { fingerprint: reviewed.fingerprint } });
   await deps.changed?.();
-  return (await current())!;
+  return reviewed;
 }
 
 /** The operations above, bound to one store and server (the admin API and `portcullis apps` use them). */
@@ -168,11 +181,12 @@ export function applicationService(deps: ApplicationServiceDeps) {
   return {
     get: (slug: string) => getApplication(deps, slug),
     list: () => listApplications(deps),
-    create: (input: unknown) => createApplication(deps, input),
-    update: (slug: string, input: unknown) => updateApplication(deps, slug, input),
-    remove: (slug: string) => removeApplication(deps, slug),
+    create: (input: unknown, by?: string) => createApplication(deps, input, by),
+    update: (slug: string, input: unknown, by?: string) => updateApplication(deps, slug, input, by),
+    remove: (slug: string, by?: string) => removeApplication(deps, slug, by),
     tools: (slug: string) => applicationTools(deps, slug),
-    review: (slug: string, name: string, status: ToolStatus, by: string, fingerprint?: string) => reviewTool(deps, slug, name, status, by, fingerprint),
+    /** `by` is shown with the tool (a person's e-mail); `actor` goes on the record (an id; default `by`). */
+    review: (slug: string, name: string, status: ToolStatus, by: string, fingerprint?: string, actor?: string) => reviewTool(deps, slug, name, status, by, fingerprint, actor),
   };
 }
 

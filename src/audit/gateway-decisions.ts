@@ -40,8 +40,16 @@ export interface DecisionRecord {
   /** Why the gateway refused, or why the upstream failed (`upstream_unavailable`), and the rule that said so. */
   code?: ErrorCode;
   rule?: string;
-  /** The upstream's HTTP status, when it answered. */
+  /** The upstream's HTTP status, when it answered; the JSON-RPC error code of its answer, when it was one. */
   upstreamStatus?: number;
+  upstreamError?: number;
+  /** The id the gateway gave the request (its `X-Request-Id` answer header), the MCP session, who sent it. */
+  requestId: string;
+  sessionId?: string;
+  clientIp: string;
+  userAgent?: string;
+  /** A tool call's arguments, as the application opts in (`audit.arguments`): a keyed hash, or redacted. */
+  arguments?: { hash: string } | { value: unknown };
   /** Milliseconds from arrival until the gateway had answered, or handed a streamed answer on. */
   durationMs: number;
 }
@@ -62,18 +70,30 @@ export function auditRecordOf(decision: DecisionRecord): AuditRecord {
     app: decision.app,
     tool: first?.tool ?? first?.resource ?? first?.prompt ?? null,
     decision: decision.decision,
-    reason: decision.rule ?? decision.code ?? null,
+    // The code, so that filters by code find it; the rule that produced it is in the details.
+    reason: decision.code ?? null,
     details: {
+      requestId: decision.requestId,
       httpMethod: decision.httpMethod,
       calls: decision.calls,
-      ...(decision.code ? { code: decision.code } : {}),
+      ...(decision.rule ? { rule: decision.rule } : {}),
+      ...(decision.keyId ? { keyId: decision.keyId } : {}),
+      ...(decision.sessionId ? { sessionId: decision.sessionId } : {}),
       ...(decision.upstreamStatus !== undefined ? { upstreamStatus: decision.upstreamStatus } : {}),
+      ...(decision.upstreamError !== undefined ? { upstreamError: decision.upstreamError } : {}),
+      ...(decision.arguments ? { arguments: decision.arguments } : {}),
       durationMs: Math.round(decision.durationMs * 1000) / 1000,
+      clientIp: decision.clientIp,
+      ...(decision.userAgent ? { userAgent: decision.userAgent } : {}),
     },
   };
 }
 
-/** Gateway decisions into the audit log, batched (AuditLog.record): the gateway never waits for it. */
-export function gatewayDecisionRecorder(log: AuditLog): (decision: DecisionRecord) => void {
+/**
+ * Gateway decisions into the audit log. `batched`: queued, the gateway never waits; `strict`: the
+ * promise resolves once the record is committed, and the gateway holds its answer until then.
+ */
+export function gatewayDecisionRecorder(log: AuditLog, mode: 'batched' | 'strict'): (decision: DecisionRecord) => void | Promise<void> {
+  if (mode === 'strict') return (decision) => log.recordDurably(auditRecordOf(decision));
   return (decision) => log.record(auditRecordOf(decision));
 }

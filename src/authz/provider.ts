@@ -9,6 +9,8 @@ import { patchClientModel, memoizeClientLookups } from './engine/client-model.ts
 import { engineConfiguration } from './engine/configuration.ts';
 import type { AuthzDeps } from './engine/deps.ts';
 import { installMiddleware } from './engine/middleware.ts';
+import { limitTokenClients } from './engine/endpoint-limits.ts';
+import { recordEngineEvents } from './engine/audit-events.ts';
 import { answerOutagesWith503 } from './outage.ts';
 
 export type { AuthzDeps } from './engine/deps.ts';
@@ -20,9 +22,11 @@ export function buildProvider(deps: AuthzDeps): Provider {
   provider.proxy = config.trustProxy;
   patchClientModel(provider, deps.secrets.pepper);
   memoizeClientLookups(provider);
+  if (deps.endpointLimits) limitTokenClients(provider);
   // Outermost: sees the answer every other step and the engine built (authz/outage.ts).
   answerOutagesWith503(provider, log);
   installMiddleware(provider, deps);
+  if (deps.audit) recordEngineEvents(provider, deps.audit);
   provider.on('authorization.success', (ctx) => {
     const clientId = ctx.oidc.client?.clientId;
     if (clientId) void store.clients.markUsed(clientId, now()).catch((err) => log.warn({ err }, 'could not mark client used'));

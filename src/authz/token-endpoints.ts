@@ -10,6 +10,7 @@
  * answer is what the gateway would see — `sub` (the creator), `client_id` (`key:<id>`), `scope`,
  * `org_id`, `res` (levels already limited by the creator's), `aud`, `exp` (absent: never expires).
  */
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Store } from '../store/store.ts';
 import { isApiKeyShaped } from '../shared/api-key-shape.ts';
 import type { SecretKey } from '../core/crypto.ts';
@@ -41,6 +42,8 @@ export interface TokenEndpointDeps {
   /** API keys (keys/api-key-resolver.ts) and the applications they may be used with. */
   apiKeys?: { resolve(key: string, app: Application): Promise<VerifiedToken> };
   applications?: () => Application[];
+  /** Revocations are on the record (issue "Every tool call on the record"). */
+  audit?: AuditLog;
 }
 
 const FORM_LIMIT = BODY_LIMITS.oauth;
@@ -225,6 +228,15 @@ async function revocation(deps: TokenEndpointDeps, caller: AuthenticatedClient, 
     await deps.store.revocations.add({ kind: 'token', id: String(payload.jti), at, expiresAt });
     deps.revocations.apply({ kind: 'token', id: String(payload.jti), at, expiresAt });
     deps.log.info({ event: 'token.revoked', client: callerId, jti: payload.jti }, 'access token revoked');
+    deps.audit?.record({
+      kind: 'token.revoked',
+      orgId: typeof payload.org_id === 'string' ? payload.org_id : null,
+      actor: `client:${callerId}`,
+      subject: typeof payload.sub === 'string' ? payload.sub : null,
+      clientId: callerId,
+      reason: 'revocation_endpoint',
+      details: { jti: String(payload.jti), grantId: typeof payload.grant_id === 'string' ? payload.grant_id : null },
+    });
     return;
   }
   const refresh = await deps.provider().RefreshToken.find(token);
@@ -234,4 +246,14 @@ async function revocation(deps: TokenEndpointDeps, caller: AuthenticatedClient, 
   if (refresh.grantId) await deps.revokeGrant(refresh.grantId);
   else await refresh.destroy();
   deps.log.info({ event: 'grant.revoked', client: callerId, grant: refresh.grantId, via: 'revocation_endpoint' }, 'refresh token revoked');
+  const context = refresh.grantId ? await deps.store.grantContexts.get(refresh.grantId) : undefined;
+  deps.audit?.record({
+    kind: 'token.revoked',
+    orgId: context?.orgId ?? null,
+    actor: `client:${callerId}`,
+    subject: refresh.accountId ?? null,
+    clientId: callerId,
+    reason: 'revocation_endpoint',
+    details: { grantId: refresh.grantId ?? null, token: 'refresh_token' },
+  });
 }

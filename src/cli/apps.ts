@@ -11,7 +11,6 @@
  * Creating and editing applications is done in the configuration file or through the admin API.
  */
 import type { Store } from '../store/store.ts';
-import { userInfo } from 'node:os';
 import { importJWK } from 'jose';
 import { selfTestStored } from '../applications/status.ts';
 import type { SelfTestResult } from '../applications/self-test.ts';
@@ -20,7 +19,7 @@ import { isRefusal } from '../core/errors.ts';
 import { applicationDetail, applicationSummary, toolView } from '../applications/views.ts';
 import { loadKeyRing } from '../signing-keys/key-ring.ts';
 import { CONFIG_HELP, commandFailed, usageError, parseCommand } from './args.ts';
-import { loadCliConfig, withStore, type CliIo } from './context.ts';
+import { cliActor, cliAudit, loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';
 
 const jsonOption = { json: { type: 'boolean' } } as const;
@@ -121,7 +120,7 @@ ${CONFIG_HELP}
 } as const;
 
 function service(store: Store, publicUrl: string): ApplicationService {
-  return applicationService({ store, publicUrl, now: () => Math.floor(Date.now() / 1000) });
+  return applicationService({ store, publicUrl, now: () => Math.floor(Date.now() / 1000), audit: cliAudit(store) });
 }
 
 /** PortcullisError (unknown application, tool…) → one line, exit 1. */
@@ -135,13 +134,6 @@ async function run<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** Who approved, as recorded in the manifest. */
-function reviewer(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
 
 export async function listApps(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(listSpec, argv, io.stdout);
@@ -229,7 +221,7 @@ export async function approveTools(argv: string[], io: CliIo): Promise<number> {
       const known = new Set((await apps.tools(slug)).tools.map((t) => t.name));
       const unknown = names.filter((n) => !known.has(n));
       if (unknown.length) throw commandFailed('not_found', `${slug} has no tool ${unknown.join(', ')} (nothing approved; see portcullis apps tools ${slug})`);
-      const by = reviewer();
+      const by = cliActor();
       for (const name of new Set(names)) await apps.review(slug, name, 'approved', by);
       io.stdout.write(`Approved in ${slug}: ${[...new Set(names)].join(', ')}\nRunning servers apply this within a few seconds.\n`);
       return 0;
@@ -244,7 +236,7 @@ export async function rejectTool(argv: string[], io: CliIo): Promise<number> {
   const config = loadCliConfig(args.values.config);
   return withStore(config, io, (store) =>
     run(async () => {
-      await service(store, config.publicUrl).review(slug, name, 'needs_review', reviewer());
+      await service(store, config.publicUrl).review(slug, name, 'needs_review', cliActor());
       io.stdout.write(`${name} in ${slug} is waiting for review again: hidden from clients and not callable\n`);
       return 0;
     }),

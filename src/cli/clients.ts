@@ -9,7 +9,7 @@ import { clientToRecord, insecureRedirectUri } from '../authz/clients.ts';
 import { randomBase62, randomToken } from '../core/crypto.ts';
 import { isLoopbackUrl } from '../shared/net.ts';
 import { CONFIG_HELP, commandFailed, usageError, many, parseCommand } from './args.ts';
-import { loadCliConfig, withStore, type CliIo } from './context.ts';
+import { cliActor, cliAudit, loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';
 
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -170,6 +170,7 @@ export async function addClient(argv: string[], io: CliIo): Promise<number> {
   return withStore(config, io, async (store, secrets) => {
     if (await store.clients.find(clientId)) throw commandFailed('already_exists', `a client with the id ${clientId} already exists`);
     await store.clients.upsert(clientToRecord(metadata as never, secrets().pepper, 'static'));
+    await cliAudit(store).write({ kind: 'client.registered', actor: cliActor(), clientId, reason: 'pre-registered', details: { clientName: name, redirectUris: metadata.redirect_uris ?? [] } });
     if (values.json) {
       const { created_at: _created, last_used_at: _used, ...shown } = view({ clientId, metadata, kind: 'static', createdAt: 0, lastUsedAt: null });
       io.stdout.write(`${JSON.stringify({ ...shown, ...(secret ? { client_secret: secret } : {}) })}\n`);
@@ -245,6 +246,7 @@ export async function removeClient(argv: string[], io: CliIo): Promise<number> {
   const config = loadCliConfig(args.values.config);
   return withStore(config, io, async (store) => {
     if (!(await store.clients.delete(clientId))) throw commandFailed('not_found', `no client with the id ${clientId}`);
+    await cliAudit(store).write({ kind: 'client.removed', actor: cliActor(), clientId });
     io.stdout.write(`Removed client ${clientId}\n`);
     return 0;
   });

@@ -4,6 +4,9 @@
  * the same way, and the same root secret (`loadRootSecret`), so a client secret hashed or a
  * signing key sealed here is read back by the server exactly as if it had written it.
  */
+import { userInfo } from 'node:os';
+import { AuditLog } from '../audit/audit-log.ts';
+import { createLogger } from '../core/log.ts';
 import type { Store } from '../store/store.ts';
 import { loadConfig, type Config } from '../core/config.ts';
 import type { DerivedSecrets } from '../core/crypto.ts';
@@ -83,4 +86,18 @@ export async function withStore<T>(config: Config, io: CliIo, fn: (store: Store,
   } finally {
     await store.close().catch(() => {});
   }
+}
+
+/** Who acts when a command changes something: the machine's user, as the audit trail and the tool reviews name them. */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+/** The audit log for a command's changes: each is written before the command reports it done. */
+export function cliAudit(store: Store): AuditLog {
+  return new AuditLog(store, createLogger('warn', process.stderr), () => Math.floor(Date.now() / 1000));
 }

@@ -6,7 +6,7 @@
  */
 import { rotateSigningKey } from '../signing-keys/key-ring.ts';
 import { CONFIG_HELP, parseCommand } from './args.ts';
-import { loadCliConfig, withStore, type CliIo } from './context.ts';
+import { cliActor, cliAudit, loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';
 
 const rotateSpec = {
@@ -44,6 +44,7 @@ export async function rotateKeys(argv: string[], io: CliIo): Promise<number> {
   return withStore(config, io, async (store, secrets) => {
     const before = (await store.signingKeys.list()).filter((k) => k.retiredAt === null).map((k) => k.kid);
     const fresh = await rotateSigningKey(store, secrets().dataKey, Math.floor(Date.now() / 1000));
+    await cliAudit(store).write({ kind: 'signing_key.rotated', actor: cliActor(), reason: fresh.alg, details: { kid: fresh.kid, retired: before } });
     if (args.values.json) {
       io.stdout.write(`${JSON.stringify({ kid: fresh.kid, alg: fresh.alg, retired: before })}\n`);
       return 0;

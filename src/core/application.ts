@@ -114,7 +114,29 @@ export const ApplicationDefinitionSchema = z.strictObject({
   ...conditions,
   /** Development only: new or changed tools need no review. */
   autoApprove: z.boolean().default(false),
+  /**
+   * What the audit trail keeps of a tool call's arguments: nothing (the default), a keyed hash
+   * (identical arguments match, none can be read back), or the arguments themselves with every
+   * value under a key matching `redact` (or the server's `audit.redactKeys`) replaced.
+   */
+  audit: z
+    .strictObject({
+      arguments: z.enum(['none', 'hash', 'full']).default('none'),
+      /** Case-insensitive regular expressions matched against argument keys, at any depth. */
+      redact: z.array(z.string().min(1).max(200).refine(isRegExp, 'expected a regular expression')).default([]),
+    })
+    .prefault({}),
 });
+
+/** Whether `source` compiles as a case-insensitive regular expression. */
+export function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source, 'i');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type ApplicationDefinition = z.input<typeof ApplicationDefinitionSchema>;
 export type ParsedDefinition = z.output<typeof ApplicationDefinitionSchema>;
@@ -203,7 +225,7 @@ export function definitionProblems(definition: ParsedDefinition): { path: string
   for (const [key, scope] of [...Object.entries(definition.resources), ...Object.entries(definition.prompts)]) {
     if (!declared.has(scope)) problems.push({ path: key, message: `${scope} is not one of the application's scopes` });
   }
-  if (/^\/(oauth|interaction|setup|login|logout|assets|healthz|device|admin|\.well-known)(\/|$)/.test(resolved.path)) {
+  if (/^\/(oauth|interaction|setup|login|logout|assets|healthz|readyz|metrics|device|admin|\.well-known)(\/|$)/.test(resolved.path)) {
     problems.push({ path: 'path', message: `${resolved.path} is reserved by the server` });
   }
   return problems;

@@ -9,7 +9,8 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { PortcullisError, type FieldError } from './errors.ts';
 import { isLoopbackUrl } from '../shared/net.ts';
-import { ApplicationDefinitionSchema, definitionProblems, resolveApplication } from './application.ts';
+import { ApplicationDefinitionSchema, definitionProblems, isRegExp, resolveApplication } from './application.ts';
+import { LimitSettingsSchema, RateSchema, describeRate, withinRate } from './limit-settings.ts';
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -30,6 +31,24 @@ export const CLIENT_KINDS = ['pre-registered', 'metadata-document', 'dynamic'] a
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 
 const DAY = 86400;
+
+/**
+ * An audit webhook (audit/webhooks.ts). The operator names it, so it is trusted like the rest of
+ * this file, yet records must not cross a network in the clear: https, or plain http to a loopback
+ * host only (a local relay, tests); never credentials in the URL.
+ */
+const AuditWebhookSchema = z.strictObject({
+  url: z.url().refine((raw) => {
+    const url = new URL(raw);
+    return !url.username && !url.password && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url)));
+  }, 'expected an https URL without credentials (http only to localhost)'),
+  /** The HMAC-SHA256 key of the `Portcullis-Signature` header. */
+  secret: z.string().min(16, 'use at least 16 characters'),
+  /** Only records whose kind starts with one of these (`gateway.`, `admin.`…); absent: every record. */
+  kinds: z.array(z.string().min(1)).min(1).optional(),
+  /** Only this organization's records (its id, `org_…`). */
+  orgId: z.string().min(1).optional(),
+});
 
 export const ConfigSchema = z.strictObject({
   /** The issuer and public base URL, e.g. https://auth.example.com. Default: http://localhost:<port>. */
@@ -114,12 +133,71 @@ export const ConfigSchema = z.strictObject({
       from: z.string().min(3),
     })
     .optional(),
+  /** The audit trail (README "Audit trail"): how gateway decisions are written, how long records are kept, where they stream. */
+  audit: z
+    .strictObject({
+      /**
+       * `batched` (default): a gateway call is answered at once and its record is written within
+       * `batchMs`; `strict`: a call is answered only once its record is committed; `off`: gateway
+       * calls are not recorded (security events — sign-ins, tokens, admin changes — always are).
+       */
+      mode: z.enum(['batched', 'strict', 'off']).default('batched'),
+      /** The longest a batched record waits before its batch is written (the window a crash can lose). */
+      batchMs: z.int().min(1).max(5000).default(100),
+      /** Records older than this many days are cut, each organization's chain keeping a checkpoint. 0: keep forever. */
+      retentionDays: z.int().min(0).max(36500).default(0),
+      /** Argument keys whose values are never recorded (case-insensitive regular expressions), for applications recording `full` arguments. */
+      redactKeys: z
+        .array(z.string().min(1).max(200).refine(isRegExp, 'expected a regular expression'))
+        .default(['pass(word|wd)?', 'secret', 'token', 'api[-_]?key', 'authorization', 'cookie', 'credential', 'private[-_]?key']),
+      /** Every committed record as one JSON line on stdout, for log shippers (logs stay on stderr; the start banner moves there too). */
+      stdout: z.boolean().default(false),
+      /** Receivers of every committed record (audit/webhooks.ts): signed POSTs, retried with back-off. */
+      webhooks: z.array(AuditWebhookSchema).max(20).default([]),
+    })
+    .prefault({}),
   cimd: z
     .strictObject({
       /** Development only: let metadata-document fetches reach loopback and private addresses. */
       allowPrivateAddresses: z.boolean().default(false),
     })
     .prefault({}),
+  /**
+   * GET /metrics (Prometheus text format). Served on the main port only when `token` is set (a
+   * Bearer token, compared in constant time); with `port`, on that port only (bound to `host`),
+   * still asking for `token` when one is set. Neither: /metrics is not served (404).
+   */
+  metrics: z
+    .strictObject({
+      token: z.string().min(16, 'use at least 16 characters').optional(),
+      port: z.int().min(0).max(65535).optional(),
+    })
+    .prefault({}),
+  /** OpenTelemetry traces over OTLP/HTTP (JSON), off unless an endpoint is set. */
+  telemetry: z
+    .strictObject({
+      /** The collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT: spans go to <otlpEndpoint>/v1/traces. */
+      otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+      /** The full traces URL, as OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (wins over otlpEndpoint). */
+      otlpTracesEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+      /** `service.name` of the spans (OTEL_SERVICE_NAME). */
+      serviceName: z.string().min(1).default('portcullis'),
+    })
+    .prefault({}),
+  /**
+   * redis:// URL; when set, rate limits, quotas and attempt limits are counted in Redis, shared by
+   * every instance (limits/backend.ts). Without it each process counts its own.
+   */
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+  /** Rate limits and quotas (core/limit-settings.ts, limits/): none on gateway calls unless set. */
+  limits: LimitSettingsSchema.extend({
+    /** The OAuth token endpoint, per client address and per client id (429 in the RFC 6749 §5.2 shape). */
+    tokenEndpoint: z.strictObject({ ip: RateSchema.optional(), client: RateSchema.optional() }).prefault({}),
+    /** Dynamic client registration (RFC 7591), per client address. */
+    registration: z.strictObject({ ip: RateSchema.optional() }).prefault({}),
+    /** Prefix of every Redis key the limiter writes (several deployments may share one Redis). */
+    keyPrefix: z.string().min(1).max(100).default('portcullis:limits:'),
+  }).prefault({}),
 });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -160,12 +238,37 @@ const ENV_MAP: Record<string, { path: string; kind: EnvKind }> = {
   PORTCULLIS_HTTP_HEADERS_TIMEOUT: { path: 'http.headersTimeout', kind: 'string' },
   PORTCULLIS_HTTP_REQUEST_TIMEOUT: { path: 'http.requestTimeout', kind: 'string' },
   PORTCULLIS_HTTP_MAX_CONNECTIONS_PER_ADDRESS: { path: 'http.maxConnectionsPerAddress', kind: 'int' },
+  PORTCULLIS_AUDIT_MODE: { path: 'audit.mode', kind: 'string' },
+  PORTCULLIS_AUDIT_BATCH_MS: { path: 'audit.batchMs', kind: 'int' },
+  PORTCULLIS_AUDIT_RETENTION_DAYS: { path: 'audit.retentionDays', kind: 'int' },
+  PORTCULLIS_AUDIT_STDOUT: { path: 'audit.stdout', kind: 'bool' },
+  PORTCULLIS_METRICS_TOKEN: { path: 'metrics.token', kind: 'string' },
+  PORTCULLIS_METRICS_PORT: { path: 'metrics.port', kind: 'int' },
+  // The OpenTelemetry SDK's standard variables (OpenTelemetry "Environment Variable Specification").
+  OTEL_EXPORTER_OTLP_ENDPOINT: { path: 'telemetry.otlpEndpoint', kind: 'string' },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: { path: 'telemetry.otlpTracesEndpoint', kind: 'string' },
+  OTEL_SERVICE_NAME: { path: 'telemetry.serviceName', kind: 'string' },
   PORTCULLIS_SMTP_HOST: { path: 'smtp.host', kind: 'string' },
   PORTCULLIS_SMTP_PORT: { path: 'smtp.port', kind: 'int' },
   PORTCULLIS_SMTP_SECURE: { path: 'smtp.secure', kind: 'bool' },
   PORTCULLIS_SMTP_USER: { path: 'smtp.user', kind: 'string' },
   PORTCULLIS_SMTP_PASSWORD: { path: 'smtp.password', kind: 'string' },
   PORTCULLIS_SMTP_FROM: { path: 'smtp.from', kind: 'string' },
+  REDIS_URL: { path: 'redisUrl', kind: 'string' },
+  // Rates as "<calls>/<window>", e.g. PORTCULLIS_LIMIT_USER=600/1m (core/limit-settings.ts).
+  PORTCULLIS_LIMIT_ORG: { path: 'limits.org', kind: 'string' },
+  PORTCULLIS_LIMIT_USER: { path: 'limits.user', kind: 'string' },
+  PORTCULLIS_LIMIT_CLIENT: { path: 'limits.client', kind: 'string' },
+  PORTCULLIS_LIMIT_API_KEY: { path: 'limits.apiKey', kind: 'string' },
+  PORTCULLIS_LIMIT_APPLICATION: { path: 'limits.application', kind: 'string' },
+  PORTCULLIS_LIMIT_TOOL: { path: 'limits.tool', kind: 'string' },
+  PORTCULLIS_QUOTA_ORG_DAY: { path: 'limits.quotas.org.day', kind: 'int' },
+  PORTCULLIS_QUOTA_ORG_MONTH: { path: 'limits.quotas.org.month', kind: 'int' },
+  PORTCULLIS_QUOTA_USER_DAY: { path: 'limits.quotas.user.day', kind: 'int' },
+  PORTCULLIS_QUOTA_USER_MONTH: { path: 'limits.quotas.user.month', kind: 'int' },
+  PORTCULLIS_LIMIT_TOKEN_IP: { path: 'limits.tokenEndpoint.ip', kind: 'string' },
+  PORTCULLIS_LIMIT_TOKEN_CLIENT: { path: 'limits.tokenEndpoint.client', kind: 'string' },
+  PORTCULLIS_LIMIT_REGISTRATION_IP: { path: 'limits.registration.ip', kind: 'string' },
 };
 
 /** PORTCULLIS_* variables that belong to other parts of the product, not to the server config. */
@@ -312,8 +415,17 @@ function finish(data: ParsedConfig, sources: string[]): Config {
   if (data.http.headersTimeout > data.http.requestTimeout) {
     errors.push({ path: 'http.headersTimeout', message: 'must not exceed http.requestTimeout' });
   }
+  for (const scope of ['client', 'apiKey'] as const) {
+    const rate = data.limits[scope];
+    if (rate && data.limits.org && !withinRate(rate, data.limits.org)) {
+      errors.push({ path: `limits.${scope}`, message: `must be at most limits.org (${describeRate(data.limits.org)})` });
+    }
+  }
   if (data.smtp && (data.smtp.user === undefined) !== (data.smtp.password === undefined)) {
     errors.push({ path: data.smtp.user === undefined ? 'smtp.user' : 'smtp.password', message: 'smtp.user and smtp.password go together' });
+  }
+  if (data.metrics.port !== undefined && data.metrics.port !== 0 && data.metrics.port === data.port) {
+    errors.push({ path: 'metrics.port', message: 'must differ from port (leave it out to serve /metrics on the main port with metrics.token)' });
   }
   if (errors.length) fail(errors);
   return { ...data, publicUrl, publicUrlDefaulted: data.publicUrl === undefined, registration: { ...data.registration, policy }, sources };

@@ -4,6 +4,7 @@
  * the end by the record step. What the steps may use of the server is `GatewayDeps`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Application } from '../core/application.ts';
@@ -14,6 +15,8 @@ import type { TokenVerifier, VerifiedToken } from '../shared/verify.ts';
 import type { Bindings } from './bindings.ts';
 import type { CallerIdentity } from './caller.ts';
 import type { DecisionRecord } from '../audit/gateway-decisions.ts';
+import type { ArgumentRecorder } from '../audit/arguments.ts';
+import type { LimitedCall, LimitVerdict } from '../limits/call-limits.ts';
 import type { StreamedResponse, Upstream } from './upstreams/upstream.ts';
 
 export interface GatewayDeps {
@@ -34,10 +37,19 @@ export interface GatewayDeps {
   refreshManifest(app: Application): void;
   clientIp(req: IncomingMessage): string;
   /**
-   * Every request's decision, once it has been answered (steps/record.ts). Called synchronously on
-   * the request's path: queue, never wait.
+   * Every request's decision, once it has been answered (steps/record.ts). Called on the
+   * request's path: queue, never wait — unless `holdAnswers`, when the answer waits for the
+   * promise it returns (strict audit: held-answer.ts).
    */
-  recordDecision?(record: DecisionRecord): void;
+  recordDecision?(record: DecisionRecord): void | Promise<void>;
+  holdAnswers?: boolean;
+  /** What a tool call's arguments become in the record (audit/arguments.ts); none when absent. */
+  recordArguments?: ArgumentRecorder;
+  /**
+   * Rate limits and quotas (limits/call-limits.ts, on Redis or in memory): charge a call, or say
+   * which limit refuses it (steps/limit.ts). None when absent.
+   */
+  limits?: { check(call: LimitedCall): Promise<LimitVerdict> };
   log: Logger;
   now?: () => number;
   maxBodyBytes?: number;
@@ -57,6 +69,8 @@ export interface GatewayRequest {
   /** When the request arrived: epoch milliseconds (deps.now), and monotonic (for the duration). */
   readonly receivedAt: number;
   readonly startedAt: number;
+  /** The id the record and the `X-Request-Id` answer header carry. */
+  readonly requestId: string;
   /** Set by authentication. */
   token?: VerifiedToken;
   caller?: CallerIdentity;
@@ -72,6 +86,8 @@ export interface GatewayRequest {
   upstreamEventId?: string;
   /** What the upstream answered; its body already taken as a Node stream (upstreams/upstream.ts nodeBody). */
   upstream?: { response: Response | StreamedResponse; body: Readable | null };
+  /** The JSON-RPC error code of the upstream's answer, when it was one (a JSON answer's first error). */
+  upstreamError?: number;
   /** Why the gateway refused — or, for `upstream_unavailable`, why the upstream failed. */
   refusal?: PortcullisError;
   /** What a step threw: the front door answers it (500, or 503 for an outage). */
@@ -87,7 +103,7 @@ export type StepResult = 'continue' | 'answered';
 export type Step = (ctx: AuthenticatedRequest, deps: StepDeps) => StepResult | Promise<StepResult>;
 
 export function newRequest(req: IncomingMessage, res: ServerResponse, app: Application, now: number): GatewayRequest {
-  return { req, res, app, receivedAt: now, startedAt: performance.now(), messages: [], batch: false };
+  return { req, res, app, receivedAt: now, startedAt: performance.now(), requestId: randomUUID(), messages: [], batch: false };
 }
 
 /** A request header as one string (repeated headers joined, as HTTP allows for list values). */

@@ -7,10 +7,12 @@
  *   → POST: read and parse the body (413, -32700) → only MCP's JSON-RPC messages (-32600)
  *     → headers agree with body (-32020)
  *   → policy per request (403 insufficient_scope / step-up; policy_denied as a JSON-RPC error)
+ *   → rate limits and quotas (429 rate_limited / quota_exceeded, Retry-After, RateLimit fields)
  *   → tasks, sessions and resumed streams belong to this caller (404 otherwise)
  *   → forward with the gateway's own token (502 unreachable, 503 overloaded, 504 too slow)
  *   → filter the answer as it streams (tools/list, resources, prompts, tasks; list_changed)
- *   → record: one decision record per request, and the log line of a refusal (steps/record.ts).
+ *   → record: one decision record per request, and the log line of a refusal (steps/record.ts);
+ *     with strict audit the answer is held until its record is committed (held-answer.ts).
  *
  * Refusals take one of two shapes, each made in one place (refusals.ts): a Bearer challenge, or
  * a JSON-RPC error.
@@ -27,8 +29,12 @@ import { forward } from './steps/forward.ts';
 import { refuseOtherMethods } from './steps/http-method.ts';
 import { ownership } from './steps/ownership.ts';
 import { policy } from './steps/policy.ts';
+import { limit } from './steps/limit.ts';
 import { readAndParse } from './steps/read-body.ts';
 import { record } from './steps/record.ts';
+import { holdAnswer, type HeldAnswer } from './held-answer.ts';
+import { sendRefusal } from '../http/refusal.ts';
+import { PortcullisError } from '../core/errors.ts';
 
 export type { GatewayDeps } from './context.ts';
 export type { DecisionRecord } from '../audit/gateway-decisions.ts';
@@ -45,6 +51,7 @@ const STEPS: readonly Step[] = [
   onPost(onlyMcpMessages),
   onPost(headersAgreeWithBody),
   policy,
+  limit,
   ownership,
   forward,
   filterAnswer,
@@ -62,16 +69,33 @@ export function createGateway(gatewayDeps: GatewayDeps) {
   return async function handle(req: IncomingMessage, res: ServerResponse, app: Application): Promise<void> {
     if (req.method === 'OPTIONS') return answerPreflight(res);
     const ctx = newRequest(req, res, app, deps.now());
+    res.setHeader('x-request-id', ctx.requestId);
+    const held = deps.holdAnswers ? holdAnswer(res) : undefined;
     try {
       await walk(ctx, deps);
     } catch (err) {
       // The front door answers it (server/router.ts); the record says so.
       ctx.thrown = err;
-      throw err;
-    } finally {
-      record(ctx, deps);
     }
+    const recorded = record(ctx, deps);
+    if (held) await releaseOnceRecorded(ctx, held, recorded);
+    if (ctx.thrown !== undefined) throw ctx.thrown;
   };
+}
+
+/**
+ * Strict audit: the answer goes once its record is committed. When the record cannot be made,
+ * the answer is not given: 503 with Retry-After (the store is what failed) — or, for a stream
+ * already begun upstream, the connection is closed.
+ */
+async function releaseOnceRecorded(ctx: GatewayRequest, held: HeldAnswer, recorded: Promise<void> | void): Promise<void> {
+  try {
+    await recorded;
+    held.release();
+  } catch (err) {
+    const refusal = new PortcullisError('unavailable', 'the call could not be put on the record; try again shortly', { rule: 'audit-strict', cause: err });
+    if (held.discard() && ctx.thrown === undefined) sendRefusal(ctx.res, 'gateway', refusal);
+  }
 }
 
 export type Gateway = ReturnType<typeof createGateway>;

@@ -1,12 +1,13 @@
 /**
  * Checking a password, the same way everywhere a person signs in: throttled per account and per
- * IP with escalating lock-outs, one generic failure (no user enumeration), and equal work whether
+ * IP with escalating lock-outs (limits/attempts.ts: shared by every instance when Redis is configured), one generic failure (no user enumeration), and equal work whether
  * or not the account exists.
  */
 import type { Store } from '../store/store.ts';
 import type { User } from '../store/users.ts';
 import { decoyPasswordHash, verifyPassword } from '../core/crypto.ts';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { AttemptLimiter } from '../limits/attempts.ts';
 
 export interface PasswordCheckDeps {
@@ -14,24 +15,32 @@ export interface PasswordCheckDeps {
   /** Failed sign-ins per account and per client IP. */
   limits: { account: AttemptLimiter; ip: AttemptLimiter };
   log: Logger;
+  /** Sign-ins and failed sign-ins are on the record (server-wide: a person may belong to several organizations). */
+  audit?: AuditLog;
 }
 
 export type PasswordCheck = { kind: 'ok'; user: User } | { kind: 'locked'; retryAfter: number } | { kind: 'wrong' };
 
 export async function checkPassword(deps: PasswordCheckDeps, rawEmail: string, password: string, ip: string): Promise<PasswordCheck> {
   const email = rawEmail.trim().toLowerCase();
-  const wait = Math.max(deps.limits.account.retryAfter(email), deps.limits.ip.retryAfter(ip));
-  if (wait > 0) return { kind: 'locked', retryAfter: wait };
+  const [forAccount, forIp] = await Promise.all([deps.limits.account.retryAfter(email), deps.limits.ip.retryAfter(ip)]);
+  const wait = Math.max(forAccount, forIp);
+  if (wait > 0) {
+    deps.audit?.record({ kind: 'signin.failed', actor: 'anonymous', reason: 'locked', details: { ip } });
+    return { kind: 'locked', retryAfter: wait };
+  }
   const user = email ? await deps.store.users.findByEmail(email) : undefined;
   const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyPasswordHash()));
   if (!user || !ok || user.disabledAt !== null) {
-    deps.limits.account.fail(email);
-    deps.limits.ip.fail(ip);
+    await Promise.all([deps.limits.account.fail(email), deps.limits.ip.fail(ip)]);
     deps.log.info({ event: 'login.failed', ip }, 'sign-in failed');
+    // The person is named only when the account exists; what was typed is never kept (it may be a password).
+    const reason = !user ? 'unknown_account' : user.disabledAt !== null ? 'disabled' : 'wrong_password';
+    deps.audit?.record({ kind: 'signin.failed', actor: 'anonymous', subject: user?.id ?? null, reason, details: { ip } });
     return { kind: 'wrong' };
   }
-  deps.limits.account.succeed(email);
-  deps.limits.ip.succeed(ip);
+  await Promise.all([deps.limits.account.succeed(email), deps.limits.ip.succeed(ip)]);
   deps.log.info({ event: 'login.succeeded', user: user.id, ip }, 'signed in');
+  deps.audit?.record({ kind: 'signin.succeeded', actor: user.id, subject: user.id, reason: 'password', details: { ip } });
   return { kind: 'ok', user };
 }

@@ -25,13 +25,23 @@ import { RevocationList } from '../revocation/revocation-list.ts';
 import { requestIp } from '../http/io.ts';
 import { ensureSigningKey } from '../signing-keys/key-ring.ts';
 import { openStore } from '../store/open.ts';
+import { openChangeFeed } from '../fanout/open.ts';
+import { withChangePublishing } from '../fanout/publishing-store.ts';
+import { hearChanges } from './change-fanout.ts';
 import { AuthzEngine } from './authz-engine.ts';
+import { Limits } from '../limits/service.ts';
+import { AuditLog } from '../audit/audit-log.ts';
+import { argumentRecorder } from '../audit/arguments.ts';
+import { gatewayDecisionRecorder } from '../audit/gateway-decisions.ts';
+import { relinkLegacyRecords } from '../audit/legacy-chain.ts';
+import { startAuditSinks } from '../audit/sinks.ts';
 import { DEMO_APPLICATION } from './demo-application.ts';
 import { startHousekeeping } from './housekeeping.ts';
 import { bindHttpServer } from './http-server.ts';
 import { buildWebApp } from './web-app.ts';
-import { createGatewayRuntime, type GatewayRuntime } from './gateway-runtime.ts';
+import { createGatewayRuntime, type GatewayRuntime, type GatewayRuntimeOptions } from './gateway-runtime.ts';
 import { createRouter } from './router.ts';
+import { countedDecisions, startObservability, watchProcess, type Observability } from './observability.ts';
 
 export { DEMO_APPLICATION } from './demo-application.ts';
 
@@ -45,6 +55,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Skip the first-run setup link (CLI and tests that create users themselves). */
   quiet?: boolean;
+  /** false: expired rows are swept by another process of this machine (`start --workers`: the first worker). */
+  housekeeping?: boolean;
 }
 
 export interface Running {
@@ -56,8 +68,12 @@ export interface Running {
   setupLink: string | undefined;
   store: Store;
   engine: AuthzEngine;
+  /** The process's audit log (`flush()` writes what is queued: shutdown, tests). */
+  audit: AuditLog;
   server: Server;
   log: Logger;
+  /** The port /metrics, /healthz and /readyz are served on as well, when `metrics.port` is set. */
+  metricsPort?: number;
   /** Delete expired artifacts and unused dynamic clients now (also runs every 10 minutes). */
   housekeep(at?: number): Promise<Record<string, number>>;
   close(): Promise<void>;
@@ -70,6 +86,10 @@ const SETUP_TTL = 24 * 3600;
 /** What the authorization side of a process is made of; the gateway and the pages are built on it. */
 interface Authorization {
   secrets: DerivedSecrets;
+  /** Rate limits, quotas and attempt limits of this process, on Redis when configured (limits/service.ts). */
+  limits: Limits;
+  /** The one audit log of this process: every part records into it (audit/audit-log.ts). */
+  auditLog: AuditLog;
   resources: ResourceRegistry;
   revocations: RevocationList;
   revokeGrant: GrantRevoker;
@@ -80,12 +100,15 @@ interface Authorization {
 }
 
 /** Migrations, secrets, the signing key, revocations and the engine. */
-async function startAuthorization(config: Config, store: Store, log: Logger, clock: Clock): Promise<Authorization> {
+async function startAuthorization(config: Config, store: Store, log: Logger, clock: Clock, onTokenIssued?: (grantType: string) => void): Promise<Authorization> {
   const { now } = clock;
   await store.migrate();
+  await relinkLegacyRecords(store, log);
+  const auditLog = new AuditLog(store, log, now, { batchMs: config.audit.batchMs });
   const rootSecret = loadRootSecret({ secretKey: config.secretKey, dataDir: config.dataDir });
   for (const warning of rootSecret.warnings) log.warn(warning);
   const { secrets } = rootSecret;
+  const limits = await new Limits({ redisUrl: config.redisUrl, keyPrefix: config.limits.keyPrefix, server: config.limits, orgs: store.orgs, now, nowMs: clock.nowMs, log }).start();
   await ensureSigningKey(store, secrets.dataKey, now());
 
   const resources = new ResourceRegistry();
@@ -101,16 +124,29 @@ async function startAuthorization(config: Config, store: Store, log: Logger, clo
   });
   const demoUrl = `${config.publicUrl}${DEMO_APPLICATION.path}`;
   const defaultResource = () => (resources.get(demoUrl) ? demoUrl : resources.list()[0]?.url);
-  const engine = await AuthzEngine.create({ config, store, secrets, resources, defaultResource, log, now, nowMs: clock.nowMs, revokeGrant, keyRetention: retention + config.tokens.accessTokenTtl });
+  const engine = await AuthzEngine.create({ config, store, secrets, resources, defaultResource, log, now, nowMs: clock.nowMs, revokeGrant, audit: auditLog, keyRetention: retention + config.tokens.accessTokenTtl, endpointLimits: endpointLimits(config, limits), onTokenIssued });
   engine.watchKeys();
-  return { secrets, resources, revocations, revokeGrant, engine, defaultResource, demoUrl };
+  return { secrets, limits, auditLog, resources, revocations, revokeGrant, engine, defaultResource, demoUrl };
+}
+
+/** The token endpoint's and dynamic registration's rates (config `limits.tokenEndpoint`, `limits.registration`). */
+function endpointLimits(config: Config, limits: Limits) {
+  return {
+    tokenIp: limits.rate('token-ip', config.limits.tokenEndpoint.ip),
+    tokenClient: limits.rate('token-client', config.limits.tokenEndpoint.client),
+    registrationIp: limits.rate('registration-ip', config.limits.registration.ip),
+  };
 }
 
 /** The gateway, with the demo MCP server (seeded on first start) as its built-in application. */
-async function startGateway(config: Config, store: Store, authz: Authorization, log: Logger, clock: Clock): Promise<GatewayRuntime> {
+async function startGateway(config: Config, store: Store, authz: Authorization, log: Logger, clock: Clock, observability: Observability): Promise<GatewayRuntime> {
   await seedDemoData(store.demo);
   const demoServer = createDemoMcp(store.demo, { onerror: (err) => log.warn({ err }, 'demo MCP server error') });
-  return createGatewayRuntime({
+  const audit = gatewayAudit(config, authz);
+  // Tool labels only for tools an application is known to have (the registry exists once the runtime does).
+  let runtime: GatewayRuntime | undefined;
+  const knownTool = (app: string, tool: string) => runtime?.registry.tool(app, tool) !== undefined;
+  runtime = await createGatewayRuntime({
     config,
     store,
     resources: authz.resources,
@@ -122,10 +158,26 @@ async function startGateway(config: Config, store: Store, authz: Authorization, 
     pepper: authz.secrets.pepper,
     clockSkew: CLOCK_SKEW,
     clientIp: (req: IncomingMessage) => requestIp(req, config.trustProxy),
+    limits: authz.limits.calls,
+    ...audit,
+    recordDecision: countedDecisions(observability.metrics, knownTool, audit.recordDecision),
+    instrumentUpstream: observability.instrumentUpstream,
     log,
     now: clock.now,
     nowMs: clock.nowMs,
   });
+  return runtime;
+}
+
+/** How the gateway's decisions reach the audit log (`audit.mode`). */
+function gatewayAudit(config: Config, authz: Authorization): Partial<Pick<GatewayRuntimeOptions, 'recordDecision' | 'holdAnswers' | 'recordArguments'>> {
+  const { mode, redactKeys } = config.audit;
+  if (mode === 'off') return {};
+  return {
+    recordDecision: gatewayDecisionRecorder(authz.auditLog, mode),
+    holdAnswers: mode === 'strict',
+    recordArguments: argumentRecorder(authz.secrets.pepper, redactKeys),
+  };
 }
 
 /** Introspection and revocation (RFC 7662, RFC 7009), and the revocation stream for remote guards. */
@@ -142,6 +194,7 @@ function startOAuthEndpoints(config: Config, store: Store, authz: Authorization,
     now,
     apiKeys: gateway.apiKeys,
     applications: () => gateway.registry.list(),
+    audit: authz.auditLog,
   });
   // Remote guards (the guard SDK) learn revocations from this stream; in-process ones wake it at once.
   const revocationStream = createRevocationStream({
@@ -170,14 +223,28 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
   // Bind first: with port 0 the public URL is only known once the port is.
   const bound = await bindHttpServer(initial);
   const config: Config = initial.publicUrlDefaulted ? { ...initial, port: bound.port, publicUrl: `http://localhost:${bound.port}` } : initial;
-  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: options.schema }));
+  const opened = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: options.schema }));
+  // Every process sharing the store hears what this one changes (fanout/): no cache waits for its poll.
+  const feed = await openChangeFeed({ databaseUrl: config.databaseUrl, schema: options.schema, dataDir: config.dataDir, redisUrl: config.redisUrl, log });
+  const store = withChangePublishing(opened, feed);
+  // What holds a port or a timer of its own, so that a start that fails half-way releases it.
+  const started: { close(): Promise<void> }[] = [];
   try {
-    const authz = await startAuthorization(config, store, log, clock);
-    const gateway = await startGateway(config, store, authz, log, clock);
+    const observability = await startObservability(config, log);
+    started.push(observability);
+    const authz = await startAuthorization(config, store, log, clock, (grantType) => observability.metrics.tokensIssued.inc({ grant_type: grantType }));
+    // Committed records stream out too: JSON lines on stdout, webhooks (config `audit.stdout`, `audit.webhooks`).
+    const sinks = startAuditSinks(authz.auditLog, config.audit, log);
+    const gateway = await startGateway(config, store, authz, log, clock, observability);
+    const stopHearing = hearChanges(feed, { revocations: authz.revocations, gateway, log });
+    // An organization's limits are settings: read again at the next call once it changed anywhere.
+    const stopHearingLimits = feed.subscribe('org', ({ orgId }) => (orgId === null ? authz.limits.orgLimits.forgetAll() : authz.limits.orgLimits.forget(orgId)));
     const mailer = createMailer(config.smtp);
     const base = new URL(config.publicUrl).pathname.replace(/\/$/, '');
     const web = buildWebApp({ config, store, ...authz, gateway, mailer, base, log, now });
     const { tokenEndpoints, revocationStream } = startOAuthEndpoints(config, store, authz, gateway, log, now);
+    const watching = await watchProcess(observability, { config, store, ...authz, log, nowMs: clock.nowMs });
+    started.push(watching);
     bound.dispatchTo(
       createRouter({
         base,
@@ -189,9 +256,12 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
         revoke: tokenEndpoints.revoke,
         revocationStream: revocationStream.handle,
         gatewayMaxBody: config.gateway.maxRequestBytes,
+        operational: watching.operational,
+        observe: observability.observe,
       }),
     );
     const housekeeping = startHousekeeping(store, config, now, log);
+    if (options.housekeeping === false) housekeeping.stop();
     const setupLink = options.quiet ? undefined : await firstRunSetupLink(config, store, authz.secrets, now);
     return {
       config,
@@ -200,22 +270,34 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       setupLink,
       store,
       engine: authz.engine,
+      audit: authz.auditLog,
       server: bound.server,
       log,
+      metricsPort: watching.metricsPort,
       housekeep: housekeeping.housekeep,
       async close() {
         housekeeping.stop();
         mailer?.close();
         authz.engine.stop();
         authz.revocations.stop();
+        stopHearing();
+        stopHearingLimits();
+        await feed.close();
         revocationStream.close();
         await bound.close();
+        await watching.close();
         await gateway.close();
+        await authz.limits.close();
+        await authz.auditLog.flush();
+        await sinks.close();
+        await observability.close();
         if (!options.store) await store.close();
       },
     };
   } catch (err) {
+    for (const part of started.reverse()) await part.close().catch(() => {});
     await bound.close();
+    await feed.close();
     if (!options.store) await store.close();
     throw err;
   }

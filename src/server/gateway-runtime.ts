@@ -5,9 +5,8 @@
  * looks like an API key (`pcs_…`) is resolved by api-keys/resolver.ts instead of verified as a
  * JWT; organizations' resource trees are held by identity/org-trees.ts (both in memory).
  *
- * The gateway's decision records (gateway/steps/record.ts) go nowhere by default: sending every
- * request to the audit log would add a write per call and change what the log holds. A caller
- * that wants them passes `recordDecision`.
+ * The gateway's decision records (gateway/steps/record.ts) go to whatever `recordDecision` the
+ * server passes (the audit log, as `audit.mode` says: server/app.ts); nowhere when none.
  */
 import type { Store } from '../store/store.ts';
 import { PortcullisError } from '../core/errors.ts';
@@ -22,7 +21,7 @@ import type { ResourceRegistry } from '../applications/protected-resources.ts';
 import type { Config } from '../core/config.ts';
 import type { SecretKey } from '../core/crypto.ts';
 import { Bindings } from '../gateway/bindings.ts';
-import { createGateway, type DecisionRecord } from '../gateway/gateway.ts';
+import { createGateway, type DecisionRecord, type GatewayDeps } from '../gateway/gateway.ts';
 import { listUpstreamTools } from '../gateway/probe.ts';
 import { createUpstreamTokenMinter } from '../gateway/upstream-token.ts';
 import { createBuiltinUpstream, type InProcessServer } from '../gateway/upstreams/builtin.ts';
@@ -34,6 +33,7 @@ import { OrgTrees } from '../identity/org-trees.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
 import { createTokenVerifier, type TokenVerifier } from '../shared/verify.ts';
 import { ApiKeyResolver } from '../api-keys/resolver.ts';
+import type { ArgumentRecorder } from '../audit/arguments.ts';
 
 export interface GatewayRuntimeOptions {
   config: Config;
@@ -49,8 +49,14 @@ export interface GatewayRuntimeOptions {
   pepper: SecretKey;
   clockSkew: number;
   clientIp(req: IncomingMessage): string;
-  /** Every gateway decision, once answered (none by default: see above). */
-  recordDecision?(record: DecisionRecord): void;
+  /** Every gateway decision, once answered (none by default: see above); with `holdAnswers`, the answer waits for its promise. */
+  recordDecision?(record: DecisionRecord): void | Promise<void>;
+  holdAnswers?: boolean;
+  /** Wraps each upstream connector as it is made (server/observability.ts: latency, traces). */
+  instrumentUpstream?(app: Application, upstream: Upstream): Upstream;
+  recordArguments?: ArgumentRecorder;
+  /** Rate limits and quotas of gateway calls (limits/service.ts `calls`); none when absent. */
+  limits?: GatewayDeps['limits'];
   log: Logger;
   /** Epoch seconds. */
   now: () => number;
@@ -69,6 +75,8 @@ export interface GatewayRuntime {
   refreshManifest(app: Application): Promise<void>;
   /** API keys as bearer credentials (shared with introspection). */
   apiKeys: ApiKeyResolver;
+  /** Organizations' resource trees, in memory (dropped when the change feed says one changed). */
+  trees: OrgTrees;
   close(): Promise<void>;
 }
 
@@ -130,7 +138,7 @@ function upstreams(options: GatewayRuntimeOptions): { upstreamFor(app: Applicati
         return cached.upstream;
       }
       if (cached) void cached.upstream.close().catch(() => {});
-      const upstream = connect(app);
+      const upstream = options.instrumentUpstream ? options.instrumentUpstream(app, connect(app)) : connect(app);
       cache.set(app.slug, { app, upstream });
       return upstream;
     },
@@ -200,6 +208,9 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     refreshManifest: (app) => void refreshManifest(app),
     clientIp: options.clientIp,
     recordDecision: options.recordDecision,
+    holdAnswers: options.holdAnswers,
+    recordArguments: options.recordArguments,
+    limits: options.limits,
     log,
     now: options.nowMs ?? (() => options.now() * 1000),
     maxBodyBytes: config.gateway.maxRequestBytes,
@@ -219,6 +230,7 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     upstreamFor: connectors.upstreamFor,
     refreshManifest,
     apiKeys,
+    trees,
     async close() {
       registry.stop();
       apiKeys.stop();

@@ -3,7 +3,9 @@
  * headers, CSRF cookie, bounded and readable forms), then every page group, then the errors no
  * page answered — an outage as a 503 page with Retry-After, anything else a bare 500.
  */
-import { AttemptLimiter } from '../limits/attempts.ts';
+import type { Limits } from '../limits/service.ts';
+import { DeviceGuessLimits, DEFAULT_DEVICE_GUESS_POLICIES } from '../authz/device/guesses.ts';
+import { FORGOT_PASSWORD_POLICIES } from '../console/account/forgot-password.ts';
 import { BrowserSessions } from '../web/session.ts';
 import { Csrf } from '../web/csrf.ts';
 import { Hono } from 'hono';
@@ -28,6 +30,7 @@ import type { Store } from '../store/store.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
 import type { GrantRevoker } from '../revocation/grant-revoker.ts';
 import type { Mailer } from '../identity/mailer.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 
 export interface WebAppParts {
   config: Config;
@@ -38,6 +41,9 @@ export interface WebAppParts {
   resources: ResourceRegistry;
   revocations: RevocationList;
   revokeGrant: GrantRevoker;
+  auditLog: AuditLog;
+  /** Attempt limits (sign-in, forgot-password, device codes) count here: shared through Redis when configured. */
+  limits: Limits;
   mailer: Mailer | undefined;
   /** The resource a request that names none is for (the demo when it is served). */
   defaultResource: () => string | undefined;
@@ -46,6 +52,8 @@ export interface WebAppParts {
   log: Logger;
   now: () => number;
 }
+
+const realTime = () => Date.now() / 1000;
 
 export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
   const { config, store, secrets, engine, gateway, resources, revocations, revokeGrant, mailer, defaultResource, demoUrl, base, log, now } = parts;
@@ -58,8 +66,11 @@ export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
       provider: () => engine.provider,
       resources,
       limits: {
-        account: new AttemptLimiter({ free: 5, window: 15 * 60, base: 30, maxLock: 15 * 60 }),
-        ip: new AttemptLimiter({ free: 30, window: 15 * 60, base: 30, maxLock: 15 * 60 }),
+        // Sign-in and device-code limits run on real time (as before they moved onto the shared limiter).
+        account: parts.limits.attempts('sign-in-account', { free: 5, window: 15 * 60, base: 30, maxLock: 15 * 60 }, realTime),
+        ip: parts.limits.attempts('sign-in-ip', { free: 30, window: 15 * 60, base: 30, maxLock: 15 * 60 }, realTime),
+        forgotAddress: parts.limits.attempts('forgot-address', FORGOT_PASSWORD_POLICIES.address),
+        forgotIp: parts.limits.attempts('forgot-ip', FORGOT_PASSWORD_POLICIES.ip),
       },
       log,
       now,
@@ -67,11 +78,13 @@ export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
       pepper: secrets.pepper,
       revokeGrant,
       revocations,
+      audit: parts.auditLog,
     };
     const web = new Hono<WebEnv>().basePath(base || '/');
     web.use(securityHeaders(), csrfCookie(webDeps), readableForms());
     web.route('/', interactionRoutes(webDeps));
-    web.route('/', deviceRoutes({ ...webDeps, defaultResource }));
+    const guesses = new DeviceGuessLimits(DEFAULT_DEVICE_GUESS_POLICIES, realTime, (name, policy, clock) => parts.limits.attempts(name, policy, clock));
+    web.route('/', deviceRoutes({ ...webDeps, defaultResource, guesses }));
     web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
     web.route('/', accountPages({ ...webDeps, mailer }));
     web.route('/', orgPages({ ...webDeps, mailer }));

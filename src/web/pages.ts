@@ -16,6 +16,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { BODY_LIMITS } from '../http/body-limits.ts';
 import { requestIp } from '../http/io.ts';
 import type { AttemptLimiter } from '../limits/attempts.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { ResourceRegistry } from '../applications/protected-resources.ts';
 import { CSRF_COOKIE, type Csrf } from './csrf.ts';
 import { html, page } from './html.ts';
@@ -29,8 +30,11 @@ export interface WebDeps {
   /** The current engine (it is rebuilt when signing keys rotate). */
   provider: () => Provider;
   resources: ResourceRegistry;
-  /** Failed sign-ins per account and per client IP. */
-  limits: { account: AttemptLimiter; ip: AttemptLimiter };
+  /**
+   * Failed sign-ins per account and per client IP; "forgot password" requests per address and per
+   * IP (in this process when not given). Shared by every instance when Redis is configured.
+   */
+  limits: { account: AttemptLimiter; ip: AttemptLimiter; forgotAddress?: AttemptLimiter; forgotIp?: AttemptLimiter };
   log: Logger;
   now: () => number;
   /** Issuer path prefix ('' at the root). */
@@ -39,6 +43,8 @@ export interface WebDeps {
   pepper: SecretKey;
   /** Revoke a grant's tokens at once (connected apps, member removal). */
   revokeGrant: GrantRevoker;
+  /** The process's audit log: changes made through pages and the admin API are written before they answer. */
+  audit: AuditLog;
   /** This process's revocation list: `apply` an event recorded in the store so local guards hear at once. */
   revocations: RevocationList;
 }

@@ -11,7 +11,7 @@ import type { User } from '../../src/store/users.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { verifyChain } from '../../src/audit/audit-log.ts';
+import { verifyStore } from '../../src/audit/verify.ts';
 import { hashPassword } from '../../src/core/crypto.ts';
 import { identityDeps } from '../../src/identity/context.ts';
 import { issueApiKey } from '../../src/api-keys/service.ts';
@@ -253,7 +253,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
   });
 
   it('every change made on these pages is in the audit log, by id, and the chain holds', async () => {
-    const events = await server.store.audit.list({ orgId: server.org.id });
+    const events = await server.store.audit.list({ orgId: server.org.id, limit: 1000 });
     const kinds = new Set(events.map((e) => e.kind));
     for (const kind of ['admin.member.role', 'admin.member.removed', 'admin.password.reset_link', 'admin.invitation.created', 'admin.invitation.revoked', 'admin.resource.created', 'admin.resource.renamed', 'admin.resource.member.set', 'admin.resource.deleted', 'admin.key.revoked', 'admin.grant.revoked']) {
       assert.ok(kinds.has(kind), `${kind} recorded`);
@@ -261,7 +261,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     const removal = events.find((e) => e.kind === 'admin.member.removed')!;
     assert.equal(removal.subject, noor.id);
     assert.ok(!JSON.stringify(events).includes('@example.com'), 'records name people by id only');
-    assert.equal((await verifyChain(server.store)).ok, true);
+    assert.equal((await verifyStore(server.store)).ok, true);
   });
 
   it('no page logged an error, violated the CSP or answered 5xx', () => {

@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { parseDefinition } from '../../src/applications/registry.ts';
-import { AuditLog, verifyChain } from '../../src/audit/audit-log.ts';
+import { AuditLog } from '../../src/audit/audit-log.ts';
+import { verifyStore } from '../../src/audit/verify.ts';
 import { gatewayDecisionRecorder } from '../../src/audit/gateway-decisions.ts';
 import { resolveApplication, type Application } from '../../src/core/application.ts';
 import { PortcullisError } from '../../src/core/errors.ts';
@@ -69,7 +70,7 @@ describe('the record step', () => {
       resourceMetadataUrl: () => 'http://localhost/.well-known/oauth-protected-resource/mcp/rec',
       refreshManifest: () => {},
       clientIp: () => '127.0.0.1',
-      recordDecision: (record) => records.push(record),
+      recordDecision: (record) => void records.push(record),
       log: silentLogger(),
     });
     server = createServer((req, res) => void handle(req, res, app));
@@ -158,6 +159,91 @@ describe('the record step', () => {
     assert.equal(json.error.data.code, 'upstream_overloaded');
     assert.deepEqual([record.decision, record.code, record.upstreamStatus], ['allow', 'upstream_overloaded', 503]);
   });
+  it('the answer names its request id, the same id the record keeps', async () => {
+    const { headers, record } = await post(call('approved'));
+    assert.match(headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    assert.equal(record.requestId, headers.get('x-request-id'));
+    assert.equal(record.clientIp, '127.0.0.1');
+  });
+
+  it("an upstream answering with a JSON-RPC error: allowed, and the error's code on the record", async () => {
+    answer = async () => jsonAnswer(200, { jsonrpc: '2.0', id: 1, error: { code: -32602, message: 'Unknown tool' } });
+    const { status, json, record } = await post(call('approved'));
+    assert.equal(status, 200);
+    assert.equal(json.error.code, -32602);
+    assert.deepEqual([record.decision, record.upstreamStatus, record.upstreamError], ['allow', 200, -32602]);
+  });
+});
+
+/** A gateway whose answers wait for their record (strict audit): `settle` decides how each record ends. */
+describe('strict audit: the answer waits for its record', () => {
+  let server: Server;
+  let url: string;
+  let settle: (record: DecisionRecord) => Promise<void>;
+
+  before(async () => {
+    const upstream: Upstream = { send: async () => jsonAnswer(200, { jsonrpc: '2.0', id: 7, result: { content: [] } }), close: async () => {} };
+    const handle = createGateway({
+      registry: { tool: () => ({ status: 'approved', annotations: null }) } as never,
+      bindings: {} as never,
+      verifierFor: () => async () => tokenOf('ada'),
+      orgTree: async () => ({}) as never,
+      upstreamFor: () => upstream,
+      resourceMetadataUrl: () => 'http://localhost/.well-known/oauth-protected-resource/mcp/rec',
+      refreshManifest: () => {},
+      clientIp: () => '127.0.0.1',
+      recordDecision: (record) => settle(record),
+      holdAnswers: true,
+      log: silentLogger(),
+    });
+    server = createServer((req, res) => void handle(req, res, app).catch(() => res.destroy()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp/rec`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const send = () =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer ada' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'approved', arguments: {} } }),
+    });
+
+  it('no byte of the answer leaves before the record is committed', async () => {
+    let commit!: () => void;
+    let recorded!: () => void;
+    const seen = new Promise<void>((resolve) => (recorded = resolve));
+    settle = () => {
+      recorded();
+      return new Promise<void>((resolve) => (commit = resolve));
+    };
+    let answered = false;
+    const response = send().then((res) => {
+      answered = true;
+      return res;
+    });
+    await seen;
+    // The upstream has answered and the record is being written: the client still has nothing.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(answered, false, 'the answer waited for its record');
+    commit();
+    const res = await response;
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).result !== undefined, true);
+  });
+
+  it('a record that cannot be committed: no answer but 503 with Retry-After and data.code unavailable', async () => {
+    settle = async () => {
+      throw new Error('database gone');
+    };
+    const res = await send();
+    assert.equal(res.status, 503);
+    assert.ok(Number(res.headers.get('retry-after')) > 0);
+    const body = await res.json();
+    assert.equal(body.error.data.code, 'unavailable');
+    assert.equal(body.result, undefined, 'the upstream\'s result is not handed out');
+  });
 });
 
 describe('the record step into the audit log', () => {
@@ -166,23 +252,28 @@ describe('the record step into the audit log', () => {
     const store = await location.open();
     await store.migrate();
     const audit = new AuditLog(store, silentLogger(), () => 1_800_000_000);
-    const recordInto = gatewayDecisionRecorder(audit);
+    const recordInto = gatewayDecisionRecorder(audit, 'batched');
     recordInto({
       at: 1_800_000_000_500, app: 'rec', orgId: 'org-1', subject: 'ada', clientId: 'client-1', httpMethod: 'POST',
       calls: [{ method: 'tools/call', tool: 'wipe' }], decision: 'deny', code: 'insufficient_scope', rule: 'required-scope', durationMs: 0.25,
+      requestId: 'req-1', clientIp: '192.0.2.7', userAgent: 'claude-code/2.1',
     });
-    recordInto({ at: 1_800_000_001_000, app: 'rec', httpMethod: 'POST', calls: [], decision: 'deny', code: 'invalid_token', durationMs: 0.1 });
+    recordInto({ at: 1_800_000_001_000, app: 'rec', httpMethod: 'POST', calls: [], decision: 'deny', code: 'invalid_token', durationMs: 0.1, requestId: 'req-2', clientIp: '192.0.2.8' });
     await audit.flush();
     const events = await store.audit.list({});
     const denied = events.find((e) => e.subject === 'ada');
     assert.ok(denied, 'the decision was written');
     assert.deepEqual(
       { kind: denied.kind, at: denied.at, orgId: denied.orgId, actor: denied.actor, clientId: denied.clientId, app: denied.app, tool: denied.tool, decision: denied.decision, reason: denied.reason },
-      { kind: 'gateway.call', at: 1_800_000_000, orgId: 'org-1', actor: 'ada', clientId: 'client-1', app: 'rec', tool: 'wipe', decision: 'deny', reason: 'required-scope' },
+      { kind: 'gateway.call', at: 1_800_000_000, orgId: 'org-1', actor: 'ada', clientId: 'client-1', app: 'rec', tool: 'wipe', decision: 'deny', reason: 'insufficient_scope' },
     );
-    assert.equal(denied.details?.code, 'insufficient_scope');
+    assert.deepEqual(
+      { rule: denied.details?.rule, requestId: denied.details?.requestId, clientIp: denied.details?.clientIp, userAgent: denied.details?.userAgent },
+      { rule: 'required-scope', requestId: 'req-1', clientIp: '192.0.2.7', userAgent: 'claude-code/2.1' },
+    );
     assert.equal(events.length, 2, 'the anonymous refusal is on the record too');
-    assert.deepEqual(await verifyChain(store), { ok: true, checked: 2 });
+    // One chain for org-1, one for records of no organization.
+    assert.deepEqual(await verifyStore(store), { ok: true, checked: 2, chains: 2 });
     await store.close();
   });
 });

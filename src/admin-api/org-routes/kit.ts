@@ -5,11 +5,12 @@
  */
 import type { Org } from '../../store/orgs.ts';
 import type { Context } from 'hono';
-import { AuditLog, type AuditRecord } from '../../audit/audit-log.ts';
+import type { AuditRecord } from '../../audit/audit-log.ts';
 import type { OrgRole } from '../../core/roles.ts';
 import { identityDeps, type IdentityDeps } from '../../identity/context.ts';
 import type { Actor } from '../../identity/people.ts';
 import type { AdminApiDeps, OrgEnv } from '../deps.ts';
+import { actorOf } from '../auth.ts';
 
 export type OrgContext = Context<OrgEnv>;
 
@@ -31,7 +32,6 @@ export function orgView(org: Org, role?: OrgRole) {
 export function orgRouteKit(deps: AdminApiDeps): OrgRouteKit {
   // Admin changes are recorded before the API answers; records name people by id only (never an
   // e-mail), so erasing a user never touches the chain.
-  const auditLog = new AuditLog(deps.store, deps.log, deps.now);
   return {
     deps,
     ids: identityDeps(deps),
@@ -39,7 +39,7 @@ export function orgRouteKit(deps: AdminApiDeps): OrgRouteKit {
     async audit(c, kind, record = {}) {
       const principal = c.get('admin');
       const org = c.get('org') as Org | undefined;
-      await auditLog.write({ orgId: org?.id ?? null, actor: principal.kind === 'key' ? `key:${principal.keyId}` : principal.userId, ...record, kind });
+      await deps.audit.write({ orgId: org?.id ?? null, actor: actorOf(principal), ...record, kind });
     },
   };
 }

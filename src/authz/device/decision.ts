@@ -38,7 +38,7 @@ export function pickOrg(offered: MemberOrg[], chosen: unknown): MemberOrg | unde
   return typeof chosen === 'string' ? offered.find((org) => org.id === chosen) : undefined;
 }
 
-type DecisionDeps = Pick<WebDeps, 'provider' | 'store' | 'now' | 'log'>;
+type DecisionDeps = Pick<WebDeps, 'provider' | 'store' | 'now' | 'log' | 'audit'>;
 
 export async function denyDevice(deps: DecisionDeps, request: DeviceRequest, me: SignedIn): Promise<void> {
   const { code } = request;
@@ -67,6 +67,7 @@ export async function approveDevice(deps: DecisionDeps, request: DeviceRequest, 
   });
   await code.save();
   deps.log.info({ event: 'device.approved', user: me.user.id, client: code.clientId, grant: grantId, org: org.id }, 'device request approved');
+  await deps.audit.write({ kind: 'consent.given', orgId: org.id, actor: me.user.id, subject: me.user.id, clientId: request.client.id, reason: 'device', details: { grantId, scopes: granted, resources: request.resource ? [request.resource.url] : [] } });
 }
 
 /** The engine Grant for the client: the OpenID scopes asked for, and the resource scopes granted and refused. */

@@ -5,7 +5,9 @@ import type { Config } from '../../core/config.ts';
 import type { DerivedSecrets } from '../../core/crypto.ts';
 import type { KeyRing } from '../../signing-keys/key-ring.ts';
 import type { GrantRevoker } from '../../revocation/grant-revoker.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
 import type { ResourceRegistry } from '../../applications/protected-resources.ts';
+import type { EndpointLimits } from './endpoint-limits.ts';
 
 export interface AuthzDeps {
   config: Config;
@@ -20,4 +22,8 @@ export interface AuthzDeps {
   /** Milliseconds on the same clock (device polling paces in ms). */
   nowMs?: () => number;
   revokeGrant: GrantRevoker;
+  /** Tokens issued, refreshed and revoked, clients registered (engine/audit-events.ts). */
+  audit?: AuditLog;
+  /** Rates on the token endpoint and on dynamic registration (endpoint-limits.ts); none when absent. */
+  endpointLimits?: EndpointLimits;
 }

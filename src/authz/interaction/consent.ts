@@ -86,5 +86,13 @@ export async function grantConsent(deps: WebDeps, details: Interaction, userId: 
   const grantId = await grant.save();
   await bindGrantToOrg(deps.store, { grantId, userId, clientId, orgId: org.selected.id }, deps.now());
   deps.log.info({ event: 'consent.granted', user: userId, client: clientId, grant: grantId, org: org.selected.id }, 'consent granted');
+  await deps.audit.write({
+    kind: 'consent.given',
+    orgId: org.selected.id,
+    actor: userId,
+    subject: userId,
+    clientId,
+    details: { grantId, scopes: requests.flatMap((r, i) => r.scopes.filter((s) => ticked.has(`${i}|${s}`) && allowed(r).has(s))), resources: requests.map((r) => r.indicator) },
+  });
   return grantId;
 }

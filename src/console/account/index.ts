@@ -1,10 +1,11 @@
 /**
  * The signed-in person's own pages: profile, password (and reset by link), sign-in sessions,
- * connected apps, API keys. Each file adds its routes; all forms carry a CSRF token.
+ * connected apps, API keys, their own activity (the audit records about them). Each file adds its routes; all forms carry a CSRF token.
  */
 import { Hono } from 'hono';
 import type { Mailer } from '../../identity/mailer.ts';
 import type { WebDeps, WebEnv } from '../../web/pages.ts';
+import { activityRoutes } from './activity.ts';
 import { appsRoutes } from './connected-apps.ts';
 import { forgotPasswordRoutes } from './forgot-password.ts';
 import { passwordChangeRoutes } from './password-change.ts';
@@ -22,5 +23,6 @@ export function accountPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> 
   sessionRoutes(app, deps);
   appsRoutes(app, deps);
   keyRoutes(app, deps);
+  activityRoutes(app, deps);
   return app;
 }

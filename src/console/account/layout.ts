@@ -9,7 +9,7 @@ import { csrfToken, csrfValid, signedIn, type WebContext, type WebDeps } from '.
 import type { SignedIn } from '../../web/session.ts';
 import type { OrgRole } from '../../core/roles.ts';
 
-export type AccountSection = 'profile' | 'password' | 'sessions' | 'apps' | 'keys';
+export type AccountSection = 'profile' | 'password' | 'sessions' | 'apps' | 'keys' | 'activity';
 
 const SECTIONS: { id: AccountSection; path: string; label: string }[] = [
   { id: 'profile', path: '/account', label: 'Profile' },
@@ -17,6 +17,7 @@ const SECTIONS: { id: AccountSection; path: string; label: string }[] = [
   { id: 'sessions', path: '/account/sessions', label: 'Sign-in sessions' },
   { id: 'apps', path: '/account/apps', label: 'Connected apps' },
   { id: 'keys', path: '/account/keys', label: 'API keys' },
+  { id: 'activity', path: '/account/activity', label: 'Activity' },
 ];
 
 /** The navigation of a signed-in person: their account, the orgs they administer, sign out. */

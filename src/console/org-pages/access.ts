@@ -36,7 +36,7 @@ export async function orgAccess(deps: WebDeps, c: WebContext): Promise<OrgAccess
   return { me, org, role: member.role, actor: { userId: me.user.id, role: member.role } };
 }
 
-export type OrgSection = 'members' | 'invitations' | 'resources' | 'keys' | 'apps';
+export type OrgSection = 'members' | 'invitations' | 'resources' | 'keys' | 'apps' | 'audit';
 
 const SECTIONS: { id: OrgSection; label: string }[] = [
   { id: 'members', label: 'Members' },
@@ -44,6 +44,7 @@ const SECTIONS: { id: OrgSection; label: string }[] = [
   { id: 'resources', label: 'Workspaces and projects' },
   { id: 'keys', label: 'API keys' },
   { id: 'apps', label: 'Connected apps' },
+  { id: 'audit', label: 'Audit trail' },
 ];
 
 export function orgPath(deps: WebDeps, org: Org, section: OrgSection, rest = ''): string {

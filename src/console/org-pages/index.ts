@@ -1,11 +1,12 @@
 /**
  * An organization's admin pages, for its owners and admins (`/orgs/<slug>/…`): members,
- * invitations, workspaces and projects, API keys, connected apps. Members get 403, anyone else
+ * invitations, workspaces and projects, API keys, connected apps, the audit trail. Members get 403, anyone else
  * 404 (org-pages/access.ts). Every change goes through the identity services the admin API uses.
  */
 import { Hono } from 'hono';
 import type { Mailer } from '../../identity/mailer.ts';
 import type { WebDeps, WebEnv } from '../../web/pages.ts';
+import { auditRoutes } from './audit.ts';
 import { invitationRoutes } from './invitations.ts';
 import { keysAndAppsRoutes } from './keys-apps.ts';
 import { memberRoutes } from './members.ts';
@@ -18,5 +19,6 @@ export function orgPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> {
   invitationRoutes(app, deps);
   resourceRoutes(app, deps);
   keysAndAppsRoutes(app, deps);
+  auditRoutes(app, deps);
   return app;
 }

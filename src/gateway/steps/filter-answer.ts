@@ -8,6 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { AuthenticatedRequest, StepDeps, StepResult } from '../context.ts';
 import { CORS } from '../cors.ts';
+import { isObject } from '../jsonrpc.ts';
 import type { StreamedResponse } from '../upstreams/upstream.ts';
 import { endOnRevocation } from './end-on-revocation.ts';
 import { requestMethods, type FilterContext } from './filter-response.ts';
@@ -23,7 +24,8 @@ async function answerHeaders(ctx: AuthenticatedRequest, deps: StepDeps, response
   });
   const upstreamSession = response.headers.get('mcp-session-id');
   if (upstreamSession) {
-    headers['mcp-session-id'] = ctx.sessionId !== undefined ? ctx.sessionId : await deps.bindings.adoptSession(ctx.app.slug, ctx.owner, upstreamSession);
+    // A new session's id is the one the record carries too.
+    headers['mcp-session-id'] = ctx.sessionId ??= await deps.bindings.adoptSession(ctx.app.slug, ctx.owner, upstreamSession);
   }
   return headers;
 }
@@ -40,10 +42,24 @@ function filterContext(ctx: AuthenticatedRequest, deps: StepDeps): FilterContext
   };
 }
 
+/** The JSON-RPC error code of an answer that is one (the first, in a batch), for the record; parsed only when it may be. */
+function rpcErrorCode(text: string): number | undefined {
+  if (!text.includes('"error"')) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    const first: unknown = Array.isArray(value) ? value.find((m) => isObject(m) && isObject(m.error)) : value;
+    return isObject(first) && isObject(first.error) && typeof first.error.code === 'number' ? first.error.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function passJson(ctx: AuthenticatedRequest, deps: StepDeps, status: number, headers: Record<string, string>, answer: Readable): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of answer) chunks.push(chunk as Buffer);
-  const payload = await rewriteJsonBody(filterContext(ctx, deps), Buffer.concat(chunks).toString('utf8'));
+  const text = Buffer.concat(chunks).toString('utf8');
+  ctx.upstreamError = rpcErrorCode(text);
+  const payload = await rewriteJsonBody(filterContext(ctx, deps), text);
   headers['content-length'] = String(Buffer.byteLength(payload));
   ctx.res.writeHead(status, headers).end(payload);
 }

@@ -27,7 +27,16 @@ function recordedCall(message: unknown): RecordedCall[] {
   return [{ method }];
 }
 
-function decisionRecord(ctx: GatewayRequest, refusal: PortcullisError | undefined): DecisionRecord {
+/** The first tools/call's arguments, as the application opts in to keep them. */
+function recordedArguments(ctx: GatewayRequest, deps: StepDeps): DecisionRecord['arguments'] {
+  const { arguments: mode, redact } = ctx.app.definition.audit;
+  if (mode === 'none' || !deps.recordArguments) return undefined;
+  const call = ctx.messages.find((m) => isObject(m) && m.method === 'tools/call');
+  const params = isObject(call) && isObject(call.params) ? call.params : undefined;
+  return params ? deps.recordArguments(mode, redact, params.arguments) : undefined;
+}
+
+function decisionRecord(ctx: GatewayRequest, deps: StepDeps, refusal: PortcullisError | undefined): DecisionRecord {
   return {
     at: ctx.receivedAt,
     app: ctx.app.slug,
@@ -42,7 +51,13 @@ function decisionRecord(ctx: GatewayRequest, refusal: PortcullisError | undefine
     code: refusal?.code,
     rule: refusal?.rule,
     upstreamStatus: ctx.upstream?.response.status,
+    upstreamError: ctx.upstreamError,
     durationMs: performance.now() - ctx.startedAt,
+    requestId: ctx.requestId,
+    sessionId: ctx.sessionId,
+    clientIp: deps.clientIp(ctx.req),
+    userAgent: ctx.req.headers['user-agent']?.slice(0, 512),
+    arguments: recordedArguments(ctx, deps),
   };
 }
 
@@ -61,14 +76,15 @@ function logRefusal(ctx: GatewayRequest, log: Logger): void {
   log.info({ event: 'access.denied', app, sub: ctx.caller?.subject, ...err.detail, code: err.code, rule: err.rule }, err.message);
 }
 
-export function record(ctx: GatewayRequest, deps: StepDeps): void {
+/** Record the decision; with strict audit, the promise the held answer waits for (gateway.ts). */
+export function record(ctx: GatewayRequest, deps: StepDeps): Promise<void> | void {
   logRefusal(ctx, deps.log);
   if (!deps.recordDecision) return;
   const refusal = ctx.refusal ?? (ctx.thrown === undefined ? undefined : toPublicError(ctx.thrown));
   try {
-    deps.recordDecision(decisionRecord(ctx, refusal));
+    return deps.recordDecision(decisionRecord(ctx, deps, refusal));
   } catch (err) {
-    // The answer has gone already; a recorder that fails must not turn it into a 500.
+    // A recorder that fails must not turn the answer into a 500.
     deps.log.error({ err, app: ctx.app.slug }, 'the gateway decision could not be recorded');
   }
 }

@@ -1,55 +1,150 @@
-/** The audit log, in SQL: appended in order inside one transaction, so the chain never forks. */
+/**
+ * The audit log, in SQL: one hash chain per organization, appended in order inside one
+ * transaction that also moves each chain's head (audit_chains), so a chain never forks and a
+ * record cut off its end is noticed.
+ */
 import { json, parse } from './json.ts';
-import { AUDIT_GENESIS, type AuditEvent, type AuditStore } from '../audit.ts';
+import { AUDIT_GENESIS, SERVER_CHAIN, type AuditChain, type AuditEvent, type AuditFilter, type AuditInput, type AuditStore } from '../audit.ts';
 import { Conditions } from './conditions.ts';
 import type { SqlDriver } from './driver.ts';
 
-interface AuditRow extends Omit<AuditEvent, 'details'> {
+interface AuditRow extends Omit<AuditEvent, 'details' | 'chain'> {
   details: string | null;
+  chain: string | null;
+}
+interface ChainRow {
+  chain: string;
+  head: string;
+  headSeq: number | string;
+  records: number | string;
+  checkpointHash: string | null;
+  checkpointSeq: number | string | null;
+  checkpointAt: number | string | null;
 }
 const AUDIT_COLUMNS =
-  'seq, at, org_id AS "orgId", actor, kind, subject, client_id AS "clientId", app, tool, decision, reason, details, prev_hash AS "prevHash", hash';
-const toAudit = (row: AuditRow): AuditEvent => ({ ...row, seq: Number(row.seq), details: parse<Record<string, unknown>>(row.details) });
+  'seq, at, org_id AS "orgId", actor, kind, subject, client_id AS "clientId", app, tool, decision, reason, details, chain, prev_hash AS "prevHash", hash';
+const CHAIN_COLUMNS =
+  'chain, head, head_seq AS "headSeq", records, checkpoint_hash AS "checkpointHash", checkpoint_seq AS "checkpointSeq", checkpoint_at AS "checkpointAt"';
+// PostgreSQL returns BIGINT as a string.
+const toAudit = (row: AuditRow): AuditEvent => ({
+  ...row,
+  seq: Number(row.seq),
+  at: Number(row.at),
+  chain: row.chain ?? SERVER_CHAIN,
+  details: parse<Record<string, unknown>>(row.details),
+});
+const toChain = (row: ChainRow): AuditChain => ({
+  chain: row.chain,
+  head: row.head,
+  headSeq: Number(row.headSeq),
+  records: Number(row.records),
+  checkpoint: row.checkpointHash === null ? null : { hash: row.checkpointHash, seq: Number(row.checkpointSeq), at: Number(row.checkpointAt) },
+});
+
+/** The chain an event belongs to. */
+export const chainOf = (event: Pick<AuditInput, 'orgId'>): string => event.orgId ?? SERVER_CHAIN;
+
+function filterConditions(filter: AuditFilter): Conditions {
+  const where = new Conditions();
+  if (filter.orgId) where.add('org_id = ?', filter.orgId);
+  if (filter.since !== undefined) where.add('at >= ?', filter.since);
+  if (filter.until !== undefined) where.add('at < ?', filter.until);
+  if (filter.kind) where.add('kind = ?', filter.kind);
+  if (filter.kindPrefix) where.add("kind LIKE ? ESCAPE '\\'", `${filter.kindPrefix.replace(/[\\%_]/g, '\\$&')}%`);
+  if (filter.subject) where.add('subject = ?', filter.subject);
+  if (filter.actor) where.add('actor = ?', filter.actor);
+  if (filter.clientId) where.add('client_id = ?', filter.clientId);
+  if (filter.app) where.add('app = ?', filter.app);
+  if (filter.tool) where.add('tool = ?', filter.tool);
+  if (filter.decision) where.add('decision = ?', filter.decision);
+  if (filter.reason) where.add('reason = ?', filter.reason);
+  return where;
+}
+
+async function insertRecords(tx: SqlDriver, events: AuditInput[], hash: (prev: string, e: AuditInput) => string): Promise<AuditEvent[]> {
+  const heads = new Map<string, { head: string; added: number; seq: number; known: boolean }>();
+  const written: AuditEvent[] = [];
+  for (const event of events) {
+    const chain = chainOf(event);
+    let head = heads.get(chain);
+    if (!head) {
+      const row = await tx.get<{ head: string }>('SELECT head FROM audit_chains WHERE chain = $1', [chain]);
+      head = { head: row?.head ?? AUDIT_GENESIS, added: 0, seq: 0, known: row !== undefined };
+      heads.set(chain, head);
+    }
+    const digest = hash(head.head, event);
+    const row = await tx.get<AuditRow>(
+      `INSERT INTO audit_events (at, org_id, actor, kind, subject, client_id, app, tool, decision, reason, details, chain, prev_hash, hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${AUDIT_COLUMNS}`,
+      [event.at, event.orgId, event.actor, event.kind, event.subject, event.clientId, event.app, event.tool, event.decision, event.reason, json(event.details), chain, head.head, digest],
+    );
+    const record = toAudit(row!);
+    written.push(record);
+    Object.assign(head, { head: digest, seq: record.seq, added: head.added + 1 });
+  }
+  for (const [chain, head] of heads) {
+    if (head.known) await tx.run('UPDATE audit_chains SET head = $1, head_seq = $2, records = records + $3 WHERE chain = $4', [head.head, head.seq, head.added, chain]);
+    else await tx.run('INSERT INTO audit_chains (chain, head, head_seq, records) VALUES ($1, $2, $3, $4)', [chain, head.head, head.seq, head.added]);
+  }
+  return written;
+}
 
 export function auditStore(db: SqlDriver): AuditStore {
-  // One transaction: read the chain's head and append to it, so concurrent writers (in any
-  // process) cannot both chain to the same head. PostgreSQL: an advisory lock for the chain.
+  // One transaction reads each chain's head and moves it, so concurrent writers (in any process)
+  // cannot both link to the same head. PostgreSQL: one advisory lock for all chains — batches are
+  // group commits, so one writer at a time costs little and can never deadlock.
   const appendMany: AuditStore['appendMany'] = (events, hash) =>
-    db.transaction(async (tx) => {
-      if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock($1)', [7_301_915]);
-      const head = await tx.get<{ hash: string }>('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1');
-      let prevHash = head?.hash ?? AUDIT_GENESIS;
-      const written: AuditEvent[] = [];
-      for (const event of events) {
-        const digest = hash(prevHash, event);
-        const row = await tx.get<AuditRow>(
-          `INSERT INTO audit_events (at, org_id, actor, kind, subject, client_id, app, tool, decision, reason, details, prev_hash, hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${AUDIT_COLUMNS}`,
-          [event.at, event.orgId, event.actor, event.kind, event.subject, event.clientId, event.app, event.tool, event.decision, event.reason, json(event.details), prevHash, digest],
-        );
-        written.push(toAudit(row!));
-        prevHash = digest;
-      }
-      return written;
-    });
+    events.length === 0
+      ? Promise.resolve([])
+      : db.transaction(async (tx) => {
+          if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock($1)', [7_301_915]);
+          return insertRecords(tx, events, hash);
+        });
   return {
     append: async (event, hash) => (await appendMany([event], hash))[0]!,
     appendMany,
-    list: async (filter) => {
-      const filters = new Conditions();
-      if (filter.orgId) filters.add('org_id = ?', filter.orgId);
-      if (filter.since !== undefined) filters.add('at >= ?', filter.since);
-      if (filter.until !== undefined) filters.add('at < ?', filter.until);
-      if (filter.kind) filters.add('kind = ?', filter.kind);
-      if (filter.subject) filters.add('subject = ?', filter.subject);
-      if (filter.app) filters.add('app = ?', filter.app);
-      if (filter.decision) filters.add('decision = ?', filter.decision);
-      if (filter.afterSeq !== undefined) filters.add('seq > ?', filter.afterSeq);
-      const limit = filters.next(Math.min(filter.limit ?? 100, 1000));
-      const rows = await db.all<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events ${filters.where()} ORDER BY seq LIMIT ${limit}`, filters.params);
+    list: async (page) => {
+      const where = filterConditions(page);
+      if (page.afterSeq !== undefined) where.add('seq > ?', page.afterSeq);
+      if (page.beforeSeq !== undefined) where.add('seq < ?', page.beforeSeq);
+      const limit = where.next(Math.max(1, Math.min(page.limit ?? 100, 1000)));
+      const order = page.order === 'desc' ? 'DESC' : 'ASC';
+      const rows = await db.all<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events ${where.where()} ORDER BY seq ${order} LIMIT ${limit}`, where.params);
       return rows.map(toAudit);
     },
-    all: async (afterSeq, limit) =>
-      (await db.all<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit])).map(toAudit),
+    chainRecords: async (chain, afterSeq, limit) =>
+      (await db.all<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [chain, afterSeq, limit])).map(toAudit),
+    chains: async () => (await db.all<ChainRow>(`SELECT ${CHAIN_COLUMNS} FROM audit_chains ORDER BY chain`)).map(toChain),
+    cut: (chain, before) =>
+      db.transaction(async (tx) => {
+        if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock($1)', [7_301_915]);
+        // The newest record written before the cut-off: it and everything before it in the chain go,
+        // so what is deleted is always a prefix of the chain (times are not strictly in seq order).
+        const last = await tx.get<{ seq: number | string; hash: string; at: number | string }>(
+          'SELECT seq, hash, at FROM audit_events WHERE chain = $1 AND seq = (SELECT MAX(seq) FROM audit_events WHERE chain = $1 AND at < $2)',
+          [chain, before],
+        );
+        if (!last) return 0;
+        const { changes } = await tx.run('DELETE FROM audit_events WHERE chain = $1 AND seq <= $2', [chain, Number(last.seq)]);
+        await tx.run('UPDATE audit_chains SET checkpoint_hash = $1, checkpoint_seq = $2, checkpoint_at = $3 WHERE chain = $4', [last.hash, Number(last.seq), Number(last.at), chain]);
+        return changes;
+      }),
+    legacyRecords: async (afterSeq, limit) =>
+      (await db.all<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE chain IS NULL AND seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit])).map((row) => ({
+        ...toAudit(row),
+        chain: '',
+      })),
+    relinkLegacy: (records, heads) =>
+      db.transaction(async (tx) => {
+        if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock($1)', [7_301_915]);
+        for (const r of records) await tx.run('UPDATE audit_events SET chain = $1, prev_hash = $2, hash = $3 WHERE seq = $4 AND chain IS NULL', [r.chain, r.prevHash, r.hash, r.seq]);
+        for (const h of heads) {
+          await tx.run(
+            `INSERT INTO audit_chains (chain, head, head_seq, records) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (chain) DO NOTHING`,
+            [h.chain, h.head, h.headSeq, h.records],
+          );
+        }
+      }),
   };
 }
