@@ -6,7 +6,7 @@
 import { json, parse } from './json.ts';
 import { AUDIT_GENESIS, SERVER_CHAIN, type AuditChain, type AuditEvent, type AuditFilter, type AuditInput, type AuditStore } from '../audit.ts';
 import { Conditions } from './conditions.ts';
-import type { SqlDriver } from './driver.ts';
+import type { SqlDriver, SqlValue } from './driver.ts';
 
 interface AuditRow extends Omit<AuditEvent, 'details' | 'chain'> {
   details: string | null;
@@ -61,30 +61,48 @@ function filterConditions(filter: AuditFilter): Conditions {
   return where;
 }
 
+/** The heads of the batch's chains, in one query (GENESIS for a chain not seen before). */
+async function chainHeads(tx: SqlDriver, chains: string[]): Promise<Map<string, { head: string; known: boolean }>> {
+  const placeholders = chains.map((_, i) => `$${i + 1}`).join(', ');
+  const rows = await tx.all<{ chain: string; head: string }>(`SELECT chain, head FROM audit_chains WHERE chain IN (${placeholders})`, chains);
+  const known = new Map(rows.map((r) => [r.chain, r.head]));
+  return new Map(chains.map((c) => [c, { head: known.get(c) ?? AUDIT_GENESIS, known: known.has(c) }]));
+}
+
+const INSERT_COLUMNS = 14;
+
+/**
+ * One multi-row INSERT for the whole batch and one head update per chain: a group commit costs a
+ * few round trips whatever its size (a row per statement made a busy gateway's batches slow on
+ * PostgreSQL). Hashes are computed here, in order, each from the one before it in its chain.
+ */
 async function insertRecords(tx: SqlDriver, events: AuditInput[], hash: (prev: string, e: AuditInput) => string): Promise<AuditEvent[]> {
-  const heads = new Map<string, { head: string; added: number; seq: number; known: boolean }>();
-  const written: AuditEvent[] = [];
-  for (const event of events) {
+  const heads = await chainHeads(tx, [...new Set(events.map(chainOf))]);
+  const linked = events.map((event) => {
     const chain = chainOf(event);
-    let head = heads.get(chain);
-    if (!head) {
-      const row = await tx.get<{ head: string }>('SELECT head FROM audit_chains WHERE chain = $1', [chain]);
-      head = { head: row?.head ?? AUDIT_GENESIS, added: 0, seq: 0, known: row !== undefined };
-      heads.set(chain, head);
-    }
-    const digest = hash(head.head, event);
-    const row = await tx.get<AuditRow>(
-      `INSERT INTO audit_events (at, org_id, actor, kind, subject, client_id, app, tool, decision, reason, details, chain, prev_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${AUDIT_COLUMNS}`,
-      [event.at, event.orgId, event.actor, event.kind, event.subject, event.clientId, event.app, event.tool, event.decision, event.reason, json(event.details), chain, head.head, digest],
-    );
-    const record = toAudit(row!);
-    written.push(record);
-    Object.assign(head, { head: digest, seq: record.seq, added: head.added + 1 });
-  }
+    const head = heads.get(chain)!;
+    const prevHash = head.head;
+    head.head = hash(prevHash, event);
+    return { ...event, chain, prevHash, hash: head.head };
+  });
+  const values: SqlValue[] = [];
+  const rows = linked.map((e, i) => {
+    values.push(e.at, e.orgId, e.actor, e.kind, e.subject, e.clientId, e.app, e.tool, e.decision, e.reason, json(e.details), e.chain, e.prevHash, e.hash);
+    return `(${Array.from({ length: INSERT_COLUMNS }, (_, k) => `$${i * INSERT_COLUMNS + k + 1}`).join(', ')})`;
+  });
+  const inserted = await tx.all<{ seq: number | string; hash: string }>(
+    `INSERT INTO audit_events (at, org_id, actor, kind, subject, client_id, app, tool, decision, reason, details, chain, prev_hash, hash)
+     VALUES ${rows.join(', ')} RETURNING seq, hash`,
+    values,
+  );
+  // Matched by hash (unique: each covers the one before it), whatever order RETURNING gives.
+  const seqOf = new Map(inserted.map((r) => [r.hash, Number(r.seq)]));
+  const written = linked.map((e) => ({ ...e, seq: seqOf.get(e.hash)! }));
   for (const [chain, head] of heads) {
-    if (head.known) await tx.run('UPDATE audit_chains SET head = $1, head_seq = $2, records = records + $3 WHERE chain = $4', [head.head, head.seq, head.added, chain]);
-    else await tx.run('INSERT INTO audit_chains (chain, head, head_seq, records) VALUES ($1, $2, $3, $4)', [chain, head.head, head.seq, head.added]);
+    const mine = written.filter((e) => e.chain === chain);
+    const last = mine.at(-1)!;
+    if (head.known) await tx.run('UPDATE audit_chains SET head = $1, head_seq = $2, records = records + $3 WHERE chain = $4', [last.hash, last.seq, mine.length, chain]);
+    else await tx.run('INSERT INTO audit_chains (chain, head, head_seq, records) VALUES ($1, $2, $3, $4)', [chain, last.hash, last.seq, mine.length]);
   }
   return written;
 }
@@ -98,7 +116,10 @@ export function auditStore(db: SqlDriver): AuditStore {
       ? Promise.resolve([])
       : db.transaction(async (tx) => {
           if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock($1)', [7_301_915]);
-          return insertRecords(tx, events, hash);
+          // Statements stay under both databases' parameter limits (SQLite 32,766).
+          const written: AuditEvent[] = [];
+          for (let i = 0; i < events.length; i += 1000) written.push(...(await insertRecords(tx, events.slice(i, i + 1000), hash)));
+          return written;
         });
   return {
     append: async (event, hash) => (await appendMany([event], hash))[0]!,
