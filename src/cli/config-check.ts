@@ -8,6 +8,7 @@ import { configWarnings, type Config } from '../core/config.ts';
 import { loadRootSecret, secretFilePath } from '../core/secrets.ts';
 import { CONFIG_HELP, describeError, parseCommand } from './args.ts';
 import { loadCliConfig, maskUrlPassword, type CliIo } from './context.ts';
+import { maskDefinition } from '../applications/views.ts';
 
 const spec = {
   name: 'config check',
@@ -35,6 +36,10 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     ...rest,
     secretKey: config.secretKey ? MASK : null,
     databaseUrl: config.databaseUrl ? maskUrlPassword(config.databaseUrl) : null,
+    redisUrl: config.redisUrl ? maskUrlPassword(config.redisUrl) : null,
+    smtp: config.smtp ? { ...config.smtp, password: config.smtp.password ? MASK : undefined } : undefined,
+    // Upstream headers and environments carry the upstreams' credentials.
+    applications: config.applications.map(maskDefinition),
     registration: {
       ...config.registration,
       initialAccessToken: config.registration.initialAccessToken ? MASK : null,

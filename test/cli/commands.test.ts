@@ -93,7 +93,15 @@ describe('portcullis config check', () => {
   it('prints the effective configuration from file and environment, secrets masked', async () => {
     const dir = tempDir();
     const secretKey = Buffer.alloc(32, 7).toString('base64url');
-    writeFileSync(join(dir, 'portcullis.config.json'), JSON.stringify({ port: 4567, tokens: { accessTokenTtl: '10m' } }));
+    writeFileSync(
+      join(dir, 'portcullis.config.json'),
+      JSON.stringify({
+        port: 4567,
+        tokens: { accessTokenTtl: '10m' },
+        smtp: { host: 'mail.internal', from: 'auth@example.com', user: 'auth', password: 'smtp-pass-0123' },
+        applications: [{ slug: 'crm', name: 'CRM', upstream: { url: 'https://crm.internal/mcp', headers: { authorization: 'Bearer upstream-secret-0123' } } }],
+      }),
+    );
     const result = await runCli(['config', 'check', '--json'], {
       cwd: dir,
       env: {
@@ -104,6 +112,7 @@ describe('portcullis config check', () => {
         PORTCULLIS_INITIAL_ACCESS_TOKEN: 'iat-0123456789abcdef',
         PORTCULLIS_METRICS_TOKEN: 'metrics-0123456789abcdef',
         OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel:collector-pass@otel.internal:4318',
+        REDIS_URL: 'redis://:redis-pass-0123@cache.internal:6379',
       },
     });
     assert.equal(result.code, 0, result.stderr);
@@ -113,10 +122,12 @@ describe('portcullis config check', () => {
     assert.equal(out.config.tokens.refreshTokenTtl, 30 * 86400, 'defaults fill the rest');
     assert.equal(out.config.registration.policy, 'initial-access-token');
     assert.deepEqual(out.sources.slice(-1), ['environment']);
-    for (const secret of [secretKey, 'hunter2-hunter2', 'iat-0123456789abcdef', 'metrics-0123456789abcdef', 'collector-pass']) {
+    for (const secret of [secretKey, 'hunter2-hunter2', 'iat-0123456789abcdef', 'metrics-0123456789abcdef', 'collector-pass', 'smtp-pass-0123', 'redis-pass-0123', 'upstream-secret-0123']) {
       assert.ok(!result.stdout.includes(secret), 'no secret value is printed');
     }
     assert.equal(new URL(out.config.databaseUrl).hostname, 'db.internal', 'the database is still named');
+    assert.equal(out.config.smtp.host, 'mail.internal', 'the mail server is still named');
+    assert.ok(out.config.applications[0].upstream.headers.authorization, 'the header is named, its value masked');
   });
 
   it('prints every warning: metadata documents from private addresses, a shared database without a shared secret', async () => {
