@@ -1,0 +1,148 @@
+/**
+ * Single sign-on connections (`identityProviders` in the configuration file): which company
+ * identity provider signs in the people of which e-mail domains, into which organization, with
+ * which role. Declared server-wide so a deployment is reproducible; a domain is claimed here only
+ * by whoever writes the server's configuration (a server administrator).
+ */
+import * as z from 'zod';
+import { isLoopbackUrl } from '../shared/net.ts';
+import type { OrgRole } from './roles.ts';
+
+const ROLE = z.enum(['owner', 'admin', 'member']);
+const SLUG = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'expected lowercase letters, digits and dashes');
+const DOMAIN = z
+  .string()
+  .transform((value) => value.trim().toLowerCase())
+  .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/, 'expected a domain name such as acme.com'));
+
+/**
+ * The IdP's issuer. Tokens are bearer credentials and discovery tells us where to send secrets,
+ * so https only — plain http to a loopback host is allowed for development and tests.
+ */
+const ISSUER = z.url().refine((raw) => {
+  const url = new URL(raw);
+  return !url.username && !url.password && !url.search && !url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url)));
+}, 'expected an https URL without credentials, query or fragment (http only to localhost)');
+
+export const OidcConnectionSchema = z
+  .strictObject({
+    /** Stable id: part of the redirect URI (`<publicUrl>/sso/<id>/callback`) and of every account link. */
+    id: SLUG,
+    type: z.literal('oidc'),
+    /** Shown to people: "Continue with <name>". */
+    name: z.string().trim().min(1).max(80),
+    issuer: ISSUER.optional(),
+    clientId: z.string().min(1),
+    /** client_secret_basic toward the IdP… */
+    clientSecret: z.string().min(1).optional(),
+    /** …or private_key_jwt (RFC 7523 §2.2): a private JWK (RSA or EC P-256), its `kid` named in the assertion. */
+    privateKeyJwt: z.strictObject({ jwk: z.record(z.string(), z.unknown()), alg: z.enum(['RS256', 'PS256', 'ES256']).optional() }).optional(),
+    /** The organization's slug; created at start when it does not exist. */
+    organization: SLUG,
+    /** E-mail domains this connection owns: home-realm discovery and account linking. */
+    domains: z.array(DOMAIN).min(1).max(100),
+    /** Shown as a "Continue with <name>" button on every sign-in page. */
+    public: z.boolean().default(false),
+    roles: z
+      .strictObject({
+        /** The ID token / userinfo claim holding group names (a string or an array of strings). */
+        claim: z.string().min(1).default('groups'),
+        /** Group → role; the highest role any group maps to wins. */
+        map: z.record(z.string(), ROLE).default({}),
+        default: ROLE.default('member'),
+      })
+      .prefault({}),
+    /** google: `hd` must be one of `domains`; entra: the `tid` must be `tenantId`; okta: plain OIDC. */
+    preset: z.enum(['google', 'entra', 'okta']).optional(),
+    /** Microsoft Entra ID directory (tenant) id, with preset "entra". */
+    tenantId: z.string().regex(/^[0-9a-f-]{36}$/i, 'expected the directory (tenant) id, a GUID').optional(),
+    /** Scopes asked for; `openid` is always included. */
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).default(['openid', 'email', 'profile']),
+    /** Record the IdP's `amr` on the session (e.g. `mfa`); otherwise it is `["ext"]` (RFC 8176 §2). */
+    trustAmr: z.boolean().default(false),
+    /** The organization's members sign in only through this connection: their passwords stop working… */
+    requireSso: z.boolean().default(false),
+    /** …except these owners' (break-glass accounts, for when the IdP is down or misconfigured). */
+    breakGlass: z.array(z.email().transform((e) => e.toLowerCase())).max(10).default([]),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.clientSecret === undefined) === (value.privateKeyJwt === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: 'set exactly one of clientSecret and privateKeyJwt' });
+    }
+    if (value.preset === 'entra' && !value.tenantId) ctx.addIssue({ code: 'custom', path: ['tenantId'], message: 'preset "entra" needs the tenantId' });
+    if (value.preset !== 'entra' && value.tenantId) ctx.addIssue({ code: 'custom', path: ['tenantId'], message: 'tenantId is only for preset "entra"' });
+    if (!value.issuer && value.preset !== 'google' && value.preset !== 'entra') ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'expected the issuer URL' });
+  })
+  .transform((value) => ({ ...value, issuer: value.issuer ?? presetIssuer(value.preset, value.tenantId), scopes: [...new Set(['openid', ...value.scopes])] }));
+
+export type OidcConnection = z.output<typeof OidcConnectionSchema>;
+
+/** The well-known issuers (Google's documented issuer; Entra's v2.0 per-tenant issuer). */
+function presetIssuer(preset: string | undefined, tenantId: string | undefined): string {
+  if (preset === 'google') return 'https://accounts.google.com';
+  return `https://login.microsoftonline.com/${tenantId ?? 'unknown'}/v2.0`;
+}
+
+/** The list in the configuration: ids unique, and an e-mail domain claimed by at most one connection. */
+export const IdentityProvidersSchema = z
+  .array(OidcConnectionSchema)
+  .max(100)
+  .default([])
+  .superRefine((list, ctx) => {
+    const ids = new Set<string>();
+    const domains = new Map<string, string>();
+    list.forEach((connection, index) => {
+      if (ids.has(connection.id)) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `connection id "${connection.id}" is used twice` });
+      ids.add(connection.id);
+      for (const domain of connection.domains) {
+        const owner = domains.get(domain);
+        if (owner !== undefined && owner !== connection.id) {
+          ctx.addIssue({ code: 'custom', path: [index, 'domains'], message: `domain ${domain} is already claimed by connection "${owner}"` });
+        }
+        domains.set(domain, connection.id);
+      }
+    });
+  });
+
+/** Who goes where: the connection for an id, for an e-mail's domain, and those shown as buttons. */
+export class ConnectionRegistry {
+  readonly #byId = new Map<string, OidcConnection>();
+  readonly #byDomain = new Map<string, OidcConnection>();
+
+  constructor(connections: readonly OidcConnection[]) {
+    for (const connection of connections) {
+      this.#byId.set(connection.id, connection);
+      for (const domain of connection.domains) this.#byDomain.set(domain, connection);
+    }
+  }
+
+  get(id: string): OidcConnection | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** The connection owning this address's domain (home-realm discovery), if any. */
+  forEmail(email: string): OidcConnection | undefined {
+    const at = email.lastIndexOf('@');
+    return at < 0 ? undefined : this.#byDomain.get(email.slice(at + 1).trim().toLowerCase());
+  }
+
+  /** Connections that show a "Continue with <name>" button. */
+  publicOnes(): OidcConnection[] {
+    return [...this.#byId.values()].filter((c) => c.public);
+  }
+
+  all(): OidcConnection[] {
+    return [...this.#byId.values()];
+  }
+}
+
+/** The role a set of groups maps to: the highest any group grants, else the default. */
+export function mappedRole(connection: OidcConnection, groups: readonly string[]): OrgRole {
+  const rank: Record<OrgRole, number> = { member: 0, admin: 1, owner: 2 };
+  let role: OrgRole = connection.roles.default;
+  for (const group of groups) {
+    const mapped = connection.roles.map[group];
+    if (mapped && rank[mapped] > rank[role]) role = mapped;
+  }
+  return role;
+}

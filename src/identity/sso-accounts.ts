@@ -1,0 +1,166 @@
+/**
+ * Just-in-time accounts for single sign-on: who a validated identity from a company's IdP is here.
+ * Takes claims the relying party has already verified (web/sso-relying-party.ts, openid-client)
+ * and decides: the linked user (issuer + sub), an existing account to link, or a new account in
+ * the connection's organization with the role its groups map to. No HTTP here.
+ *
+ * Takeover rule: an existing account is linked only when the IdP asserts `email_verified: true`
+ * for an address in one of the connection's own domains. Any IdP can assert any e-mail; only the
+ * domains a server administrator gave the connection are its to vouch for.
+ */
+import type { Store } from '../store/store.ts';
+import type { User } from '../store/users.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { OrgRole } from '../core/roles.ts';
+import { mappedRole, type OidcConnection } from '../core/identity-providers.ts';
+import { PortcullisError } from '../core/errors.ts';
+
+export interface SsoClaims {
+  iss: string;
+  sub: string;
+  email?: unknown;
+  email_verified?: unknown;
+  name?: unknown;
+  hd?: unknown;
+  tid?: unknown;
+  [claim: string]: unknown;
+}
+
+export interface SsoAccountDeps {
+  store: Pick<Store, 'users' | 'orgs' | 'ssoLinks'>;
+  audit: AuditLog;
+  now: () => number;
+}
+
+/** Why an SSO sign-in is refused (the audit record's reason; stable, documented). */
+export type SsoRefusal = 'hosted_domain' | 'tenant' | 'no_email' | 'unverified_email' | 'email_domain' | 'disabled';
+
+export type SsoAccount = { kind: 'ok'; user: User; orgId: string; role: OrgRole } | { kind: 'refused'; reason: SsoRefusal };
+
+/** The organization a connection signs people into: created when it does not exist yet. */
+export async function connectionOrg(store: Pick<Store, 'orgs'>, connection: OidcConnection): Promise<string> {
+  const existing = await store.orgs.bySlug(connection.organization);
+  if (existing) return existing.id;
+  try {
+    return (await store.orgs.create({ slug: connection.organization, name: connection.organization })).id;
+  } catch (err) {
+    // Another instance created it first.
+    if (err instanceof PortcullisError && err.code === 'conflict') {
+      const org = await store.orgs.bySlug(connection.organization);
+      if (org) return org.id;
+    }
+    throw err;
+  }
+}
+
+/** The preset's extra checks (Google: the Workspace domain `hd`; Entra: the directory `tid`). */
+function presetRefusal(connection: OidcConnection, claims: SsoClaims): SsoRefusal | undefined {
+  // Google: only `hd` proves the account belongs to the Workspace domain (a consumer account
+  // may carry any address); Google's "Authenticate users" guide, "hd" claim.
+  if (connection.preset === 'google' && !(typeof claims.hd === 'string' && connection.domains.includes(claims.hd.toLowerCase()))) return 'hosted_domain';
+  if (connection.preset === 'entra' && (typeof claims.tid !== 'string' || claims.tid.toLowerCase() !== connection.tenantId?.toLowerCase())) return 'tenant';
+  return undefined;
+}
+
+/**
+ * Entra ID sends no `email_verified`; its optional claim `xms_edov` says the e-mail's domain is
+ * verified by the tenant ("email domain owner verified") — without it, any tenant could assert any
+ * address (the "nOAuth" takeover).
+ */
+function emailVerified(connection: OidcConnection, claims: SsoClaims): boolean {
+  return claims.email_verified === true || (connection.preset === 'entra' && (claims.xms_edov === true || claims.xms_edov === '1'));
+}
+
+function groupsOf(connection: OidcConnection, claims: SsoClaims): string[] {
+  const value = claims[connection.roles.claim];
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+const nameOf = (claims: SsoClaims): string | null => (typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 200) : null);
+
+/** Resolve (and create or link) the account for a verified sign-in through `connection`. */
+export async function ssoAccount(deps: SsoAccountDeps, connection: OidcConnection, claims: SsoClaims): Promise<SsoAccount> {
+  const preset = presetRefusal(connection, claims);
+  if (preset) return { kind: 'refused', reason: preset };
+  const orgId = await connectionOrg(deps.store, connection);
+  const role = mappedRole(connection, groupsOf(connection, claims));
+  const linked = await deps.store.ssoLinks.find(claims.iss, claims.sub);
+  let user: User | undefined = linked ? await deps.store.users.findById(linked.userId) : undefined;
+  if (linked && user) {
+    await deps.store.ssoLinks.touch(claims.iss, claims.sub, deps.now());
+  } else {
+    const found = await linkOrCreate(deps, connection, claims, orgId, role);
+    if (found.kind === 'refused') return found;
+    user = found.user;
+  }
+  if (user.disabledAt !== null) return { kind: 'refused', reason: 'disabled' };
+  const name = nameOf(claims);
+  if (name && name !== user.name) await deps.store.users.setName(user.id, name);
+  await ensureRole(deps, orgId, user.id, role);
+  return { kind: 'ok', user: { ...user, name: name ?? user.name }, orgId, role };
+}
+
+async function linkOrCreate(deps: SsoAccountDeps, connection: OidcConnection, claims: SsoClaims, orgId: string, role: OrgRole) {
+  const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
+  if (!email.includes('@')) return { kind: 'refused' as const, reason: 'no_email' as const };
+  // OpenID Connect Core §5.7: only a verified address identifies a person across issuers.
+  if (!emailVerified(connection, claims)) return { kind: 'refused' as const, reason: 'unverified_email' as const };
+  if (!connection.domains.includes(email.slice(email.lastIndexOf('@') + 1))) return { kind: 'refused' as const, reason: 'email_domain' as const };
+  const now = deps.now();
+  const existing = await deps.store.users.findByEmail(email);
+  const user = existing ?? (await deps.store.users.create({ email, name: nameOf(claims), passwordHash: null }));
+  const link = { issuer: claims.iss, subject: claims.sub, connectionId: connection.id, userId: user.id, createdAt: now, lastLoginAt: now };
+  if (!(await deps.store.ssoLinks.create(link))) {
+    // A concurrent first sign-in linked this subject: use its user.
+    const winner = await deps.store.ssoLinks.find(claims.iss, claims.sub);
+    const other = winner ? await deps.store.users.findById(winner.userId) : undefined;
+    if (other) return { kind: 'ok' as const, user: other };
+  }
+  await deps.audit.write({
+    kind: existing ? 'sso.user.linked' : 'sso.user.created',
+    orgId,
+    actor: user.id,
+    subject: user.id,
+    reason: 'sso',
+    details: { connection: connection.id, role },
+  });
+  return { kind: 'ok' as const, user };
+}
+
+/** Membership with the mapped role; the org's last owner keeps ownership (never left ownerless). */
+async function ensureRole(deps: SsoAccountDeps, orgId: string, userId: string, role: OrgRole): Promise<void> {
+  const member = await deps.store.orgs.member(orgId, userId);
+  if (!member) {
+    await deps.store.orgs.addMember(orgId, userId, role, deps.now());
+    return;
+  }
+  if (member.role === role) return;
+  const change = await deps.store.orgs.setRole(orgId, userId, role);
+  if (change === 'ok') {
+    await deps.audit.write({ kind: 'sso.role.changed', orgId, actor: userId, subject: userId, reason: 'sso', details: { from: member.role, to: role } });
+  }
+}
+
+/**
+ * `requireSso`: may this user still sign in with a password? Not when they belong to an
+ * organization whose connection requires SSO — unless they own that organization and are named
+ * in the connection's `breakGlass` list (the way in when the IdP is down or misconfigured).
+ * Returns the connection that refuses the password, or undefined.
+ */
+export async function passwordRefusedBy(
+  store: Pick<Store, 'orgs'>,
+  connections: readonly OidcConnection[],
+  user: User,
+): Promise<OidcConnection | undefined> {
+  const enforcing = connections.filter((c) => c.requireSso);
+  if (enforcing.length === 0) return undefined;
+  const memberships = await store.orgs.forUser(user.id);
+  for (const connection of enforcing) {
+    const membership = memberships.find((org) => org.slug === connection.organization);
+    if (!membership) continue;
+    const breakGlass = membership.role === 'owner' && connection.breakGlass.includes(user.email.toLowerCase());
+    if (!breakGlass) return connection;
+  }
+  return undefined;
+}
