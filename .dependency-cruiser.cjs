@@ -10,14 +10,14 @@
  *   store             the Store interfaces and their SQL implementations — core, shared
  *   fanout            the change feed beside the store — store, core, shared; wired by server and cli
  *   domain services   identity, api-keys, signing-keys, applications, policy (pure), audit, limits,
- *                     revocation, demo, metrics — free of HTTP: core, shared, store, each other (no cycles)
+ *                     revocation, demo, metrics, scim — free of HTTP: core, shared, store, each other (no cycles)
  *   http              node:http plumbing every route shares — core, shared
  *   web               the shared web layer: layout, escaping, forms, CSRF, cookies, page parts
  *   authz, gateway    the protocol (engine and its pages) and the MCP gateway
  *   admin-api, console  the admin JSON API and the console pages
  *   server            the composition root;  cli  the command line (its `start` runs the server)
  */
-const DOMAIN = '(identity|api-keys|signing-keys|applications|policy|audit|limits|revocation|demo|metrics)';
+const DOMAIN = '(identity|api-keys|signing-keys|applications|policy|audit|limits|revocation|demo|metrics|scim)';
 const ABOVE_DOMAIN = '(http|web|authz|gateway|admin-api|console|cli|server|sdk)';
 
 module.exports = {

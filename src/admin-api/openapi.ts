@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import { ApplicationDefinitionSchema } from '../core/application.ts';
 import { ApiKeyInputSchema } from '../api-keys/service.ts';
+import { ScimGroupRolesSchema } from './org-routes/scim.ts';
 import { InvitationInputSchema } from '../identity/invitations.ts';
 import { CreateResourceSchema, RenameResourceSchema, ResourceMemberSchema } from '../identity/workspace-tree.ts';
 import { OrgUpdateSchema, RoleSchema } from './org-schemas.ts';
@@ -93,6 +94,10 @@ export const OPERATIONS: readonly Operation[] = [
     produces: { 'application/jsonl': 'One record per line, as stored (seq, chain, prevHash, hash) plus userEmail, actorName, clientName, keyName', 'text/csv': 'A header row, then one record per row' },
   },
   { method: 'get', path: '/orgs/:org/audit/verify', summary: 'Verify the organization\'s hash chain: {ok, checked, chains, broken?}', auth: 'org-admin' },
+  { method: 'get', path: '/orgs/:org/scim', summary: 'SCIM provisioning: the base URL to give the IdP, whether a token exists, the group → role map', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/scim-token', summary: 'Issue the organization\'s SCIM bearer token, replacing any earlier one; the secret is in this answer only', auth: 'org-admin', status: 201 },
+  { method: 'delete', path: '/orgs/:org/scim-token', summary: 'Revoke the organization\'s SCIM token at once (404 when there is none)', auth: 'org-admin', status: 204 },
+  { method: 'put', path: '/orgs/:org/scim/group-roles', summary: 'Replace the map from IdP group displayName to org role (admin or member), applied to provisioned members at once', auth: 'org-admin', body: ScimGroupRolesSchema },
   { method: 'get', path: '/users', summary: 'Every account (deleted ones left out), with id, e-mail, name, server-admin and disabled flags', auth: 'server-admin' },
   { method: 'post', path: '/users/:id/disable', summary: 'Disable a user: every grant, key and session ended at once', auth: 'server-admin' },
   { method: 'post', path: '/users/:id/enable', summary: 'Enable a user again (nothing revoked comes back)', auth: 'server-admin' },

@@ -13,6 +13,8 @@ export const OrgSettingsSchema = z.strictObject({
   sessionMaxTtl: z.int().min(300).optional(),
   /** Rate limits and quotas, at most the server's; a key's or a client's at most the organization's (400 limit_too_loose). */
   limits: LimitSettingsSchema.optional(),
+  /** Members must sign in with a second factor; one without it enrols at the next sign-in (README "MFA"). */
+  requireMfa: z.boolean().optional(),
 });
 export const OrgUpdateSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),

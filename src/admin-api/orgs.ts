@@ -30,6 +30,10 @@
  *   GET    /orgs/:org/audit                             the audit trail: filters, newest first, `next` cursor (≤ 200 a page)
  *   GET    /orgs/:org/audit/export?format=jsonl|csv     streamed; one unbroken stretch of the org's chain
  *   GET    /orgs/:org/audit/verify                      the org's chain, checked from its checkpoint to its head
+ *   GET    /orgs/:org/scim                              the SCIM base URL, whether a token exists, the group → role map
+ *   POST   /orgs/:org/scim-token                        issue (or rotate) the org's SCIM token; the secret in this answer only
+ *   DELETE /orgs/:org/scim-token                        revoke it at once
+ *   PUT    /orgs/:org/scim/group-roles                  {groupRoles: {"<group displayName>": "admin"|"member"}}, applied at once
  *
  * Server administrators only (sessions):
  *   GET    /users                                       every account (not the deleted), to find ids
@@ -44,6 +48,7 @@ import { keyRoutes } from './org-routes/keys.ts';
 import { orgRouteKit } from './org-routes/kit.ts';
 import { memberRoutes } from './org-routes/members.ts';
 import { resourceRoutes } from './org-routes/resources.ts';
+import { scimRoutes } from './org-routes/scim.ts';
 import { settingsRoutes } from './org-routes/settings.ts';
 import { userRoutes } from './org-routes/users.ts';
 import { orgManagersOnly } from './route-guards.ts';
@@ -61,5 +66,6 @@ export function orgRoutes(deps: AdminApiDeps): Hono<OrgEnv> {
   keyRoutes(api, kit);
   userRoutes(api, kit);
   auditRoutes(api, kit);
+  scimRoutes(api, kit);
   return api;
 }

@@ -24,3 +24,10 @@ export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile'];
 export const OPENID_CLAIMS = ['sub', 'org_id', 'org_slug', 'org_name', 'org_role', 'workspaces'];
 
 export const ACR_PASSWORD = 'urn:portcullis:acr:pwd';
+/** A sign-in with a second factor (web/second-factor.ts): what a step-up asking for MFA requires. */
+export const ACR_MFA = 'urn:portcullis:acr:mfa';
+
+/** The `acr` of a sign-in from its `amr` (RFC 8176 values): 'otp' means a second factor was proven. */
+export function acrFor(amr: readonly string[]): string {
+  return amr.includes('otp') ? ACR_MFA : ACR_PASSWORD;
+}

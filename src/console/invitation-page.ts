@@ -18,13 +18,24 @@ import { identityDeps } from '../identity/context.ts';
 import { acceptInvitation, createInvitedAccount, emailMatches, findInvitation } from '../identity/invitations.ts';
 import { displayName } from '../identity/new-users.ts';
 import { checkPassword } from '../identity/password-login.ts';
-import { clientIp, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from '../web/pages.ts';
+import { clientIp, csrfValid, field, signedIn, type WebContext, type WebDeps, type WebEnv } from '../web/pages.ts';
+import { passwordSignedIn } from '../web/second-factor.ts';
 import { INVITATION_PURPOSE, invitationGone, invitationView, type InvitationOnPage, type Offer } from './invitation-views.ts';
 import { setNewPassword } from './password-fields.ts';
 import { formRefusal } from './refusals.ts';
+import { connections, ssoRequiredPage, ssoStartPath } from '../web/sso-routes.ts';
 
 /** Who joins, and whether they signed in on this page — or the page already due. */
 type Joiner = { user: User; signIn: boolean } | Response;
+
+/**
+ * An invited address in a domain a connection owns signs in (or is created) at its IdP, then
+ * comes back here signed in to join: no Portcullis password for it.
+ */
+function toSso(c: WebContext, deps: WebDeps, invitation: Invitation, offer: Offer, token: string): Response | undefined {
+  const connection = offer.kind === 'sign-in' || offer.kind === 'create' ? connections(deps).forEmail(invitation.email) : undefined;
+  return connection && c.redirect(ssoStartPath(deps, connection, `${deps.base}/invitations/${token}`, invitation.email), 303);
+}
 
 export function invitationPages(deps: WebDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -52,6 +63,7 @@ export function invitationPages(deps: WebDeps): Hono<WebEnv> {
           return again(429, `Too many failed attempts. Try again in ${check.retryAfter} seconds.`);
         }
         if (check.kind === 'wrong') return again(401, 'Wrong password.');
+        if (check.kind === 'sso_required') return ssoRequiredPage(c, deps, check.connection, `${deps.base}/invitations/${shown.token}`);
         return { user: check.user, signIn: true };
       }
       case 'create': {
@@ -69,7 +81,8 @@ export function invitationPages(deps: WebDeps): Hono<WebEnv> {
     const token = c.req.param('token');
     const found = await findInvitation(ids, token);
     if (!found) return invitationGone(deps, c);
-    return c.html(invitationView(deps, c, { token, ...found }, await offerFor(c, found.invitation)));
+    const offer = await offerFor(c, found.invitation);
+    return toSso(c, deps, found.invitation, offer, token) ?? c.html(invitationView(deps, c, { token, ...found }, offer));
   });
 
   app.post('/invitations/:token', async (c) => {
@@ -78,6 +91,8 @@ export function invitationPages(deps: WebDeps): Hono<WebEnv> {
     if (!found) return invitationGone(deps, c);
     const shown = { token, ...found };
     const offer = await offerFor(c, found.invitation);
+    const viaSso = toSso(c, deps, found.invitation, offer, token);
+    if (viaSso) return viaSso;
     const form = await c.req.parseBody();
     if (!csrfValid(deps, c, form.csrf, INVITATION_PURPOSE)) return c.html(invitationView(deps, c, shown, offer, 'The form expired; please try again.'), 403);
     const joining = await joiner(c, shown, offer, form);
@@ -91,12 +106,10 @@ export function invitationPages(deps: WebDeps): Hono<WebEnv> {
       // Already a member: nothing to accept, and nothing lost by going on.
       if (refused.code !== 'already_member') return c.html(invitationView(deps, c, shown, offer, refused.text), refused.code === 'forbidden' ? 403 : 409);
     }
-    if (signIn) {
-      const session = await deps.sessions.create(user, { amr: ['pwd'], ip: clientIp(deps, c), userAgent: c.req.header('user-agent') ?? null });
-      setSessionCookie(c, session.value, deps.sessions.ttl);
-    }
     deps.log.info({ event: 'invitation.accepted', org: found.org.id, user: user.id }, 'invitation accepted');
-    return c.redirect(`${deps.base}/`, 303);
+    // The session waits for a second factor when the person has (or must enrol) one: web/second-factor.ts.
+    const started = signIn ? await passwordSignedIn(deps, c, user, { next: `${deps.base}/` }) : undefined;
+    return started instanceof Response ? started : c.redirect(`${deps.base}/`, 303);
   });
 
   return app;

@@ -7,8 +7,10 @@ import { getCookie } from 'hono/cookie';
 import { checkPassword } from '../identity/password-login.ts';
 import { html, page } from '../web/html.ts';
 import { signInForm } from '../web/sign-in-form.ts';
+import { homeRealm, ssoFormOptions, ssoRequiredPage, ssoStartPath } from '../web/sso-routes.ts';
 import { SESSION_COOKIE } from '../web/session.ts';
-import { clearSessionCookie, clientIp, csrfToken, csrfValid, field, setSessionCookie, type WebContext, type WebDeps, type WebEnv } from '../web/pages.ts';
+import { passwordSignedIn } from '../web/second-factor.ts';
+import { clearSessionCookie, clientIp, csrfToken, csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web/pages.ts';
 
 export function signInRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
   const base = deps.base;
@@ -25,6 +27,7 @@ ${signInForm({
   action: `${base}/login`,
   hidden: html`<input type="hidden" name="csrf" value="${csrfToken(deps, c, 'signin')}">${next ? html`<input type="hidden" name="next" value="${next}">` : ''}`,
   error,
+  sso: ssoFormOptions(deps, safeNext(next)),
 })}
 <p class="muted"><a href="${base}/forgot-password" data-testid="forgot-password">Forgot password?</a></p>`,
     });
@@ -36,15 +39,19 @@ ${signInForm({
     const next = field(form, 'next');
     if (!csrfValid(deps, c, form.csrf, 'signin')) return c.html(loginPage(c, 'The form expired; please try again.', next), 403);
     const ip = clientIp(deps, c);
+    // E-mail first: an address whose domain a connection owns goes to that IdP (home-realm discovery).
+    const realm = homeRealm(deps, field(form, 'email'), field(form, 'password'));
+    if (realm) return c.redirect(ssoStartPath(deps, realm, safeNext(next), field(form, 'email')), 303);
     const check = await checkPassword(deps, field(form, 'email'), field(form, 'password'), ip);
     if (check.kind === 'locked') {
       c.header('retry-after', String(check.retryAfter));
       return c.html(loginPage(c, `Too many failed attempts. Try again in ${check.retryAfter} seconds.`, next), 429);
     }
     if (check.kind === 'wrong') return c.html(loginPage(c, 'Wrong e-mail or password.', next), 401);
-    const user = check.user;
-    const session = await deps.sessions.create(user, { amr: ['pwd'], ip, userAgent: c.req.header('user-agent') ?? null });
-    setSessionCookie(c, session.value, deps.sessions.ttl);
+    if (check.kind === 'sso_required') return ssoRequiredPage(c, deps, check.connection, safeNext(next));
+    // A second factor, when the person has one (or must enrol one), before the session (web/second-factor.ts).
+    const started = await passwordSignedIn(deps, c, check.user, { next: safeNext(next) });
+    if (started instanceof Response) return started;
     return c.redirect(safeNext(next), 303);
   });
 

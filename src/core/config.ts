@@ -11,6 +11,7 @@ import { PortcullisError, type FieldError } from './errors.ts';
 import { isLoopbackUrl } from '../shared/net.ts';
 import { ApplicationDefinitionSchema, definitionProblems, isRegExp, resolveApplication } from './application.ts';
 import { LimitSettingsSchema, RateSchema, describeRate, withinRate } from './limit-settings.ts';
+import { IdentityProvidersSchema } from './identity-providers.ts';
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -119,6 +120,8 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   /** MCP servers the gateway protects (see apps/definition.ts). The built-in demo is always at /mcp. */
   applications: z.array(ApplicationDefinitionSchema).default([]),
+  /** Single sign-on connections (core/identity-providers.ts; README "Single sign-on"). */
+  identityProviders: IdentityProvidersSchema,
   /** Outgoing e-mail (invitations, password resets). Absent: links are shown to whoever asked instead. */
   smtp: z
     .strictObject({

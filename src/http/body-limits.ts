@@ -14,7 +14,9 @@ export const BODY_LIMITS = {
    * (lib/shared/selective_body.js); our introspection and revocation endpoints take the same.
    */
   oauth: 56 * 1024,
+  /** SCIM (RFC 7644): a User or a Group with its member list; Okta and Entra send groups in batches. */
+  scim: 1024 * 1024,
 } as const;
 
 /** Where a request is going, for its limits and for the shape of a refusal. */
-export type Surface = 'gateway' | 'oauth' | 'admin' | 'page';
+export type Surface = 'gateway' | 'oauth' | 'admin' | 'page' | 'scim';

@@ -38,6 +38,9 @@ function rpcCode(code: ErrorCode): number {
   return RPC_INVALID_REQUEST;
 }
 
+/** The RFC 7644 §3.12 scimType keywords a SCIM refusal's rule may carry (scim/errors.ts). */
+const SCIM_TYPES = new Set(['invalidFilter', 'tooMany', 'uniqueness', 'mutability', 'invalidSyntax', 'invalidPath', 'noTarget', 'invalidValue', 'invalidVers', 'sensitive']);
+
 const escape = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 export interface Refusal {
@@ -68,6 +71,9 @@ export function refusalFor(surface: Surface, thrown: unknown): Refusal {
       return { status, headers, body: { error: oauthCode(err.code), error_description: message } };
     case 'admin':
       return { status, headers, body: err.code === 'internal_error' ? { error: 'internal_error' } : err.toJSON() };
+    case 'scim':
+      // RFC 7644 §3.12: the SCIM error schema; `status` is a string; scimType when one fits.
+      return { status, headers, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), ...(SCIM_TYPES.has(err.rule) ? { scimType: err.rule } : {}), detail: message } };
     case 'page':
       return {
         status,
@@ -84,7 +90,7 @@ export function sendRefusal(res: ServerResponse, surface: Surface, thrown: unkno
   const payload = html ? body : JSON.stringify(body);
   res.writeHead(status, {
     ...headers,
-    'content-type': html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
+    'content-type': html ? 'text/html; charset=utf-8' : surface === 'scim' ? 'application/scim+json; charset=utf-8' : 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),
     'cache-control': 'no-store',
   });

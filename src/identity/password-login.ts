@@ -9,9 +9,13 @@ import { decoyPasswordHash, verifyPassword } from '../core/crypto.ts';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AttemptLimiter } from '../limits/attempts.ts';
+import type { OidcConnection } from '../core/identity-providers.ts';
+import { passwordRefusedBy } from './sso-accounts.ts';
 
 export interface PasswordCheckDeps {
-  store: Pick<Store, 'users'>;
+  store: Pick<Store, 'users' | 'orgs'>;
+  /** Single sign-on connections: `requireSso` refuses the passwords of their organizations' members. */
+  config?: { identityProviders: readonly OidcConnection[] };
   /** Failed sign-ins per account and per client IP. */
   limits: { account: AttemptLimiter; ip: AttemptLimiter };
   log: Logger;
@@ -19,7 +23,12 @@ export interface PasswordCheckDeps {
   audit?: AuditLog;
 }
 
-export type PasswordCheck = { kind: 'ok'; user: User } | { kind: 'locked'; retryAfter: number } | { kind: 'wrong' };
+export type PasswordCheck =
+  | { kind: 'ok'; user: User }
+  | { kind: 'locked'; retryAfter: number }
+  | { kind: 'wrong' }
+  /** The right password, but the person's organization signs in only through this connection. */
+  | { kind: 'sso_required'; connection: OidcConnection };
 
 export async function checkPassword(deps: PasswordCheckDeps, rawEmail: string, password: string, ip: string): Promise<PasswordCheck> {
   const email = rawEmail.trim().toLowerCase();
@@ -40,7 +49,12 @@ export async function checkPassword(deps: PasswordCheckDeps, rawEmail: string, p
     return { kind: 'wrong' };
   }
   await Promise.all([deps.limits.account.succeed(email), deps.limits.ip.succeed(ip)]);
+  const ssoOnly = deps.config ? await passwordRefusedBy(deps.store, deps.config.identityProviders, user) : undefined;
+  if (ssoOnly) {
+    deps.audit?.record({ kind: 'signin.failed', actor: 'anonymous', subject: user.id, reason: 'sso_required', details: { ip, connection: ssoOnly.id } });
+    return { kind: 'sso_required', connection: ssoOnly };
+  }
   deps.log.info({ event: 'login.succeeded', user: user.id, ip }, 'signed in');
-  deps.audit?.record({ kind: 'signin.succeeded', actor: user.id, subject: user.id, reason: 'password', details: { ip } });
+  // The sign-in succeeds once its session exists (web/second-factor.ts records it, with how).
   return { kind: 'ok', user };
 }

@@ -24,6 +24,7 @@ import { createDemoMcp, seedDemoData } from '../demo/server.ts';
 import { RevocationList } from '../revocation/revocation-list.ts';
 import { requestIp } from '../http/io.ts';
 import { ensureSigningKey } from '../signing-keys/key-ring.ts';
+import { connectionOrg } from '../identity/sso-accounts.ts';
 import { openStore } from '../store/open.ts';
 import { openChangeFeed } from '../fanout/open.ts';
 import { withChangePublishing } from '../fanout/publishing-store.ts';
@@ -110,6 +111,8 @@ async function startAuthorization(config: Config, store: Store, log: Logger, clo
   const { secrets } = rootSecret;
   const limits = await new Limits({ redisUrl: config.redisUrl, keyPrefix: config.limits.keyPrefix, server: config.limits, orgs: store.orgs, now, nowMs: clock.nowMs, log }).start();
   await ensureSigningKey(store, secrets.dataKey, now());
+  // Single sign-on: the organization each connection signs people into exists from the start.
+  for (const connection of config.identityProviders) await connectionOrg(store, connection);
 
   const resources = new ResourceRegistry();
   const revocations = new RevocationList(store.revocations, now);

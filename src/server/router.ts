@@ -97,6 +97,7 @@ function routes(deps: RouterDeps): (path: string) => Destination {
     if (app) return { surface: 'gateway', route: 'gateway', handle: (req, res) => gateway.handle(req, res, app) };
     if (isEnginePath(base, path)) return { surface: 'oauth', route: engineRoute(path.slice(base.length)), handle: (req, res) => toEngine(req, res) };
     if (path === `${base}/admin/api` || path.startsWith(`${base}/admin/api/`)) return { surface: 'admin', route: 'admin-api', handle: deps.web };
+    if (path === `${base}/scim/v2` || path.startsWith(`${base}/scim/v2/`)) return { surface: 'scim', route: 'scim', handle: deps.web };
     return pages;
   };
 }

@@ -12,11 +12,14 @@ import { Hono } from 'hono';
 import { RETRY_AFTER_SECONDS } from '../http/refusal.ts';
 import { accountPages } from '../console/account/index.ts';
 import { adminApi } from '../admin-api/api.ts';
+import { scimApi } from '../admin-api/scim-api.ts';
 import { consolePages } from '../console/pages.ts';
 import { csrfCookie, readableForms, securityHeaders, type WebDeps, type WebEnv } from '../web/pages.ts';
 import { deviceRoutes } from '../authz/device/routes.ts';
 import { html, page } from '../web/html.ts';
 import { interactionRoutes } from '../authz/interaction/routes.ts';
+import { RelyingParties } from '../web/sso-relying-party.ts';
+import { ssoFormTargets, ssoRoutes } from '../web/sso-routes.ts';
 import { invitationPages } from '../console/invitation-page.ts';
 import { isUnavailable } from '../core/errors.ts';
 import { orgPages } from '../console/org-pages/index.ts';
@@ -76,12 +79,14 @@ export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
       now,
       base,
       pepper: secrets.pepper,
+      dataKey: secrets.dataKey,
       revokeGrant,
       revocations,
       audit: parts.auditLog,
     };
     const web = new Hono<WebEnv>().basePath(base || '/');
-    web.use(securityHeaders(), csrfCookie(webDeps), readableForms());
+    web.use(securityHeaders(), ssoFormTargets(webDeps), csrfCookie(webDeps), readableForms());
+    web.route('/', ssoRoutes({ ...webDeps, dataKey: secrets.dataKey, relyingParties: new RelyingParties(() => `${config.publicUrl}/sso`) }));
     web.route('/', interactionRoutes(webDeps));
     const guesses = new DeviceGuessLimits(DEFAULT_DEVICE_GUESS_POLICIES, realTime, (name, policy, clock) => parts.limits.attempts(name, policy, clock));
     web.route('/', deviceRoutes({ ...webDeps, defaultResource, guesses }));
@@ -90,6 +95,7 @@ export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
     web.route('/', orgPages({ ...webDeps, mailer }));
     web.route('/', invitationPages(webDeps));
     web.route('/admin/api', adminApi({ ...webDeps, gateway, signingKey: () => engine.signingKey(), mailer }));
+    web.route('/scim/v2', scimApi(webDeps));
     web.notFound((c) => c.json({ error: 'not_found' }, 404));
     web.onError((err, c) => {
       if (isUnavailable(err)) {

@@ -13,6 +13,8 @@ export interface OrgSettings {
   sessionMaxTtl?: number;
   /** Rate limits and quotas of the org's gateway calls, within the server's (core/limit-settings.ts). */
   limits?: LimitSettings;
+  /** Members must sign in with a second factor; one without is led to enrol at the next sign-in (identity/totp.ts). */
+  requireMfa?: boolean;
 }
 
 export interface Org {

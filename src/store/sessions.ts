@@ -10,6 +10,8 @@ export interface SessionRecord {
   /** When the user last proved who they are (password etc.), for auth_time and step-up. */
   authTime: number;
   amr: string[];
+  /** The single sign-on connection that signed the person in (absent: not through SSO). */
+  ssoConnection?: string;
   ip: string | null;
   userAgent: string | null;
 }

@@ -21,13 +21,16 @@ import type { ClientStore } from './clients.ts';
 import type { DemoStore } from './demo.ts';
 import type { GrantContextStore } from './grant-contexts.ts';
 import type { InvitationStore } from './invitations.ts';
+import type { MfaStore } from './mfa.ts';
 import type { OidcStore } from './oidc.ts';
 import type { OneTimeStore } from './one-time.ts';
 import type { OrgStore } from './orgs.ts';
 import type { RevocationStore } from './revocations.ts';
+import type { ScimStore } from './scim.ts';
 import type { SelfTestStore } from './self-tests.ts';
 import type { SessionStore } from './sessions.ts';
 import type { SigningKeyStore } from './signing-keys.ts';
+import type { SsoLinkStore } from './sso-links.ts';
 import type { ToolStore } from './tools.ts';
 import type { UserStore } from './users.ts';
 
@@ -65,4 +68,7 @@ export interface Store {
   readonly apiKeys: ApiKeyStore;
   readonly grantContexts: GrantContextStore;
   readonly audit: AuditStore;
+  readonly mfa: MfaStore;
+  readonly ssoLinks: SsoLinkStore;
+  readonly scim: ScimStore;
 }

@@ -41,6 +41,8 @@ export interface WebDeps {
   base: string;
   /** Keyed hashes of one-time links, API keys and secrets. */
   pepper: SecretKey;
+  /** Seals secrets kept for people (TOTP secrets: identity/totp.ts). */
+  dataKey: SecretKey;
   /** Revoke a grant's tokens at once (connected apps, member removal). */
   revokeGrant: GrantRevoker;
   /** The process's audit log: changes made through pages and the admin API are written before they answer. */

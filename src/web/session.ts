@@ -33,7 +33,7 @@ export class BrowserSessions {
   }
 
   /** Start a session; returns the cookie value. */
-  async create(user: User, proof: { amr: string[]; ip: string | null; userAgent: string | null }): Promise<{ value: string; record: SessionRecord }> {
+  async create(user: User, proof: { amr: string[]; ip: string | null; userAgent: string | null; ssoConnection?: string }): Promise<{ value: string; record: SessionRecord }> {
     const value = randomToken();
     const now = this.#now();
     const record: SessionRecord = {
@@ -46,6 +46,7 @@ export class BrowserSessions {
       amr: proof.amr,
       ip: proof.ip,
       userAgent: proof.userAgent?.slice(0, 300) ?? null,
+      ...(proof.ssoConnection ? { ssoConnection: proof.ssoConnection } : {}),
     };
     await this.#store.sessions.create(record);
     return { value, record };

@@ -21,6 +21,11 @@ export interface SignInForm {
   /** More buttons beside the submit button (e.g. Cancel, posting another form). */
   more?: Html;
   id?: string;
+  /**
+   * Single sign-on (web/sso-routes.ts): "Continue with …" buttons, and the password may be left
+   * empty — the e-mail alone then goes to the IdP that owns its domain (home-realm discovery).
+   */
+  sso?: { buttons: Html | ''; emailFirst: boolean };
 }
 
 export function signInForm(form: SignInForm): Html {
@@ -31,7 +36,8 @@ ${form.hidden}
 <label for="email">E-mail</label>
 <input id="email" name="email" type="email" autocomplete="username" required${form.emailFixed ? html` readonly` : ''}${email ? '' : html` autofocus`} value="${email}">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required${email ? html` autofocus` : ''}>
+<input id="password" name="password" type="password" autocomplete="current-password"${form.sso?.emailFirst ? '' : html` required`}${email ? html` autofocus` : ''}>${form.sso?.emailFirst ? html`
+<p class="muted">Company single sign-on: leave the password empty.</p>` : ''}
 <div class="actions"><button class="primary" type="submit">${form.submit ?? 'Sign in'}</button>${form.more ?? ''}</div>
-</form>`;
+</form>${form.sso?.buttons ?? ''}`;
 }

@@ -33,7 +33,7 @@ export function settingsRoutes(api: Hono<OrgEnv>, { deps, audit }: OrgRouteKit):
     const input = parseInput(OrgUpdateSchema, await readJson(c, true));
     const settings = input.settings as OrgSettings | undefined;
     const updated = await updateOrganization(deps, deps.config, c.get('org').id, { name: input.name, settings });
-    await audit(c, 'admin.org.updated', { details: { name: input.name !== undefined, settings: settings !== undefined } });
+    await audit(c, 'admin.org.updated', { details: { name: input.name !== undefined, settings: settings !== undefined, requireMfa: settings?.requireMfa === true } });
     return c.json(orgView(updated, c.get('orgRole')));
   });
 }

@@ -10,7 +10,7 @@ import type { SignedIn } from '../../web/session.ts';
 import { tokenPermissions } from '../../identity/token-permissions.ts';
 import type { WebDeps } from '../../web/pages.ts';
 import { bindGrantToOrg, orgChoices, type MemberOrg } from '../grant-org.ts';
-import { ACR_PASSWORD } from '../protocol.ts';
+import { acrFor } from '../protocol.ts';
 import type { DeviceRequest } from './requests.ts';
 
 /** What the confirmation page offers: the orgs the client may act for, and the scopes shown. */
@@ -58,7 +58,7 @@ export async function approveDevice(deps: DecisionDeps, request: DeviceRequest, 
   // As the engine's own device flow marks an approved code (lib/actions/authorization/device.js).
   Object.assign(code, {
     accountId: me.user.id,
-    acr: ACR_PASSWORD,
+    acr: acrFor(me.session.amr),
     amr: me.session.amr,
     authTime: me.session.authTime,
     grantId,

@@ -7,7 +7,8 @@ import type { SignedIn } from '../../web/session.ts';
 import { staysConnectedDays } from '../../web/approval.ts';
 import { deviceChoices } from './decision.ts';
 import type { DeviceRequest } from './requests.ts';
-import { ticketFor } from './tickets.ts';
+import { continueUrl, ticketFor } from './tickets.ts';
+import { ssoFormOptions } from '../../web/sso-routes.ts';
 import { codeEntryPage, codeNoLongerValidPage, confirmPage, formExpiredPage, resultPage, signInPage, type CodeForm } from './views.ts';
 
 export class DevicePages {
@@ -40,7 +41,8 @@ export class DevicePages {
 
   signIn(userCode: string, options: { error?: string; email?: string; status?: 200 | 401 | 429; again?: boolean } = {}) {
     const { status, ...view } = options;
-    return this.#c.html(signInPage({ base: this.#deps.base, form: this.#form('device-login', userCode), ...view }), status ?? 200);
+    const sso = view.again ? undefined : ssoFormOptions(this.#deps, continueUrl(this.#deps, this.#c, userCode));
+    return this.#c.html(signInPage({ base: this.#deps.base, form: this.#form('device-login', userCode), sso, ...view }), status ?? 200);
   }
 
   async confirm(request: DeviceRequest, me: SignedIn, error?: string) {

@@ -11,7 +11,9 @@
  */
 import { Hono } from 'hono';
 import { checkPassword } from '../../identity/password-login.ts';
-import { clientIp, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
+import { homeRealm, ssoRequiredPage, ssoStartPath } from '../../web/sso-routes.ts';
+import { clientIp, csrfValid, field, signedIn, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
+import { passwordSignedIn } from '../../web/second-factor.ts';
 import type { SignedIn } from '../../web/session.ts';
 import { orgChoices } from '../grant-org.ts';
 import { approveDevice, denyDevice, pickOrg } from './decision.ts';
@@ -109,14 +111,19 @@ async function signIn(deps: DeviceFlowDeps, c: WebContext) {
   if (userCode instanceof Response) return userCode;
   const ip = clientIp(deps, c);
   const email = field(form, 'email');
+  // E-mail first: an address whose domain a connection owns goes to that IdP, back to this code.
+  const realm = homeRealm(deps, email, field(form, 'password'));
+  if (realm) return c.redirect(ssoStartPath(deps, realm, continueUrl(deps, c, userCode), email), 303);
   const check = await checkPassword(deps, email, field(form, 'password'), ip);
   if (check.kind === 'locked') {
     c.header('retry-after', String(check.retryAfter));
     return pages.signIn(userCode, { error: `Too many failed attempts. Try again in ${plainWait(check.retryAfter)}.`, email, status: 429 });
   }
   if (check.kind === 'wrong') return pages.signIn(userCode, { error: 'Wrong e-mail or password.', email, status: 401 });
-  const { value } = await deps.sessions.create(check.user, { amr: ['pwd'], ip, userAgent: c.req.header('user-agent') ?? null });
-  setSessionCookie(c, value, deps.sessions.ttl);
+  if (check.kind === 'sso_required') return ssoRequiredPage(c, deps, check.connection, continueUrl(deps, c, userCode));
+  // A second factor first when the person has one (web/second-factor.ts); either way on to the confirmation.
+  const started = await passwordSignedIn(deps, c, check.user, { next: continueUrl(deps, c, userCode) });
+  if (started instanceof Response) return started;
   return c.redirect(continueUrl(deps, c, userCode), 303);
 }
 

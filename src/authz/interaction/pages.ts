@@ -11,6 +11,7 @@ import { isStepUpPrompt } from '../step-up.ts';
 import { allowedFor, consentRequests, type ConsentOrg } from './consent.ts';
 import { renderConsent, renderNoOrg } from './consent-page.ts';
 import { allowReturnToClient, returnTarget, type Interaction } from './details.ts';
+import { ssoFormOptions } from '../../web/sso-routes.ts';
 
 export function expired(deps: Pick<WebDeps, 'base'>, c: WebContext) {
   return c.html(
@@ -44,6 +45,7 @@ ${signInForm({
   email,
   error,
   more: html`<button type="submit" form="abort">Cancel</button>`,
+  sso: stepUp ? undefined : ssoFormOptions(deps, `${deps.base}/interaction/${uid}`),
 })}
 <form id="abort" method="post" action="${deps.base}/interaction/${uid}/abort">
 <input type="hidden" name="csrf" value="${csrfToken(deps, c, `abort:${uid}`)}">

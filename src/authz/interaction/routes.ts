@@ -7,28 +7,31 @@
  */
 import { Hono } from 'hono';
 import { checkPassword } from '../../identity/password-login.ts';
-import { clientIp, csrfValid, field, setSessionCookie, signedIn, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
+import { homeRealm, ssoRequiredPage, ssoStartPath } from '../../web/sso-routes.ts';
+import { passwordSignedIn, takeResumed } from '../../web/second-factor.ts';
+import { clientIp, csrfValid, field, signedIn, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import type { ClientView } from '../../web/approval.ts';
 import { clientView } from '../client-view.ts';
-import { ACR_PASSWORD } from '../protocol.ts';
+import { acrFor } from '../protocol.ts';
 import { orgChoices } from '../grant-org.ts';
 import { isStepUpPrompt, sessionAnswersLogin } from '../step-up.ts';
 import { consentOrg, grantConsent, previousOrg } from './consent.ts';
-import { allowReturnToClient, finish, loadInteraction, type Interaction } from './details.ts';
+import { allowReturnToClient, finish, loadInteraction, returnTarget, type Interaction } from './details.ts';
 import { expired, formExpired, loginForm, showConsent, showNoOrg } from './pages.ts';
 
 export function interactionRoutes(deps: WebDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.get('/interaction/:uid', (c) => showInteraction(deps, c));
   app.post('/interaction/:uid/login', (c) => signIn(deps, c));
+  app.get('/interaction/:uid/login/resume', (c) => resumeAfterSecondFactor(deps, c));
   app.post('/interaction/:uid/consent', (c) => consent(deps, c));
   app.post('/interaction/:uid/abort', (c) => abort(deps, c));
   return app;
 }
 
-/** The engine's login result for a password sign-in. */
+/** The engine's login result for a sign-in (its `acr` from the methods used: authz/protocol.ts acrFor). */
 function loginResult(accountId: string, amr: string[], authTime: number) {
-  return { login: { accountId, acr: ACR_PASSWORD, amr, ts: authTime, remember: true } };
+  return { login: { accountId, acr: acrFor(amr), amr, ts: authTime, remember: true } };
 }
 
 async function showInteraction(deps: WebDeps, c: WebContext) {
@@ -73,16 +76,35 @@ async function signIn(deps: WebDeps, c: WebContext) {
   const client = await clientView(deps, String(details.params.client_id));
   const clientName = client?.name ?? 'the application';
   const ip = clientIp(deps, c);
+  const here = `${deps.base}/interaction/${details.uid}`;
+  // E-mail first: an address whose domain a connection owns goes to that IdP (home-realm discovery).
+  const realm = homeRealm(deps, field(form, 'email'), field(form, 'password'));
+  if (realm) return c.redirect(ssoStartPath(deps, realm, here, field(form, 'email')), 303);
   const check = await checkPassword(deps, field(form, 'email'), field(form, 'password'), ip);
   if (check.kind === 'locked') {
     c.header('retry-after', String(check.retryAfter));
     return c.html(loginForm(deps, c, details, clientName, `Too many failed attempts. Try again in ${check.retryAfter} seconds.`, field(form, 'email')), 429);
   }
   if (check.kind === 'wrong') return c.html(loginForm(deps, c, details, clientName, 'Wrong e-mail or password.', field(form, 'email')), 401);
+  if (check.kind === 'sso_required') return ssoRequiredPage(c, deps, check.connection, here);
   const user = check.user;
-  const { value, record } = await deps.sessions.create(user, { amr: ['pwd'], ip, userAgent: c.req.header('user-agent') ?? null });
-  setSessionCookie(c, value, deps.sessions.ttl);
+  // A second factor first when the person has one (web/second-factor.ts); it comes back to `resume`.
+  const formTarget = returnTarget(String(details.params.redirect_uri ?? ''))?.csp;
+  const record = await passwordSignedIn(deps, c, user, { next: `${deps.base}/interaction/${details.uid}/login/resume`, resume: `interaction:${details.uid}`, formTarget });
+  if (record instanceof Response) return record;
   return finish(deps, c, loginResult(user.id, record.amr, record.authTime));
+}
+
+/**
+ * Back from the second factor (web/second-factor.ts): the session it just created answers this
+ * interaction's login prompt — once, and only in the browser that signed in for it.
+ */
+async function resumeAfterSecondFactor(deps: WebDeps, c: WebContext) {
+  const details = await loadInteraction(deps, c);
+  if (!details || details.prompt.name !== 'login') return expired(deps, c);
+  const me = await signedIn(deps, c);
+  if (!me || !(await takeResumed(deps, `interaction:${details.uid}`, me.session))) return c.redirect(`${deps.base}/interaction/${details.uid}`, 303);
+  return finish(deps, c, loginResult(me.user.id, me.session.amr, me.session.authTime));
 }
 
 async function consent(deps: WebDeps, c: WebContext) {

@@ -1,5 +1,6 @@
 /**
- * The signed-in person's own pages: profile, password (and reset by link), sign-in sessions,
+ * The signed-in person's own pages: profile, password (and reset by link), two-step sign-in
+ * (and the second step of a sign-in: ../second-factor-page.ts), sign-in sessions,
  * connected apps, API keys, their own activity (the audit records about them). Each file adds its routes; all forms carry a CSRF token.
  */
 import { Hono } from 'hono';
@@ -11,6 +12,8 @@ import { forgotPasswordRoutes } from './forgot-password.ts';
 import { passwordChangeRoutes } from './password-change.ts';
 import { passwordResetRoutes } from './password-reset.ts';
 import { keyRoutes } from './keys.ts';
+import { mfaRoutes } from './mfa.ts';
+import { secondFactorRoutes } from '../second-factor-page.ts';
 import { profileRoutes } from './profile.ts';
 import { sessionRoutes } from './sessions.ts';
 
@@ -18,6 +21,8 @@ export function accountPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> 
   const app = new Hono<WebEnv>();
   profileRoutes(app, deps);
   passwordChangeRoutes(app, deps);
+  mfaRoutes(app, deps);
+  secondFactorRoutes(app, deps);
   passwordResetRoutes(app, deps);
   forgotPasswordRoutes(app, deps);
   sessionRoutes(app, deps);

@@ -9,11 +9,12 @@ import { csrfToken, csrfValid, signedIn, type WebContext, type WebDeps } from '.
 import type { SignedIn } from '../../web/session.ts';
 import type { OrgRole } from '../../core/roles.ts';
 
-export type AccountSection = 'profile' | 'password' | 'sessions' | 'apps' | 'keys' | 'activity';
+export type AccountSection = 'profile' | 'password' | 'mfa' | 'sessions' | 'apps' | 'keys' | 'activity';
 
 const SECTIONS: { id: AccountSection; path: string; label: string }[] = [
   { id: 'profile', path: '/account', label: 'Profile' },
   { id: 'password', path: '/account/password', label: 'Password' },
+  { id: 'mfa', path: '/account/mfa', label: 'Two-step sign-in' },
   { id: 'sessions', path: '/account/sessions', label: 'Sign-in sessions' },
   { id: 'apps', path: '/account/apps', label: 'Connected apps' },
   { id: 'keys', path: '/account/keys', label: 'API keys' },

@@ -14,13 +14,16 @@ import { clientStore } from './clients.ts';
 import { demoStore } from './demo.ts';
 import { grantContextStore } from './grant-contexts.ts';
 import { invitationStore } from './invitations.ts';
+import { mfaStore } from './mfa.ts';
 import { oidcStore } from './oidc.ts';
 import { oneTimeStore } from './one-time.ts';
 import { orgStore } from './orgs.ts';
 import { revocationStore } from './revocations.ts';
+import { scimStore } from './scim.ts';
 import { selfTestStore } from './self-tests.ts';
 import { sessionStore } from './sessions.ts';
 import { signingKeyStore } from './signing-keys.ts';
+import { ssoLinkStore } from './sso-links.ts';
 import { toolStore } from './tools.ts';
 import { userStore } from './users.ts';
 
@@ -43,12 +46,15 @@ export function createSqlStore(db: SqlDriver): Store {
     apiKeys: apiKeyStore(db),
     grantContexts: grantContextStore(db),
     audit: auditStore(db),
+    mfa: mfaStore(db),
     oneTime: oneTimeStore(db),
+    ssoLinks: ssoLinkStore(db),
     sessions: sessionStore(db),
     demo: demoStore(db),
     applications: applicationStore(db),
     tools: toolStore(db),
     selfTests: selfTestStore(db),
     bindings: bindingStore(db),
+    scim: scimStore(db),
   };
 }
