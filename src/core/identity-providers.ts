@@ -83,9 +83,66 @@ function presetIssuer(preset: string | undefined, tenantId: string | undefined):
   return `https://login.microsoftonline.com/${tenantId ?? 'unknown'}/v2.0`;
 }
 
+const GITHUB_NAME = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,98})$/i, 'expected a GitHub organization or team slug');
+
+/**
+ * A GitHub OAuth app (GitHub is not an OpenID provider): the identity is the numeric user id
+ * (the login can be renamed), the e-mail the primary address GitHub has verified, and optionally
+ * membership of an organization or one of its teams, mapped to a role.
+ */
+export const GithubConnectionSchema = z
+  .strictObject({
+    id: SLUG,
+    type: z.literal('github'),
+    name: z.string().trim().min(1).max(80),
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1),
+    organization: SLUG,
+    /** When given, only addresses in these domains sign in (and link); otherwise any verified primary address. */
+    domains: z.array(DOMAIN).max(100).default([]),
+    public: z.boolean().default(false),
+    /** Sign-in requires active membership of this GitHub organization… */
+    githubOrg: GITHUB_NAME.transform((v) => v.toLowerCase()).optional(),
+    /** …and, when set, of this team of it (its slug). */
+    githubTeam: GITHUB_NAME.transform((v) => v.toLowerCase()).optional(),
+    roles: z
+      .strictObject({
+        /** "<org>/<team-slug>" or "<org>" → role; a team's role beats the organization's. */
+        map: z.record(z.string().transform((v) => v.toLowerCase()), ROLE).default({}),
+        default: ROLE.default('member'),
+      })
+      .prefault({}),
+    apiUrl: ISSUER.default('https://api.github.com'),
+    webUrl: ISSUER.default('https://github.com'),
+    requireSso: z.boolean().default(false),
+    breakGlass: z.array(z.email().transform((e) => e.toLowerCase())).max(10).default([]),
+  })
+  .superRefine((value, ctx) => {
+    if (value.githubTeam && !value.githubOrg) ctx.addIssue({ code: 'custom', path: ['githubTeam'], message: 'githubTeam needs githubOrg' });
+    for (const key of Object.keys(value.roles.map)) {
+      // Membership is only looked up within githubOrg (the read:org scope asked for it).
+      const [org, team, more] = key.split('/');
+      if (!value.githubOrg || org !== value.githubOrg || more !== undefined || (team !== undefined && !GITHUB_NAME.safeParse(team).success)) {
+        ctx.addIssue({ code: 'custom', path: ['roles', 'map', key], message: 'expected "<githubOrg>" or "<githubOrg>/<team-slug>" (githubOrg must be set)' });
+      }
+    }
+  })
+  .transform((value) => ({
+    ...value,
+    apiUrl: value.apiUrl.replace(/\/+$/, ''),
+    webUrl: value.webUrl.replace(/\/+$/, ''),
+    /** The issuer of account links: GitHub's web origin (the user id is unique there). */
+    issuer: new URL(value.webUrl).origin,
+  }));
+
+export type GithubConnection = z.output<typeof GithubConnectionSchema>;
+
+/** Any configured connection. */
+export type SsoConnection = OidcConnection | GithubConnection;
+
 /** The list in the configuration: ids unique, and an e-mail domain claimed by at most one connection. */
 export const IdentityProvidersSchema = z
-  .array(OidcConnectionSchema)
+  .array(z.discriminatedUnion('type', [OidcConnectionSchema, GithubConnectionSchema]))
   .max(100)
   .default([])
   .superRefine((list, ctx) => {
@@ -106,40 +163,47 @@ export const IdentityProvidersSchema = z
 
 /** Who goes where: the connection for an id, for an e-mail's domain, and those shown as buttons. */
 export class ConnectionRegistry {
-  readonly #byId = new Map<string, OidcConnection>();
-  readonly #byDomain = new Map<string, OidcConnection>();
+  readonly #byId = new Map<string, SsoConnection>();
+  readonly #byDomain = new Map<string, SsoConnection>();
 
-  constructor(connections: readonly OidcConnection[]) {
+  constructor(connections: readonly SsoConnection[]) {
     for (const connection of connections) {
       this.#byId.set(connection.id, connection);
       for (const domain of connection.domains) this.#byDomain.set(domain, connection);
     }
   }
 
-  get(id: string): OidcConnection | undefined {
+  get(id: string): SsoConnection | undefined {
     return this.#byId.get(id);
   }
 
   /** The connection owning this address's domain (home-realm discovery), if any. */
-  forEmail(email: string): OidcConnection | undefined {
+  forEmail(email: string): SsoConnection | undefined {
     const at = email.lastIndexOf('@');
     return at < 0 ? undefined : this.#byDomain.get(email.slice(at + 1).trim().toLowerCase());
   }
 
   /** Connections that show a "Continue with <name>" button. */
-  publicOnes(): OidcConnection[] {
+  publicOnes(): SsoConnection[] {
     return [...this.#byId.values()].filter((c) => c.public);
   }
 
-  all(): OidcConnection[] {
+  all(): SsoConnection[] {
     return [...this.#byId.values()];
   }
 }
 
-/** The role a set of groups maps to: the highest any group grants, else the default. */
-export function mappedRole(connection: OidcConnection, groups: readonly string[]): OrgRole {
+/**
+ * The role a set of groups maps to: the highest any group grants, else the default. GitHub's
+ * groups are "<org>/<team>" and "<org>": a mapped team's role beats the organization's.
+ */
+export function mappedRole(connection: SsoConnection, groups: readonly string[]): OrgRole {
   const rank: Record<OrgRole, number> = { member: 0, admin: 1, owner: 2 };
   let role: OrgRole = connection.roles.default;
+  if (connection.type === 'github') {
+    const teams = groups.filter((g) => g.includes('/') && connection.roles.map[g] !== undefined);
+    if (teams.length > 0) groups = teams;
+  }
   for (const group of groups) {
     const mapped = connection.roles.map[group];
     if (mapped && rank[mapped] > rank[role]) role = mapped;

@@ -9,13 +9,13 @@ import { decoyPasswordHash, verifyPassword } from '../core/crypto.ts';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AttemptLimiter } from '../limits/attempts.ts';
-import type { OidcConnection } from '../core/identity-providers.ts';
+import type { SsoConnection } from '../core/identity-providers.ts';
 import { passwordRefusedBy } from './sso-accounts.ts';
 
 export interface PasswordCheckDeps {
   store: Pick<Store, 'users' | 'orgs'>;
   /** Single sign-on connections: `requireSso` refuses the passwords of their organizations' members. */
-  config?: { identityProviders: readonly OidcConnection[] };
+  config?: { identityProviders: readonly SsoConnection[] };
   /** Failed sign-ins per account and per client IP. */
   limits: { account: AttemptLimiter; ip: AttemptLimiter };
   log: Logger;
@@ -28,7 +28,7 @@ export type PasswordCheck =
   | { kind: 'locked'; retryAfter: number }
   | { kind: 'wrong' }
   /** The right password, but the person's organization signs in only through this connection. */
-  | { kind: 'sso_required'; connection: OidcConnection };
+  | { kind: 'sso_required'; connection: SsoConnection };
 
 export async function checkPassword(deps: PasswordCheckDeps, rawEmail: string, password: string, ip: string): Promise<PasswordCheck> {
   const email = rawEmail.trim().toLowerCase();

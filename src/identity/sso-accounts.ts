@@ -12,7 +12,7 @@ import type { Store } from '../store/store.ts';
 import type { User } from '../store/users.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { OrgRole } from '../core/roles.ts';
-import { mappedRole, type OidcConnection } from '../core/identity-providers.ts';
+import { mappedRole, type SsoConnection } from '../core/identity-providers.ts';
 import { PortcullisError } from '../core/errors.ts';
 
 export interface SsoClaims {
@@ -33,12 +33,12 @@ export interface SsoAccountDeps {
 }
 
 /** Why an SSO sign-in is refused (the audit record's reason; stable, documented). */
-export type SsoRefusal = 'hosted_domain' | 'tenant' | 'no_email' | 'unverified_email' | 'email_domain' | 'disabled';
+export type SsoRefusal = 'hosted_domain' | 'tenant' | 'no_email' | 'unverified_email' | 'email_domain' | 'account_exists' | 'disabled';
 
 export type SsoAccount = { kind: 'ok'; user: User; orgId: string; role: OrgRole } | { kind: 'refused'; reason: SsoRefusal };
 
 /** The organization a connection signs people into: created when it does not exist yet. */
-export async function connectionOrg(store: Pick<Store, 'orgs'>, connection: OidcConnection): Promise<string> {
+export async function connectionOrg(store: Pick<Store, 'orgs'>, connection: SsoConnection): Promise<string> {
   const existing = await store.orgs.bySlug(connection.organization);
   if (existing) return existing.id;
   try {
@@ -54,11 +54,11 @@ export async function connectionOrg(store: Pick<Store, 'orgs'>, connection: Oidc
 }
 
 /** The preset's extra checks (Google: the Workspace domain `hd`; Entra: the directory `tid`). */
-function presetRefusal(connection: OidcConnection, claims: SsoClaims): SsoRefusal | undefined {
+function presetRefusal(connection: SsoConnection, claims: SsoClaims): SsoRefusal | undefined {
   // Google: only `hd` proves the account belongs to the Workspace domain (a consumer account
   // may carry any address); Google's "Authenticate users" guide, "hd" claim.
-  if (connection.preset === 'google' && !(typeof claims.hd === 'string' && connection.domains.includes(claims.hd.toLowerCase()))) return 'hosted_domain';
-  if (connection.preset === 'entra' && (typeof claims.tid !== 'string' || claims.tid.toLowerCase() !== connection.tenantId?.toLowerCase())) return 'tenant';
+  if (connection.type === 'oidc' && connection.preset === 'google' && !(typeof claims.hd === 'string' && connection.domains.includes(claims.hd.toLowerCase()))) return 'hosted_domain';
+  if (connection.type === 'oidc' && connection.preset === 'entra' && (typeof claims.tid !== 'string' || claims.tid.toLowerCase() !== connection.tenantId?.toLowerCase())) return 'tenant';
   return undefined;
 }
 
@@ -67,12 +67,13 @@ function presetRefusal(connection: OidcConnection, claims: SsoClaims): SsoRefusa
  * verified by the tenant ("email domain owner verified") — without it, any tenant could assert any
  * address (the "nOAuth" takeover).
  */
-function emailVerified(connection: OidcConnection, claims: SsoClaims): boolean {
-  return claims.email_verified === true || (connection.preset === 'entra' && (claims.xms_edov === true || claims.xms_edov === '1'));
+function emailVerified(connection: SsoConnection, claims: SsoClaims): boolean {
+  return claims.email_verified === true || (connection.type === 'oidc' && connection.preset === 'entra' && (claims.xms_edov === true || claims.xms_edov === '1'));
 }
 
-function groupsOf(connection: OidcConnection, claims: SsoClaims): string[] {
-  const value = claims[connection.roles.claim];
+function groupsOf(connection: SsoConnection, claims: SsoClaims): string[] {
+  // GitHub's groups are the memberships the connection looked up (web/sso-github.ts).
+  const value = connection.type === 'github' ? claims.groups : claims[connection.roles.claim];
   if (typeof value === 'string') return [value];
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
@@ -80,7 +81,7 @@ function groupsOf(connection: OidcConnection, claims: SsoClaims): string[] {
 const nameOf = (claims: SsoClaims): string | null => (typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 200) : null);
 
 /** Resolve (and create or link) the account for a verified sign-in through `connection`. */
-export async function ssoAccount(deps: SsoAccountDeps, connection: OidcConnection, claims: SsoClaims): Promise<SsoAccount> {
+export async function ssoAccount(deps: SsoAccountDeps, connection: SsoConnection, claims: SsoClaims): Promise<SsoAccount> {
   const preset = presetRefusal(connection, claims);
   if (preset) return { kind: 'refused', reason: preset };
   const orgId = await connectionOrg(deps.store, connection);
@@ -101,14 +102,19 @@ export async function ssoAccount(deps: SsoAccountDeps, connection: OidcConnectio
   return { kind: 'ok', user: { ...user, name: name ?? user.name }, orgId, role };
 }
 
-async function linkOrCreate(deps: SsoAccountDeps, connection: OidcConnection, claims: SsoClaims, orgId: string, role: OrgRole) {
+async function linkOrCreate(deps: SsoAccountDeps, connection: SsoConnection, claims: SsoClaims, orgId: string, role: OrgRole) {
   const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
   if (!email.includes('@')) return { kind: 'refused' as const, reason: 'no_email' as const };
   // OpenID Connect Core §5.7: only a verified address identifies a person across issuers.
   if (!emailVerified(connection, claims)) return { kind: 'refused' as const, reason: 'unverified_email' as const };
-  if (!connection.domains.includes(email.slice(email.lastIndexOf('@') + 1))) return { kind: 'refused' as const, reason: 'email_domain' as const };
+  // A GitHub connection without domains signs in any address GitHub verified as primary.
+  if (connection.domains.length > 0 && !connection.domains.includes(email.slice(email.lastIndexOf('@') + 1))) return { kind: 'refused' as const, reason: 'email_domain' as const };
   const now = deps.now();
   const existing = await deps.store.users.findByEmail(email);
+  // Without domains of its own, a connection vouches for nobody's existing account: it may create
+  // new ones, but an account that exists is never taken over by whoever verified its address at
+  // the provider (the person signs in as before and can be linked by an administrator's domains).
+  if (existing && connection.domains.length === 0) return { kind: 'refused' as const, reason: 'account_exists' as const };
   const user = existing ?? (await deps.store.users.create({ email, name: nameOf(claims), passwordHash: null }));
   const link = { issuer: claims.iss, subject: claims.sub, connectionId: connection.id, userId: user.id, createdAt: now, lastLoginAt: now };
   if (!(await deps.store.ssoLinks.create(link))) {
@@ -150,9 +156,9 @@ async function ensureRole(deps: SsoAccountDeps, orgId: string, userId: string, r
  */
 export async function passwordRefusedBy(
   store: Pick<Store, 'orgs'>,
-  connections: readonly OidcConnection[],
+  connections: readonly SsoConnection[],
   user: User,
-): Promise<OidcConnection | undefined> {
+): Promise<SsoConnection | undefined> {
   const enforcing = connections.filter((c) => c.requireSso);
   if (enforcing.length === 0) return undefined;
   const memberships = await store.orgs.forUser(user.id);

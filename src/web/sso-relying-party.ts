@@ -5,7 +5,8 @@
  * code exchange, ID token signature and claims (OpenID Connect Core §3.1.3.7), nonce, then userinfo.
  */
 import * as oidc from 'openid-client';
-import type { OidcConnection } from '../core/identity-providers.ts';
+import type { OidcConnection, SsoConnection } from '../core/identity-providers.ts';
+import { completeGithub, GithubCallbackError, githubAuthorizationUrl } from './sso-github.ts';
 import { isLoopbackUrl } from '../shared/net.ts';
 
 /** What the browser's login transaction must carry from the start to the callback. */
@@ -47,7 +48,7 @@ export class RelyingParties {
   }
 
   /** The redirect URI to register at the IdP: `<publicUrl>/sso/<id>/callback`. */
-  redirectUri(connection: OidcConnection): string {
+  redirectUri(connection: SsoConnection): string {
     return `${this.#callbackBase()}/${connection.id}/callback`;
   }
 
@@ -78,7 +79,9 @@ export class RelyingParties {
   }
 
   /** The IdP's authorization URL for this transaction (code flow, S256 PKCE). */
-  async authorizationUrl(connection: OidcConnection, checks: LoginChecks, loginHint?: string): Promise<URL> {
+  async authorizationUrl(connection: SsoConnection, checks: LoginChecks, loginHint?: string): Promise<URL> {
+    // GitHub is an OAuth app, not an OpenID provider: no discovery, its own callback (sso-github.ts).
+    if (connection.type === 'github') return githubAuthorizationUrl(connection, this.redirectUri(connection), checks, loginHint);
     const config = await this.#config(connection);
     const params: Record<string, string> = {
       redirect_uri: this.redirectUri(connection),
@@ -99,7 +102,14 @@ export class RelyingParties {
    * Complete the callback: every check is openid-client's. Returns the ID token's claims, with
    * what userinfo adds (OpenID Connect Core §5.3.2: userinfo's `sub` must match the ID token's).
    */
-  async complete(connection: OidcConnection, callbackUrl: URL, checks: LoginChecks): Promise<Record<string, unknown> & { iss: string; sub: string }> {
+  async complete(connection: SsoConnection, callbackUrl: URL, checks: LoginChecks): Promise<Record<string, unknown> & { iss: string; sub: string }> {
+    if (connection.type === 'github') {
+      try {
+        return await completeGithub(connection, this.redirectUri(connection), callbackUrl, checks);
+      } catch (err) {
+        throw err instanceof GithubCallbackError ? new SsoCallbackError(err.reason, err.cause) : err;
+      }
+    }
     const config = await this.#config(connection);
     let tokens;
     try {

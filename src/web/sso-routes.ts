@@ -11,7 +11,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { constantTimeEqual, keyedHash, open, randomToken, seal, type SecretKey } from '../core/crypto.ts';
-import { ConnectionRegistry, type OidcConnection } from '../core/identity-providers.ts';
+import { ConnectionRegistry, type SsoConnection } from '../core/identity-providers.ts';
 import { ssoAccount } from '../identity/sso-accounts.ts';
 import { html, page, type Html } from './html.ts';
 import { clientIp, contentSecurityPolicy, setSessionCookie, type WebContext, type WebDeps, type WebEnv } from './pages.ts';
@@ -60,7 +60,7 @@ export function safeReturnTo(deps: Pick<WebDeps, 'config'>, raw: string): string
 }
 
 /** The start of a sign-in through `connection` that ends at `returnTo` (a local path). */
-export function ssoStartPath(deps: Pick<WebDeps, 'base'>, connection: OidcConnection, returnTo: string, loginHint?: string): string {
+export function ssoStartPath(deps: Pick<WebDeps, 'base'>, connection: SsoConnection, returnTo: string, loginHint?: string): string {
   const query = new URLSearchParams({ return_to: returnTo });
   if (loginHint) query.set('login_hint', loginHint);
   return `${deps.base}/sso/${connection.id}/start?${query}`;
@@ -71,7 +71,7 @@ export function ssoStartPath(deps: Pick<WebDeps, 'base'>, connection: OidcConnec
  * when the person left the password empty (e-mail first). With a password typed, the password
  * is checked (a break-glass owner's way in; `requireSso` refuses everyone else's).
  */
-export function homeRealm(deps: Pick<WebDeps, 'config'>, email: string, password: string): OidcConnection | undefined {
+export function homeRealm(deps: Pick<WebDeps, 'config'>, email: string, password: string): SsoConnection | undefined {
   return password ? undefined : connections(deps).forEmail(email.trim().toLowerCase());
 }
 
@@ -100,7 +100,7 @@ export function ssoRefusalPage(c: WebContext, deps: Pick<WebDeps, 'base'>, statu
 }
 
 /** "Your organization signs in with <name>": the password is refused (`requireSso`). */
-export function ssoRequiredPage(c: WebContext, deps: Pick<WebDeps, 'base' | 'config'>, connection: OidcConnection, returnTo: string) {
+export function ssoRequiredPage(c: WebContext, deps: Pick<WebDeps, 'base' | 'config'>, connection: SsoConnection, returnTo: string) {
   return c.html(
     page({
       title: 'Sign in with single sign-on',
@@ -160,7 +160,11 @@ const REFUSALS: Record<string, string> = {
   login_csrf: 'This sign-in was not started in this browser.',
   unverified_email: 'Your identity provider did not confirm your e-mail address.',
   email_domain: 'Your e-mail address is not in a domain this identity provider may sign in.',
+  account_exists: 'An account with this e-mail address exists already: sign in as you did before. An administrator can let this provider sign it in by giving the connection its domain.',
   disabled: 'Your account is disabled.',
+  github_unverified_email: 'GitHub has not verified your primary e-mail address. Verify it in your GitHub e-mail settings, then start again.',
+  not_member: 'Your GitHub account is not an active member of the organization or team this sign-in requires.',
+  idp_unavailable: 'The identity provider cannot be reached right now. Try again in a moment.',
 };
 
 async function callback(deps: SsoDeps, c: WebContext) {
@@ -185,7 +189,7 @@ async function callback(deps: SsoDeps, c: WebContext) {
   }
   const account = await ssoAccount(deps, connection, claims);
   if (account.kind === 'refused') return refuse(account.reason, 403);
-  const amr = connection.trustAmr && Array.isArray(claims.amr) && claims.amr.every((m) => typeof m === 'string') && claims.amr.length > 0 ? (claims.amr as string[]) : ['ext'];
+  const amr = connection.type === 'oidc' && connection.trustAmr && Array.isArray(claims.amr) && claims.amr.every((m) => typeof m === 'string') && claims.amr.length > 0 ? (claims.amr as string[]) : ['ext'];
   const { value } = await deps.sessions.create(account.user, { amr, ip, userAgent: c.req.header('user-agent') ?? null, ssoConnection: connection.id });
   setSessionCookie(c, value, deps.sessions.ttl);
   setCookie(c, BINDING_COOKIE, '', { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 0 });

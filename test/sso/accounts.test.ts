@@ -38,7 +38,7 @@ describe('identityProviders configuration', () => {
     const config = load([{ ...base, roles: { claim: 'groups', map: { 'mcp-admins': 'admin' }, default: 'member' } }]);
     const [connection] = config.identityProviders;
     assert.equal(connection!.public, false);
-    assert.deepEqual(connection!.scopes, ['openid', 'email', 'profile']);
+    assert.deepEqual(connection!.type === 'oidc' && connection!.scopes, ['openid', 'email', 'profile']);
     assert.equal(connection!.roles.map['mcp-admins'], 'admin');
     assert.equal(new ConnectionRegistry(config.identityProviders).forEmail('Ann@ACME.test')?.id, 'acme');
     assert.equal(new ConnectionRegistry(config.identityProviders).forEmail('ann@other.test'), undefined);
@@ -79,7 +79,7 @@ for (const target of storesUnderTest()) {
     const store: Store = await target.make();
     const audit = new AuditLog(store, silentLogger(), now);
     const connectionFor = (extra: Record<string, unknown> = {}): OidcConnection =>
-      load([{ ...base, organization: `org-${Math.random().toString(36).slice(2, 8)}`, roles: { map: { admins: 'admin' } }, ...extra }]).identityProviders[0]!;
+      load([{ ...base, organization: `org-${Math.random().toString(36).slice(2, 8)}`, roles: { map: { admins: 'admin' } }, ...extra }]).identityProviders[0] as OidcConnection;
     const claims = (sub: string, extra: Record<string, unknown> = {}) => ({ iss: 'https://idp.acme.test', sub, email: `${sub}@acme.test`, email_verified: true, ...extra });
 
     // The store's location closes it after the file (test/helpers/stores.ts).
