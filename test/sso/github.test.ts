@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { assertTokens, authorizationUrl, redeemCode, registerPublic } from '../helpers/authz.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { PortcullisError } from '../../src/core/errors.ts';
-import { Browser, type Answer } from './support.ts';
+import { audited, Browser, refusalCode, type Answer } from './support.ts';
 import { startGithubStandIn, type GithubAccount, type GithubStandIn } from './github-stand-in.ts';
 
 let github: GithubStandIn;
@@ -76,7 +76,6 @@ after(async () => {
 });
 
 const atGithub = (location: string) => location.startsWith(`${github.webUrl}/login/oauth/authorize`);
-const refusalCode = (body: string) => /data-code="([^"]+)"/.exec(body)?.[1];
 
 async function roleIn(slug: string, email: string): Promise<string | undefined> {
   const user = await server.store.users.findByEmail(email);
@@ -84,10 +83,6 @@ async function roleIn(slug: string, email: string): Promise<string | undefined> 
   return user && org ? (await server.store.orgs.member(org.id, user.id))?.role : undefined;
 }
 
-async function audited(kind: string, reason?: string): Promise<number> {
-  await server.audit.flush();
-  return (await server.store.audit.list({ kind, reason, order: 'asc' })).length;
-}
 
 /** Signed in at GitHub as `who`, start a sign-in through `connection`; returns GitHub's redirect to the callback. */
 async function callbackFor(browser: Browser, who: string, connection = 'github'): Promise<string> {
@@ -152,7 +147,7 @@ describe('single sign-on through a GitHub OAuth app', () => {
     assert.deepEqual(links.map((l) => [l.issuer, l.subject, l.connectionId]), [[new URL(github.webUrl).origin, '583231', 'github']]);
     const [session] = await server.store.sessions.listForUser(user.id);
     assert.deepEqual([session?.amr, session?.ssoConnection], [['ext'], 'github']);
-    assert.ok((await audited('sso.user.created')) >= 1);
+    assert.ok((await audited(server, 'sso.user.created')) >= 1);
 
     const call = await fetch(server.mcpUrl, {
       method: 'POST',
@@ -191,7 +186,7 @@ describe('single sign-on through a GitHub OAuth app', () => {
     assert.equal(signedIn(browser), false);
     assert.equal(await server.store.users.findByEmail('eve@octo.test'), undefined);
     assert.equal(await server.store.users.findByEmail('eve-other@octo.test'), undefined);
-    assert.ok((await audited('signin.failed', 'github_unverified_email')) >= 1);
+    assert.ok((await audited(server, 'signin.failed', 'github_unverified_email')) >= 1);
   });
 
   test('an existing account is never taken over by a connection without domains of its own, verified address or not', async () => {
@@ -200,7 +195,7 @@ describe('single sign-on through a GitHub OAuth app', () => {
     assert.equal(refusalCode(answer.body), 'sso_refused');
     assert.equal(signedIn(browser), false);
     assert.equal(await server.store.ssoLinks.find(new URL(github.webUrl).origin, '1005'), undefined, 'no link to the existing account');
-    assert.ok((await audited('signin.failed', 'account_exists')) >= 1);
+    assert.ok((await audited(server, 'signin.failed', 'account_exists')) >= 1);
   });
 
   test('organization membership is required: a non-member and a pending invitee are refused', async () => {
@@ -211,7 +206,7 @@ describe('single sign-on through a GitHub OAuth app', () => {
       assert.equal(signedIn(browser), false);
       assert.equal(await server.store.users.findByEmail(`${who}@octo.test`), undefined);
     }
-    assert.ok((await audited('signin.failed', 'not_member')) >= 2);
+    assert.ok((await audited(server, 'signin.failed', 'not_member')) >= 2);
   });
 
   test('a required team: its member signs in, an organization member outside it is refused', async () => {
@@ -230,7 +225,7 @@ describe('single sign-on through a GitHub OAuth app', () => {
     const replay = await browser.request(callback);
     assert.equal(replay.status, 400);
     assert.equal(refusalCode(replay.body), 'sso_refused');
-    assert.ok((await audited('signin.failed', 'state_unknown')) >= 1);
+    assert.ok((await audited(server, 'signin.failed', 'state_unknown')) >= 1);
   });
 
   test('GitHub unreachable: the callback is refused as idp_unavailable', async () => {
@@ -241,7 +236,7 @@ describe('single sign-on through a GitHub OAuth app', () => {
       const answer = await browser.request(callback);
       assert.equal(answer.status, 400);
       assert.equal(signedIn(browser), false);
-      assert.ok((await audited('signin.failed', 'idp_unavailable')) >= 1);
+      assert.ok((await audited(server, 'signin.failed', 'idp_unavailable')) >= 1);
     } finally {
       github.close = async () => {};
     }

@@ -13,7 +13,7 @@ import { deviceStep, startDeviceAuthorization } from '../helpers/device.ts';
 import { invite } from '../../src/identity/invitations.ts';
 import type { IdentityDeps } from '../../src/identity/context.ts';
 import { loadRootSecret } from '../../src/core/secrets.ts';
-import { Browser, signInAtIdp, startTestIdp, type Answer, type TestIdp } from './support.ts';
+import { audited, Browser, refusalCode, signInAtIdp, startTestIdp, type Answer, type TestIdp } from './support.ts';
 
 const CONNECTION = 'acme-sso';
 let idp: TestIdp;
@@ -90,10 +90,6 @@ async function orgRole(email: string): Promise<string | undefined> {
   return (await server.store.orgs.member(org!.id, user.id))?.role;
 }
 
-async function audited(kind: string, reason?: string): Promise<number> {
-  await server.audit.flush();
-  return (await server.store.audit.list({ kind, reason, order: 'asc' })).length;
-}
 
 /** Start at the console's sign-in, type only the e-mail, and arrive at the IdP's sign-in page. */
 async function toIdpFromConsole(browser: Browser, email: string, next = '/'): Promise<Answer> {
@@ -112,7 +108,6 @@ async function callbackFor(browser: Browser, email: string, login: string): Prom
   return answer;
 }
 
-const refusalCode = (body: string) => /data-code="([^"]+)"/.exec(body)?.[1];
 
 describe('single sign-on through an OpenID Connect provider', () => {
   test('the sign-in page shows "Continue with Acme SSO" and lets the password be left empty', async () => {
@@ -156,8 +151,8 @@ describe('single sign-on through an OpenID Connect provider', () => {
     assert.equal(alice.passwordHash, null, 'an SSO account has no Portcullis password');
     const [session] = await server.store.sessions.listForUser(alice.id);
     assert.deepEqual([session?.amr, session?.ssoConnection], [['ext'], CONNECTION], 'the session records how and through which connection');
-    assert.equal(await audited('sso.user.created'), 1);
-    assert.ok((await audited('signin.succeeded', 'sso')) >= 1);
+    assert.equal(await audited(server, 'sso.user.created'), 1);
+    assert.ok((await audited(server, 'signin.succeeded', 'sso')) >= 1);
 
     const call = await fetch(server.mcpUrl, {
       method: 'POST',
@@ -177,7 +172,7 @@ describe('single sign-on through an OpenID Connect provider', () => {
     assert.equal(back.status, 200);
     assert.equal(await orgRole('alice@initech.test'), 'member', 'no mapped group: the default role');
     assert.equal((await server.store.users.findByEmail('alice@initech.test'))!.name, 'Alice A.');
-    assert.equal(await audited('sso.user.created'), 1, 'the same account, not a new one');
+    assert.equal(await audited(server, 'sso.user.created'), 1, 'the same account, not a new one');
   });
 
   test('an existing account is linked when the IdP asserts its verified address in the connection’s domain', async () => {
@@ -188,7 +183,7 @@ describe('single sign-on through an OpenID Connect provider', () => {
     assert.equal(answer.status, 303);
     const links = await server.store.ssoLinks.forUser(carol.id);
     assert.deepEqual(links.map((l) => [l.issuer, l.subject, l.connectionId]), [[idp.issuer, 'carol', CONNECTION]]);
-    assert.equal(await audited('sso.user.linked'), 1);
+    assert.equal(await audited(server, 'sso.user.linked'), 1);
     assert.equal(await orgRole('carol@initech.test'), 'member');
   });
 
@@ -200,7 +195,7 @@ describe('single sign-on through an OpenID Connect provider', () => {
     assert.equal(refusalCode(answer.body), 'sso_refused');
     assert.deepEqual(await server.store.ssoLinks.forUser(bob.id), []);
     assert.equal(browser.jars.get(new URL(server.url).origin)?.has('__Host-pc_session') ?? false, false, 'not signed in');
-    assert.ok((await audited('signin.failed', 'unverified_email')) >= 1);
+    assert.ok((await audited(server, 'signin.failed', 'unverified_email')) >= 1);
 
     const other = new Browser();
     assert.equal((await other.request((await callbackFor(other, 'dave@initech.test', 'dave')).location!)).status, 403);
@@ -213,7 +208,7 @@ describe('single sign-on through an OpenID Connect provider', () => {
     const answer = await browser.request((await callbackFor(browser, 'someone@initech.test', 'mallory')).location!);
     assert.equal(answer.status, 403);
     assert.deepEqual(await server.store.ssoLinks.forUser(victim.id), []);
-    assert.ok((await audited('signin.failed', 'email_domain')) >= 1);
+    assert.ok((await audited(server, 'signin.failed', 'email_domain')) >= 1);
   });
 
   test('a replayed state is refused', async () => {
@@ -223,7 +218,7 @@ describe('single sign-on through an OpenID Connect provider', () => {
     const replay = await browser.request(callback);
     assert.equal(replay.status, 400);
     assert.equal(refusalCode(replay.body), 'sso_refused');
-    assert.ok((await audited('signin.failed', 'state_unknown')) >= 1);
+    assert.ok((await audited(server, 'signin.failed', 'state_unknown')) >= 1);
   });
 
   test('a callback this browser did not start (login CSRF) is refused', async () => {
@@ -233,7 +228,7 @@ describe('single sign-on through an OpenID Connect provider', () => {
     const answer = await victim.request(callback);
     assert.equal(answer.status, 400);
     assert.equal(victim.jars.get(new URL(server.url).origin)?.has('__Host-pc_session') ?? false, false, 'the victim is not signed in as the attacker');
-    assert.ok((await audited('signin.failed', 'login_csrf')) >= 1);
+    assert.ok((await audited(server, 'signin.failed', 'login_csrf')) >= 1);
   });
 
   test('an authorization response from another issuer (IdP mix-up, RFC 9207) is refused', async () => {
@@ -269,7 +264,7 @@ describe('single sign-on through an OpenID Connect provider', () => {
     assert.equal(refused.status, 403);
     assert.equal(refusalCode(refused.body), 'sso_required');
     assert.match(refused.body, /Continue with Acme SSO/);
-    assert.ok((await audited('signin.failed', 'sso_required')) >= 1);
+    assert.ok((await audited(server, 'signin.failed', 'sso_required')) >= 1);
 
     await server.addUser('root@initech.test', TEST_PASSWORD, { role: 'owner', org });
     const owner = new Browser();

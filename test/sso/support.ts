@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Running } from '../../src/server/app.ts';
 import Provider, { type ClientMetadata } from 'oidc-provider';
 
 export interface IdpAccount {
@@ -140,4 +141,13 @@ export async function signInAtIdp(browser: Browser, page: Answer, login: string,
     answer = await browser.submit(answer, /./, { prompt: 'consent' }, stop);
   }
   return answer;
+}
+
+/** The code a refusal page names (`data-code`). */
+export const refusalCode = (body: string): string | undefined => /data-code="([^"]+)"/.exec(body)?.[1];
+
+/** How many audit records of `kind` (and `reason`) the server has, once its queued records are written. */
+export async function audited(server: Pick<Running, 'audit' | 'store'>, kind: string, reason?: string): Promise<number> {
+  await server.audit.flush();
+  return (await server.store.audit.list({ kind, reason, order: 'asc', limit: 1000 })).length;
 }
