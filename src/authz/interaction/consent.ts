@@ -73,12 +73,14 @@ export async function grantConsent(deps: WebDeps, details: Interaction, userId: 
     : new provider.Grant({ accountId: userId, clientId });
   if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
   if (oidcClaims.length) grant.addOIDCClaims(oidcClaims);
+  const grantedScopes: string[] = [];
   requests.forEach((request, index) => {
     // Granted: ticked and allowed by the user's role in the chosen org (a ticked scope the role
     // does not allow is dropped — the page never offers it, but a form can be forged).
     const mayGrant = allowed(request);
     const granted = request.scopes.filter((s) => ticked.has(`${index}|${s}`) && mayGrant.has(s));
     const refused = request.scopes.filter((s) => !granted.includes(s));
+    grantedScopes.push(...granted);
     // Refused scopes are recorded as encountered, so the engine does not ask again (partial consent).
     if (granted.length) grant.addResourceScope(request.indicator, granted.join(' '));
     if (refused.length) grant.rejectResourceScope(request.indicator, refused.join(' '));
@@ -92,7 +94,7 @@ export async function grantConsent(deps: WebDeps, details: Interaction, userId: 
     actor: userId,
     subject: userId,
     clientId,
-    details: { grantId, scopes: requests.flatMap((r, i) => r.scopes.filter((s) => ticked.has(`${i}|${s}`) && allowed(r).has(s))), resources: requests.map((r) => r.indicator) },
+    details: { grantId, scopes: grantedScopes, resources: requests.map((r) => r.indicator) },
   });
   return grantId;
 }
