@@ -36,12 +36,18 @@ function openDatabase(path: string): DatabaseSync {
 
 type Statements = Pick<SqlDriver, 'run' | 'get' | 'all' | 'exec'>;
 
+/** Prepared statements kept per connection. */
+const MAX_PREPARED = 256;
+
 /** The statements, straight to the connection, each prepared once (`cache`). */
 function statementsOn(db: DatabaseSync, cache: Map<string, StatementSync>): Statements {
   const prepare = (sql: string): StatementSync => {
     let statement = cache.get(sql);
     if (!statement) {
       statement = db.prepare(toSqlite(sql));
+      // Bounded: statements built per batch size (the audit log's multi-row inserts) would
+      // otherwise each stay prepared for good; the oldest goes first.
+      if (cache.size >= MAX_PREPARED) cache.delete(cache.keys().next().value!);
       cache.set(sql, statement);
     }
     return statement;
