@@ -8,6 +8,9 @@ import * as z from 'zod';
 import { ApplicationDefinitionSchema } from '../core/application.ts';
 import { ApiKeyInputSchema } from '../api-keys/service.ts';
 import { ScimGroupRolesSchema } from './org-routes/scim.ts';
+import { DomainVerifySchema } from './org-routes/identity-providers.ts';
+import { DomainInputSchema } from '../identity/org-domains.ts';
+import { OrgConnectionSchema } from '../identity/org-connections.ts';
 import { InvitationInputSchema } from '../identity/invitations.ts';
 import { CreateResourceSchema, RenameResourceSchema, ResourceMemberSchema } from '../identity/workspace-tree.ts';
 import { OrgUpdateSchema, RoleSchema } from './org-schemas.ts';
@@ -69,6 +72,7 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/orgs/:org/members', summary: 'Members with e-mail, name and role', auth: 'org-admin' },
   { method: 'patch', path: '/orgs/:org/members/:userId', summary: 'Change a member\'s role (409 last_owner; only owners touch owners)', auth: 'org-admin', body: RoleSchema },
   { method: 'delete', path: '/orgs/:org/members/:userId', summary: 'Remove a member: their grants and keys in the org are revoked at once', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/members/:userId/reset-mfa', summary: 'Reset a member\'s second factors (TOTP, recovery codes, passkeys) and end their sessions; only owners reset an owner\'s, and only a manager of every organization the person is in', auth: 'org-admin' },
   { method: 'get', path: '/orgs/:org/invitations', summary: 'Invitations and their status', auth: 'org-admin' },
   { method: 'post', path: '/orgs/:org/invitations', summary: 'Invite by e-mail: the one-time link is sent (SMTP configured) or returned', auth: 'org-admin', body: InvitationInputSchema, status: 201 },
   { method: 'delete', path: '/orgs/:org/invitations/:id', summary: 'Revoke a pending invitation', auth: 'org-admin', status: 204 },
@@ -98,16 +102,26 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'post', path: '/orgs/:org/scim-token', summary: 'Issue the organization\'s SCIM bearer token, replacing any earlier one; the secret is in this answer only', auth: 'org-admin', status: 201 },
   { method: 'delete', path: '/orgs/:org/scim-token', summary: 'Revoke the organization\'s SCIM token at once (404 when there is none)', auth: 'org-admin', status: 204 },
   { method: 'put', path: '/orgs/:org/scim/group-roles', summary: 'Replace the map from IdP group displayName to org role (admin or member), applied to provisioned members at once', auth: 'org-admin', body: ScimGroupRolesSchema },
+  { method: 'get', path: '/orgs/:org/identity-providers', summary: 'The organization\'s single sign-on connections: its own, and those of the configuration file (readOnly); never a secret', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/identity-providers', summary: 'Add a connection (owners): the configuration\'s shape, organization forced to this one, domains verified (409 already_exists: the id is taken)', auth: 'org-admin', body: OrgConnectionSchema, status: 201 },
+  { method: 'get', path: '/orgs/:org/identity-providers/:id', summary: 'One connection (never a secret)', auth: 'org-admin' },
+  { method: 'patch', path: '/orgs/:org/identity-providers/:id', summary: 'Change some fields; secrets left out are kept (409 read_only: defined in the configuration file)', auth: 'org-admin', body: z.record(z.string(), z.unknown()) },
+  { method: 'delete', path: '/orgs/:org/identity-providers/:id', summary: 'Remove a connection: its sign-ins stop at once, on every instance', auth: 'org-admin', status: 204 },
+  { method: 'get', path: '/orgs/:org/domains', summary: 'The e-mail domains the organization claims, verified or not, each with the DNS TXT record to create', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/domains', summary: 'Claim a domain (owners): 409 domain_claimed when held by the configuration or another organization; public mail providers refused', auth: 'org-admin', body: DomainInputSchema, status: 201 },
+  { method: 'post', path: '/orgs/:org/domains/:domain/verify', summary: 'Verify a claim by its TXT record (400 verification_failed), or as a server administrator (method admin)', auth: 'org-admin', body: DomainVerifySchema },
+  { method: 'delete', path: '/orgs/:org/domains/:domain', summary: 'Give a domain up (409 conflict while a connection uses it)', auth: 'org-admin', status: 204 },
   { method: 'get', path: '/users', summary: 'Every account (deleted ones left out), with id, e-mail, name, server-admin and disabled flags', auth: 'server-admin' },
   { method: 'post', path: '/users/:id/disable', summary: 'Disable a user: every grant, key and session ended at once', auth: 'server-admin' },
   { method: 'post', path: '/users/:id/enable', summary: 'Enable a user again (nothing revoked comes back)', auth: 'server-admin' },
+  { method: 'post', path: '/users/:id/reset-mfa', summary: 'Reset a user\'s second factors (TOTP, recovery codes, passkeys) and end their sessions', auth: 'server-admin' },
   { method: 'delete', path: '/users/:id', summary: 'Delete a user: everything revoked, personal data erased, records kept (409 last_owner)', auth: 'server-admin', status: 204 },
 ];
 
 const ERROR_CODES = [
   'authentication_required', 'invalid_token', 'forbidden', 'csrf_failed', 'invalid_request', 'unsupported_media_type', 'payload_too_large',
   'not_found', 'read_only', 'already_exists', 'path_in_use', 'tool_changed', 'upstream_unavailable', 'last_owner', 'already_member',
-  'invitation_invalid', 'already_revoked', 'limit_too_loose', 'unavailable', 'internal_error',
+  'invitation_invalid', 'already_revoked', 'limit_too_loose', 'domain_claimed', 'verification_failed', 'conflict', 'unavailable', 'internal_error',
 ];
 
 const SECURITY: Record<Auth, Record<string, string[]>[]> = {

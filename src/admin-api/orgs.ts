@@ -12,6 +12,7 @@
  *   GET    /orgs/:org/members                           members with e-mail, name, role
  *   PATCH  /orgs/:org/members/:userId                   {role}  (409 last_owner; only owners touch owners)
  *   DELETE /orgs/:org/members/:userId                   removed at once: grants and keys revoked
+ *   POST   /orgs/:org/members/:userId/reset-mfa         second factors removed, sessions ended (identity/mfa-reset.ts rules)
  *   GET    /orgs/:org/invitations
  *   POST   /orgs/:org/invitations                       {email, role?, expiresInDays?} → link, or sent by e-mail
  *   DELETE /orgs/:org/invitations/:id
@@ -35,9 +36,21 @@
  *   DELETE /orgs/:org/scim-token                        revoke it at once
  *   PUT    /orgs/:org/scim/group-roles                  {groupRoles: {"<group displayName>": "admin"|"member"}}, applied at once
  *
+ * Owners only (and server administrators managing the org) — single sign-on (README "Per-organization connections"):
+ *   GET    /orgs/:org/identity-providers                the org's connections: its own, and the configuration's (read_only)
+ *   POST   /orgs/:org/identity-providers                {id, type: oidc|github, name, …} as in the configuration; domains verified
+ *   GET    /orgs/:org/identity-providers/:id            one (never a secret)
+ *   PATCH  /orgs/:org/identity-providers/:id            some fields; secrets left out are kept (409 read_only: the configuration's)
+ *   DELETE /orgs/:org/identity-providers/:id
+ *   GET    /orgs/:org/domains                           claimed domains, verified or not, with the TXT record to create
+ *   POST   /orgs/:org/domains                           {domain} (409 domain_claimed; 400 for a public mail provider's)
+ *   POST   /orgs/:org/domains/:domain/verify            {method?: dns|admin} (400 verification_failed; admin: server administrators)
+ *   DELETE /orgs/:org/domains/:domain                   (409 conflict while a connection uses it)
+ *
  * Server administrators only (sessions):
  *   GET    /users                                       every account (not the deleted), to find ids
  *   POST   /users/:id/disable | /users/:id/enable, DELETE /users/:id
+ *   POST   /users/:id/reset-mfa                         second factors removed, sessions ended
  */
 import { Hono } from 'hono';
 import type { AdminApiDeps, OrgEnv } from './deps.ts';
@@ -49,6 +62,7 @@ import { orgRouteKit } from './org-routes/kit.ts';
 import { memberRoutes } from './org-routes/members.ts';
 import { resourceRoutes } from './org-routes/resources.ts';
 import { scimRoutes } from './org-routes/scim.ts';
+import { identityProviderRoutes } from './org-routes/identity-providers.ts';
 import { settingsRoutes } from './org-routes/settings.ts';
 import { userRoutes } from './org-routes/users.ts';
 import { orgManagersOnly } from './route-guards.ts';
@@ -67,5 +81,6 @@ export function orgRoutes(deps: AdminApiDeps): Hono<OrgEnv> {
   userRoutes(api, kit);
   auditRoutes(api, kit);
   scimRoutes(api, kit);
+  identityProviderRoutes(api, kit);
   return api;
 }

@@ -248,6 +248,7 @@ export class ApplicationRegistry {
       defaultScopes: app.defaultScopes,
       stepUpScope: app.stepUpScope,
       stepUpMaxAge: app.stepUpMaxAge,
+      stepUpMfa: app.stepUpMfa,
       toolScopes: Object.fromEntries(this.#approved.get(app.slug) ?? []),
     }));
     this.#options.resources.replaceAll(resources);

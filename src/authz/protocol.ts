@@ -2,6 +2,7 @@
  * The protocol names the engine's configuration and our own pages share: where the engine's routes
  * are, the OpenID scopes and the claims they release, and the `acr` of a password sign-in.
  */
+import { ACR_MFA } from '../shared/acr.ts';
 
 /** Engine routes, relative to the issuer. Our own pages live outside /oauth. */
 export const ROUTES = {
@@ -25,9 +26,13 @@ export const OPENID_CLAIMS = ['sub', 'org_id', 'org_slug', 'org_name', 'org_role
 
 export const ACR_PASSWORD = 'urn:portcullis:acr:pwd';
 /** A sign-in with a second factor (web/second-factor.ts): what a step-up asking for MFA requires. */
-export const ACR_MFA = 'urn:portcullis:acr:mfa';
+export { ACR_MFA };
 
-/** The `acr` of a sign-in from its `amr` (RFC 8176 values): 'otp' means a second factor was proven. */
+/**
+ * The `acr` of a sign-in from its `amr` (RFC 8176 §2 values): `mfa` means more than one factor was
+ * proven (a password and TOTP or a passkey, or a passkey with user verification alone); `otp` is
+ * kept for sign-ins an IdP reports (trustAmr) as a password and a one-time code without `mfa`.
+ */
 export function acrFor(amr: readonly string[]): string {
-  return amr.includes('otp') ? ACR_MFA : ACR_PASSWORD;
+  return amr.includes('mfa') || amr.includes('otp') ? ACR_MFA : ACR_PASSWORD;
 }

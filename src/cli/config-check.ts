@@ -45,7 +45,7 @@ export function maskedConfig(config: Config): Record<string, unknown> {
       initialAccessToken: config.registration.initialAccessToken ? MASK : null,
     },
     audit: { ...config.audit, webhooks: config.audit.webhooks.map((hook) => ({ ...hook, secret: MASK })) },
-    identityProviders: config.identityProviders.map((c) => ({ ...c, clientSecret: c.clientSecret ? MASK : undefined, privateKeyJwt: 'privateKeyJwt' in c && c.privateKeyJwt ? MASK : undefined })),
+    identityProviders: config.identityProviders.map((c) => ({ ...c, clientSecret: 'clientSecret' in c && c.clientSecret ? MASK : undefined, privateKeyJwt: 'privateKeyJwt' in c && c.privateKeyJwt ? MASK : undefined })),
     metrics: { ...config.metrics, token: config.metrics.token ? MASK : null },
     telemetry: {
       ...config.telemetry,

@@ -22,6 +22,7 @@ export const COMMANDS: Command[] = [
   { name: 'migrate', summary: 'apply database migrations (SQLite in dataDir, or PostgreSQL via DATABASE_URL)', load: async () => (await import('./migrate.ts')).migrate },
   { name: 'config check', summary: 'validate the configuration and print it, secrets masked, with warnings', load: async () => (await import('./config-check.ts')).configCheck },
   { name: 'admin create-user', summary: 'create a user with a password (Argon2id)', load: async () => (await import('./admin.ts')).createUser },
+  { name: 'admin reset-mfa', summary: "remove a person's second factors (TOTP, recovery codes, passkeys) and end their sessions", load: async () => (await import('./reset-mfa.ts')).resetMfa },
   { name: 'clients add', summary: "pre-register an OAuth client (a confidential client's secret is shown once)", load: async () => (await import('./clients.ts')).addClient },
   { name: 'clients list', summary: 'list registered clients (never their secrets)', load: async () => (await import('./clients.ts')).listClients },
   { name: 'clients remove', summary: 'remove a client', load: async () => (await import('./clients.ts')).removeClient },

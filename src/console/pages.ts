@@ -8,6 +8,7 @@ import { html, page, STYLESHEET } from '../web/html.ts';
 import { signedIn, type WebDeps, type WebEnv } from '../web/pages.ts';
 import { setupRoutes } from './setup-page.ts';
 import { signInRoutes } from './sign-in-page.ts';
+import { passkeyAssetRoutes } from './passkey-assets.ts';
 
 export function consolePages(deps: WebDeps & { mcpUrl: string }): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -16,6 +17,7 @@ export function consolePages(deps: WebDeps & { mcpUrl: string }): Hono<WebEnv> {
   app.get('/assets/portcullis.css', (c) =>
     c.body(STYLESHEET, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' }),
   );
+  passkeyAssetRoutes(app);
 
   app.get('/healthz', async (c) => {
     await deps.store.ping();

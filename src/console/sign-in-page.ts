@@ -10,6 +10,7 @@ import { signInForm } from '../web/sign-in-form.ts';
 import { homeRealm, ssoFormOptions, ssoRequiredPage, ssoStartPath } from '../web/sso-routes.ts';
 import { SESSION_COOKIE } from '../web/session.ts';
 import { passwordSignedIn } from '../web/second-factor.ts';
+import { passkeySignInButton } from '../web/passkey-button.ts';
 import { clearSessionCookie, clientIp, csrfToken, csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../web/pages.ts';
 
 export function signInRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
@@ -28,6 +29,7 @@ ${signInForm({
   hidden: html`<input type="hidden" name="csrf" value="${csrfToken(deps, c, 'signin')}">${next ? html`<input type="hidden" name="next" value="${next}">` : ''}`,
   error,
   sso: ssoFormOptions(deps, safeNext(next)),
+  passkey: passkeySignInButton(deps, c, { next: safeNext(next) }),
 })}
 <p class="muted"><a href="${base}/forgot-password" data-testid="forgot-password">Forgot password?</a></p>`,
     });

@@ -45,8 +45,11 @@ const conditions = {
 const toolRule = z.strictObject({
   /** The scope this tool needs (overrides the default derived from its annotations). */
   scope: z.string().regex(SCOPE).optional(),
-  /** The user must have signed in within `maxAge` to call this tool. */
-  stepUp: z.strictObject({ maxAge: seconds }).optional(),
+  /**
+   * The user must have signed in within `maxAge` to call this tool — with a second factor when
+   * `mfa` is true (RFC 9470 `acr_values` urn:portcullis:acr:mfa; authz/step-up.ts).
+   */
+  stepUp: z.strictObject({ maxAge: seconds, mfa: z.boolean().optional() }).optional(),
   /**
    * Arguments that name a resource of the organization, e.g. `{ "projectId": "project" }`: a call on
    * a resource outside the caller's token or key is refused (policy rule resource-access,
@@ -165,6 +168,8 @@ export interface Application {
   stepUpScope: string | undefined;
   /** Shortest step-up max age of any tool (tokens carrying the step-up scope live no longer). */
   stepUpMaxAge: number | undefined;
+  /** Some tool's step-up asks for a second factor: the step-up scope then costs one (strictest wins, like the max age). */
+  stepUpMfa: boolean;
   tools: Record<string, ToolRule>;
   resources: Record<string, string>;
   prompts: Record<string, string>;
@@ -202,6 +207,7 @@ export function resolveApplication(definition: ParsedDefinition, publicUrl: stri
     defaultScopes,
     stepUpScope,
     stepUpMaxAge: maxAges.length ? Math.min(...maxAges) : undefined,
+    stepUpMfa: Object.values(definition.tools).some((rule) => rule.stepUp?.mfa === true),
     tools: definition.tools,
     resources: definition.resources,
     prompts: definition.prompts,

@@ -11,7 +11,7 @@ import { PortcullisError, type FieldError } from './errors.ts';
 import { isLoopbackUrl } from '../shared/net.ts';
 import { ApplicationDefinitionSchema, definitionProblems, isRegExp, resolveApplication } from './application.ts';
 import { LimitSettingsSchema, RateSchema, describeRate, withinRate } from './limit-settings.ts';
-import { IdentityProvidersSchema } from './identity-providers.ts';
+import { IdentityProvidersSchema, OrganizationConnectionsSchema } from './identity-providers.ts';
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -122,6 +122,8 @@ export const ConfigSchema = z.strictObject({
   applications: z.array(ApplicationDefinitionSchema).default([]),
   /** Single sign-on connections (core/identity-providers.ts; README "Single sign-on"). */
   identityProviders: IdentityProvidersSchema,
+  /** What organizations' own SSO connections may do: how their domains are verified, where their IdPs may be (core/identity-providers.ts). */
+  organizationConnections: OrganizationConnectionsSchema,
   /** Outgoing e-mail (invitations, password resets). Absent: links are shown to whoever asked instead. */
   smtp: z
     .strictObject({

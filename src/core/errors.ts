@@ -59,6 +59,28 @@ export type RequestErrorCode =
   | 'upstream_timeout'
   /** ... is overloaded: its process pool is full, or it answered 503 itself — clients back off (503). */
   | 'upstream_overloaded'
+  /** Single sign-on (web/sso-routes.ts): the IdP's answer failed a check (state, login CSRF, `iss`, …); the audit record's reason says which. */
+  | 'sso_refused'
+  /** … the IdP signed the person in, but this account may not sign in through it (unverified or foreign e-mail, account exists, disabled). */
+  | 'sso_account_refused'
+  /** No such single sign-on connection. */
+  | 'unknown_connection'
+  /** The identity provider cannot be reached, or answered with an error (502). */
+  | 'idp_unavailable'
+  /** The page to return to after a sign-in is not a path on this server (no open redirect). */
+  | 'invalid_return_to'
+  /** The organization signs its members in only through its identity provider (`requireSso`): no password. */
+  | 'sso_required'
+  /** An e-mail domain another organization (or the configuration) has claimed, verified. */
+  | 'domain_claimed'
+  /** The domain's DNS TXT record was not found or does not carry the organization's token. */
+  | 'verification_failed'
+  /** A passkey's answer did not verify (origin, RP ID, challenge, signature, user verification, counter): identity/passkeys.ts; the audit record says which. */
+  | 'passkey_refused'
+  /** The sign-in is too old for this change (adding or removing a passkey): sign in again first. */
+  | 'reauthentication_required'
+  /** The pending sign-in this second step belongs to expired or was finished already (web/second-factor.ts). */
+  | 'signin_expired'
   | 'internal_error';
 
 /** The denial codes and `unavailable` (a dependency out of reach: retry shortly), then ours. */
@@ -92,6 +114,17 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   upstream_unavailable: 502,
   upstream_timeout: 504,
   upstream_overloaded: 503,
+  sso_refused: 400,
+  sso_account_refused: 403,
+  unknown_connection: 404,
+  idp_unavailable: 502,
+  invalid_return_to: 400,
+  sso_required: 403,
+  domain_claimed: 409,
+  verification_failed: 400,
+  passkey_refused: 401,
+  reauthentication_required: 401,
+  signin_expired: 410,
   internal_error: 500,
 };
 

@@ -7,10 +7,11 @@
 import * as z from 'zod';
 import { isLoopbackUrl } from '../shared/net.ts';
 import type { OrgRole } from './roles.ts';
+import { parseIdpMetadata } from './saml-metadata.ts';
 
 const ROLE = z.enum(['owner', 'admin', 'member']);
 const SLUG = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'expected lowercase letters, digits and dashes');
-const DOMAIN = z
+export const DOMAIN = z
   .string()
   .transform((value) => value.trim().toLowerCase())
   .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/, 'expected a domain name such as acme.com'));
@@ -23,6 +24,29 @@ const ISSUER = z.url().refine((raw) => {
   const url = new URL(raw);
   return !url.username && !url.password && !url.search && !url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url)));
 }, 'expected an https URL without credentials, query or fragment (http only to localhost)');
+
+/**
+ * IdP group → memberships of the organization's workspaces and projects, named (the configuration
+ * is written before, and independently of, the tree's ids). Granted at every sign-in of a group's
+ * member and taken away when the group is gone (identity/sso-memberships.ts); a name that matches
+ * no workspace or project (or more than one) grants nothing and is logged: the tree belongs to
+ * the organization's administrators, and an IdP group never creates parts of it.
+ */
+export const SsoMembershipsSchema = z
+  .record(
+    z.string().min(1),
+    z
+      .array(
+        z.strictObject({
+          workspace: z.string().trim().min(1).max(200),
+          /** A project of that workspace; without it, the workspace itself. */
+          project: z.string().trim().min(1).max(200).optional(),
+          role: z.enum(['viewer', 'editor', 'manager']).default('viewer'),
+        }),
+      )
+      .max(50),
+  )
+  .default({});
 
 export const OidcConnectionSchema = z
   .strictObject({
@@ -52,6 +76,8 @@ export const OidcConnectionSchema = z
         default: ROLE.default('member'),
       })
       .prefault({}),
+    /** Group (same claim as `roles`) → workspace / project memberships. */
+    memberships: SsoMembershipsSchema,
     /** google: `hd` must be one of `domains`; entra: the `tid` must be `tenantId`; okta: plain OIDC. */
     preset: z.enum(['google', 'entra', 'okta']).optional(),
     /** Microsoft Entra ID directory (tenant) id, with preset "entra". */
@@ -60,6 +86,17 @@ export const OidcConnectionSchema = z
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).default(['openid', 'email', 'profile']),
     /** Record the IdP's `amr` on the session (e.g. `mfa`); otherwise it is `["ext"]` (RFC 8176 §2). */
     trustAmr: z.boolean().default(false),
+    /**
+     * `acr_values` sent to the IdP when a step-up needs a second factor (with `prompt=login` and
+     * `max_age`, authz/interaction/step-up-sign-in.ts), e.g. Okta's `urn:okta:loa:2fa:any`.
+     */
+    stepUpAcrValues: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).min(1).max(10).optional(),
+    /**
+     * Leavers lose access at once (identity/sso-recheck.ts): ask for a refresh token
+     * (`offline_access`; Google: `access_type=offline`) and, at every refresh a client makes with
+     * Portcullis, refresh at the IdP too — an IdP that refuses (`invalid_grant`) ends the user's access.
+     */
+    recheck: z.boolean().default(true),
     /** The organization's members sign in only through this connection: their passwords stop working… */
     requireSso: z.boolean().default(false),
     /** …except these owners' (break-glass accounts, for when the IdP is down or misconfigured). */
@@ -112,8 +149,12 @@ export const GithubConnectionSchema = z
         default: ROLE.default('member'),
       })
       .prefault({}),
+    /** "<org>/<team-slug>" or "<org>" → workspace / project memberships. */
+    memberships: SsoMembershipsSchema,
     apiUrl: ISSUER.default('https://api.github.com'),
     webUrl: ISSUER.default('https://github.com'),
+    /** Keep the OAuth app's token and, at every refresh a client makes, ask GitHub whether the account (and its required membership) still is. */
+    recheck: z.boolean().default(true),
     requireSso: z.boolean().default(false),
     breakGlass: z.array(z.email().transform((e) => e.toLowerCase())).max(10).default([]),
   })
@@ -137,12 +178,85 @@ export const GithubConnectionSchema = z
 
 export type GithubConnection = z.output<typeof GithubConnectionSchema>;
 
+const PEM_CERTIFICATE = z.string().regex(/^\s*-----BEGIN CERTIFICATE-----[\sA-Za-z0-9+/=]+-----END CERTIFICATE-----\s*$/, 'expected a PEM certificate (-----BEGIN CERTIFICATE-----)');
+
+/**
+ * A SAML 2.0 identity provider (Web Browser SSO profile, SAML Profiles §4.1): Portcullis is the
+ * service provider. The IdP is described by its metadata (a URL fetched and cached, or the XML
+ * inline) or explicitly. Account links use the IdP's entityID as issuer and the NameID as subject.
+ */
+export const SamlConnectionSchema = z
+  .strictObject({
+    id: SLUG,
+    type: z.literal('saml'),
+    name: z.string().trim().min(1).max(80),
+    organization: SLUG,
+    /** SAML has no `email_verified`: an address is trusted only in these domains (see README). */
+    domains: z.array(DOMAIN).min(1).max(100),
+    public: z.boolean().default(false),
+    idp: z.union([
+      z.strictObject({ metadataUrl: ISSUER }),
+      z.strictObject({ metadataXml: z.string().min(1).max(1024 * 1024) }),
+      z.strictObject({ entityId: z.string().min(1).max(1024), ssoUrl: ISSUER, certificates: z.array(PEM_CERTIFICATE).min(1).max(10) }),
+    ]),
+    roles: z
+      .strictObject({
+        /** The attribute holding group names (one value or several). */
+        attribute: z.string().min(1).default('http://schemas.microsoft.com/ws/2008/06/identity/claims/groups'),
+        map: z.record(z.string(), ROLE).default({}),
+        default: ROLE.default('member'),
+      })
+      .prefault({}),
+    /** Group (the `roles` attribute's values) → workspace / project memberships. */
+    memberships: SsoMembershipsSchema,
+    /** Attribute names tried in order; the first present wins. */
+    attributes: z
+      .strictObject({
+        email: z.array(z.string().min(1)).min(1).default(['http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', 'email', 'mail', 'urn:oid:0.9.2342.19200300.100.1.3', 'emailAddress']),
+        name: z.array(z.string().min(1)).min(1).default(['http://schemas.microsoft.com/identity/claims/displayname', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'displayName', 'name', 'urn:oid:2.16.840.1.113730.3.1.241']),
+      })
+      .prefault({}),
+    /** The NameID format asked for in the AuthnRequest's NameIDPolicy; none by default (the IdP's configured one). */
+    nameIdFormat: z.string().min(1).optional(),
+    /** Accept responses no AuthnRequest of ours asked for (IdP-initiated SSO: no login-CSRF protection). */
+    allowIdpInitiated: z.boolean().default(false),
+    clockSkewSeconds: z.number().int().min(0).max(600).default(60),
+    /** Require the assertion itself to be signed (not only the response around it). */
+    wantAssertionsSigned: z.boolean().default(true),
+    /** Record MFA on the session when the AuthnContextClassRef says so; otherwise `["ext"]`. */
+    trustAuthnContext: z.boolean().default(false),
+    requireSso: z.boolean().default(false),
+    breakGlass: z.array(z.email().transform((e) => e.toLowerCase())).max(10).default([]),
+  })
+  // Inline metadata is read when the configuration loads: a broken document is a configuration error.
+  .transform((value, ctx) => {
+    if (!('metadataXml' in value.idp)) return { ...value, idp: value.idp };
+    try {
+      return { ...value, idp: parseIdpMetadata(value.idp.metadataXml) };
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['idp', 'metadataXml'], message: `unusable IdP metadata: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
+export type SamlConnection = z.output<typeof SamlConnectionSchema>;
+
 /** Any configured connection. */
-export type SsoConnection = OidcConnection | GithubConnection;
+export type SsoConnection = OidcConnection | GithubConnection | SamlConnection;
+
+/**
+ * The origin a sign-in through `connection` sends the browser to (a sign-in form's CSP form-action
+ * must allow it): the issuer's; for SAML the sign-on URL's, or the metadata URL's when the
+ * sign-on URL is only known from the metadata (an IdP serves both from one origin).
+ */
+export function browserOrigin(connection: SsoConnection): string {
+  if (connection.type !== 'saml') return new URL(connection.issuer).origin;
+  return new URL('ssoUrl' in connection.idp ? connection.idp.ssoUrl : connection.idp.metadataUrl).origin;
+}
 
 /** The list in the configuration: ids unique, and an e-mail domain claimed by at most one connection. */
 export const IdentityProvidersSchema = z
-  .array(z.discriminatedUnion('type', [OidcConnectionSchema, GithubConnectionSchema]))
+  .array(z.discriminatedUnion('type', [OidcConnectionSchema, GithubConnectionSchema, SamlConnectionSchema]))
   .max(100)
   .default([])
   .superRefine((list, ctx) => {
@@ -160,6 +274,26 @@ export const IdentityProvidersSchema = z
       }
     });
   });
+
+/**
+ * What organizations' own connections (managed by their owners, not in this file) may do.
+ * `dnsServers`: asked for the `_portcullis-challenge.<domain>` TXT record that proves a domain
+ * (README "Per-organization connections"), as `host` or `host:port` — default: the system's
+ * resolver; for split-horizon DNS, and tests that answer themselves. `allowPrivateIssuers`:
+ * development and tests only — let an owner's connection name an IdP on a loopback or private
+ * address (otherwise refused: the server would fetch wherever an owner points it).
+ * `allowPublicButtons`: let an owner's connection be `public` — a "Continue with <name>" button on
+ * every sign-in page of the server, seen by every organization's people. Off by default: on a
+ * server shared by many organizations, one owner's button named "Google" pointing at their own
+ * IdP would be a phishing page for everyone else. Their connections still route by verified domain.
+ */
+export const OrganizationConnectionsSchema = z
+  .strictObject({
+    dnsServers: z.array(z.string().min(1).max(300)).max(4).default([]),
+    allowPrivateIssuers: z.boolean().default(false),
+    allowPublicButtons: z.boolean().default(false),
+  })
+  .prefault({});
 
 /** Who goes where: the connection for an id, for an e-mail's domain, and those shown as buttons. */
 export class ConnectionRegistry {

@@ -28,6 +28,8 @@ export interface ProtectedResource {
   /** Scope granted only after a recent sign-in (see authz/step-up.ts), with the shortest max age. */
   stepUpScope?: string;
   stepUpMaxAge?: number;
+  /** The step-up scope also needs a second factor (acr urn:portcullis:acr:mfa). */
+  stepUpMfa?: boolean;
 }
 
 /** Canonical form used for comparison: URL-normalized, no fragment, no trailing slash (except the root). */

@@ -4,7 +4,8 @@
  * need: `revocation` (an event just recorded: the revocation list applies it at once), `org` (an
  * organization's members, roles or resources changed: its tree and its API keys are read again;
  * `orgId: null` means "could be any"), `applications` (an application or a tool review changed:
- * the registry checks the store).
+ * the registry checks the store), `connections` (an organization's SSO connections or domains
+ * changed: the connection directory reads them again).
  *
  * A feed is a hint, never the record: the store is. A message lost (a listener reconnecting, a
  * Redis restart) is caught by the polling every cache keeps as a safety net, and after every
@@ -17,6 +18,8 @@ export interface Topics {
   revocation: { kind: RevocationKind; id: string; at: number; expiresAt: number };
   org: { orgId: string | null };
   applications: { slug: string | null };
+  /** An organization's SSO connections or domains changed (identity/connection-directory.ts reads them again). */
+  connections: { orgId: string | null };
 }
 
 export type Topic = keyof Topics;
@@ -67,6 +70,8 @@ export function decodeChange(raw: string): { topic: Topic; payload: Topics[Topic
       return isNullableString(p.orgId) ? { topic: 'org', payload: { orgId: p.orgId } } : undefined;
     case 'applications':
       return isNullableString(p.slug) ? { topic: 'applications', payload: { slug: p.slug } } : undefined;
+    case 'connections':
+      return isNullableString(p.orgId) ? { topic: 'connections', payload: { orgId: p.orgId } } : undefined;
     default:
       return undefined;
   }

@@ -7,7 +7,8 @@
  *
  * What is published: every revocation event (`revocation`, the event itself); memberships, roles,
  * resources and resource memberships (`org`: the organization, or null when the write names only a
- * resource); applications and tool records and reviews (`applications`). Revoking an API key is a
+ * resource); applications and tool records and reviews (`applications`); organizations' SSO
+ * connections and verified domains (`connections`). Revoking an API key is a
  * `key` revocation event (identity/context.ts), so it travels as one.
  */
 import type { Store } from '../store/store.ts';
@@ -24,7 +25,8 @@ function after<T extends object, K extends keyof T>(target: T, method: K, then: 
 }
 
 export function withChangePublishing(store: Store, feed: ChangeFeed): Store {
-  const { orgs, applications, tools, revocations } = store;
+  const { orgs, applications, tools, revocations, orgConnections } = store;
+  const sso = (orgId: string) => feed.publish('connections', { orgId });
   const org = (orgId: string | null) => () => feed.publish('org', { orgId });
   const byOrg = (orgId: string) => feed.publish('org', { orgId });
   const anyOrg = org(null);
@@ -40,7 +42,8 @@ export function withChangePublishing(store: Store, feed: ChangeFeed): Store {
     orgs: {
       ...orgs,
       update: after(orgs, 'update', byOrg),
-      delete: after(orgs, 'delete', byOrg),
+      // An organization's connections and domains go with it (ON DELETE CASCADE).
+      delete: after(orgs, 'delete', (orgId: string) => (byOrg(orgId), sso(orgId))),
       addMember: after(orgs, 'addMember', byOrg),
       setRole: after(orgs, 'setRole', byOrg),
       removeMember: after(orgs, 'removeMember', byOrg),
@@ -54,6 +57,14 @@ export function withChangePublishing(store: Store, feed: ChangeFeed): Store {
       upsert: after(applications, 'upsert', (input: { slug: string }) => app(input.slug)),
       create: after(applications, 'create', (input: { slug: string }) => app(input.slug)),
       delete: after(applications, 'delete', app),
+    },
+    orgConnections: {
+      ...orgConnections,
+      createConnection: after(orgConnections, 'createConnection', (record: { orgId: string }) => sso(record.orgId)),
+      updateConnection: after(orgConnections, 'updateConnection', sso),
+      deleteConnection: after(orgConnections, 'deleteConnection', sso),
+      verifyDomain: after(orgConnections, 'verifyDomain', sso),
+      deleteDomain: after(orgConnections, 'deleteDomain', sso),
     },
     tools: {
       ...tools,

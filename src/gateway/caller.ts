@@ -8,6 +8,8 @@ export interface CallerIdentity {
   clientId: string;
   scopes: string[];
   authTime: number | undefined;
+  /** How that sign-in was made (claim `acr`): a step-up with `mfa` needs a second factor. */
+  acr?: string;
   grantId: string | undefined;
   /** Client IP (the socket peer, or the X-Forwarded-For hop a trusted proxy appended: http/io.ts requestIp). */
   ip: string;
@@ -24,6 +26,7 @@ export function callerFrom(token: VerifiedToken, ip: string): CallerIdentity {
     clientId: token.clientId,
     scopes: [...token.scopes],
     authTime: token.authTime,
+    acr: token.acr,
     grantId: token.grantId,
     ip,
     orgId: token.orgId,

@@ -91,6 +91,8 @@ export interface ChallengeOptions {
   scope?: string;
   /** For `step_up_required`: how recent the sign-in must be (RFC 9470 §3 `max_age`). */
   maxAge?: string;
+  /** For `step_up_required` with a second factor: RFC 9470 §3 `acr_values`. */
+  acrValues?: string;
   /** A further challenge, after this one (RFC 9110 §11.6.1 allows several). */
   also?: string;
   /** What the record says, when the challenge words the refusal otherwise (a step-up asked for as a scope). */
@@ -105,6 +107,7 @@ export function challenge(ctx: GatewayRequest, deps: StepDeps, err: PortcullisEr
     tokenPresented: options.tokenPresented,
     scope: options.scope,
     maxAge: options.maxAge,
+    acrValues: options.acrValues,
   });
   const answerHeaders: Record<string, string> = { ...CORS, ...headers };
   if (options.also && answerHeaders['www-authenticate']) answerHeaders['www-authenticate'] += `, ${options.also}`;

@@ -11,10 +11,11 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { AttemptLimiter } from '../limits/attempts.ts';
 import type { SsoConnection } from '../core/identity-providers.ts';
 import { passwordRefusedBy } from './sso-accounts.ts';
+import { ssoConnections } from './connection-directory.ts';
 
 export interface PasswordCheckDeps {
   store: Pick<Store, 'users' | 'orgs'>;
-  /** Single sign-on connections: `requireSso` refuses the passwords of their organizations' members. */
+  /** Single sign-on connections (with the organizations' own, identity/connection-directory.ts): `requireSso` refuses the passwords of their organizations' members. */
   config?: { identityProviders: readonly SsoConnection[] };
   /** Failed sign-ins per account and per client IP. */
   limits: { account: AttemptLimiter; ip: AttemptLimiter };
@@ -49,7 +50,7 @@ export async function checkPassword(deps: PasswordCheckDeps, rawEmail: string, p
     return { kind: 'wrong' };
   }
   await Promise.all([deps.limits.account.succeed(email), deps.limits.ip.succeed(ip)]);
-  const ssoOnly = deps.config ? await passwordRefusedBy(deps.store, deps.config.identityProviders, user) : undefined;
+  const ssoOnly = deps.config ? await passwordRefusedBy(deps.store, ssoConnections(deps.config).all(), user) : undefined;
   if (ssoOnly) {
     deps.audit?.record({ kind: 'signin.failed', actor: 'anonymous', subject: user.id, reason: 'sso_required', details: { ip, connection: ssoOnly.id } });
     return { kind: 'sso_required', connection: ssoOnly };

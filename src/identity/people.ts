@@ -87,8 +87,11 @@ export async function removeMember(deps: IdentityDeps, actor: Actor, orgId: stri
   return { grants, keys };
 }
 
-/** Everything a user holds, everywhere: tokens (event), grants, keys, browser and engine sessions. */
-async function revokeEverything(deps: IdentityDeps, userId: string, by: string): Promise<void> {
+/**
+ * Everything a user holds, everywhere: tokens (event), grants, keys, browser and engine sessions.
+ * Also what an identity provider's "this account is gone" ends (sso-recheck.ts), account left enabled.
+ */
+export async function revokeEverything(deps: IdentityDeps, userId: string, by: string): Promise<void> {
   await recordRevocation(deps, 'user', userId);
   await revokeGrants(deps, userId);
   await revokeKeys(deps, userId, by);

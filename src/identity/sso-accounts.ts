@@ -14,6 +14,8 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { OrgRole } from '../core/roles.ts';
 import { mappedRole, type SsoConnection } from '../core/identity-providers.ts';
 import { PortcullisError } from '../core/errors.ts';
+import { syncSsoMemberships } from './sso-memberships.ts';
+import type { Logger } from 'pino';
 
 export interface SsoClaims {
   iss: string;
@@ -27,9 +29,10 @@ export interface SsoClaims {
 }
 
 export interface SsoAccountDeps {
-  store: Pick<Store, 'users' | 'orgs' | 'ssoLinks'>;
+  store: Pick<Store, 'users' | 'orgs' | 'ssoLinks' | 'oneTime'>;
   audit: AuditLog;
   now: () => number;
+  log?: Pick<Logger, 'warn'>;
 }
 
 /** Why an SSO sign-in is refused (the audit record's reason; stable, documented). */
@@ -72,8 +75,9 @@ function emailVerified(connection: SsoConnection, claims: SsoClaims): boolean {
 }
 
 function groupsOf(connection: SsoConnection, claims: SsoClaims): string[] {
-  // GitHub's groups are the memberships the connection looked up (web/sso-github.ts).
-  const value = connection.type === 'github' ? claims.groups : claims[connection.roles.claim];
+  // GitHub's groups are the memberships the connection looked up (web/sso-github.ts); SAML's
+  // the values of the connection's group attribute (web/saml-assertion.ts).
+  const value = connection.type === 'oidc' ? claims[connection.roles.claim] : claims.groups;
   if (typeof value === 'string') return [value];
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
@@ -85,11 +89,14 @@ export async function ssoAccount(deps: SsoAccountDeps, connection: SsoConnection
   const preset = presetRefusal(connection, claims);
   if (preset) return { kind: 'refused', reason: preset };
   const orgId = await connectionOrg(deps.store, connection);
-  const role = mappedRole(connection, groupsOf(connection, claims));
+  const groups = groupsOf(connection, claims);
+  const role = mappedRole(connection, groups);
   const linked = await deps.store.ssoLinks.find(claims.iss, claims.sub);
   let user: User | undefined = linked ? await deps.store.users.findById(linked.userId) : undefined;
   if (linked && user) {
     await deps.store.ssoLinks.touch(claims.iss, claims.sub, deps.now());
+    // A disabled account changes nothing (and signs in nowhere).
+    if (user.disabledAt === null) user = await updateEmail(deps, connection, claims, user, orgId);
   } else {
     const found = await linkOrCreate(deps, connection, claims, orgId, role);
     if (found.kind === 'refused') return found;
@@ -99,7 +106,31 @@ export async function ssoAccount(deps: SsoAccountDeps, connection: SsoConnection
   const name = nameOf(claims);
   if (name && name !== user.name) await deps.store.users.setName(user.id, name);
   await ensureRole(deps, orgId, user.id, role);
+  await syncSsoMemberships(deps, connection, orgId, user.id, groups);
   return { kind: 'ok', user: { ...user, name: name ?? user.name }, orgId, role };
+}
+
+/**
+ * A later sign-in's e-mail becomes the account's only on the terms that would have linked it: the
+ * IdP verified it and it is in one of the connection's own domains (so a GitHub connection without
+ * domains never changes an address). An address another account has is never taken — accounts are
+ * not merged, and that account's owner did not sign in here: the old address stays, and the
+ * conflict is audited for an administrator to look at.
+ */
+async function updateEmail(deps: SsoAccountDeps, connection: SsoConnection, claims: SsoClaims, user: User, orgId: string): Promise<User> {
+  const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
+  if (!email.includes('@') || email === user.email.toLowerCase()) return user;
+  if (!emailVerified(connection, claims) || !connection.domains.includes(email.slice(email.lastIndexOf('@') + 1))) return user;
+  const changed = await deps.store.users.setEmail(user.id, email);
+  const details = { connection: connection.id, from: user.email, to: email };
+  if (changed === 'taken') {
+    deps.log?.warn({ connection: connection.id, user: user.id }, 'sso: the IdP asserts an e-mail address another account has; the old address stays');
+    await deps.audit.write({ kind: 'sso.email.conflict', orgId, actor: user.id, subject: user.id, reason: 'email_taken', details });
+    return user;
+  }
+  if (changed !== 'ok') return user;
+  await deps.audit.write({ kind: 'sso.email.changed', orgId, actor: user.id, subject: user.id, reason: 'sso', details });
+  return { ...user, email };
 }
 
 async function linkOrCreate(deps: SsoAccountDeps, connection: SsoConnection, claims: SsoClaims, orgId: string, role: OrgRole) {

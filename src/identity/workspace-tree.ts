@@ -15,6 +15,7 @@ import * as z from 'zod';
 import { PortcullisError } from '../core/errors.ts';
 import type { IdentityDeps } from './context.ts';
 import type { ResourceKind, ResourceRole } from '../core/roles.ts';
+import { forgetSsoGrant } from './sso-memberships.ts';
 
 export const RESOURCE_KINDS = ['workspace', 'project', 'folder'] as const satisfies readonly ResourceKind[];
 export const RESOURCE_ROLES = ['viewer', 'editor', 'manager'] as const satisfies readonly ResourceRole[];
@@ -76,9 +77,12 @@ export async function setResourceMember(deps: IdentityDeps, orgId: string, id: s
   await resourceOf(deps, orgId, id);
   if (!(await deps.store.orgs.member(orgId, userId))) throw new PortcullisError('not_found', 'no such member of this organization');
   await deps.store.orgs.setResourceMember(id, userId, role, deps.now());
+  // Set by hand: the administrator's from now on, never taken away by an IdP group's absence.
+  await forgetSsoGrant(deps.store, id, userId, deps.now());
 }
 
 export async function removeResourceMember(deps: IdentityDeps, orgId: string, id: string, userId: string): Promise<void> {
   await resourceOf(deps, orgId, id);
+  await forgetSsoGrant(deps.store, id, userId, deps.now());
   if (!(await deps.store.orgs.removeResourceMember(id, userId))) throw new PortcullisError('not_found', 'no such resource member');
 }

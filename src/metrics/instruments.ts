@@ -51,6 +51,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly ssoRechecks = new Counter({
+    name: 'portcullis_sso_rechecks_total',
+    help: 'Accounts re-checked at their identity provider at a refresh, by connection and verdict (ok, gone, unavailable: the IdP did not answer and access went on).',
+    labelNames: ['connection', 'verdict'] as const,
+    registers: [this.registry],
+  });
+
   readonly gatewayRequests = new Counter({
     name: 'portcullis_gateway_requests_total',
     help: 'Requests through the gateway, by application, tool (empty when none is named), decision (allow, deny) and code (empty when answered).',

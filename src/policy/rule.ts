@@ -13,6 +13,8 @@ export interface Caller {
   scopes: ReadonlySet<string>;
   /** When the user last signed in (seconds), if known. */
   authTime: number | undefined;
+  /** How the user signed in (token claim `acr`): a step-up with `mfa` needs shared/acr.ts ACR_MFA. */
+  acr?: string;
   ip: string;
   /** The organization the caller acts for (token claim `org_id`, or the API key's organization). */
   orgId?: string;

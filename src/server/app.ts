@@ -29,7 +29,11 @@ import { openStore } from '../store/open.ts';
 import { openChangeFeed } from '../fanout/open.ts';
 import { withChangePublishing } from '../fanout/publishing-store.ts';
 import { hearChanges } from './change-fanout.ts';
+import { startConnectionDirectory } from './sso-directory.ts';
+import type { ConnectionDirectory } from '../identity/connection-directory.ts';
 import { AuthzEngine } from './authz-engine.ts';
+import { upstreamRecheck } from './upstream-recheck.ts';
+import type { Metrics } from '../metrics/instruments.ts';
 import { Limits } from '../limits/service.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { argumentRecorder } from '../audit/arguments.ts';
@@ -98,10 +102,12 @@ interface Authorization {
   /** The resource a request that names none is for: the demo while it is served. */
   defaultResource: () => string | undefined;
   demoUrl: string;
+  /** Single sign-on: the configured connections and every organization's own, kept current (server/sso-directory.ts). */
+  connections: ConnectionDirectory;
 }
 
 /** Migrations, secrets, the signing key, revocations and the engine. */
-async function startAuthorization(config: Config, store: Store, log: Logger, clock: Clock, onTokenIssued?: (grantType: string) => void): Promise<Authorization> {
+async function startAuthorization(config: Config, store: Store, log: Logger, clock: Clock, metrics?: Metrics): Promise<Authorization> {
   const { now } = clock;
   await store.migrate();
   await relinkLegacyRecords(store, log);
@@ -113,6 +119,7 @@ async function startAuthorization(config: Config, store: Store, log: Logger, clo
   await ensureSigningKey(store, secrets.dataKey, now());
   // Single sign-on: the organization each connection signs people into exists from the start.
   for (const connection of config.identityProviders) await connectionOrg(store, connection);
+  const connections = await startConnectionDirectory(config, store, secrets.dataKey, log);
 
   const resources = new ResourceRegistry();
   const revocations = new RevocationList(store.revocations, now);
@@ -127,9 +134,13 @@ async function startAuthorization(config: Config, store: Store, log: Logger, clo
   });
   const demoUrl = `${config.publicUrl}${DEMO_APPLICATION.path}`;
   const defaultResource = () => (resources.get(demoUrl) ? demoUrl : resources.list()[0]?.url);
-  const engine = await AuthzEngine.create({ config, store, secrets, resources, defaultResource, log, now, nowMs: clock.nowMs, revokeGrant, audit: auditLog, keyRetention: retention + config.tokens.accessTokenTtl, endpointLimits: endpointLimits(config, limits), onTokenIssued });
+  const onTokenIssued = (grantType: string) => metrics?.tokensIssued.inc({ grant_type: grantType });
+  // Leavers: at every refresh, the user's identity providers are asked again (identity/sso-recheck.ts).
+  const onVerdict = (connection: string, verdict: string) => metrics?.ssoRechecks.inc({ connection, verdict });
+  const recheck = upstreamRecheck({ config, store, secrets, revokeGrant, revocations, audit: auditLog, log, now, onVerdict });
+  const engine = await AuthzEngine.create({ config, store, secrets, resources, defaultResource, log, now, nowMs: clock.nowMs, revokeGrant, audit: auditLog, keyRetention: retention + config.tokens.accessTokenTtl, endpointLimits: endpointLimits(config, limits), onTokenIssued, upstreamRecheck: recheck });
   engine.watchKeys();
-  return { secrets, limits, auditLog, resources, revocations, revokeGrant, engine, defaultResource, demoUrl };
+  return { secrets, limits, auditLog, resources, revocations, revokeGrant, engine, defaultResource, demoUrl, connections };
 }
 
 /** The token endpoint's and dynamic registration's rates (config `limits.tokenEndpoint`, `limits.registration`). */
@@ -235,11 +246,11 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
   try {
     const observability = await startObservability(config, log);
     started.push(observability);
-    const authz = await startAuthorization(config, store, log, clock, (grantType) => observability.metrics.tokensIssued.inc({ grant_type: grantType }));
+    const authz = await startAuthorization(config, store, log, clock, observability.metrics);
     // Committed records stream out too: JSON lines on stdout, webhooks (config `audit.stdout`, `audit.webhooks`).
     const sinks = startAuditSinks(authz.auditLog, config.audit, log);
     const gateway = await startGateway(config, store, authz, log, clock, observability);
-    const stopHearing = hearChanges(feed, { revocations: authz.revocations, gateway, log });
+    const stopHearing = hearChanges(feed, { revocations: authz.revocations, gateway, connections: authz.connections, log });
     // An organization's limits are settings: read again at the next call once it changed anywhere.
     const stopHearingLimits = feed.subscribe('org', ({ orgId }) => (orgId === null ? authz.limits.orgLimits.forgetAll() : authz.limits.orgLimits.forget(orgId)));
     const mailer = createMailer(config.smtp);

@@ -20,6 +20,9 @@ import { html, page } from '../web/html.ts';
 import { interactionRoutes } from '../authz/interaction/routes.ts';
 import { RelyingParties } from '../web/sso-relying-party.ts';
 import { ssoFormTargets, ssoRoutes } from '../web/sso-routes.ts';
+import { SamlServiceProviders } from '../web/saml-service-provider.ts';
+import { samlRoutes, samlStart } from '../web/sso-saml-routes.ts';
+import { createGuardFetch } from '../shared/outbound.ts';
 import { invitationPages } from '../console/invitation-page.ts';
 import { isUnavailable } from '../core/errors.ts';
 import { orgPages } from '../console/org-pages/index.ts';
@@ -86,7 +89,10 @@ export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
     };
     const web = new Hono<WebEnv>().basePath(base || '/');
     web.use(securityHeaders(), ssoFormTargets(webDeps), csrfCookie(webDeps), readableForms());
-    web.route('/', ssoRoutes({ ...webDeps, dataKey: secrets.dataKey, relyingParties: new RelyingParties(() => `${config.publicUrl}/sso`) }));
+    // SAML connections: metadata fetched like the guard's (https, no redirects; http only to loopback, which config allows in development).
+    const samlDeps = { ...webDeps, saml: new SamlServiceProviders(() => `${config.publicUrl}/sso`, createGuardFetch({ allowHttpLoopback: true, timeoutMs: 10_000 }), now) };
+    web.route('/', samlRoutes(samlDeps));
+    web.route('/', ssoRoutes({ ...webDeps, dataKey: secrets.dataKey, relyingParties: new RelyingParties(() => `${config.publicUrl}/sso`), samlStart: samlStart(samlDeps) }));
     web.route('/', interactionRoutes(webDeps));
     const guesses = new DeviceGuessLimits(DEFAULT_DEVICE_GUESS_POLICIES, realTime, (name, policy, clock) => parts.limits.attempts(name, policy, clock));
     web.route('/', deviceRoutes({ ...webDeps, defaultResource, guesses }));

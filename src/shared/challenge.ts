@@ -39,6 +39,8 @@ export interface ChallengeContext {
   scope?: string;
   /** For `step_up_required`: how recent the sign-in must be, in seconds (RFC 9470 §3 `max_age`). */
   maxAge?: string;
+  /** For `step_up_required`: the ACRs the sign-in must have (RFC 9470 §3 `acr_values`, space-separated). */
+  acrValues?: string;
 }
 
 /** What a challenge needs of an error: its code and a safe message (a Denial, a PortcullisError, a GuardError). */
@@ -48,12 +50,17 @@ export type ChallengedError = Pick<Denial, 'message'> & { code: string };
 const statusOf = (code: string) => CHECK_STATUS[code as CheckCode] ?? 401;
 
 /**
- * RFC 9470 §3's challenge: the token is good, but its sign-in is older than `maxAge` seconds allows.
- * Sent alone on a 401, or after an `insufficient_scope` challenge when the scope missing is the
- * one a recent sign-in grants.
+ * RFC 9470 §3's challenge: the token is good, but its sign-in is older than `maxAge` seconds allows
+ * (or lacks the `acr_values` asked for, e.g. a second factor). Sent alone on a 401, or after an
+ * `insufficient_scope` challenge when the scope missing is the one a recent sign-in grants.
  */
-export function userAuthenticationChallenge(description: string, maxAge: string | undefined, params: { scope?: string; resource_metadata?: string } = {}): string {
-  return bearerChallenge({ error: 'insufficient_user_authentication', error_description: description, max_age: maxAge, ...params });
+export function userAuthenticationChallenge(
+  description: string,
+  maxAge: string | undefined,
+  params: { scope?: string; resource_metadata?: string; acr_values?: string } = {},
+): string {
+  const { acr_values, ...rest } = params;
+  return bearerChallenge({ error: 'insufficient_user_authentication', error_description: description, acr_values, max_age: maxAge, ...rest });
 }
 
 /**
@@ -81,7 +88,9 @@ export function challengeFor(err: ChallengedError | undefined, ctx: ChallengeCon
   if (err.code === 'step_up_required') {
     return {
       status: 401,
-      headers: { 'www-authenticate': userAuthenticationChallenge(err.message, ctx.maxAge, { scope: ctx.scope, resource_metadata: ctx.resourceMetadataUrl }) },
+      headers: {
+        'www-authenticate': userAuthenticationChallenge(err.message, ctx.maxAge, { scope: ctx.scope, resource_metadata: ctx.resourceMetadataUrl, acr_values: ctx.acrValues }),
+      },
       body: { error: 'insufficient_user_authentication', error_description: err.message },
     };
   }

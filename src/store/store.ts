@@ -25,6 +25,8 @@ import type { MfaStore } from './mfa.ts';
 import type { OidcStore } from './oidc.ts';
 import type { OneTimeStore } from './one-time.ts';
 import type { OrgStore } from './orgs.ts';
+import type { PasskeyStore } from './passkeys.ts';
+import type { OrgConnectionStore } from './org-connections.ts';
 import type { RevocationStore } from './revocations.ts';
 import type { ScimStore } from './scim.ts';
 import type { SelfTestStore } from './self-tests.ts';
@@ -69,6 +71,8 @@ export interface Store {
   readonly grantContexts: GrantContextStore;
   readonly audit: AuditStore;
   readonly mfa: MfaStore;
+  readonly passkeys: PasskeyStore;
   readonly ssoLinks: SsoLinkStore;
   readonly scim: ScimStore;
+  readonly orgConnections: OrgConnectionStore;
 }

@@ -20,6 +20,11 @@ export interface UserStore {
   setPassword(id: string, passwordHash: string): Promise<void>;
   /** The display name (null clears it); false when unknown or deleted. */
   setName(id: string, name: string | null): Promise<boolean>;
+  /**
+   * Change the e-mail address (sign-in name): `taken` when another account has it (compared
+   * case-insensitively — accounts are never merged), `not_found` when unknown or erased.
+   */
+  setEmail(id: string, email: string): Promise<'ok' | 'taken' | 'not_found'>;
   /** Disable (at) or enable (null). False when unknown. */
   setDisabled(id: string, at: number | null): Promise<boolean>;
   /** Erase personal data (e-mail becomes a tombstone, name and password go); the id stays. */

@@ -79,7 +79,8 @@ export function plainDuration(seconds: number): string {
 export function scopeText(resource: ProtectedResource, scope: string): string {
   const description = resource.scopes.find((s) => s.name === scope)?.description;
   if (scope !== resource.stepUpScope) return description ?? scope;
-  const lasting = resource.stepUpMaxAge === undefined ? '' : ` — for ${plainDuration(resource.stepUpMaxAge)} after you sign in, then you are asked to sign in again`;
+  const how = resource.stepUpMfa ? 'sign in with your second factor' : 'sign in';
+  const lasting = resource.stepUpMaxAge === undefined ? '' : ` — for ${plainDuration(resource.stepUpMaxAge)} after you ${how}, then you are asked to sign in again`;
   return `${description ?? `Confirm it is you before sensitive actions in ${resource.name}`}${lasting}`;
 }
 

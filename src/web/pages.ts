@@ -55,7 +55,9 @@ export type NodeBindings = { incoming: IncomingMessage; outgoing: ServerResponse
 export type WebEnv = { Bindings: NodeBindings; Variables: { csrfCookie: string } };
 export type WebContext = Context<WebEnv>;
 
-const BASE_CSP = ["default-src 'none'", "style-src 'self'", "img-src 'self' https: data:", "base-uri 'none'", "frame-ancestors 'none'"];
+// script-src/connect-src 'self': the passkey buttons (WebAuthn has no form-only API) run two files
+// we serve ourselves (console/passkey-assets.ts) and post JSON back here; still no inline script.
+const BASE_CSP = ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "style-src 'self'", "img-src 'self' https: data:", "base-uri 'none'", "frame-ancestors 'none'"];
 
 /**
  * CSP with no inline script or style. `formTargets` widens form-action for pages whose form

@@ -10,6 +10,7 @@
  */
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { keyedHash, randomToken } from '../core/crypto.ts';
+import { hasPasskey } from '../identity/passkeys.ts';
 import { hasTotp, mfaRequired } from '../identity/totp.ts';
 import type { SessionRecord } from '../store/sessions.ts';
 import type { User } from '../store/users.ts';
@@ -20,8 +21,14 @@ const PENDING_KIND = 'signin-pending';
 const RESUME_KIND = 'signin-resumed';
 const PENDING_TTL = 300;
 
-/** `amr` of a sign-in with password and a second factor (RFC 8176: otp, and mfa for more than one factor). */
-export const AMR_WITH_SECOND_FACTOR = ['pwd', 'otp', 'mfa'];
+/**
+ * `amr` of a sign-in completed by a second factor (RFC 8176 §2): the methods proven first (`pwd`,
+ * or `ext` for an SSO session asked for Portcullis's own factor at a step-up), the second factor's
+ * (`otp` for TOTP and recovery codes, `hwk` for a passkey), and `mfa` for more than one factor.
+ */
+export function secondFactorAmr(first: readonly string[], method: 'otp' | 'hwk'): string[] {
+  return [...new Set([...first.filter((m) => m !== 'mfa'), method, 'mfa'])];
+}
 
 export interface PendingSignIn {
   userId: string;
@@ -33,6 +40,8 @@ export interface PendingSignIn {
   resume?: string;
   /** No second factor yet, but an organization requires one: enrol first. */
   enrol: boolean;
+  /** Signed in through this SSO connection (authz/interaction/step-up-sign-in.ts): kept on the session. */
+  ssoConnection?: string;
   /**
    * A CSP source the code form may lead to: after an authorization's sign-in the redirect chain
    * can end at the client (browsers apply form-action to it; pages.ts contentSecurityPolicy).
@@ -45,6 +54,18 @@ export interface Continuation {
   next: string;
   resume?: string;
   formTarget?: string;
+  /**
+   * Ask for the second factor even when no organization requires one: a step-up with `mfa`, or a
+   * client asking for urn:portcullis:acr:mfa (authz/step-up.ts). Someone without one enrols.
+   */
+  secondFactor?: boolean;
+  /** The SSO connection the sign-in came through (the session after the second factor keeps it). */
+  ssoConnection?: string;
+  /**
+   * The methods already proven, when the second factor is asked of someone signed in (a step-up):
+   * kept in the new session's `amr`. Default: the password just typed.
+   */
+  proven?: readonly string[];
 }
 
 /** A path on this site only (never `//host`, a scheme or a backslash: no open redirect). */
@@ -53,8 +74,8 @@ function localPath(path: string): boolean {
 }
 
 /** Start the browser session for `user` (the cookie is set) and return its record. */
-export async function startSession(deps: WebDeps, c: WebContext, user: User, amr: string[]): Promise<SessionRecord> {
-  const { value, record } = await deps.sessions.create(user, { amr, ip: clientIp(deps, c), userAgent: c.req.header('user-agent') ?? null });
+export async function startSession(deps: WebDeps, c: WebContext, user: User, amr: string[], ssoConnection?: string): Promise<SessionRecord> {
+  const { value, record } = await deps.sessions.create(user, { amr, ip: clientIp(deps, c), userAgent: c.req.header('user-agent') ?? null, ssoConnection });
   setSessionCookie(c, value, deps.sessions.ttl);
   return record;
 }
@@ -64,8 +85,9 @@ export async function startSession(deps: WebDeps, c: WebContext, user: User, amr
  * asks for one. `then.next` is where to go after the second factor; `then.resume` a marker for it.
  */
 export async function passwordSignedIn(deps: WebDeps, c: WebContext, user: User, then: Continuation): Promise<SessionRecord | Response> {
-  const enrolled = await hasTotp(deps, user.id);
-  const enrol = !enrolled && (await mfaRequired(deps, user.id));
+  // Either second factor will do: TOTP or a passkey (console/passkey-sign-in.ts).
+  const enrolled = (await hasTotp(deps, user.id)) || (await hasPasskey(deps, user.id));
+  const enrol = !enrolled && (then.secondFactor === true || (await mfaRequired(deps, user.id)));
   if (!enrolled && !enrol) {
     deps.audit.record({ kind: 'signin.succeeded', actor: user.id, subject: user.id, reason: 'password', details: { amr: ['pwd'], ip: clientIp(deps, c) } });
     return startSession(deps, c, user, ['pwd']);
@@ -73,10 +95,11 @@ export async function passwordSignedIn(deps: WebDeps, c: WebContext, user: User,
   const token = randomToken();
   const pending: PendingSignIn = {
     userId: user.id,
-    amr: ['pwd'],
+    amr: [...(then.proven ?? ['pwd'])],
     next: localPath(then.next) ? then.next : `${deps.base}/`,
     ...(then.resume ? { resume: then.resume } : {}),
     ...(then.formTarget ? { formTarget: then.formTarget } : {}),
+    ...(then.ssoConnection ? { ssoConnection: then.ssoConnection } : {}),
     enrol,
     expiresAt: deps.now() + PENDING_TTL,
   };
@@ -102,12 +125,20 @@ export async function takePending(deps: WebDeps, c: WebContext): Promise<Pending
   return value === undefined ? undefined : (JSON.parse(value) as PendingSignIn);
 }
 
-/** The second factor was proven: the session, the pending sign-in's marker, and the cookie gone. */
-export async function completePending(deps: WebDeps, c: WebContext, user: User, pending: PendingSignIn): Promise<SessionRecord> {
-  const record = await startSession(deps, c, user, AMR_WITH_SECOND_FACTOR);
+/**
+ * The second factor was proven: the session, the pending sign-in's marker, and the cookie gone.
+ * `method`: the second factor's (a passkey is `hwk` rather than `otp`: identity/passkeys.ts).
+ */
+export async function completePending(deps: WebDeps, c: WebContext, user: User, pending: PendingSignIn, method: 'otp' | 'hwk' = 'otp'): Promise<SessionRecord> {
+  const record = await startSession(deps, c, user, secondFactorAmr(pending.amr, method), pending.ssoConnection);
   deleteCookie(c, PENDING_COOKIE, { path: '/', secure: true });
-  if (pending.resume) await deps.store.oneTime.put(RESUME_KIND, resumeKey(deps, pending.resume, record.id), user.id, deps.now() + PENDING_TTL);
+  if (pending.resume) await markResumed(deps, pending.resume, record);
   return record;
+}
+
+/** Let `takeResumed` answer once for `marker` in this new session (a sign-in that left the page it was for). */
+export async function markResumed(deps: WebDeps, marker: string, session: SessionRecord): Promise<void> {
+  await deps.store.oneTime.put(RESUME_KIND, resumeKey(deps, marker, session.id), session.userId, deps.now() + PENDING_TTL);
 }
 
 /** Did a second factor just complete a sign-in for `marker` in this session? (once) */

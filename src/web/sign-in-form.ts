@@ -26,6 +26,8 @@ export interface SignInForm {
    * empty — the e-mail alone then goes to the IdP that owns its domain (home-realm discovery).
    */
   sso?: { buttons: Html | ''; emailFirst: boolean };
+  /** "Sign in with a passkey" (web/passkey-button.ts), continuing where the password would have. */
+  passkey?: Html;
 }
 
 export function signInForm(form: SignInForm): Html {
@@ -39,5 +41,5 @@ ${form.hidden}
 <input id="password" name="password" type="password" autocomplete="current-password"${form.sso?.emailFirst ? '' : html` required`}${email ? html` autofocus` : ''}>${form.sso?.emailFirst ? html`
 <p class="muted">Company single sign-on: leave the password empty.</p>` : ''}
 <div class="actions"><button class="primary" type="submit">${form.submit ?? 'Sign in'}</button>${form.more ?? ''}</div>
-</form>${form.sso?.buttons ?? ''}`;
+</form>${form.sso?.buttons ?? ''}${form.passkey ?? ''}`;
 }

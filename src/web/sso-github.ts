@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { GithubConnection } from '../core/identity-providers.ts';
+import type { UpstreamVerdict } from '../identity/sso-recheck.ts';
 
 /** A refused GitHub callback, with the audit reason. */
 export class GithubCallbackError extends Error {
@@ -86,6 +87,9 @@ async function exchange(connection: GithubConnection, redirectUri: string, code:
 /** Active membership (`state: "active"`; "pending" is an invitation not yet accepted; 404: none). */
 async function isActiveMember(url: string, headers: Record<string, string>): Promise<boolean> {
   const response = await call(url, { headers });
+  // GitHub answers an exhausted rate limit with 403 too ("Rate limits for the REST API"): that
+  // says nothing about the membership, and must not read as "not a member".
+  if (response.status === 403 && response.headers.get('x-ratelimit-remaining') === '0') throw new GithubCallbackError('idp_unavailable', 'rate limited');
   if (response.status === 404 || response.status === 403) return false;
   const body = (await json(response, 'invalid_response')) as { state?: unknown };
   return body.state === 'active';
@@ -112,7 +116,12 @@ async function memberships(connection: GithubConnection, headers: Record<string,
  * Complete the callback (state already matched by the caller's single-use transaction): exchange
  * the code, then read the user, the verified primary address and the memberships.
  */
-export async function completeGithub(connection: GithubConnection, redirectUri: string, callbackUrl: URL, checks: GithubChecks): Promise<Record<string, unknown> & { iss: string; sub: string }> {
+export async function completeGithub(
+  connection: GithubConnection,
+  redirectUri: string,
+  callbackUrl: URL,
+  checks: GithubChecks,
+): Promise<{ claims: Record<string, unknown> & { iss: string; sub: string }; token: string }> {
   const params = callbackUrl.searchParams;
   if (params.get('state') !== checks.state) throw new GithubCallbackError('state');
   if (params.get('error')) throw new GithubCallbackError('idp_error', params.get('error'));
@@ -128,7 +137,7 @@ export async function completeGithub(connection: GithubConnection, redirectUri: 
   const primary = Array.isArray(emails) ? (emails as { email?: unknown; primary?: unknown; verified?: unknown }[]).find((e) => e.primary === true) : undefined;
   if (!primary || primary.verified !== true || typeof primary.email !== 'string') throw new GithubCallbackError('github_unverified_email');
   const groups = await memberships(connection, headers, user.login);
-  return {
+  const claims = {
     iss: connection.issuer,
     sub: String(user.id),
     email: primary.email,
@@ -136,4 +145,28 @@ export async function completeGithub(connection: GithubConnection, redirectUri: 
     name: typeof user.name === 'string' && user.name.trim() ? user.name : user.login,
     groups,
   };
+  // The token too: an OAuth app's token does not expire, so it is what re-checks the account later.
+  return { claims, token };
+}
+
+/**
+ * Is the account behind `token` still one this connection signs in (identity/sso-recheck.ts)?
+ * `gone`: GitHub refuses the token (401: the person revoked the app, or the account was deleted
+ * or suspended), the token now names another account, or the required organization or team
+ * membership has ended. `unavailable`: GitHub did not say (network, 5xx, rate limit, an answer
+ * we cannot read) — never taken as a leaver.
+ */
+export async function githubAccountStatus(connection: GithubConnection, token: string, subject: string): Promise<UpstreamVerdict> {
+  const headers = { ...API_HEADERS, authorization: `Bearer ${token}` };
+  try {
+    const response = await call(`${connection.apiUrl}/user`, { headers });
+    if (response.status === 401) return { verdict: 'gone', reason: 'token_refused' };
+    const user = (await json(response, 'invalid_response')) as { id?: unknown; login?: unknown };
+    if (String(user.id) !== subject || typeof user.login !== 'string') return { verdict: 'gone', reason: 'other_account' };
+    await memberships(connection, headers, user.login);
+    return { verdict: 'ok' };
+  } catch (err) {
+    if (err instanceof GithubCallbackError && err.reason === 'not_member') return { verdict: 'gone', reason: 'not_member' };
+    return { verdict: 'unavailable', reason: err instanceof GithubCallbackError ? err.reason : 'invalid_response' };
+  }
 }

@@ -92,12 +92,13 @@ describe('step-up helpers (fixed clocks)', () => {
 
   it('sessionAnswersLogin: our session answers no_session, and a step-up only when recent enough', () => {
     const prompt = (reasons: string[], maxAge?: number) => ({ reasons, details: maxAge === undefined ? {} : { step_up_max_age: maxAge } });
-    assert.equal(sessionAnswersLogin(prompt(['no_session']), 0, 10_000), true);
-    assert.equal(sessionAnswersLogin(prompt(['no_session', 'step_up'], 60), 9_950, 10_000), true);
-    assert.equal(sessionAnswersLogin(prompt(['step_up'], 60), 9_900, 10_000), false);
-    assert.equal(sessionAnswersLogin(prompt(['step_up']), 10_000, 10_000), false, 'no max age given: the form');
-    assert.equal(sessionAnswersLogin(prompt(['no_session', 'max_age']), 10_000, 10_000), false);
-    assert.equal(sessionAnswersLogin(prompt(['login_prompt']), 10_000, 10_000), false);
+    const at = (authTime: number) => ({ authTime, amr: ['pwd'] });
+    assert.equal(sessionAnswersLogin(prompt(['no_session']), at(0), 10_000), true);
+    assert.equal(sessionAnswersLogin(prompt(['no_session', 'step_up'], 60), at(9_950), 10_000), true);
+    assert.equal(sessionAnswersLogin(prompt(['step_up'], 60), at(9_900), 10_000), false);
+    assert.equal(sessionAnswersLogin(prompt(['step_up']), at(10_000), 10_000), false, 'no max age given: the form');
+    assert.equal(sessionAnswersLogin(prompt(['no_session', 'max_age']), at(10_000), 10_000), false);
+    assert.equal(sessionAnswersLogin(prompt(['login_prompt']), at(10_000), 10_000), false);
   });
 
   it('plain English for the consent page', () => {

@@ -13,6 +13,8 @@ export interface BrowserStep {
   /** Scopes to leave unticked on the consent page. */
   untick?: string[];
   ua?: UserAgent;
+  /** The code to give when the server asks for a second factor (web/second-factor.ts); without it, that page is unexpected. */
+  otp?: () => string;
 }
 
 export interface BrowserResult {
@@ -32,6 +34,10 @@ export async function authorizeInBrowser(authorizeUrl: string, step: BrowserStep
   for (let i = 0; i < 5; i++) {
     pages.push(page);
     if (atClient(page.url)) return { callback: new URL(page.url), pages, ua };
+    if (step.otp && page.body.includes('/sign-in/second-factor"')) {
+      page = await ua.submit(page, /\/sign-in\/second-factor$/, { code: step.otp() }, atClient);
+      continue;
+    }
     if (page.body.includes('/login"')) {
       page = await ua.submit(page, /\/login$/, { email: step.email, password: step.password }, atClient);
       continue;

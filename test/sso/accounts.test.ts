@@ -51,7 +51,7 @@ describe('identityProviders configuration', () => {
 
   test('an issuer must be https, except on a loopback host', () => {
     assert.deepEqual(refusedPaths([{ ...base, issuer: 'http://idp.acme.test' }]), ['identityProviders.0.issuer']);
-    assert.equal(load([{ ...base, issuer: 'http://127.0.0.1:4000' }]).identityProviders[0]!.issuer, 'http://127.0.0.1:4000');
+    assert.equal((load([{ ...base, issuer: 'http://127.0.0.1:4000' }]).identityProviders[0] as OidcConnection).issuer, 'http://127.0.0.1:4000');
   });
 
   test('a domain claimed by two connections, a repeated id, unknown keys and a missing secret are refused', () => {
@@ -65,10 +65,10 @@ describe('identityProviders configuration', () => {
 
   test('presets: Google’s issuer is known; Entra needs the tenant id and derives its issuer', () => {
     const { issuer: _issuer, ...noIssuer } = base;
-    assert.equal(load([{ ...noIssuer, preset: 'google' }]).identityProviders[0]!.issuer, 'https://accounts.google.com');
+    assert.equal((load([{ ...noIssuer, preset: 'google' }]).identityProviders[0] as OidcConnection).issuer, 'https://accounts.google.com');
     assert.deepEqual(refusedPaths([{ ...noIssuer, preset: 'entra' }]), ['identityProviders.0.tenantId']);
     const tenantId = '6f0b2c3e-1d2a-4b5c-9d8e-7f6a5b4c3d2e';
-    assert.equal(load([{ ...noIssuer, preset: 'entra', tenantId }]).identityProviders[0]!.issuer, `https://login.microsoftonline.com/${tenantId}/v2.0`);
+    assert.equal((load([{ ...noIssuer, preset: 'entra', tenantId }]).identityProviders[0] as OidcConnection).issuer, `https://login.microsoftonline.com/${tenantId}/v2.0`);
     assert.deepEqual(refusedPaths([noIssuer]), ['identityProviders.0.issuer']);
   });
 });

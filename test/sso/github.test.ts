@@ -192,7 +192,7 @@ describe('single sign-on through a GitHub OAuth app', () => {
   test('an existing account is never taken over by a connection without domains of its own, verified address or not', async () => {
     const { browser, answer } = await signInAs('claimant');
     assert.equal(answer.status, 403);
-    assert.equal(refusalCode(answer.body), 'sso_refused');
+    assert.equal(refusalCode(answer.body), 'sso_account_refused');
     assert.equal(signedIn(browser), false);
     assert.equal(await server.store.ssoLinks.find(new URL(github.webUrl).origin, '1005'), undefined, 'no link to the existing account');
     assert.ok((await audited(server, 'signin.failed', 'account_exists')) >= 1);
@@ -234,7 +234,8 @@ describe('single sign-on through a GitHub OAuth app', () => {
     await github.close();
     try {
       const answer = await browser.request(callback);
-      assert.equal(answer.status, 400);
+      assert.equal(answer.status, 502);
+      assert.equal(refusalCode(answer.body), 'idp_unavailable');
       assert.equal(signedIn(browser), false);
       assert.ok((await audited(server, 'signin.failed', 'idp_unavailable')) >= 1);
     } finally {

@@ -192,7 +192,7 @@ describe('single sign-on through an OpenID Connect provider', () => {
     const browser = new Browser();
     const answer = await browser.request((await callbackFor(browser, 'bob@initech.test', 'bob')).location!);
     assert.equal(answer.status, 403);
-    assert.equal(refusalCode(answer.body), 'sso_refused');
+    assert.equal(refusalCode(answer.body), 'sso_account_refused');
     assert.deepEqual(await server.store.ssoLinks.forUser(bob.id), []);
     assert.equal(browser.jars.get(new URL(server.url).origin)?.has('__Host-pc_session') ?? false, false, 'not signed in');
     assert.ok((await audited(server, 'signin.failed', 'unverified_email')) >= 1);
@@ -207,6 +207,7 @@ describe('single sign-on through an OpenID Connect provider', () => {
     const browser = new Browser();
     const answer = await browser.request((await callbackFor(browser, 'someone@initech.test', 'mallory')).location!);
     assert.equal(answer.status, 403);
+    assert.equal(refusalCode(answer.body), 'sso_account_refused');
     assert.deepEqual(await server.store.ssoLinks.forUser(victim.id), []);
     assert.ok((await audited(server, 'signin.failed', 'email_domain')) >= 1);
   });

@@ -4,7 +4,7 @@
  * interactions over HTTP. And a user agent that keeps cookies per origin (two servers on one
  * host would otherwise overwrite each other's engine cookies in this simple jar).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Running } from '../../src/server/app.ts';
 import Provider, { type ClientMetadata } from 'oidc-provider';
@@ -22,6 +22,15 @@ export interface TestIdp {
   clientSecret: string;
   /** Mutable: a test changes groups or names between sign-ins. */
   accounts: Map<string, IdpAccount>;
+  /** While true, every connection is dropped unanswered: the IdP is down (an outage, not a refusal). */
+  unreachable: boolean;
+  /**
+   * When set, a sign-in at the IdP records these methods (RFC 8176 `amr`, in the ID token) — as an
+   * IdP does after a second factor; the development interactions record none.
+   */
+  amr: string[] | undefined;
+  /** Every authorization request the IdP received (step-up tests read prompt, max_age, acr_values). */
+  authorizationRequests: URL[];
   /**
    * Register Portcullis's redirect URI (known once Portcullis has started) and start answering;
    * `more`: further clients (e.g. one authenticating with private_key_jwt).
@@ -34,7 +43,8 @@ export interface TestIdp {
 export async function startTestIdp(accounts: Record<string, IdpAccount>, host = '127.0.0.1'): Promise<TestIdp> {
   let handler: ((req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void) | undefined;
   const server: Server = createServer((req, res) => {
-    if (handler) handler(req, res);
+    if (idp.unreachable) req.socket.destroy();
+    else if (handler) handler(req, res);
     else res.writeHead(503).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -42,16 +52,26 @@ export async function startTestIdp(accounts: Record<string, IdpAccount>, host = 
   const store = new Map(Object.entries(accounts));
   const clientId = 'portcullis';
   const clientSecret = 'test-idp-client-secret-0123456789';
-  return {
+  const idp: TestIdp = {
     issuer,
     clientId,
     clientSecret,
     accounts: store,
+    unreachable: false,
+    amr: undefined,
+    authorizationRequests: [],
     serve(redirectUri, more = []) {
       const provider = new Provider(issuer, {
-        clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_basic' }, ...more],
-        claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
-        scopes: ['openid', 'email', 'profile', 'groups'],
+        clients: [
+          { client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'refresh_token'] },
+          ...more,
+        ],
+        // `amr` with `openid`: in the ID token whenever a sign-in recorded one (`amr` below; OpenID Connect Core §2).
+        claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
+        // offline_access (with prompt=consent, OIDC Core §11): refresh tokens, which Portcullis
+        // keeps to re-check accounts; rotated at every use, as many IdPs do.
+        scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+        rotateRefreshToken: true,
         features: { devInteractions: { enabled: true } },
         pkce: { required: () => true },
         async findAccount(_ctx, id) {
@@ -61,10 +81,38 @@ export async function startTestIdp(accounts: Record<string, IdpAccount>, host = 
         },
       });
       provider.on('server_error', (_ctx, err) => console.error('test idp:', err));
-      handler = provider.callback();
+      const engine = provider.callback();
+      handler = (req, res) => {
+        const url = new URL(req.url ?? '/', issuer);
+        if (req.method === 'GET' && url.pathname === '/auth') idp.authorizationRequests.push(url);
+        if (idp.amr && req.method === 'POST' && /^\/interaction\/[^/]+$/.test(url.pathname)) void signInWithAmr(provider, engine, req, res, idp.amr);
+        else engine(req, res);
+      };
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // Kept-alive connections too: a closed IdP must be unreachable at once (an outage).
+        server.closeAllConnections();
+      }),
   };
+  return idp;
+}
+
+/**
+ * The development interactions' login, with `amr` (they record none): the login form's body is
+ * read here; a consent form goes on to the engine, which takes the body already parsed.
+ */
+async function signInWithAmr(provider: Provider, engine: ReturnType<Provider['callback']>, req: IncomingMessage, res: ServerResponse, amr: string[]): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+  if (form.prompt !== 'login') {
+    (req as IncomingMessage & { body?: unknown }).body = form;
+    engine(req, res);
+    return;
+  }
+  await provider.interactionFinished(req, res, { login: { accountId: form.login!, amr } }, { mergeWithLastSubmission: false });
 }
 
 export interface Answer {

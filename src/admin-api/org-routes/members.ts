@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { parseInput } from '../../core/input.ts';
 import { readJson } from '../../http/json-body.ts';
 import { membersOf, removeMember, setRole } from '../../identity/people.ts';
+import { checkOrgManagerMayReset, resetSecondFactors } from '../../identity/mfa-reset.ts';
 import type { OrgEnv } from '../deps.ts';
 import { RoleSchema } from '../org-schemas.ts';
 import { iso, type OrgRouteKit } from './kit.ts';
@@ -31,5 +32,15 @@ export function memberRoutes(api: Hono<OrgEnv>, { deps, ids, actor, audit }: Org
     await audit(c, 'admin.member.removed', { subject: userId, details: revoked });
     deps.log.info({ event: 'admin.member.removed', org: org.id, user: userId, by: c.get('admin').label, ...revoked }, 'member removed');
     return c.json({ removed: userId, revoked });
+  });
+
+  api.post('/orgs/:org/members/:userId/reset-mfa', async (c) => {
+    const org = c.get('org');
+    const userId = c.req.param('userId');
+    await checkOrgManagerMayReset(ids, actor(c), org.id, userId);
+    const reset = await resetSecondFactors(ids, userId);
+    await audit(c, 'admin.member.mfa_reset', { subject: userId, details: { ...reset } });
+    deps.log.info({ event: 'admin.member.mfa_reset', org: org.id, user: userId, by: c.get('admin').label, ...reset }, 'second factors reset');
+    return c.json({ userId, reset });
   });
 }

@@ -1,7 +1,8 @@
-/** `/users`, server-wide, for server administrators' sessions: every account (not the deleted), disable, enable, delete. */
+/** `/users`, server-wide, for server administrators' sessions: every account (not the deleted), disable, enable, delete, reset second factors. */
 import type { Hono } from 'hono';
 import { PortcullisError } from '../../core/errors.ts';
 import { deleteUser, disableUser, enableUser } from '../../identity/people.ts';
+import { resetSecondFactors } from '../../identity/mfa-reset.ts';
 import type { OrgEnv } from '../deps.ts';
 import { serverAdminOnly } from '../route-guards.ts';
 import { iso, type OrgRouteKit } from './kit.ts';
@@ -34,6 +35,15 @@ export function userRoutes(api: Hono<OrgEnv>, { deps, ids, audit }: OrgRouteKit)
     await audit(c, 'admin.user.enabled', { subject: id });
     deps.log.info({ event: 'admin.user.enabled', user: id, by: c.get('admin').label }, 'user enabled');
     return c.json({ id, disabled: false });
+  });
+
+  api.post('/users/:id/reset-mfa', async (c) => {
+    const id = c.req.param('id');
+    if (id === c.get('admin').userId) throw new PortcullisError('forbidden', 'reset your own second factors on your account page', { rule: 'self' });
+    const reset = await resetSecondFactors(ids, id);
+    await audit(c, 'admin.user.mfa_reset', { subject: id, details: { ...reset } });
+    deps.log.info({ event: 'admin.user.mfa_reset', user: id, by: c.get('admin').label, ...reset }, 'second factors reset');
+    return c.json({ id, reset });
   });
 
   api.delete('/users/:id', async (c) => {

@@ -10,7 +10,7 @@ import type { WebDeps } from '../../web/pages.ts';
 import type { SignedIn } from '../../web/session.ts';
 import type { ClientView } from '../../web/approval.ts';
 import { clientView } from '../client-view.ts';
-import { OIDC_SCOPES } from '../protocol.ts';
+import { ACR_MFA, acrFor, OIDC_SCOPES } from '../protocol.ts';
 
 export type DeviceCode = InstanceType<Provider['DeviceCode']>;
 
@@ -73,8 +73,25 @@ export async function describeRequest(deps: DeviceRequestDeps, code: DeviceCode,
  * would be sent back here in a loop. So the password is asked for again first, as the consent
  * flow does.
  */
+/** The step-up the request asks for (its resource's step-up scope is among the scopes), if any. */
+export function deviceStepUp(request: DeviceRequest): { maxAge: number; mfa: boolean } | undefined {
+  const { resource } = request;
+  if (!resource?.stepUpScope || resource.stepUpMaxAge === undefined || !request.resourceScopes.includes(resource.stepUpScope)) return undefined;
+  return { maxAge: resource.stepUpMaxAge, mfa: resource.stepUpMfa === true };
+}
+
 export function needsFreshSignIn(request: DeviceRequest, me: SignedIn, now: number): boolean {
   const { resource } = request;
   if (!resource?.stepUpScope || resource.stepUpMaxAge === undefined || !request.resourceScopes.includes(resource.stepUpScope)) return false;
   return now - me.session.authTime > resource.stepUpMaxAge;
+}
+
+/**
+ * The step-up scope asked for needs a second factor (`stepUpMfa`) and this session's sign-in has
+ * none: the token endpoint would leave the scope out, so the second factor is asked for first.
+ */
+export function needsSecondFactor(request: DeviceRequest, me: SignedIn): boolean {
+  const { resource } = request;
+  if (!resource?.stepUpScope || !resource.stepUpMfa || !request.resourceScopes.includes(resource.stepUpScope)) return false;
+  return acrFor(me.session.amr) !== ACR_MFA;
 }

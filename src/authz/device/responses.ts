@@ -9,6 +9,7 @@ import { deviceChoices } from './decision.ts';
 import type { DeviceRequest } from './requests.ts';
 import { continueUrl, ticketFor } from './tickets.ts';
 import { ssoFormOptions } from '../../web/sso-routes.ts';
+import { passkeySignInButton } from '../../web/passkey-button.ts';
 import { codeEntryPage, codeNoLongerValidPage, confirmPage, formExpiredPage, resultPage, signInPage, type CodeForm } from './views.ts';
 
 export class DevicePages {
@@ -42,7 +43,8 @@ export class DevicePages {
   signIn(userCode: string, options: { error?: string; email?: string; status?: 200 | 401 | 429; again?: boolean } = {}) {
     const { status, ...view } = options;
     const sso = view.again ? undefined : ssoFormOptions(this.#deps, continueUrl(this.#deps, this.#c, userCode));
-    return this.#c.html(signInPage({ base: this.#deps.base, form: this.#form('device-login', userCode), sso, ...view }), status ?? 200);
+    const passkey = passkeySignInButton(this.#deps, this.#c, { next: continueUrl(this.#deps, this.#c, userCode) });
+    return this.#c.html(signInPage({ base: this.#deps.base, form: this.#form('device-login', userCode), sso, passkey, ...view }), status ?? 200);
   }
 
   async confirm(request: DeviceRequest, me: SignedIn, error?: string) {

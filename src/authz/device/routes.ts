@@ -16,10 +16,11 @@ import { clientIp, csrfValid, field, signedIn, type WebContext, type WebDeps, ty
 import { passwordSignedIn } from '../../web/second-factor.ts';
 import type { SignedIn } from '../../web/session.ts';
 import { orgChoices } from '../grant-org.ts';
+import { reauthenticateAtIdp } from '../interaction/step-up-sign-in.ts';
 import { approveDevice, denyDevice, pickOrg } from './decision.ts';
 import { takeDecision } from './decision-slot.ts';
 import { DeviceGuessLimits } from './guesses.ts';
-import { describeRequest, findCode, needsFreshSignIn, pendingCode, type DeviceRequest, type DeviceRequestDeps } from './requests.ts';
+import { describeRequest, deviceStepUp, findCode, needsFreshSignIn, needsSecondFactor, pendingCode, type DeviceRequest, type DeviceRequestDeps } from './requests.ts';
 import { DevicePages } from './responses.ts';
 import { continueUrl, ticketed } from './tickets.ts';
 import { normalizeUserCode } from './user-codes.ts';
@@ -90,7 +91,16 @@ async function continueWithCode(deps: DeviceFlowDeps, c: WebContext) {
   if (!me) return pages.signIn(userCode);
   const request = await describeRequest(deps, code, userCode);
   if (!request) return pages.noLongerValid('expired');
+  // Signed in through SSO: the step-up's fresh sign-in is their IdP's (there may be no password here).
+  const stepUp = deviceStepUp(request);
+  const atIdp = stepUp && (await reauthenticateAtIdp(deps, c, me, stepUp, continueUrl(deps, c, userCode)));
+  if (atIdp) return atIdp;
   if (needsFreshSignIn(request, me, deps.now())) return pages.signIn(userCode, { again: true, email: me.user.email });
+  if (needsSecondFactor(request, me)) {
+    // Recent enough, but a step-up with `mfa`: the second factor (or enrolment), not the password again.
+    const asked = await passwordSignedIn(deps, c, me.user, { next: continueUrl(deps, c, userCode), secondFactor: true, ssoConnection: me.session.ssoConnection, proven: me.session.amr });
+    if (asked instanceof Response) return asked;
+  }
   return pages.confirm(request, me);
 }
 
@@ -145,7 +155,7 @@ async function confirm(deps: DeviceFlowDeps, c: WebContext) {
 async function decide(deps: DeviceFlowDeps, c: WebContext, pages: DevicePages, form: Form, request: DeviceRequest, me: SignedIn) {
   const { decision } = form;
   if (decision !== 'approve' && decision !== 'deny') return pages.confirm(request, me, 'Choose Approve or Deny.');
-  if (decision === 'approve' && needsFreshSignIn(request, me, deps.now())) return c.redirect(continueUrl(deps, c, request.userCode), 303);
+  if (decision === 'approve' && (needsFreshSignIn(request, me, deps.now()) || needsSecondFactor(request, me))) return c.redirect(continueUrl(deps, c, request.userCode), 303);
   const choices = await orgChoices(deps.store, me.user.id, request.client.id);
   const org = pickOrg(choices.offered, form.org);
   if (decision === 'approve' && !org) return pages.confirm(request, me, 'Choose one of the organizations offered.');

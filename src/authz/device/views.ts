@@ -61,7 +61,7 @@ export function codeNoLongerValidPage(base: string, why: 'expired' | 'used'): st
 }
 
 /** Sign in (or, `again`, confirm a sign-in that is too old for a step-up scope) to connect the device. */
-export function signInPage(view: { base: string; form: CodeForm; error?: string; email?: string; again?: boolean; sso?: SignInForm['sso'] }): string {
+export function signInPage(view: { base: string; form: CodeForm; error?: string; email?: string; again?: boolean; sso?: SignInForm['sso']; passkey?: SignInForm['passkey'] }): string {
   const { base, form } = view;
   const shownCode = formatUserCode(form.userCode);
   const title = view.again ? 'Confirm it is you' : 'Sign in';
@@ -72,7 +72,7 @@ export function signInPage(view: { base: string; form: CodeForm; error?: string;
 ${view.again
   ? html`<p>The device showing <strong class="user-code">${shownCode}</strong> asks for actions that need a recent sign-in. Enter your password again to continue.</p>`
   : html`<p>to connect the device showing <strong class="user-code">${shownCode}</strong></p>`}
-${signInForm({ id: 'device-login', action: `${base}/device/login`, hidden: hiddenFields(form), email: view.email, error: view.error, sso: view.sso })}`,
+${signInForm({ id: 'device-login', action: `${base}/device/login`, hidden: hiddenFields(form), email: view.email, error: view.error, sso: view.sso, passkey: view.passkey })}`,
   });
 }
 

@@ -3,7 +3,7 @@
  * is and, with the `openid` scope, the organization the grant acts for and the workspaces the user
  * can read there.
  */
-import type { Configuration } from 'oidc-provider';
+import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Store } from '../../store/store.ts';
 import { userActive } from '../../identity/token-permissions.ts';
 import { levelOn, reaches, treeOf } from '../../identity/permissions.ts';
@@ -26,12 +26,22 @@ async function orgClaims(store: Store, bound: BoundGrant): Promise<Record<string
   return { org_id: org.id, org_slug: org.slug, org_name: org.name, org_role: access.role, workspaces };
 }
 
+/**
+ * A refresh is where a leaver's access ends (issue 13 §6): the company's IdP is asked whether
+ * the account still is, and its "no" is `invalid_grant` — the client's own credential is at an end.
+ */
+async function refuseLeaver(ctx: KoaContextWithOIDC | undefined, userId: string, recheck: ((userId: string) => Promise<'ok' | 'refused'>) | undefined): Promise<void> {
+  if (!recheck || ctx?.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'refresh_token') return;
+  if ((await recheck(userId)) === 'refused') throw new errors.InvalidGrant('the identity provider no longer signs this account in');
+}
+
 /** An active user, with the grant's organization bound (bound-grant.ts); none when the grant's org refuses. */
-export function findAccount(store: Store, now: () => number): NonNullable<Configuration['findAccount']> {
+export function findAccount(store: Store, now: () => number, recheck?: (userId: string) => Promise<'ok' | 'refused'>): NonNullable<Configuration['findAccount']> {
   const bindGrantOrg = grantOrgBinder(store, now);
   return async (ctx, sub, token) => {
     const user = await store.users.findById(sub);
     if (!user || !userActive(user)) return undefined;
+    await refuseLeaver(ctx, user.id, recheck);
     const bound = await bindGrantOrg(ctx, sub, token);
     if (bound === null) return undefined;
     return {

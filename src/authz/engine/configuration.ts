@@ -18,7 +18,8 @@ import { extraTokenClaims, REFRESH_TOKEN_ISSUANCE, resourceIndicators, tokensDat
 import { lifetimes } from './lifetimes.ts';
 import { clientMetadataRules, dynamicRegistration, metadataDocuments } from './registration.ts';
 import { loadExistingGrant } from './remembered-grants.ts';
-import { OIDC_SCOPES, ROUTES } from '../protocol.ts';
+import { ACR_MFA, ACR_PASSWORD, OIDC_SCOPES, ROUTES } from '../protocol.ts';
+import { OAUTH_ACR_PARAMS } from '../oauth-acr-params.ts';
 
 export function engineConfiguration(deps: AuthzDeps): Configuration {
   const { config, store, resources, now } = deps;
@@ -30,6 +31,11 @@ export function engineConfiguration(deps: AuthzDeps): Configuration {
     routes: ROUTES,
     scopes: OIDC_SCOPES,
     claims: CLAIMS,
+    // The ACRs our sign-ins end in (authz/protocol.ts acrFor): advertised as acr_values_supported,
+    // so an RFC 9470 client can ask for ACR_MFA with `acr_values` (authz/step-up.ts mfaLoginCheck).
+    acrValues: [ACR_PASSWORD, ACR_MFA],
+    // …also from a client without `openid` (RFC 9470 §4), under names of our own (authz/oauth-acr-params.ts).
+    extraParams: OAUTH_ACR_PARAMS,
     responseTypes: ['code'],
     pkce: { required: () => true },
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
@@ -54,7 +60,7 @@ export function engineConfiguration(deps: AuthzDeps): Configuration {
     loadExistingGrant: loadExistingGrant(deps),
     extraTokenClaims,
     formats: tokensDatedBy(now),
-    findAccount: findAccount(store, now),
+    findAccount: findAccount(store, now, deps.upstreamRecheck),
     interactions: {
       // The default prompts, plus a fresh sign-in when a step-up scope is asked for (authz/step-up.ts).
       policy: stepUpInteractionPolicy(resources, now),

@@ -26,4 +26,9 @@ export interface AuthzDeps {
   audit?: AuditLog;
   /** Rates on the token endpoint and on dynamic registration (endpoint-limits.ts); none when absent. */
   endpointLimits?: EndpointLimits;
+  /**
+   * At every refresh: ask the user's identity providers whether the account still is
+   * (identity/sso-recheck.ts); 'refused' ends the refresh in `invalid_grant`. None: not asked.
+   */
+  upstreamRecheck?: (userId: string) => Promise<'ok' | 'refused'>;
 }

@@ -21,6 +21,12 @@ export function signInTime(ctx: KoaContextWithOIDC): number | undefined {
   return ((entities.AuthorizationCode ?? entities.DeviceCode) as { authTime?: number } | undefined)?.authTime;
 }
 
+/** How that sign-in was made: the code's (or device code's) `acr` (a step-up with `mfa` needs ACR_MFA). */
+export function signInAcr(ctx: KoaContextWithOIDC): string | undefined {
+  const { entities } = ctx.oidc;
+  return ((entities.AuthorizationCode ?? entities.DeviceCode) as { acr?: string } | undefined)?.acr;
+}
+
 /** Scopes an administrator allowed a service account (`portcullis_scopes` in its stored metadata). */
 function serviceAccountScopes(metadata: Record<string, unknown>, fallback: string[]): Set<string> {
   const listed = metadata.portcullis_scopes;
@@ -50,6 +56,7 @@ export function resourceIndicators(deps: Pick<AuthzDeps, 'config' | 'store' | 'r
         scopes = tokenEndpointScopes(resource, scopes, {
           grantType: ctx.oidc.params?.grant_type as string | undefined,
           authTime: signInTime(ctx),
+          acr: signInAcr(ctx),
           now: deps.now(),
         });
       }

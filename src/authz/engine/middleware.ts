@@ -13,6 +13,7 @@ import { clientLookupsPerRequest } from './client-model.ts';
 import { endpointLimits } from './endpoint-limits.ts';
 import type { AuthzDeps } from './deps.ts';
 import { OIDC_SCOPES, ROUTES } from '../protocol.ts';
+import { oauthAcrParams } from '../oauth-acr-params.ts';
 
 type Next = () => Promise<void>;
 
@@ -25,6 +26,8 @@ export function installMiddleware(provider: Provider, deps: AuthzDeps): void {
   // RFC 8628: the polling interval, slow_down and expired_token (authz/device/polling.ts).
   provider.use(devicePolling({ store: deps.store, pepper: deps.secrets.pepper, now: deps.now, nowMs: deps.nowMs }));
   provider.use(defaultScopes(deps.resources, deps.defaultResource, deps.config.publicUrl));
+  // RFC 9470 §4 acr_values / max_age from a plain OAuth client (authz/oauth-acr-params.ts).
+  provider.use(oauthAcrParams(deps.config.publicUrl));
   provider.use(completeAnswers(deps.resources));
 }
 

@@ -11,7 +11,8 @@ import { isStepUpPrompt } from '../step-up.ts';
 import { allowedFor, consentRequests, type ConsentOrg } from './consent.ts';
 import { renderConsent, renderNoOrg } from './consent-page.ts';
 import { allowReturnToClient, returnTarget, type Interaction } from './details.ts';
-import { ssoFormOptions } from '../../web/sso-routes.ts';
+import { ssoConfigured, ssoFormOptions } from '../../web/sso-routes.ts';
+import { passkeySignInButton } from '../../web/passkey-button.ts';
 
 export function expired(deps: Pick<WebDeps, 'base'>, c: WebContext) {
   return c.html(
@@ -27,6 +28,8 @@ export function expired(deps: Pick<WebDeps, 'base'>, c: WebContext) {
 export function formExpired(deps: Pick<WebDeps, 'base'>, c: WebContext) {
   return c.html(page({ title: 'Form expired', base: deps.base, body: html`<h1>This form has expired</h1><p>Go back, reload the page and try again.</p>` }), 403);
 }
+
+const stepUpSso = (deps: WebDeps) => (ssoConfigured(deps) ? { buttons: '' as const, emailFirst: true } : undefined);
 
 export function loginForm(deps: WebDeps, c: WebContext, details: Interaction, clientName: string, error?: string, email = '') {
   const uid = details.uid;
@@ -45,7 +48,11 @@ ${signInForm({
   email,
   error,
   more: html`<button type="submit" form="abort">Cancel</button>`,
-  sso: stepUp ? undefined : ssoFormOptions(deps, `${deps.base}/interaction/${uid}`),
+  // A step-up keeps e-mail first (an SSO user's IdP is asked for a fresh sign-in: routes.ts
+  // idpStepUp) but shows no "Continue with" buttons, which would not ask for one.
+  sso: stepUp ? stepUpSso(deps) : ssoFormOptions(deps, `${deps.base}/interaction/${uid}`),
+  // A passkey continues like a password after its second factor: to the resume route, once.
+  passkey: passkeySignInButton(deps, c, { next: `${deps.base}/interaction/${uid}/login/resume`, resume: `interaction:${uid}` }),
 })}
 <form id="abort" method="post" action="${deps.base}/interaction/${uid}/abort">
 <input type="hidden" name="csrf" value="${csrfToken(deps, c, `abort:${uid}`)}">

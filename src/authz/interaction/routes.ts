@@ -8,13 +8,14 @@
 import { Hono } from 'hono';
 import { checkPassword } from '../../identity/password-login.ts';
 import { homeRealm, ssoRequiredPage, ssoStartPath } from '../../web/sso-routes.ts';
-import { passwordSignedIn, takeResumed } from '../../web/second-factor.ts';
+import { passwordSignedIn, takeResumed, type Continuation } from '../../web/second-factor.ts';
 import { clientIp, csrfValid, field, signedIn, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import type { ClientView } from '../../web/approval.ts';
 import { clientView } from '../client-view.ts';
 import { acrFor } from '../protocol.ts';
 import { orgChoices } from '../grant-org.ts';
-import { isStepUpPrompt, sessionAnswersLogin } from '../step-up.ts';
+import { isStepUpPrompt, promptNeedsMfa, sessionAnswersLogin } from '../step-up.ts';
+import { idpSignInDue, idpStepUp, secondFactorOnly } from './step-up-sign-in.ts';
 import { consentOrg, grantConsent, previousOrg } from './consent.ts';
 import { allowReturnToClient, finish, loadInteraction, returnTarget, type Interaction } from './details.ts';
 import { expired, formExpired, loginForm, showConsent, showNoOrg } from './pages.ts';
@@ -47,14 +48,31 @@ async function showInteraction(deps: WebDeps, c: WebContext) {
 
 async function answerLogin(deps: WebDeps, c: WebContext, details: Interaction, client: ClientView) {
   // Already signed in to Portcullis and nothing demands a fresh sign-in (a step-up needs one
-  // within its max age, authz/step-up.ts): reuse that session.
+  // within its max age, and maybe a second factor, authz/step-up.ts): reuse that session.
   const me = await signedIn(deps, c);
-  if (me && sessionAnswersLogin(details.prompt, me.session.authTime, deps.now())) {
+  // An SSO user's step-up: their IdP signs them in again (step-up-sign-in.ts).
+  const atIdp = me ? await idpSignInDue(deps, c, details, me) : undefined;
+  if (atIdp) return atIdp;
+  if (me && sessionAnswersLogin(details.prompt, me.session, deps.now())) {
     return finish(deps, c, loginResult(me.user.id, me.session.amr, me.session.authTime));
   }
+  // Recent enough, and only a second factor missing: that alone, not the password again.
+  const second = me ? await secondFactorOnly(deps, c, details, me, signInContinuation(deps, details)) : undefined;
+  if (second) return second;
   // A step-up knows who is signing in: the e-mail is filled in, the password is asked for.
   const known = isStepUpPrompt(details.prompt) ? (me?.user.email ?? '') : '';
   return c.html(loginForm(deps, c, details, client.name, undefined, known));
+}
+
+/** Where a sign-in for this interaction continues after a second factor (web/second-factor.ts). */
+function signInContinuation(deps: WebDeps, details: Interaction): Continuation {
+  return {
+    next: `${deps.base}/interaction/${details.uid}/login/resume`,
+    resume: `interaction:${details.uid}`,
+    formTarget: returnTarget(String(details.params.redirect_uri ?? ''))?.csp,
+    // A step-up with `mfa`, or a client's acr_values: the second factor even if no organization requires one.
+    ...(promptNeedsMfa(details.prompt) ? { secondFactor: true } : {}),
+  };
 }
 
 async function askConsent(deps: WebDeps, c: WebContext, details: Interaction, client: ClientView) {
@@ -79,7 +97,7 @@ async function signIn(deps: WebDeps, c: WebContext) {
   const here = `${deps.base}/interaction/${details.uid}`;
   // E-mail first: an address whose domain a connection owns goes to that IdP (home-realm discovery).
   const realm = homeRealm(deps, field(form, 'email'), field(form, 'password'));
-  if (realm) return c.redirect(ssoStartPath(deps, realm, here, field(form, 'email')), 303);
+  if (realm) return c.redirect(ssoStartPath(deps, realm, here, field(form, 'email'), idpStepUp(details.prompt)), 303);
   const check = await checkPassword(deps, field(form, 'email'), field(form, 'password'), ip);
   if (check.kind === 'locked') {
     c.header('retry-after', String(check.retryAfter));
@@ -88,9 +106,8 @@ async function signIn(deps: WebDeps, c: WebContext) {
   if (check.kind === 'wrong') return c.html(loginForm(deps, c, details, clientName, 'Wrong e-mail or password.', field(form, 'email')), 401);
   if (check.kind === 'sso_required') return ssoRequiredPage(c, deps, check.connection, here);
   const user = check.user;
-  // A second factor first when the person has one (web/second-factor.ts); it comes back to `resume`.
-  const formTarget = returnTarget(String(details.params.redirect_uri ?? ''))?.csp;
-  const record = await passwordSignedIn(deps, c, user, { next: `${deps.base}/interaction/${details.uid}/login/resume`, resume: `interaction:${details.uid}`, formTarget });
+  // A second factor first when the person has one, or the prompt needs one (web/second-factor.ts); it comes back to `resume`.
+  const record = await passwordSignedIn(deps, c, user, signInContinuation(deps, details));
   if (record instanceof Response) return record;
   return finish(deps, c, loginResult(user.id, record.amr, record.authTime));
 }

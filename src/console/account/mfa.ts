@@ -14,6 +14,7 @@ import type { SignedIn } from '../../web/session.ts';
 import { codeForm, enrolmentBody, recoveryCodesBody } from '../mfa-views.ts';
 import { otpLimitKey } from '../second-factor-page.ts';
 import { audit } from './audit.ts';
+import { passkeySection } from './passkeys.ts';
 import { csrfField, notice, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
 
 type Problem = { code: string; text: string };
@@ -81,7 +82,8 @@ async function overview(deps: WebDeps, c: WebContext, me: SignedIn, error?: Prob
   if (!(await hasTotp(deps, me.user.id))) {
     return show(deps, c, me, html`${notice(c, { disabled: 'Two-step sign-in is off.' })}
 <p data-testid="mfa-status" data-code="off">Off. With it on, signing in asks for a code from an authenticator app after your password.</p>
-<form method="post" action="${base}/account/mfa/setup">${csrfField(deps, c, 'account:mfa-setup')}<div class="actions"><button class="primary" type="submit" data-testid="mfa-setup">Set up</button></div></form>`, status);
+<form method="post" action="${base}/account/mfa/setup">${csrfField(deps, c, 'account:mfa-setup')}<div class="actions"><button class="primary" type="submit" data-testid="mfa-setup">Set up</button></div></form>
+${await passkeySection(deps, c, me)}`, status);
   }
   const left = await deps.store.mfa.unusedRecoveryCodes(me.user.id);
   const proof = (action: string, purpose: string, submit: string) =>
@@ -92,7 +94,8 @@ ${error ? html`<p class="error" role="alert" data-testid="problem" data-code="${
 <h2>New recovery codes</h2>
 ${proof('recovery-codes', 'account:mfa-codes', 'Make new recovery codes')}
 <h2>Turn off</h2>
-${proof('disable', 'account:mfa-disable', 'Turn off two-step sign-in')}`, status);
+${proof('disable', 'account:mfa-disable', 'Turn off two-step sign-in')}
+${await passkeySection(deps, c, me)}`, status);
 }
 
 /** A current code, a recovery code or the password, within the limiter: undefined when proven, else the page. */

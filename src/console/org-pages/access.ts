@@ -36,7 +36,7 @@ export async function orgAccess(deps: WebDeps, c: WebContext): Promise<OrgAccess
   return { me, org, role: member.role, actor: { userId: me.user.id, role: member.role } };
 }
 
-export type OrgSection = 'members' | 'invitations' | 'resources' | 'keys' | 'apps' | 'audit';
+export type OrgSection = 'members' | 'invitations' | 'resources' | 'keys' | 'apps' | 'audit' | 'sso' | 'settings';
 
 const SECTIONS: { id: OrgSection; label: string }[] = [
   { id: 'members', label: 'Members' },
@@ -45,6 +45,8 @@ const SECTIONS: { id: OrgSection; label: string }[] = [
   { id: 'keys', label: 'API keys' },
   { id: 'apps', label: 'Connected apps' },
   { id: 'audit', label: 'Audit trail' },
+  { id: 'sso', label: 'Single sign-on' },
+  { id: 'settings', label: 'Settings' },
 ];
 
 export function orgPath(deps: WebDeps, org: Org, section: OrgSection, rest = ''): string {

@@ -1,6 +1,7 @@
 /**
  * An organization's admin pages, for its owners and admins (`/orgs/<slug>/…`): members,
- * invitations, workspaces and projects, API keys, connected apps, the audit trail. Members get 403, anyone else
+ * invitations, workspaces and projects, API keys, connected apps, the audit trail, single sign-on
+ * (owners), settings (require MFA, the SCIM token). Members get 403, anyone else
  * 404 (org-pages/access.ts). Every change goes through the identity services the admin API uses.
  */
 import { Hono } from 'hono';
@@ -11,6 +12,8 @@ import { invitationRoutes } from './invitations.ts';
 import { keysAndAppsRoutes } from './keys-apps.ts';
 import { memberRoutes } from './members.ts';
 import { resourceRoutes } from './resources.ts';
+import { settingsRoutes } from './settings.ts';
+import { ssoRoutes } from './sso.ts';
 
 export function orgPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -20,5 +23,7 @@ export function orgPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> {
   resourceRoutes(app, deps);
   keysAndAppsRoutes(app, deps);
   auditRoutes(app, deps);
+  ssoRoutes(app, deps);
+  settingsRoutes(app, deps);
   return app;
 }

@@ -1,12 +1,14 @@
 /**
  * `/orgs/<slug>/members`: who belongs to the organization, with their role; change a role,
  * remove a member (their grants and keys in the org are revoked at once — identity/people.ts),
- * and make a one-time password reset link for a member, shown to the admin once.
+ * make a one-time password reset link for a member, shown to the admin once, and reset a member's
+ * second factors when they lost their authenticator (identity/mfa-reset.ts: their sessions end).
  */
 import type { Hono } from 'hono';
 import { identityDeps } from '../../identity/context.ts';
 import { issuePasswordReset, mayIssueResetFor, passwordResetDeps } from '../../identity/password-reset.ts';
 import { membersOf, ORG_ROLES, removeMember, setRole } from '../../identity/people.ts';
+import { checkOrgManagerMayReset, resetSecondFactors } from '../../identity/mfa-reset.ts';
 import { PortcullisError } from '../../core/errors.ts';
 import { audit } from '../account/audit.ts';
 import { csrfField, errorPage, notFound, notice, when } from '../account/layout.ts';
@@ -27,6 +29,7 @@ function memberRow(deps: WebDeps, c: WebContext, access: OrgAccess, { member: m,
 <button type="submit" data-testid="set-role">Change</button></form></td>
 <td>${when(m.createdAt)}</td>
 <td><form method="post" action="${action('reset-link')}" class="inline">${csrfField(deps, c, 'org:reset-link')}<input type="hidden" name="user" value="${m.userId}"><button type="submit" data-testid="reset-link">Password reset link</button></form>
+<form method="post" action="${action('reset-mfa')}" class="inline">${csrfField(deps, c, 'org:reset-mfa')}<input type="hidden" name="user" value="${m.userId}"><button type="submit" data-testid="reset-mfa" title="Removes their authenticator, recovery codes and passkeys, and signs them out everywhere">Reset two-step sign-in</button></form>
 <form method="post" action="${action('remove')}" class="inline">${csrfField(deps, c, 'org:remove')}<input type="hidden" name="user" value="${m.userId}"><button class="danger" type="submit" data-testid="remove-member">Remove</button></form></td>
 </tr>`;
 }
@@ -45,7 +48,7 @@ export function memberRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
 
   async function membersPage(c: WebContext, access: OrgAccess, extra?: Html): Promise<string> {
     const members = await membersOf(ids, access.org.id);
-    return orgPage(deps, c, access, 'members', html`${notice(c, { role_changed: 'The role was changed. It applies to their apps at the next token refresh.', removed: 'The member was removed. Their apps and keys in this organization stopped working.' })}
+    return orgPage(deps, c, access, 'members', html`${notice(c, { role_changed: 'The role was changed. It applies to their apps at the next token refresh.', removed: 'The member was removed. Their apps and keys in this organization stopped working.', mfa_reset: 'Their two-step sign-in was reset and they were signed out everywhere. They set it up again at their next sign-in if an organization of theirs requires it.' })}
 ${extra ?? ''}
 <table data-testid="members">
 <thead><tr><th>Person</th><th>Role</th><th>Member since</th><th></th></tr></thead>
@@ -72,6 +75,13 @@ ${members.map((row) => memberRow(deps, c, access, row))}
   orgAction(app, deps, { path: '/orgs/:org/members/remove', purpose: 'org:remove', section: 'members', done: 'removed' }, async (form, { org, actor }) => {
     const revoked = await removeMember(ids, actor, org.id, field(form, 'user'));
     return { kind: 'admin.member.removed', subject: field(form, 'user'), details: revoked };
+  });
+
+  orgAction(app, deps, { path: '/orgs/:org/members/reset-mfa', purpose: 'org:reset-mfa', section: 'members', done: 'mfa_reset' }, async (form, { org, actor }) => {
+    const userId = field(form, 'user');
+    await checkOrgManagerMayReset(ids, actor, org.id, userId);
+    const reset = await resetSecondFactors(ids, userId);
+    return { kind: 'admin.member.mfa_reset', subject: userId, details: { ...reset } };
   });
 
   app.post('/orgs/:org/members/reset-link', async (c) => {

@@ -40,6 +40,7 @@ function policyCaller({ caller, token }: AuthenticatedRequest): Caller {
     clientId: caller.clientId,
     scopes: token.scopes,
     authTime: caller.authTime,
+    acr: caller.acr,
     ip: caller.ip,
     orgId: caller.orgId,
     levels: caller.levels,
@@ -82,19 +83,21 @@ function missingScope(ctx: AuthenticatedRequest, deps: StepDeps, denial: Denial)
 function stepUp(ctx: AuthenticatedRequest, deps: StepDeps, denial: Denial): StepResult {
   const err = denialError(denial, 'a more recent sign-in is required');
   const maxAge = denial.detail.max_age;
+  // A second factor asked for (policy/rules/step-up.ts `mfa`): RFC 9470 §3 `acr_values`.
+  const acrValues = denial.detail.acr_values;
   if (ctx.token.scopes.has(denial.detail.scope!)) {
     // The token holds the step-up scope but its sign-in is older than the tool's max age:
     // 401 insufficient_user_authentication, as RFC 9470 §3 says. Both SDKs answer a 401 by
     // refreshing, and a refresh never carries the step-up scope (authz/step-up.ts), so their
     // retry meets the 403 below and re-authorizes. (A 403 here made the v2 SDK refresh, retry
     // once with the same answer and give up: found by test/gateway/step-up-sdk.test.ts.)
-    return challenge(ctx, deps, err, { tokenPresented: true, scope: [...ctx.token.scopes].join(' '), maxAge });
+    return challenge(ctx, deps, err, { tokenPresented: true, scope: [...ctx.token.scopes].join(' '), maxAge, acrValues });
   }
   // Both SDKs answer 403 insufficient_scope by re-authorizing with the union of scopes; the
   // step-up scope is granted only after a fresh sign-in (authz/step-up.ts). RFC 9470's
   // challenge follows for clients that understand it.
   const { denial: words, scope } = insufficientScope([denial.detail.scope!], ctx.token.scopes);
-  const also = userAuthenticationChallenge(err.message, maxAge);
+  const also = userAuthenticationChallenge(err.message, maxAge, { acr_values: acrValues });
   return challenge(ctx, deps, PortcullisError.from(words), { tokenPresented: true, scope, also, recordAs: err });
 }
 

@@ -18,6 +18,15 @@ export function oneTimeStore(db: SqlDriver): OneTimeStore {
       );
       return row?.value;
     },
+    async putIfAbsent(kind, key, value, expiresAt, now) {
+      // The conditional upsert takes over only an expired entry; a live one makes it a no-op (0 rows).
+      const result = await db.run(
+        `INSERT INTO one_time (kind, key, value, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at WHERE one_time.expires_at <= $5`,
+        [kind, key, value, expiresAt, now],
+      );
+      return result.changes === 1;
+    },
     async deleteExpired(now) {
       return (await db.run('DELETE FROM one_time WHERE expires_at <= $1', [now])).changes;
     },

@@ -3,9 +3,17 @@ import type { SsoLink, SsoLinkStore } from '../sso-links.ts';
 import type { SqlDriver } from './driver.ts';
 
 const COLUMNS =
-  'issuer, subject, connection_id AS "connectionId", user_id AS "userId", created_at AS "createdAt", last_login_at AS "lastLoginAt"';
+  'issuer, subject, connection_id AS "connectionId", user_id AS "userId", created_at AS "createdAt", last_login_at AS "lastLoginAt", credential_sealed AS "credentialSealed", checked_at AS "checkedAt"';
 const toLink = (row: SsoLink | undefined): SsoLink | undefined =>
-  row ? { ...row, createdAt: Number(row.createdAt), lastLoginAt: Number(row.lastLoginAt) } : undefined;
+  row
+    ? {
+        ...row,
+        createdAt: Number(row.createdAt),
+        lastLoginAt: Number(row.lastLoginAt),
+        credentialSealed: row.credentialSealed ?? null,
+        checkedAt: row.checkedAt === null || row.checkedAt === undefined ? null : Number(row.checkedAt),
+      }
+    : undefined;
 
 export function ssoLinkStore(db: SqlDriver): SsoLinkStore {
   return {
@@ -23,5 +31,16 @@ export function ssoLinkStore(db: SqlDriver): SsoLinkStore {
     },
     forUser: async (userId) =>
       (await db.all<SsoLink>(`SELECT ${COLUMNS} FROM sso_links WHERE user_id = $1 ORDER BY created_at`, [userId])).map((r) => toLink(r)!),
+    async setCredential(issuer, subject, sealed) {
+      await db.run('UPDATE sso_links SET credential_sealed = $3 WHERE issuer = $1 AND subject = $2', [issuer, subject, sealed]);
+    },
+    async claimCheck(issuer, subject, at, intervalSeconds) {
+      // One conditional update: of two instances racing, only one sees a row change.
+      const result = await db.run(
+        'UPDATE sso_links SET checked_at = $3 WHERE issuer = $1 AND subject = $2 AND (checked_at IS NULL OR checked_at <= $4)',
+        [issuer, subject, at, at - intervalSeconds],
+      );
+      return result.changes === 1;
+    },
   };
 }

@@ -18,6 +18,8 @@ import { mfaStore } from './mfa.ts';
 import { oidcStore } from './oidc.ts';
 import { oneTimeStore } from './one-time.ts';
 import { orgStore } from './orgs.ts';
+import { passkeyStore } from './passkeys.ts';
+import { orgConnectionStore } from './org-connections.ts';
 import { revocationStore } from './revocations.ts';
 import { scimStore } from './scim.ts';
 import { selfTestStore } from './self-tests.ts';
@@ -47,6 +49,7 @@ export function createSqlStore(db: SqlDriver): Store {
     grantContexts: grantContextStore(db),
     audit: auditStore(db),
     mfa: mfaStore(db),
+    passkeys: passkeyStore(db),
     oneTime: oneTimeStore(db),
     ssoLinks: ssoLinkStore(db),
     sessions: sessionStore(db),
@@ -56,5 +59,6 @@ export function createSqlStore(db: SqlDriver): Store {
     selfTests: selfTestStore(db),
     bindings: bindingStore(db),
     scim: scimStore(db),
+    orgConnections: orgConnectionStore(db),
   };
 }

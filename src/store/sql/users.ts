@@ -49,6 +49,23 @@ export function userStore(db: SqlDriver): UserStore {
     async setName(id, name) {
       return (await db.run('UPDATE users SET name = $2 WHERE id = $1 AND deleted_at IS NULL', [id, name])).changes === 1;
     },
+    async setEmail(id, email) {
+      const normalized = normalizeEmail(email);
+      const takenByAnother = async () => !!(await db.get('SELECT 1 AS found FROM users WHERE email_normalized = $1 AND id <> $2', [normalized, id]));
+      try {
+        // One statement: the address changes only if no other account holds it.
+        const { changes } = await db.run(
+          'UPDATE users SET email = $2, email_normalized = $3 WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM users AS o WHERE o.email_normalized = $3 AND o.id <> $1)',
+          [id, email.trim(), normalized],
+        );
+        if (changes === 1) return 'ok';
+      } catch (err) {
+        // A concurrent change took it between the check and the write: the unique index refused.
+        if (!(await takenByAnother())) throw err;
+        return 'taken';
+      }
+      return (await takenByAnother()) ? 'taken' : 'not_found';
+    },
     async setDisabled(id, at) {
       return (await db.run('UPDATE users SET disabled_at = $2 WHERE id = $1 AND deleted_at IS NULL', [id, at])).changes === 1;
     },
