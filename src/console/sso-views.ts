@@ -1,8 +1,8 @@
 /**
  * What an organization's "Single sign-on" page shows (org-pages/sso.ts): its claimed domains with
- * the DNS TXT record each needs and a "Verify" button, its connections, and the forms that add an
- * OpenID Connect or a GitHub connection — a refused form comes back with what was typed (never
- * the secret) and each problem beside its field.
+ * the DNS TXT record each needs and a "Verify" button, its connections (a SAML one with the values
+ * to give the IdP), and the forms that add an OpenID Connect, a GitHub or a SAML connection — a
+ * refused form comes back with what was typed (never the secret) and each problem beside its field.
  */
 import type { FieldError } from '../core/errors.ts';
 import { html, type Html } from '../web/html.ts';
@@ -27,7 +27,7 @@ export interface ConnectionRow {
 
 /** A form the page re-shows after a refusal: what was typed, and the problems by field path. */
 export interface FormState {
-  kind: 'oidc' | 'github';
+  kind: 'oidc' | 'github' | 'saml';
   values: Record<string, string>;
   errors: FieldError[];
 }
@@ -60,9 +60,21 @@ ${domains.length ? html`<table data-testid="domains"><thead><tr><th>Domain</th><
 <div class="actions"><button class="primary" type="submit">Add domain</button></div></form>`;
 }
 
-export function connectionSection(forms: SsoPageForms, connections: ConnectionRow[]): Html {
+/**
+ * What the IdP's administrator enters for a SAML connection (SAML Metadata §2.4.4): this server's
+ * entity ID and AssertionConsumerService for it — or the SP metadata URL, which holds both.
+ */
+export function samlSpValues(ssoBase: string, id: string): Html {
+  const entityId = `${ssoBase}/${id}/saml`;
+  return html`<dl class="sp-values" data-testid="sp-values" data-connection="${id}"><dt>SP entity ID</dt><dd><code data-testid="sp-entity-id">${entityId}</code></dd>
+<dt>ACS URL (HTTP-POST)</dt><dd><code data-testid="sp-acs-url">${entityId}/acs</code></dd>
+<dt>SP metadata URL</dt><dd><code data-testid="sp-metadata-url">${entityId}/metadata</code></dd></dl>`;
+}
+
+/** `ssoBase`: `<publicUrl>/sso`, for the SP values of SAML connections. */
+export function connectionSection(forms: SsoPageForms, connections: ConnectionRow[], ssoBase: string): Html {
   const rows = connections.map(
-    (c) => html`<tr data-testid="connection" data-connection="${c.id}"><td>${c.name}<br><code>${c.id}</code></td><td>${c.type}</td><td>${c.domains.join(', ') || html`<span class="muted">none</span>`}</td>
+    (c) => html`<tr data-testid="connection" data-connection="${c.id}"><td>${c.name}<br><code>${c.id}</code>${c.type === 'saml' ? samlSpValues(ssoBase, c.id) : ''}</td><td>${c.type}</td><td>${c.domains.join(', ') || html`<span class="muted">none</span>`}</td>
 <td>${c.public ? 'button on sign-in pages' : ''}${c.requireSso ? html`<br>SSO required` : ''}</td>
 <td>${c.readOnly ? html`<span class="muted">from the server's configuration</span>` : rowButton(forms, '/connections/delete', 'sso:connection-delete', 'connection', c.id, 'Delete', 'delete-connection')}</td></tr>`,
   );
@@ -87,6 +99,8 @@ interface Input {
   name: string;
   label: string;
   type?: string;
+  /** A multi-line field (pasted XML). */
+  multiline?: boolean;
   placeholder?: string;
   hint?: string;
   /** Other field paths whose problems show here (e.g. `roles` for the role map). */
@@ -97,7 +111,10 @@ function input(kind: FormState['kind'], state: FormState | undefined, field: Inp
   const id = `${kind}-${field.name}`;
   // A secret typed is never sent back to the browser.
   const value = field.type === 'password' || state?.kind !== kind ? '' : (state.values[field.name] ?? '');
-  return html`<label for="${id}">${field.label}</label><input id="${id}" name="${field.name}" type="${field.type ?? 'text'}" value="${value}"${field.placeholder ? html` placeholder="${field.placeholder}"` : ''}${field.type === 'password' ? html` autocomplete="off"` : ''}>
+  const control = field.multiline
+    ? html`<textarea id="${id}" name="${field.name}" rows="6"${field.placeholder ? html` placeholder="${field.placeholder}"` : ''}>${value}</textarea>`
+    : html`<input id="${id}" name="${field.name}" type="${field.type ?? 'text'}" value="${value}"${field.placeholder ? html` placeholder="${field.placeholder}"` : ''}${field.type === 'password' ? html` autocomplete="off"` : ''}>`;
+  return html`<label for="${id}">${field.label}</label>${control}
 ${field.hint ? html`<p class="muted">${field.hint}</p>` : ''}${errorsFor(state, kind, field.name, ...(field.paths ?? []))}`;
 }
 
@@ -152,5 +169,31 @@ export function githubForm(forms: SsoPageForms, state: FormState | undefined, pu
 ${fields.map((f) => input('github', state, f))}
 ${publicChoice('github', state, publicButtons)}
 ${otherErrors(state, 'github', fields, ['public'])}
+<div class="actions"><button class="primary" type="submit">Add connection</button></div></form>`;
+}
+
+/**
+ * A SAML 2.0 connection: the IdP by its metadata URL or its metadata pasted (one of the two), the
+ * attribute carrying group names and their roles. The SP values to give the IdP come first: the
+ * IdP is usually set up before its metadata exists.
+ */
+export function samlForm(forms: SsoPageForms, state: FormState | undefined, ssoBase: string, verified: string[], publicButtons: boolean): Html {
+  const fields: Input[] = [
+    ...COMMON_TOP,
+    { name: 'metadataUrl', label: 'IdP metadata URL', placeholder: 'https://idp.example.com/saml/metadata', hint: 'Fetched over https and read again every hour; or paste the metadata below.', paths: ['idp.metadataUrl'] },
+    { name: 'metadataXml', label: 'IdP metadata XML', multiline: true, placeholder: '<md:EntityDescriptor …', paths: ['idp.metadataXml'] },
+    { name: 'domains', label: 'Domains', placeholder: verified.join(', '), hint: `Verified domains of your organization, comma separated${verified.length ? ` (${verified.join(', ')})` : ' — verify one first'}.` },
+    { name: 'rolesAttribute', label: 'Groups attribute', placeholder: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups', paths: ['roles.attribute'] },
+    { name: 'rolesMap', label: 'Group → role', placeholder: 'mcp-admins=admin, mcp-owners=owner', hint: 'group=role pairs, comma separated; roles: owner, admin, member.', paths: ['roles.map'] },
+    { name: 'rolesDefault', label: 'Role of everyone else', placeholder: 'member', paths: ['roles.default'] },
+  ];
+  return html`<h2>Add a SAML connection</h2>
+<p class="muted">Give your identity provider these values (with the id you choose below):</p>
+${samlSpValues(ssoBase, '<id>')}
+<form method="post" action="${forms.action('/connections/saml')}" data-testid="add-saml">${forms.csrf('sso:connection-add')}
+${fields.map((f) => input('saml', state, f))}
+${publicChoice('saml', state, publicButtons)}
+${checkbox('saml', state, 'requireSso', 'Members must sign in through this connection (no passwords)')}
+${otherErrors(state, 'saml', fields, ['public', 'requireSso'])}
 <div class="actions"><button class="primary" type="submit">Add connection</button></div></form>`;
 }

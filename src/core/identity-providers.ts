@@ -10,6 +10,23 @@ import type { OrgRole } from './roles.ts';
 import { parseIdpMetadata } from './saml-metadata.ts';
 
 const ROLE = z.enum(['owner', 'admin', 'member']);
+const TENANT_ID = z.string().regex(/^[0-9a-f-]{36}$/i, 'expected the directory (tenant) id, a GUID');
+
+/** Microsoft Entra ID's sign-in host, where its issuers and discovery documents live. */
+export const ENTRA_AUTHORITY = 'https://login.microsoftonline.com';
+
+/**
+ * Where requests for {@link ENTRA_AUTHORITY} go: Entra itself, or a stand-in on a loopback
+ * address (development and tests: Entra cannot be reached from there). Nothing else, so no
+ * configuration can send Entra's tokens and secrets to another host.
+ */
+const ENTRA_AUTHORITY_URL = z
+  .url()
+  .refine((raw) => {
+    const url = new URL(raw);
+    return url.href === `${url.origin}/` && (url.origin === ENTRA_AUTHORITY || isLoopbackUrl(url));
+  }, `expected ${ENTRA_AUTHORITY} or, for development and tests, a loopback origin such as http://127.0.0.1:8080`)
+  .transform((raw) => new URL(raw).origin);
 const SLUG = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'expected lowercase letters, digits and dashes');
 export const DOMAIN = z
   .string()
@@ -21,8 +38,9 @@ export const DOMAIN = z
  * so https only — plain http to a loopback host is allowed for development and tests.
  */
 const ISSUER = z.url().refine((raw) => {
-  const url = new URL(raw);
-  return !url.username && !url.password && !url.search && !url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url)));
+  // zod runs refinements after a failed check too: a non-URL must fail here, not throw.
+  const url = URL.parse(raw);
+  return url !== null && !url.username && !url.password && !url.search && !url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url)));
 }, 'expected an https URL without credentials, query or fragment (http only to localhost)');
 
 /**
@@ -78,10 +96,18 @@ export const OidcConnectionSchema = z
       .prefault({}),
     /** Group (same claim as `roles`) → workspace / project memberships. */
     memberships: SsoMembershipsSchema,
-    /** google: `hd` must be one of `domains`; entra: the `tid` must be `tenantId`; okta: plain OIDC. */
+    /** google: `hd` must be one of `domains`; entra: the `tid` must be `tenantId` (or one of `tenantIds`); okta: plain OIDC. */
     preset: z.enum(['google', 'entra', 'okta']).optional(),
     /** Microsoft Entra ID directory (tenant) id, with preset "entra". */
-    tenantId: z.string().regex(/^[0-9a-f-]{36}$/i, 'expected the directory (tenant) id, a GUID').optional(),
+    tenantId: TENANT_ID.optional(),
+    /**
+     * …or, for a multi-tenant app registration used by several directories, their ids: sign-in
+     * then goes through Entra's `organizations` endpoint, and a token counts only when its `tid`
+     * is one of these (and its `iss` names that same tenant).
+     */
+    tenantIds: z.array(TENANT_ID.transform((id) => id.toLowerCase())).min(1).max(50).optional(),
+    /** Development and tests only: a loopback stand-in answering for login.microsoftonline.com (preset "entra"). */
+    authority: ENTRA_AUTHORITY_URL.optional(),
     /** Scopes asked for; `openid` is always included. */
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).default(['openid', 'email', 'profile']),
     /** Record the IdP's `amr` on the session (e.g. `mfa`); otherwise it is `["ext"]` (RFC 8176 §2). */
@@ -106,18 +132,33 @@ export const OidcConnectionSchema = z
     if ((value.clientSecret === undefined) === (value.privateKeyJwt === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: 'set exactly one of clientSecret and privateKeyJwt' });
     }
-    if (value.preset === 'entra' && !value.tenantId) ctx.addIssue({ code: 'custom', path: ['tenantId'], message: 'preset "entra" needs the tenantId' });
-    if (value.preset !== 'entra' && value.tenantId) ctx.addIssue({ code: 'custom', path: ['tenantId'], message: 'tenantId is only for preset "entra"' });
+    for (const [path, message] of entraIssues(value)) ctx.addIssue({ code: 'custom', path: [path], message });
     if (!value.issuer && value.preset !== 'google' && value.preset !== 'entra') ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'expected the issuer URL' });
   })
-  .transform((value) => ({ ...value, issuer: value.issuer ?? presetIssuer(value.preset, value.tenantId), scopes: [...new Set(['openid', ...value.scopes])] }));
+  .transform((value) => ({ ...value, issuer: value.issuer ?? presetIssuer(value.preset, value.tenantId, value.tenantIds), scopes: [...new Set(['openid', ...value.scopes])] }));
 
 export type OidcConnection = z.output<typeof OidcConnectionSchema>;
 
-/** The well-known issuers (Google's documented issuer; Entra's v2.0 per-tenant issuer). */
-function presetIssuer(preset: string | undefined, tenantId: string | undefined): string {
+/**
+ * The well-known issuers: Google's documented issuer; Entra's v2.0 per-tenant issuer, or for
+ * several tenants the `organizations` endpoint, whose discovery document names the issuer template
+ * `https://login.microsoftonline.com/{tenantid}/v2.0` (each token's `iss` is its own tenant's).
+ */
+function presetIssuer(preset: string | undefined, tenantId: string | undefined, tenantIds: readonly string[] | undefined): string {
   if (preset === 'google') return 'https://accounts.google.com';
-  return `https://login.microsoftonline.com/${tenantId ?? 'unknown'}/v2.0`;
+  return `${ENTRA_AUTHORITY}/${tenantIds ? 'organizations' : (tenantId ?? 'unknown')}/v2.0`;
+}
+
+/** Entra's settings: exactly one of `tenantId` / `tenantIds`, and none of them without preset "entra". */
+function entraIssues(value: { preset?: string; issuer?: string; tenantId?: string; tenantIds?: string[]; authority?: string }): [string, string][] {
+  if (value.preset !== 'entra') {
+    return (['tenantId', 'tenantIds', 'authority'] as const).filter((key) => value[key] !== undefined).map((key) => [key, `${key} is only for preset "entra"`]);
+  }
+  const issues: [string, string][] = [];
+  if ((value.tenantId === undefined) === (value.tenantIds === undefined)) issues.push(['tenantId', 'preset "entra" needs the tenantId — or tenantIds, for a multi-tenant app (one of the two)']);
+  // The issuer is Entra's (per tenant, or the organizations template): one given by hand would be checked instead.
+  if (value.issuer !== undefined && (value.tenantIds !== undefined || value.authority !== undefined)) issues.push(['issuer', 'with tenantIds or authority, leave the issuer out (it is Entra\'s)']);
+  return issues;
 }
 
 const GITHUB_NAME = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,98})$/i, 'expected a GitHub organization or team slug');
@@ -250,6 +291,7 @@ export type SsoConnection = OidcConnection | GithubConnection | SamlConnection;
  * sign-on URL is only known from the metadata (an IdP serves both from one origin).
  */
 export function browserOrigin(connection: SsoConnection): string {
+  if (connection.type === 'oidc' && connection.authority) return connection.authority;
   if (connection.type !== 'saml') return new URL(connection.issuer).origin;
   return new URL('ssoUrl' in connection.idp ? connection.idp.ssoUrl : connection.idp.metadataUrl).origin;
 }

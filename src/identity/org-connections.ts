@@ -15,17 +15,21 @@ import type { Store } from '../store/store.ts';
 import type { OrgConnectionRecord } from '../store/org-connections.ts';
 import { open, seal, type SecretKey } from '../core/crypto.ts';
 import { PortcullisError } from '../core/errors.ts';
-import { GithubConnectionSchema, OidcConnectionSchema, type SsoConnection } from '../core/identity-providers.ts';
+import { GithubConnectionSchema, OidcConnectionSchema, SamlConnectionSchema, type SsoConnection } from '../core/identity-providers.ts';
 import { parseInput } from '../core/input.ts';
 
-/** The connection kinds an organization may add (SAML connections: the configuration file). */
-export const OrgConnectionSchema = z.discriminatedUnion('type', [OidcConnectionSchema, GithubConnectionSchema]);
+/**
+ * The connection kinds an organization may add: all of the configuration's. A SAML connection
+ * holds nothing secret (the IdP's certificates are public), so nothing of it is sealed; inline
+ * metadata is stored as given and parsed again at every load (the same checks as at saving).
+ */
+export const OrgConnectionSchema = z.discriminatedUnion('type', [OidcConnectionSchema, GithubConnectionSchema, SamlConnectionSchema]);
 
 const SECRET_KEYS = ['clientSecret', 'privateKeyJwt'] as const;
 const sealContext = (id: string) => `portcullis/org-sso-connection-secrets/v1:${id}`;
 
 export interface OrgConnectionDeps {
-  store: Pick<Store, 'orgConnections'>;
+  store: Pick<Store, 'orgConnections' | 'ssoLinks'>;
   dataKey: SecretKey;
   /** The configured connections (read-only through the API; their ids and domains are taken). */
   configured: readonly SsoConnection[];
@@ -38,7 +42,7 @@ export interface OrgConnectionDeps {
 
 /** The deps of an owner's change, from the server's (admin API and console alike). */
 export function orgConnectionDeps(deps: {
-  store: Pick<Store, 'orgConnections'>;
+  store: Pick<Store, 'orgConnections' | 'ssoLinks'>;
   dataKey: SecretKey;
   now: () => number;
   config: { identityProviders: readonly SsoConnection[]; organizationConnections?: { allowPrivateIssuers: boolean; allowPublicButtons: boolean } };
@@ -56,20 +60,46 @@ const PRIVATE = (() => {
 })();
 
 /**
- * An owner's connection makes this server fetch the IdP's URLs (discovery, tokens, userinfo):
- * never at a loopback or private address given literally, nor `localhost` — unless the server
- * allows it (development). A public name that resolves to a private address is not caught here.
+ * The URLs of an owner's connection, by the field they were given in. SAML: the metadata URL the
+ * server fetches, and the sign-on URL browsers are sent to (explicit, or read from inline metadata).
  */
-function checkIssuers(deps: OrgConnectionDeps, connection: SsoConnection): void {
+function idpUrls(connection: SsoConnection, input: Input): [string, string][] {
+  if (connection.type === 'github') return [['apiUrl', connection.apiUrl], ['webUrl', connection.webUrl]];
+  // An Entra stand-in (`authority`) is where the server's requests for Entra go.
+  if (connection.type === 'oidc') return connection.authority ? [['issuer', connection.issuer], ['authority', connection.authority]] : [['issuer', connection.issuer]];
+  if ('metadataUrl' in connection.idp) return [['idp.metadataUrl', connection.idp.metadataUrl]];
+  const inline = typeof input.idp === 'object' && input.idp !== null && 'metadataXml' in input.idp;
+  return [[inline ? 'idp.metadataXml' : 'idp.ssoUrl', connection.idp.ssoUrl]];
+}
+
+/**
+ * An owner's connection makes this server fetch the IdP's URLs (discovery, tokens, userinfo, SAML
+ * metadata) and send browsers to them: never a loopback or private address given literally, nor
+ * `localhost` — unless the server allows it (development). A public name that resolves to a
+ * private address is not caught here.
+ */
+function checkIssuers(deps: OrgConnectionDeps, connection: SsoConnection, input: Input): void {
   if (deps.allowPrivateIssuers) return;
-  const urls: [string, string][] = connection.type === 'github' ? [['apiUrl', connection.apiUrl], ['webUrl', connection.webUrl]] : 'issuer' in connection ? [['issuer', connection.issuer]] : [];
-  for (const [path, raw] of urls) {
+  for (const [path, raw] of idpUrls(connection, input)) {
     const url = new URL(raw);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const family = isIP(host);
     const internal = family === 0 ? host === 'localhost' || host.endsWith('.localhost') : PRIVATE.check(host, family === 4 ? 'ipv4' : 'ipv6');
     if (url.protocol !== 'https:' || internal) throw fieldError(path, 'expected a public https address', 'private-issuer');
   }
+}
+
+/**
+ * A GitHub connection's account links are issued under its web origin (github.com), but who the
+ * person is comes from `apiUrl`: an owner's connection must take both from one GitHub — the API
+ * at the web host (Enterprise Server: `<host>/api/v3`) or at `api.<host>` (github.com) — or it
+ * could name github.com and answer `/user` itself with anyone's id.
+ */
+function checkGithubHosts(connection: SsoConnection): void {
+  if (connection.type !== 'github') return;
+  const web = new URL(connection.webUrl).host;
+  const api = new URL(connection.apiUrl).host;
+  if (api !== web && api !== `api.${web}`) throw fieldError('apiUrl', `expected the API of ${web} (https://api.${web} or https://${web}/api/v3)`, 'github-hosts');
 }
 
 export interface OrgRef {
@@ -90,7 +120,8 @@ const fieldError = (path: string, message: string, rule: string) => new Portcull
 function parseDefinition(deps: OrgConnectionDeps, org: OrgRef, input: Input): SsoConnection {
   if (input.organization !== undefined && input.organization !== org.slug) throw fieldError('organization', 'a connection signs people into its own organization only', 'own-organization');
   const connection = parseInput(OrgConnectionSchema, { ...input, organization: org.slug });
-  checkIssuers(deps, connection);
+  checkIssuers(deps, connection, input);
+  checkGithubHosts(connection);
   if (connection.public && !deps.allowPublicButtons) {
     throw fieldError('public', 'a button on every sign-in page is for the server administrator to allow (organizationConnections.allowPublicButtons); people of your verified domains are sent to this connection anyway', 'public-button');
   }
@@ -169,6 +200,9 @@ export async function updateOrgConnection(deps: OrgConnectionDeps, org: OrgRef, 
 export async function deleteOrgConnection(deps: OrgConnectionDeps, org: OrgRef, id: string): Promise<void> {
   await ownRecord(deps, org, id);
   if (!(await deps.store.orgConnections.deleteConnection(org.id, id))) throw new PortcullisError('not_found', 'no such connection');
+  // Its account links (and the IdP credentials kept with them) go too: a connection made later
+  // with the same id — by any organization — must not inherit who this one vouched for.
+  await deps.store.ssoLinks.removeForConnection(id);
 }
 
 /** One organization's connections as the API shows them: configured ones read-only, no secret ever. */
@@ -185,8 +219,8 @@ export function connectionView(connection: SsoConnection, source: 'config' | 'or
     ...shown,
     source,
     readOnly: source === 'config',
-    /** Which secret is set (never its value). */
-    clientAuth: 'privateKeyJwt' in connection && connection.privateKeyJwt ? 'private_key_jwt' : 'client_secret',
+    /** Which secret is set (never its value); a SAML connection has none. */
+    ...(connection.type === 'saml' ? {} : { clientAuth: 'privateKeyJwt' in connection && connection.privateKeyJwt ? 'private_key_jwt' : 'client_secret' }),
     ...(record ? { createdAt: new Date(record.createdAt * 1000).toISOString(), updatedAt: new Date(record.updatedAt * 1000).toISOString() } : {}),
   };
 }
@@ -196,7 +230,7 @@ export function connectionView(connection: SsoConnection, source: 'config' | 'or
  * domains cut to those its organization holds verified now (a domain given up stops routing).
  * A record that no longer parses (a newer server wrote it, a key changed) is skipped and reported.
  */
-export async function loadOrgConnections(deps: Pick<OrgConnectionDeps, 'store' | 'dataKey' | 'configured' | 'allowPublicButtons'>, skipped: (id: string, err: unknown) => void): Promise<SsoConnection[]> {
+export async function loadOrgConnections(deps: Pick<OrgConnectionDeps, 'dataKey' | 'configured' | 'allowPublicButtons'> & { store: Pick<Store, 'orgConnections'> }, skipped: (id: string, err: unknown) => void): Promise<SsoConnection[]> {
   const [records, domains] = await Promise.all([deps.store.orgConnections.listConnections(), deps.store.orgConnections.listDomains()]);
   const verified = new Set(domains.filter((d) => d.verifiedAt !== null).map((d) => `${d.orgId} ${d.domain}`));
   const configuredIds = new Set(deps.configured.map((c) => c.id));

@@ -12,7 +12,7 @@ import type { Store } from '../store/store.ts';
 import type { User } from '../store/users.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { OrgRole } from '../core/roles.ts';
-import { mappedRole, type SsoConnection } from '../core/identity-providers.ts';
+import { mappedRole, type OidcConnection, type SsoConnection } from '../core/identity-providers.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { syncSsoMemberships } from './sso-memberships.ts';
 import type { Logger } from 'pino';
@@ -36,7 +36,7 @@ export interface SsoAccountDeps {
 }
 
 /** Why an SSO sign-in is refused (the audit record's reason; stable, documented). */
-export type SsoRefusal = 'hosted_domain' | 'tenant' | 'no_email' | 'unverified_email' | 'email_domain' | 'account_exists' | 'disabled';
+export type SsoRefusal = 'hosted_domain' | 'tenant' | 'no_email' | 'unverified_email' | 'email_domain' | 'account_exists' | 'disabled' | 'other_connection';
 
 export type SsoAccount = { kind: 'ok'; user: User; orgId: string; role: OrgRole } | { kind: 'refused'; reason: SsoRefusal };
 
@@ -61,8 +61,20 @@ function presetRefusal(connection: SsoConnection, claims: SsoClaims): SsoRefusal
   // Google: only `hd` proves the account belongs to the Workspace domain (a consumer account
   // may carry any address); Google's "Authenticate users" guide, "hd" claim.
   if (connection.type === 'oidc' && connection.preset === 'google' && !(typeof claims.hd === 'string' && connection.domains.includes(claims.hd.toLowerCase()))) return 'hosted_domain';
-  if (connection.type === 'oidc' && connection.preset === 'entra' && (typeof claims.tid !== 'string' || claims.tid.toLowerCase() !== connection.tenantId?.toLowerCase())) return 'tenant';
+  if (connection.type === 'oidc' && connection.preset === 'entra' && !entraTenantAllowed(connection, claims.tid)) return 'tenant';
   return undefined;
+}
+
+/**
+ * Entra: the directory that signed the person in (`tid`) must be the connection's. With
+ * `tenantIds` (the multi-tenant `organizations` endpoint), openid-client has already required the
+ * token's `iss` to be the issuer template with this same `tid` (web/sso-relying-party.ts); any
+ * directory can have the app consented, so the list is what keeps strangers' directories out.
+ */
+function entraTenantAllowed(connection: OidcConnection, tid: unknown): boolean {
+  if (typeof tid !== 'string') return false;
+  const tenants = connection.tenantIds ?? (connection.tenantId ? [connection.tenantId] : []);
+  return tenants.some((tenant) => tenant.toLowerCase() === tid.toLowerCase());
 }
 
 /**
@@ -92,6 +104,10 @@ export async function ssoAccount(deps: SsoAccountDeps, connection: SsoConnection
   const groups = groupsOf(connection, claims);
   const role = mappedRole(connection, groups);
   const linked = await deps.store.ssoLinks.find(claims.iss, claims.sub);
+  // A SAML issuer is only a name: whoever writes a connection (an organization's owner too) types
+  // the entityID and brings the certificates, so a link made through another connection proves
+  // nothing here — unlike an OIDC issuer, whose tokens only that issuer's keys sign.
+  if (linked && connection.type === 'saml' && linked.connectionId !== connection.id) return { kind: 'refused', reason: 'other_connection' };
   let user: User | undefined = linked ? await deps.store.users.findById(linked.userId) : undefined;
   if (linked && user) {
     await deps.store.ssoLinks.touch(claims.iss, claims.sub, deps.now());

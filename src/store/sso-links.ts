@@ -33,4 +33,6 @@ export interface SsoLinkStore {
    * together asks the provider at most once per interval).
    */
   claimCheck(issuer: string, subject: string, at: number, intervalSeconds: number): Promise<boolean>;
+  /** Forget every link made through a connection (it was removed); how many. */
+  removeForConnection(connectionId: string): Promise<number>;
 }

@@ -11,6 +11,7 @@ import type { GithubConnection, OidcConnection, SsoConnection } from '../core/id
 export type OAuthConnection = OidcConnection | GithubConnection;
 import { completeGithub, GithubCallbackError, githubAuthorizationUrl } from './sso-github.ts';
 import { isLoopbackUrl } from '../shared/net.ts';
+import { entraFetch } from './sso-entra.ts';
 
 /** What the browser's login transaction must carry from the start to the callback. */
 export interface LoginChecks {
@@ -101,11 +102,15 @@ export class RelyingParties {
 
   async #discover(connection: OidcConnection): Promise<oidc.Configuration> {
     const issuer = new URL(connection.issuer);
-    // Plain http only to a loopback IdP (config refuses it elsewhere): development and tests.
-    const execute = issuer.protocol === 'http:' && isLoopbackUrl(issuer) ? [oidc.allowInsecureRequests] : [];
+    // Plain http only to a loopback IdP or Entra stand-in (config refuses it elsewhere): development and tests.
+    const reached = new URL(connection.authority ?? connection.issuer);
+    const execute = reached.protocol === 'http:' && isLoopbackUrl(reached) ? [oidc.allowInsecureRequests] : [];
+    const reroute = entraFetch(connection);
     // client_secret_basic: the method every authorization server must support (RFC 6749 §2.3.1).
     const auth = connection.privateKeyJwt ? await assertionKey(connection.privateKeyJwt) : oidc.ClientSecretBasic(connection.clientSecret);
-    const config = await oidc.discovery(issuer, connection.clientId, { redirect_uris: [this.redirectUri(connection)] }, auth, { execute, timeout: TIMEOUT_SECONDS });
+    const options = { execute, timeout: TIMEOUT_SECONDS, ...(reroute ? { [oidc.customFetch]: reroute } : {}) };
+    // Entra's `organizations` endpoint: openid-client checks each token's `iss` against its `tid` (sso-entra.ts).
+    const config = await oidc.discovery(issuer, connection.clientId, { redirect_uris: [this.redirectUri(connection)] }, auth, options);
     config.timeout = TIMEOUT_SECONDS;
     return config;
   }

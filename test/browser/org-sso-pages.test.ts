@@ -3,7 +3,8 @@
  * a domain claimed, its TXT record read off the page and published (a real DNS server on a
  * loopback port answers), verified with the button; an OpenID Connect connection added — refused
  * first with each problem beside its field and what was typed kept (never the secret) — then
- * deleted; "Require MFA" switched on; the SCIM token generated and shown once. An admin of the
+ * deleted; a SAML connection added from pasted IdP metadata (unusable metadata refused on its
+ * field), the values to give the IdP shown; "Require MFA" switched on; the SCIM token generated and shown once. An admin of the
  * org gets 403 on the SSO page; forms without their CSRF token are refused.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import type { Browser } from 'playwright-core';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 import { startTestDns, type TestDns } from '../sso/dns-server.ts';
+import { TestSamlIdp } from '../sso/saml-idp.ts';
+import { waitFor } from '../admin/support.ts';
 import { assertClean, codeOf, hook, httpSignedIn, personSignedIn, postForm, press, type Person } from './account-support.ts';
 
 describe('an organization\'s single sign-on and settings pages in a browser', { skip: chromiumSkip() }, () => {
@@ -98,6 +101,41 @@ describe('an organization\'s single sign-on and settings pages in a browser', { 
     assert.equal(await press(page, page.locator('[data-testid="connection"][data-connection="initech"] [data-testid="delete-connection"]')), 200);
     assert.equal(await codeOf(page, 'notice'), 'deleted');
     assert.equal(await server.store.orgConnections.getConnection('initech'), undefined);
+  });
+
+  it('adds a SAML connection from pasted metadata, and shows the values to give the IdP', async () => {
+    const { page } = ada;
+    const idp = new TestSamlIdp();
+    await page.goto(`${server.url}/orgs/acme/sso`);
+    const form = hook(page, 'add-saml');
+    await form.locator('#saml-id').fill('initech-saml');
+    await form.locator('#saml-name').fill('Initech SAML');
+    await form.locator('#saml-domains').fill('initech.test');
+    assert.equal(await press(page, form.getByRole('button', { name: 'Add connection' })), 400, 'neither a metadata URL nor metadata');
+    assert.deepEqual(await hook(page, 'add-saml').locator('[data-testid="field-error"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-field'))), ['metadataUrl']);
+    await page.locator('#saml-metadataXml').fill(idp.metadataXml().replace(/<md:KeyDescriptor[\s\S]*?<\/md:KeyDescriptor>/, ''));
+    await page.locator('#saml-rolesMap').fill('mcp-admins=admin');
+    assert.equal(await press(page, form.getByRole('button', { name: 'Add connection' })), 400, 'metadata without a signing certificate');
+    const problems = hook(page, 'add-saml').locator('[data-testid="field-error"]');
+    assert.deepEqual(await problems.evaluateAll((els) => els.map((e) => e.getAttribute('data-field'))), ['metadataXml']);
+    assert.equal(await page.locator('#saml-name').inputValue(), 'Initech SAML', 'what was typed is kept');
+
+    await page.locator('#saml-metadataXml').fill(idp.metadataXml());
+    assert.equal(await press(page, hook(page, 'add-saml').getByRole('button', { name: 'Add connection' })), 200);
+    assert.equal(await codeOf(page, 'notice'), 'created');
+    const values = page.locator('[data-testid="connection"][data-connection="initech-saml"] [data-testid="sp-values"]');
+    const entityId = `${server.url}/sso/initech-saml/saml`;
+    assert.equal((await values.locator('[data-testid="sp-entity-id"]').innerText()).trim(), entityId);
+    assert.equal((await values.locator('[data-testid="sp-acs-url"]').innerText()).trim(), `${entityId}/acs`);
+    assert.equal((await values.locator('[data-testid="sp-metadata-url"]').innerText()).trim(), `${entityId}/metadata`);
+    // The SP metadata URL shown answers (once the directory has read the new connection), naming the entity ID shown.
+    const metadata = await waitFor(async () => {
+      const answer = await fetch(`${entityId}/metadata`);
+      return answer.status === 200 && (await answer.text());
+    }, 'the SP metadata of the new connection');
+    assert.ok(metadata.includes(`entityID="${entityId}"`));
+    const stored = await server.store.orgConnections.getConnection('initech-saml');
+    assert.ok(stored?.definition.includes(idp.entityId), 'the pasted metadata is kept');
   });
 
   it('refuses an admin of the org, and forms without their CSRF token', async () => {

@@ -16,7 +16,7 @@ import { passExpiry } from '../helpers/mcp-clients.ts';
 import { mcpStatus } from '../helpers/authz.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 import { issueToken, scimRequest, URN } from '../scim/support.ts';
-import { audited, startTestIdp, type TestIdp } from '../sso/support.ts';
+import { audited, startTestIdp, type TestIdp, acmeConnection } from '../sso/support.ts';
 import { DesktopClient, startCallbackServer, type CallbackServer } from './support.ts';
 
 describe('company sign-in end to end in a browser: SSO in, leavers out', { skip: chromiumSkip() }, () => {
@@ -33,19 +33,7 @@ describe('company sign-in end to end in a browser: SSO in, leavers out', { skip:
     server = await startTestServer(
       {
         identityProviders: [
-          {
-            id: 'acme-sso',
-            type: 'oidc',
-            name: 'Acme SSO',
-            issuer: idp.issuer,
-            clientId: idp.clientId,
-            clientSecret: idp.clientSecret,
-            organization: 'initech',
-            domains: ['initech.test'],
-            public: true,
-            roles: { claim: 'groups', map: { 'mcp-admins': 'admin' } },
-            scopes: ['openid', 'email', 'profile', 'groups'],
-          },
+          acmeConnection(idp),
         ],
       },
       { clock },

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { startTestIdp, type TestIdp } from '../sso/support.ts';
+import { startTestIdp, type TestIdp, acmeConnection } from '../sso/support.ts';
 import { DesktopClient, startCallbackServer, watchContext, type CallbackServer, type PageWatch } from './support.ts';
 
 describe('single sign-on in a browser', { skip: chromiumSkip() }, () => {
@@ -26,19 +26,7 @@ describe('single sign-on in a browser', { skip: chromiumSkip() }, () => {
     idp = await startTestIdp({ alice: { email: 'alice@initech.test', email_verified: true, name: 'Alice', groups: ['mcp-admins'] } }, 'localhost');
     server = await startTestServer({
       identityProviders: [
-        {
-          id: 'acme-sso',
-          type: 'oidc',
-          name: 'Acme SSO',
-          issuer: idp.issuer,
-          clientId: idp.clientId,
-          clientSecret: idp.clientSecret,
-          organization: 'initech',
-          domains: ['initech.test'],
-          public: true,
-          roles: { claim: 'groups', map: { 'mcp-admins': 'admin' } },
-          scopes: ['openid', 'email', 'profile', 'groups'],
-        },
+        acmeConnection(idp),
       ],
     });
     idp.serve(`${server.url}/sso/acme-sso/callback`);

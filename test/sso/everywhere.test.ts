@@ -13,7 +13,7 @@ import { deviceStep, startDeviceAuthorization } from '../helpers/device.ts';
 import { invite } from '../../src/identity/invitations.ts';
 import type { IdentityDeps } from '../../src/identity/context.ts';
 import { loadRootSecret } from '../../src/core/secrets.ts';
-import { audited, Browser, signInAtIdp, startTestIdp, type TestIdp } from './support.ts';
+import { audited, Browser, signInAtIdp, startTestIdp, type TestIdp, acmeConnection } from './support.ts';
 
 const CONNECTION = 'acme-sso';
 let idp: TestIdp;
@@ -27,19 +27,11 @@ before(async () => {
   });
   server = await startTestServer({
     identityProviders: [
-      {
+      acmeConnection(idp, {
         id: CONNECTION,
-        type: 'oidc',
-        name: 'Acme SSO',
-        issuer: idp.issuer,
-        clientId: idp.clientId,
-        clientSecret: idp.clientSecret,
-        organization: 'initech',
-        domains: ['initech.test'],
-        public: true,
-        scopes: ['openid', 'email', 'profile', 'groups'],
+        roles: { default: 'member' },
         memberships: { eng: [{ workspace: 'Engineering' }, { workspace: 'Engineering', project: 'MCP', role: 'editor' }] },
-      },
+      }),
     ],
   });
   idp.serve(`${server.url}/sso/${CONNECTION}/callback`);

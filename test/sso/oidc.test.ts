@@ -13,7 +13,7 @@ import { deviceStep, startDeviceAuthorization } from '../helpers/device.ts';
 import { invite } from '../../src/identity/invitations.ts';
 import type { IdentityDeps } from '../../src/identity/context.ts';
 import { loadRootSecret } from '../../src/core/secrets.ts';
-import { audited, Browser, refusalCode, signInAtIdp, startTestIdp, type Answer, type TestIdp } from './support.ts';
+import { audited, Browser, refusalCode, signInAtIdp, startTestIdp, type Answer, type TestIdp, acmeConnection } from './support.ts';
 
 const CONNECTION = 'acme-sso';
 let idp: TestIdp;
@@ -37,21 +37,7 @@ before(async () => {
   });
   server = await startTestServer({
     identityProviders: [
-      {
-        id: CONNECTION,
-        type: 'oidc',
-        name: 'Acme SSO',
-        issuer: idp.issuer,
-        clientId: idp.clientId,
-        clientSecret: idp.clientSecret,
-        organization: 'initech',
-        domains: ['initech.test'],
-        public: true,
-        roles: { claim: 'groups', map: { 'mcp-admins': 'admin' }, default: 'member' },
-        scopes: ['openid', 'email', 'profile', 'groups'],
-        requireSso: true,
-        breakGlass: ['root@initech.test'],
-      },
+      acmeConnection(idp, { id: CONNECTION, requireSso: true, breakGlass: ['root@initech.test'] }),
       {
         id: 'keyed',
         type: 'oidc',

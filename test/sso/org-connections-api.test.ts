@@ -135,6 +135,8 @@ describe('organization connections and domains through the admin API', () => {
       assertError(await ada.call('POST', '/orgs/acme/identity-providers', oidc('initech', { issuer })), 'invalid_request', 400, 'issuer');
     }
     assertError(await ada.call('POST', '/orgs/acme/identity-providers', { id: 'gh', type: 'github', name: 'GitHub', clientId: 'x', clientSecret: SECRET, apiUrl: 'https://192.168.1.1/api/v3', webUrl: 'https://github.example' }), 'invalid_request', 400, 'apiUrl');
+    // Links are issued under github.com: an API elsewhere could answer /user with anyone's GitHub id.
+    assertError(await ada.call('POST', '/orgs/acme/identity-providers', { id: 'gh', type: 'github', name: 'GitHub', clientId: 'x', clientSecret: SECRET, apiUrl: 'https://api.evil.test' }), 'invalid_request', 400, 'apiUrl');
     assertError(await ada.call('POST', '/orgs/acme/identity-providers', oidc('configured')), 'already_exists', 409);
 
     const created = await ada.call('POST', '/orgs/acme/identity-providers', oidc('initech'));

@@ -37,7 +37,7 @@ describe('the README’s single sign-on examples', () => {
       const [connection] = config.identityProviders;
       assert.equal(connection?.id, example.id);
       if (example.preset === 'google') assert.equal(connection?.type === 'oidc' && connection.issuer, 'https://accounts.google.com');
-      if (example.preset === 'entra') assert.equal(connection?.type === 'oidc' && connection.issuer, `https://login.microsoftonline.com/${String(example.tenantId)}/v2.0`);
+      if (example.preset === 'entra') assert.equal(connection?.type === 'oidc' && connection.issuer, `https://login.microsoftonline.com/${example.tenantIds ? 'organizations' : String(example.tenantId)}/v2.0`);
     });
   }
 });

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { testClock } from '../helpers/clock.ts';
 import { assertOAuthError, assertTokens, authorizationUrl, mcpStatus, redeemCode, refresh, registerPublic, type RegisteredClient, type TokenSet } from '../helpers/authz.ts';
-import { audited, Browser, signInAtIdp, startTestIdp, type TestIdp } from './support.ts';
+import { audited, Browser, signInAtIdp, startTestIdp, type TestIdp, acmeConnection } from './support.ts';
 import { startGithubStandIn, type GithubAccount, type GithubStandIn } from './github-stand-in.ts';
 
 const clock = testClock();
@@ -36,19 +36,8 @@ before(async () => {
   server = await startTestServer(
     {
       identityProviders: [
-        {
-          id: 'acme-sso',
-          type: 'oidc',
-          name: 'Acme SSO',
-          issuer: idp.issuer,
-          clientId: idp.clientId,
-          clientSecret: idp.clientSecret,
-          organization: 'initech',
-          domains: ['initech.test'],
-          public: true,
-          // Admins hold the demo's scopes (a member's consent would grant none).
-          roles: { default: 'admin' },
-        },
+        // Admins hold the demo's scopes (a member's consent would grant none).
+        acmeConnection(idp, { roles: { default: 'admin' }, scopes: ['openid', 'email', 'profile'] }),
         // Re-checking off: no refresh token asked for, nothing kept.
         { id: 'quiet', type: 'oidc', name: 'Quiet SSO', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, organization: 'quiet', domains: ['quiet.test'], recheck: false },
         { id: 'github', type: 'github', name: 'GitHub', clientId: github.clientId, clientSecret: github.clientSecret, apiUrl: github.apiUrl, webUrl: github.webUrl, organization: 'octo', public: true, githubOrg: 'octo-org', roles: { default: 'admin' } },

@@ -8,6 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Running } from '../../src/server/app.ts';
 import Provider, { type ClientMetadata } from 'oidc-provider';
+import type * as z from 'zod';
+import type { OidcConnectionSchema } from '../../src/core/identity-providers.ts';
 
 export interface IdpAccount {
   email: string;
@@ -40,6 +42,29 @@ export interface TestIdp {
 }
 
 /** `host`: the issuer's host name — a browser test uses `localhost` so the two servers' cookies (same names) stay apart. */
+type OidcConnectionInput = z.input<typeof OidcConnectionSchema>;
+
+/**
+ * The connection most SSO tests sign in through: the test IdP as "Acme SSO", for initech.test
+ * addresses into the organization `initech`, group mcp-admins → admin, shown as a button.
+ */
+export function acmeConnection(idp: Pick<TestIdp, 'issuer' | 'clientId' | 'clientSecret'>, overrides: Partial<OidcConnectionInput> = {}): OidcConnectionInput {
+  return {
+    id: 'acme-sso',
+    type: 'oidc',
+    name: 'Acme SSO',
+    issuer: idp.issuer,
+    clientId: idp.clientId,
+    clientSecret: idp.clientSecret,
+    organization: 'initech',
+    domains: ['initech.test'],
+    public: true,
+    roles: { claim: 'groups', map: { 'mcp-admins': 'admin' }, default: 'member' },
+    scopes: ['openid', 'email', 'profile', 'groups'],
+    ...overrides,
+  };
+}
+
 export async function startTestIdp(accounts: Record<string, IdpAccount>, host = '127.0.0.1'): Promise<TestIdp> {
   let handler: ((req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void) | undefined;
   const server: Server = createServer((req, res) => {

@@ -2,7 +2,7 @@
  * `/orgs/<slug>/sso`: the organization's own single sign-on, for its owners (and server
  * administrators among its managers) — claimed e-mail domains with the TXT record each needs and
  * a "Verify" button, its connections (the configuration's shown read-only), adding an OpenID
- * Connect or GitHub connection, deleting one. The rules are identity/org-connections.ts's and
+ * Connect, GitHub or SAML connection, deleting one. The rules are identity/org-connections.ts's and
  * identity/org-domains.ts's, the same the admin API applies.
  */
 import type { Hono } from 'hono';
@@ -14,7 +14,7 @@ import { audit } from '../account/audit.ts';
 import { errorPage, notice } from '../account/layout.ts';
 import { html, type Html } from '../../web/html.ts';
 import { field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
-import { connectionSection, domainSection, githubForm, oidcForm, ssoForms, type FormState } from '../sso-views.ts';
+import { connectionSection, domainSection, githubForm, oidcForm, samlForm, ssoForms, type FormState } from '../sso-views.ts';
 import { formRefusal } from '../refusals.ts';
 import { orgAccess, orgAction, orgForm, orgPage, orgPath, type OrgAccess } from './access.ts';
 
@@ -38,9 +38,34 @@ function roleMap(value: string): Record<string, string> {
   return Object.fromEntries(list(value).map((pair) => [pair.split('=')[0]!.trim(), (pair.split('=')[1] ?? '').trim()]));
 }
 
+/** A SAML form's IdP: the metadata URL or the pasted metadata — exactly one (one source of the IdP's keys). */
+function samlIdp(form: Form): Record<string, string> {
+  const url = field(form, 'metadataUrl').trim();
+  const xml = field(form, 'metadataXml').trim();
+  if (Boolean(url) === Boolean(xml)) {
+    const message = 'give the IdP metadata URL or paste its metadata (one of the two)';
+    throw new PortcullisError('invalid_request', message, { rule: 'saml-metadata-source', detail: { errors: [{ path: 'metadataUrl', message }] } });
+  }
+  return url ? { metadataUrl: url } : { metadataXml: xml };
+}
+
+function samlInput(form: Form, v: (name: string) => string): Record<string, unknown> {
+  return {
+    id: v('id'),
+    type: 'saml',
+    name: v('name'),
+    idp: samlIdp(form),
+    domains: list(v('domains')),
+    public: form.public === 'on',
+    roles: { attribute: v('rolesAttribute') || undefined, map: roleMap(v('rolesMap')), default: v('rolesDefault') || undefined },
+    requireSso: form.requireSso === 'on',
+  };
+}
+
 /** The form's fields as the definition the admin API takes (left-empty fields fall back to the defaults). */
-export function connectionInput(kind: 'oidc' | 'github', form: Form): Record<string, unknown> {
+export function connectionInput(kind: 'oidc' | 'github' | 'saml', form: Form): Record<string, unknown> {
   const v = (name: string) => field(form, name).trim();
+  if (kind === 'saml') return samlInput(form, v);
   const common = { id: v('id'), type: kind, name: v('name'), clientId: v('clientId'), clientSecret: v('clientSecret') || undefined, domains: list(v('domains')), public: form.public === 'on' };
   if (kind === 'github') return { ...common, githubOrg: v('githubOrg') || undefined, githubTeam: v('githubTeam') || undefined };
   return {
@@ -52,31 +77,35 @@ export function connectionInput(kind: 'oidc' | 'github', form: Form): Record<str
   };
 }
 
+/** The page: domains, connections, the forms (`state`: a refused one, shown again). */
+async function ssoPage(deps: WebDeps, connectionDeps: OrgConnectionDeps, c: WebContext, access: OrgAccess, state?: FormState): Promise<string> {
+  const org = { id: access.org.id, slug: access.org.slug };
+  const [domains, connections] = await Promise.all([deps.store.orgConnections.listDomains(org.id), orgConnectionViews(connectionDeps, org)]);
+  const forms = ssoForms(deps, c, (rest) => orgPath(deps, access.org, 'sso', rest));
+  const verified = domains.filter((d) => d.verifiedAt !== null).map((d) => d.domain);
+  const ssoBase = `${deps.config.publicUrl}/sso`;
+  const buttons = connectionDeps.allowPublicButtons === true;
+  const body: Html = html`${notice(c, NOTICES)}
+${domainSection(forms, domains.map(domainView))}
+${connectionSection(forms, connections, ssoBase)}
+${oidcForm(forms, state, ssoBase, verified, buttons)}
+${githubForm(forms, state, buttons)}
+${samlForm(forms, state, ssoBase, verified, buttons)}`;
+  return orgPage(deps, c, access, 'sso', body);
+}
+
 export function ssoRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
   const connectionDeps: OrgConnectionDeps = orgConnectionDeps(deps);
   const domainDeps = { ...connectionDeps, lookup: (name: string) => txtLookup(deps.config.organizationConnections.dnsServers)(name) };
-
-  async function ssoPage(c: WebContext, access: OrgAccess, state?: FormState): Promise<string> {
-    const org = { id: access.org.id, slug: access.org.slug };
-    const [domains, connections] = await Promise.all([deps.store.orgConnections.listDomains(org.id), orgConnectionViews(connectionDeps, org)]);
-    const forms = ssoForms(deps, c, (rest) => orgPath(deps, access.org, 'sso', rest));
-    const verified = domains.filter((d) => d.verifiedAt !== null).map((d) => d.domain);
-    const body: Html = html`${notice(c, NOTICES)}
-${domainSection(forms, domains.map(domainView))}
-${connectionSection(forms, connections)}
-${oidcForm(forms, state, `${deps.config.publicUrl}/sso`, verified, connectionDeps.allowPublicButtons === true)}
-${githubForm(forms, state, connectionDeps.allowPublicButtons === true)}`;
-    return orgPage(deps, c, access, 'sso', body);
-  }
 
   app.get('/orgs/:org/sso', async (c) => {
     const access = await orgAccess(deps, c);
     if (access instanceof Response) return access;
     if (!isOwner(access)) return errorPage(deps, c, 403, 'forbidden', 'Only owners', `Only the owners of ${access.org.name} manage its single sign-on.`);
-    return c.html(await ssoPage(c, access));
+    return c.html(await ssoPage(deps, connectionDeps, c, access));
   });
 
-  for (const kind of ['oidc', 'github'] as const) {
+  for (const kind of ['oidc', 'github', 'saml'] as const) {
     app.post(`/orgs/:org/sso/connections/${kind}`, async (c) => {
       const posted = await orgForm(deps, c, 'sso:connection-add');
       if (posted instanceof Response) return posted;
@@ -89,7 +118,7 @@ ${githubForm(forms, state, connectionDeps.allowPublicButtons === true)}`;
         const refused = formRefusal(err);
         const errors: FieldError[] = refused.errors.length ? refused.errors : [{ path: refused.code === 'already_exists' ? 'id' : '(root)', message: refused.text }];
         const values = Object.fromEntries(Object.entries(form).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'clientSecret' && e[0] !== 'csrf'));
-        return c.html(await ssoPage(c, access, { kind, values, errors }), refused.status);
+        return c.html(await ssoPage(deps, connectionDeps, c, access, { kind, values, errors }), refused.status);
       }
       return c.redirect(`${orgPath(deps, access.org, 'sso')}?done=created`, 303);
     });

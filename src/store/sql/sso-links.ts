@@ -31,6 +31,9 @@ export function ssoLinkStore(db: SqlDriver): SsoLinkStore {
     },
     forUser: async (userId) =>
       (await db.all<SsoLink>(`SELECT ${COLUMNS} FROM sso_links WHERE user_id = $1 ORDER BY created_at`, [userId])).map((r) => toLink(r)!),
+    async removeForConnection(connectionId) {
+      return (await db.run('DELETE FROM sso_links WHERE connection_id = $1', [connectionId])).changes;
+    },
     async setCredential(issuer, subject, sealed) {
       await db.run('UPDATE sso_links SET credential_sealed = $3 WHERE issuer = $1 AND subject = $2', [issuer, subject, sealed]);
     },
