@@ -26,6 +26,7 @@ import { createGuardFetch } from '../shared/outbound.ts';
 import { invitationPages } from '../console/invitation-page.ts';
 import { isUnavailable } from '../core/errors.ts';
 import { orgPages } from '../console/org-pages/index.ts';
+import { serverPages } from '../console/server-pages/index.ts';
 import type { ResourceRegistry } from '../applications/protected-resources.ts';
 import type { AuthzEngine } from './authz-engine.ts';
 import type { GatewayRuntime } from './gateway-runtime.ts';
@@ -100,7 +101,9 @@ export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
     web.route('/', accountPages({ ...webDeps, mailer }));
     web.route('/', orgPages({ ...webDeps, mailer }));
     web.route('/', invitationPages(webDeps));
-    web.route('/admin/api', adminApi({ ...webDeps, gateway, signingKey: () => engine.signingKey(), mailer }));
+    const adminDeps = { ...webDeps, gateway, signingKey: () => engine.signingKey(), mailer };
+    web.route('/', serverPages(adminDeps));
+    web.route('/admin/api', adminApi(adminDeps));
     web.route('/scim/v2', scimApi(webDeps));
     web.notFound((c) => c.json({ error: 'not_found' }, 404));
     web.onError((err, c) => {

@@ -22,13 +22,14 @@ const SECTIONS: { id: AccountSection; path: string; label: string }[] = [
 ];
 
 /** The navigation of a signed-in person: their account, the orgs they administer, sign out. */
-export function accountNav(deps: WebDeps, c: WebContext, active: string | undefined, orgs: (Org & { role: OrgRole })[]): Html {
+export function accountNav(deps: WebDeps, c: WebContext, active: string | undefined, orgs: (Org & { role: OrgRole })[], isAdmin = false): Html {
   const base = deps.base;
   const managed = orgs.filter((o) => o.role === 'owner' || o.role === 'admin');
-  return html`<nav class="nav" data-testid="account-nav">
+  return html`<nav class="nav" aria-label="Your account" data-testid="account-nav">
 <a href="${base}/"${active === 'home' ? html` aria-current="page"` : ''}>Home</a>
 ${SECTIONS.map((s) => html`<a href="${base}${s.path}"${active === s.id ? html` aria-current="page"` : ''}>${s.label}</a>`)}
 ${managed.map((o) => html`<a href="${base}/orgs/${o.slug}/members" data-testid="nav-org"${active === `org:${o.slug}` ? html` aria-current="page"` : ''}>${o.name}</a>`)}
+${isAdmin ? html`<a href="${base}/server" data-testid="nav-server"${active === 'server' ? html` aria-current="page"` : ''}>Server</a>` : ''}
 <form method="post" action="${base}/logout" class="inline">${csrfField(deps, c, 'logout')}<button type="submit" class="link" data-testid="sign-out">Sign out</button></form>
 </nav>`;
 }
@@ -43,7 +44,7 @@ export interface SignedInPage {
 /** A page for a signed-in person: the navigation, then the body, in the wide card. */
 export async function signedInPage(deps: WebDeps, c: WebContext, me: SignedIn, { title, active, body }: SignedInPage): Promise<string> {
   const orgs = await deps.store.orgs.forUser(me.user.id);
-  return page({ title, base: deps.base, wide: true, body: html`${accountNav(deps, c, active, orgs)}${body}` });
+  return page({ title, base: deps.base, wide: true, body: html`${accountNav(deps, c, active, orgs, me.user.isAdmin)}${body}` });
 }
 
 /** The signed-in person, or a redirect to the sign-in page that comes back here afterwards. */
