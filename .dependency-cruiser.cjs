@@ -9,7 +9,7 @@
  *   core              config and its domain types, errors, crypto, clock, logging — shared only
  *   store             the Store interfaces and their SQL implementations — core, shared
  *   fanout            the change feed beside the store — store, core, shared; wired by server and cli
- *   domain services   identity, api-keys, signing-keys, applications, policy (pure), audit, limits,
+ *   domain services   identity, api-keys, signing-keys, applications, clients, policy (pure), audit, limits,
  *                     revocation, demo, metrics, scim — free of HTTP: core, shared, store, each other (no cycles)
  *   http              node:http plumbing every route shares — core, shared
  *   web               the shared web layer: layout, escaping, forms, CSRF, cookies, page parts
@@ -17,7 +17,7 @@
  *   admin-api, console  the admin JSON API and the console pages
  *   server            the composition root;  cli  the command line (its `start` runs the server)
  */
-const DOMAIN = '(identity|api-keys|signing-keys|applications|policy|audit|limits|revocation|demo|metrics|scim)';
+const DOMAIN = '(identity|api-keys|signing-keys|applications|clients|policy|audit|limits|revocation|demo|metrics|scim)';
 const ABOVE_DOMAIN = '(http|web|authz|gateway|admin-api|console|cli|server|sdk)';
 
 module.exports = {

@@ -14,6 +14,11 @@
  *   POST   /applications/:slug/refresh               ask the MCP server for its tools again
  *   POST   /applications/:slug/test                  run the self-test (applications/self-test.ts)
  *   GET    /applications/:slug/status                not_verified | needs_review | live, and why
+ *   GET    /clients                                  every OAuth client: kind, last use, people connected
+ *   POST   /clients                                  register a client (its secret answered once)
+ *   GET    /clients/:id                              one client's metadata (never its secret)
+ *   POST   /clients/:id/rotate-secret                a new secret (answered once); the old one stops working
+ *   DELETE /clients/:id                              remove a client (admin-api/client-routes.ts)
  *
  * plus the organization routes (`/orgs…`) and server-wide user routes (`/users/:id…`) of admin-api/orgs.ts.
  * The application routes are admin-api/application-routes.ts's.
@@ -31,6 +36,7 @@ import { isUnavailable, PortcullisError, toPublicError } from '../core/errors.ts
 import { refusalFor } from '../http/refusal.ts';
 import type { AdminApiDeps, AdminEnv } from './deps.ts';
 import { applicationRoutes } from './application-routes.ts';
+import { clientRoutes } from './client-routes.ts';
 import { orgRoutes } from './orgs.ts';
 import { openApiDocument } from './openapi.ts';
 import { serverAdminOnly } from './route-guards.ts';
@@ -56,6 +62,8 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   // Server-wide routes: a server administrator's session (authorization first, then CSRF).
   api.use('/applications', serverAdminOnly(deps));
   api.use('/applications/*', serverAdminOnly(deps));
+  api.use('/clients', serverAdminOnly(deps));
+  api.use('/clients/*', serverAdminOnly(deps));
   // Definitions are small; anything bigger is a mistake or an attack. Counted as the body streams
   // in (a chunked body has no Content-Length to check up front).
   // (The rest of a refused body is drained or the connection ended after the answer: http/linger.ts.)
@@ -76,6 +84,7 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   api.route('/', orgRoutes(deps) as never);
 
   applicationRoutes(api, deps);
+  clientRoutes(api, deps);
 
   return api;
 }

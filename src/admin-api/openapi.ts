@@ -6,12 +6,14 @@
  */
 import * as z from 'zod';
 import { ApplicationDefinitionSchema } from '../core/application.ts';
+import { ClientInputSchema } from '../clients/input.ts';
 import { ApiKeyInputSchema } from '../api-keys/service.ts';
 import { ScimGroupRolesSchema } from './org-routes/scim.ts';
 import { DomainVerifySchema } from './org-routes/identity-providers.ts';
 import { DomainInputSchema } from '../identity/org-domains.ts';
 import { OrgConnectionSchema } from '../identity/org-connections.ts';
 import { InvitationInputSchema } from '../identity/invitations.ts';
+import { ApproveAccessSchema } from '../identity/access-requests.ts';
 import { CreateResourceSchema, RenameResourceSchema, ResourceMemberSchema } from '../identity/workspace-tree.ts';
 import { OrgUpdateSchema, RoleSchema } from './org-schemas.ts';
 import { LimitSettingsSchema } from '../core/limit-settings.ts';
@@ -58,7 +60,12 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/applications/:slug', summary: 'One application and its definition (secrets masked)', auth: 'server-admin' },
   { method: 'put', path: '/applications/:slug', summary: 'Replace an application\'s definition', auth: 'server-admin', body: ApplicationDefinitionSchema },
   { method: 'delete', path: '/applications/:slug', summary: 'Remove an application', auth: 'server-admin', status: 204 },
-  { method: 'get', path: '/applications/:slug/tools', summary: 'The tool manifest with each tool\'s scope and review', auth: 'server-admin' },
+  { method: 'get', path: '/clients', summary: 'Every OAuth client (pre-registered, dynamic, metadata-document) with its last use and how many people connected', auth: 'server-admin' },
+  { method: 'post', path: '/clients', summary: 'Register an OAuth client; a confidential client\'s secret is in this answer only', auth: 'server-admin', body: ClientInputSchema, status: 201 },
+  { method: 'get', path: '/clients/:id', summary: 'One OAuth client\'s metadata (never its secret)', auth: 'server-admin' },
+  { method: 'post', path: '/clients/:id/rotate-secret', summary: 'A new client secret, in this answer only; the old one stops working', auth: 'server-admin' },
+  { method: 'delete', path: '/clients/:id', summary: 'Remove an OAuth client (tokens already issued expire as usual)', auth: 'server-admin', status: 204 },
+  { method: 'get', path: '/applications/:slug/tools', summary: 'The tool manifest: each tool\'s title, description, input and output schema, annotations, scope and review, and the version last approved when it changed', auth: 'server-admin' },
   { method: 'post', path: '/applications/:slug/tools/:name/approve', summary: 'Approve a tool (optionally exactly the version with this fingerprint)', auth: 'server-admin', body: FINGERPRINT },
   { method: 'post', path: '/applications/:slug/tools/:name/reject', summary: 'Send a tool back to review', auth: 'server-admin', body: FINGERPRINT },
   { method: 'post', path: '/applications/:slug/refresh', summary: 'Ask the MCP server for its tools again', auth: 'server-admin' },
@@ -76,6 +83,12 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/orgs/:org/invitations', summary: 'Invitations and their status', auth: 'org-admin' },
   { method: 'post', path: '/orgs/:org/invitations', summary: 'Invite by e-mail: the one-time link is sent (SMTP configured) or returned', auth: 'org-admin', body: InvitationInputSchema, status: 201 },
   { method: 'delete', path: '/orgs/:org/invitations/:id', summary: 'Revoke a pending invitation', auth: 'org-admin', status: 204 },
+  { method: 'get', path: '/orgs/:org/access-requests', summary: "Members' requests for access (from the consent page), newest first", auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/access-requests/:id/approve', summary: 'Approve a request: the member gets the role on the workspace or project (409 conflict when decided already)', auth: 'org-admin', body: ApproveAccessSchema },
+  { method: 'post', path: '/orgs/:org/access-requests/:id/refuse', summary: 'Refuse a request (409 conflict when decided already)', auth: 'org-admin' },
+  { method: 'get', path: '/orgs/:org/client-approvals', summary: '"Admin approval" of OAuth clients: whether it is on, the approved clients, members\' requests', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/client-approvals/:clientId/approve', summary: 'Approve a client for the organization (on its allow-list); members who asked are told', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/client-approvals/:clientId/refuse', summary: 'Refuse a client, or withdraw its approval (off the allow-list); grants for it stop at their next issuance', auth: 'org-admin' },
   { method: 'get', path: '/orgs/:org/resources', summary: 'The resource tree (workspaces, projects, folders), flat with parent links', auth: 'org-admin' },
   { method: 'post', path: '/orgs/:org/resources', summary: 'Create a workspace, project or folder', auth: 'org-admin', body: CreateResourceSchema, status: 201 },
   { method: 'patch', path: '/orgs/:org/resources/:id', summary: 'Rename a resource', auth: 'org-admin', body: RenameResourceSchema },

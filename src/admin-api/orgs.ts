@@ -16,6 +16,11 @@
  *   GET    /orgs/:org/invitations
  *   POST   /orgs/:org/invitations                       {email, role?, expiresInDays?} → link, or sent by e-mail
  *   DELETE /orgs/:org/invitations/:id
+ *   GET    /orgs/:org/access-requests                   members' requests for access, newest first
+ *   POST   /orgs/:org/access-requests/:id/approve       {resourceId, role}: the member gets that role (409 conflict: decided already)
+ *   POST   /orgs/:org/access-requests/:id/refuse        (409 conflict: decided already)
+ *   GET    /orgs/:org/client-approvals                  "admin approval" of clients: on or off, the approved, members' requests
+ *   POST   /orgs/:org/client-approvals/:clientId/approve | …/refuse   on / off the org's allow-list; members who asked are told
  *   GET    /orgs/:org/resources                         the tree, flat (parentId links)
  *   POST   /orgs/:org/resources                         {kind, parentId, name}
  *   PATCH  /orgs/:org/resources/:id                     {name}
@@ -54,6 +59,8 @@
  */
 import { Hono } from 'hono';
 import type { AdminApiDeps, OrgEnv } from './deps.ts';
+import { accessRequestRoutes } from './org-routes/access-requests.ts';
+import { clientApprovalRoutes } from './org-routes/client-approvals.ts';
 import { auditRoutes } from './org-routes/audit.ts';
 import { grantRoutes } from './org-routes/grants.ts';
 import { invitationRoutes } from './org-routes/invitations.ts';
@@ -75,6 +82,8 @@ export function orgRoutes(deps: AdminApiDeps): Hono<OrgEnv> {
   settingsRoutes(api, kit);
   memberRoutes(api, kit);
   invitationRoutes(api, kit);
+  accessRequestRoutes(api, kit);
+  clientApprovalRoutes(api, kit);
   resourceRoutes(api, kit);
   grantRoutes(api, kit);
   keyRoutes(api, kit);

@@ -28,11 +28,17 @@ export function toolFingerprint(tool: ListedTool): string {
   return createHash('sha256').update(canonicalJson(reviewed)).digest('base64url');
 }
 
+const jsonObject = (value: unknown): string | null => (value && typeof value === 'object' ? JSON.stringify(value) : null);
+
+/** What is kept of a listed tool: everything the fingerprint covers, so a reviewer can see it. */
 export function seenTool(tool: ListedTool): SeenTool {
   return {
     name: tool.name,
+    title: typeof tool.title === 'string' ? tool.title : null,
     description: typeof tool.description === 'string' ? tool.description : null,
-    annotations: tool.annotations && typeof tool.annotations === 'object' ? JSON.stringify(tool.annotations) : null,
+    annotations: jsonObject(tool.annotations),
+    inputSchema: jsonObject(tool.inputSchema),
+    outputSchema: jsonObject(tool.outputSchema),
     fingerprint: toolFingerprint(tool),
   };
 }

@@ -162,6 +162,9 @@ async function applicationTools(deps: ApplicationServiceDeps, slug: string): Pro
 async function reviewTool(deps: ApplicationServiceDeps, slug: string, name: string, status: ToolStatus, by: string, fingerprint?: string, actor = by): Promise<ToolRecord> {
   const { store } = deps;
   const current = async () => (await store.tools.list(slug)).find((t) => t.name === name);
+  // The store reads '' as "no version named" (approve whatever is listed now); a caller that sends a
+  // fingerprint means one version, so an empty one is a mistake, not a wildcard.
+  if (fingerprint === '') throw new PortcullisError('invalid_request', 'fingerprint must name the version reviewed', { detail: { errors: [{ path: 'fingerprint', message: 'must not be empty' }] } });
   await getApplication(deps, slug);
   if (!(await current())) throw noTool(slug, name);
   const done = await store.tools.review(slug, name, status, by, deps.now(), fingerprint);

@@ -4,13 +4,13 @@
  * administrator sets them, but they are not read back (screenshots, logs, shoulder surfing).
  * A definition sent back with a masked value keeps the stored value (`restoreMasked`).
  */
-import type { ToolRecord } from '../store/tools.ts';
+import type { ToolRecord, ToolVersion } from '../store/tools.ts';
 import type { ApplicationSource, StoredApplication } from '../store/applications.ts';
 import type { Application } from '../core/application.ts';
 import { parseDefinition } from './registry.ts';
 import { resolveApplication } from '../core/application.ts';
 import type { StatusReport } from './status.ts';
-import { parseAnnotations, toolScope } from '../policy/scopes.ts';
+import { defaultToolScope, parseAnnotations, toolScope } from '../policy/scopes.ts';
 
 export const MASK = '********';
 
@@ -116,20 +116,21 @@ export function statusView(status: StatusReport) {
 /** A manifest entry as a reviewer sees it: what the model is told, the scope it needs, who approved it. */
 export function toolView(app: Application, tool: ToolRecord) {
   const annotations = parseAnnotations(tool.annotations);
-  let shown: unknown = null;
-  try {
-    shown = tool.annotations ? JSON.parse(tool.annotations) : null;
-  } catch {
-    shown = null;
-  }
   return {
     name: tool.name,
+    title: tool.title,
     description: tool.description,
-    annotations: shown,
+    annotations: parsedJson(tool.annotations),
+    inputSchema: parsedJson(tool.inputSchema),
+    outputSchema: parsedJson(tool.outputSchema),
     scope: toolScope(app, tool.name, annotations),
+    /** The MCP-annotation default (policy/scopes.ts), what `scope` is unless the definition names one. */
+    defaultScope: defaultToolScope(app.slug, annotations),
     status: tool.status,
     /** Send it with an approval to approve exactly this version. */
     fingerprint: tool.fingerprint,
+    /** The version last approved, when it differs from this one (null when unchanged or never approved). */
+    approved: tool.approved && tool.approvedFingerprint !== tool.fingerprint ? versionView(tool.approved) : null,
     firstSeenAt: iso(tool.firstSeenAt),
     lastSeenAt: iso(tool.lastSeenAt),
     reviewedAt: iso(tool.reviewedAt),
@@ -138,3 +139,23 @@ export function toolView(app: Application, tool: ToolRecord) {
 }
 
 export type ToolView = ReturnType<typeof toolView>;
+
+/** Kept JSON text (schemas, annotations) as the value it holds; null when absent or unreadable. */
+function parsedJson(text: string | null): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+function versionView(version: ToolVersion) {
+  return {
+    title: version.title,
+    description: version.description,
+    annotations: parsedJson(version.annotations),
+    inputSchema: parsedJson(version.inputSchema),
+    outputSchema: parsedJson(version.outputSchema),
+  };
+}

@@ -30,14 +30,16 @@ export function methodNotAllowed(allow: string): PortcullisError {
  * codes, 401 invalid_client with a Basic challenge, 413, 503 with Retry-After as
  * `temporarily_unavailable`; anything else a bare `server_error`, logged once.
  */
-export function sendEndpointError(res: ServerResponse, err: unknown, log: Logger, what: string): void {
+export function sendEndpointError(res: ServerResponse, err: unknown, log: Logger, what: string, issuer?: string): void {
+  // RFC 6749 §5.2 `error_uri`: the issuer's denial reference (core/denial-reference.ts).
+  const options = { publicUrl: issuer };
   if (isPortcullisError(err) && err.code !== 'internal_error') {
     if (isUnavailable(err)) log.warn({ err }, `${what}: a dependency is unavailable`);
-    sendRefusal(res, 'oauth', err);
+    sendRefusal(res, 'oauth', err, options);
     return;
   }
   log.error({ err }, `${what} failure`);
-  sendRefusal(res, 'oauth', new PortcullisError('internal_error', 'internal error', { cause: err }));
+  sendRefusal(res, 'oauth', new PortcullisError('internal_error', 'internal error', { cause: err }), options);
 }
 
 type EngineClient = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;

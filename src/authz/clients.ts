@@ -2,25 +2,17 @@
  * OAuth clients: how they are stored, how their secrets are compared, how their redirect URIs
  * match, and whether their identity is proven (which decides if consent may be remembered).
  */
-import type { ClientRecord, ClientRecordKind } from '../store/clients.ts';
+import type { ClientRecord } from '../store/clients.ts';
 import { CLI_CLIENT_ID } from '../shared/cli-client.ts';
 import type { AdapterPayload, ClientMetadata } from 'oidc-provider';
-import { constantTimeEqual, keyedHash, type SecretKey } from '../core/crypto.ts';
+import { constantTimeEqual, type SecretKey } from '../core/crypto.ts';
+import { HASHED, hashClientSecret } from '../clients/secrets.ts';
+import { withoutLoopbackPort } from '../clients/redirect-uris.ts';
 
-/** Stored client secrets carry this prefix: the value after it is HMAC-SHA-256(pepper, secret). */
-const HASHED = 'hmac:';
-
-export function hashClientSecret(pepper: SecretKey, secret: string): string {
-  return `${HASHED}${keyedHash(pepper, `client-secret:${secret}`)}`;
-}
-
-/** Engine metadata → stored record, with the secret (if any) replaced by its keyed hash. */
-export function clientToRecord(metadata: AdapterPayload, pepper: SecretKey, kind: ClientRecordKind): Omit<ClientRecord, 'createdAt' | 'lastUsedAt'> {
-  const copy: Record<string, unknown> = { ...metadata };
-  const secret = copy.client_secret;
-  if (typeof secret === 'string' && !secret.startsWith(HASHED)) copy.client_secret = hashClientSecret(pepper, secret);
-  return { clientId: String(copy.client_id), metadata: copy, kind };
-}
+// The stored form and the redirect-URI rules live in clients/ (the console and the CLI register
+// clients with them too); re-exported for the engine's modules.
+export { clientToRecord, hashClientSecret } from '../clients/secrets.ts';
+export { insecureRedirectUri } from '../clients/redirect-uris.ts';
 
 export function clientFromRecord(record: ClientRecord): AdapterPayload {
   return { ...record.metadata, client_id: record.clientId };
@@ -30,14 +22,6 @@ export function clientFromRecord(record: ClientRecord): AdapterPayload {
 export function compareHashedSecret(pepper: SecretKey, stored: string | undefined, presented: string): boolean {
   if (!stored?.startsWith(HASHED)) return false;
   return constantTimeEqual(hashClientSecret(pepper, presented), stored);
-}
-
-const LOOPBACK_REDIRECT = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?([/?][^#]*)?$/;
-
-/** `http://127.0.0.1:54321/cb` → `http://127.0.0.1/cb`; undefined for anything not a loopback http URI. */
-function withoutLoopbackPort(uri: string): string | undefined {
-  const match = LOOPBACK_REDIRECT.exec(uri);
-  return match ? `http://${match[1]}${match[2] ?? ''}` : undefined;
 }
 
 /**
@@ -51,14 +35,6 @@ export function redirectUriAllowed(registered: readonly string[], presented: str
   const bare = withoutLoopbackPort(presented);
   if (bare === undefined) return false;
   return registered.some((uri) => withoutLoopbackPort(uri) === bare);
-}
-
-/** Non-loopback http redirect URIs are refused (OAuth 2.1 §2.3.1: only loopback may use http). */
-export function insecureRedirectUri(uris: readonly string[]): string | undefined {
-  return uris.find((uri) => {
-    const parsed = URL.parse(uri);
-    return parsed?.protocol === 'http:' && withoutLoopbackPort(uri) === undefined;
-  });
 }
 
 export interface ClientIdentityView {

@@ -7,7 +7,7 @@
  */
 import type { Store } from '../store/store.ts';
 import type { Org } from '../store/orgs.ts';
-import { clientKindOf, orgRefusesClient, type OrgClientRefusal } from '../identity/org-clients.ts';
+import { awaitsApproval, clientKindOf, orgRefusesClient, type OrgClientRefusal } from '../identity/org-clients.ts';
 import { orgAccess, type OrgAccess } from '../identity/token-permissions.ts';
 import type { OrgRole } from '../core/roles.ts';
 
@@ -31,10 +31,18 @@ export async function orgChoices(store: Store, userId: string, clientId: string)
   const choices: OrgChoices = { offered: [], refused: [] };
   for (const org of orgs) {
     const reason = orgRefusesClient(org, clientId, kind);
-    if (reason) choices.refused.push({ org, reason });
+    // Not approved yet, in "admin approval" mode: offered, and consenting asks the org's
+    // administrators (identity/client-approvals.ts) — no grant until they approve, and the token
+    // endpoint refuses any grant for it meanwhile (resolveGrantOrg below).
+    if (reason && !awaitsApproval(org, clientId, kind)) choices.refused.push({ org, reason });
     else choices.offered.push(org);
   }
   return choices;
+}
+
+/** Does this org still have to approve the client before the member's consent can make a grant? */
+export async function clientAwaitsApproval(store: Store, org: Org, clientId: string): Promise<boolean> {
+  return awaitsApproval(org, clientId, await kindOfClient(store, clientId));
 }
 
 /** Record which org a grant acts for (a grant re-consented for another org moves there). */

@@ -11,6 +11,7 @@ import type { AuthzDeps } from './engine/deps.ts';
 import { installMiddleware } from './engine/middleware.ts';
 import { limitTokenClients } from './engine/endpoint-limits.ts';
 import { recordEngineEvents } from './engine/audit-events.ts';
+import { recordConnectionSteps } from './engine/connection-steps.ts';
 import { answerOutagesWith503 } from './outage.ts';
 
 export type { AuthzDeps } from './engine/deps.ts';
@@ -27,6 +28,7 @@ export function buildProvider(deps: AuthzDeps): Provider {
   answerOutagesWith503(provider, log);
   installMiddleware(provider, deps);
   if (deps.audit) recordEngineEvents(provider, deps.audit);
+  if (deps.doctor) recordConnectionSteps(provider, deps.doctor);
   provider.on('authorization.success', (ctx) => {
     const clientId = ctx.oidc.client?.clientId;
     if (clientId) void store.clients.markUsed(clientId, now()).catch((err) => log.warn({ err }, 'could not mark client used'));

@@ -127,7 +127,7 @@ async function admit(deps: RevocationStreamDeps, endpoint: string, req: Incoming
     }
     return { clientId, after };
   } catch (err) {
-    sendEndpointError(res, err, deps.log, 'revocation stream');
+    sendEndpointError(res, err, deps.log, 'revocation stream', deps.issuer);
     return undefined;
   }
 }

@@ -107,7 +107,7 @@ export function createTokenEndpoints(deps: TokenEndpointDeps) {
       const answer = isApiKeyShaped(token) ? await keyIntrospection(deps, caller, token, form.get('resource')) : await introspection(deps, caller, token);
       sendJson(res, 200, answer);
     } catch (err) {
-      sendEndpointError(res, err, deps.log, 'token endpoint');
+      sendEndpointError(res, err, deps.log, 'token endpoint', deps.issuer);
     }
   }
 
@@ -122,7 +122,7 @@ export function createTokenEndpoints(deps: TokenEndpointDeps) {
       res.writeHead(200, { 'cache-control': 'no-store', 'content-length': '0' });
       res.end();
     } catch (err) {
-      sendEndpointError(res, err, deps.log, 'token endpoint');
+      sendEndpointError(res, err, deps.log, 'token endpoint', deps.issuer);
     }
   }
 

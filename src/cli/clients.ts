@@ -1,24 +1,15 @@
 /**
- * `portcullis clients …`: pre-registered OAuth clients, stored as kind 'static' with the same
- * record format dynamic registration uses (`clientToRecord`: the secret replaced by its keyed hash).
- * A confidential client's secret is generated here, printed once, and never stored or shown again.
+ * `portcullis clients …`: pre-registered OAuth clients, through clients/service.ts — what the
+ * console's `/server/clients` and the admin API's `/clients` call: stored as kind 'static' with the
+ * secret replaced by its keyed hash; a confidential client's secret is printed once, never again.
  */
 import type { ClientRecord } from '../store/clients.ts';
-import { CLI_CLIENT_ID } from '../shared/cli-client.ts';
-import { clientToRecord, insecureRedirectUri } from '../authz/clients.ts';
-import { randomBase62, randomToken } from '../core/crypto.ts';
-import { isLoopbackUrl } from '../shared/net.ts';
-import { CONFIG_HELP, commandFailed, usageError, many, parseCommand } from './args.ts';
+import { isPortcullisError } from '../core/errors.ts';
+import { GRANT_NAMES } from '../clients/input.ts';
+import { registerClient, removeClient as removeRegistered } from '../clients/service.ts';
+import { CONFIG_HELP, usageError, many, parseCommand, commandFailed } from './args.ts';
 import { cliActor, cliAudit, loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';
-
-const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
-/** `--grant` values → engine grant types. Interactive grants come with refresh tokens. */
-const GRANTS: Record<string, string[]> = {
-  authorization_code: ['authorization_code', 'refresh_token'],
-  device_code: [DEVICE_CODE, 'refresh_token'],
-  client_credentials: ['client_credentials'],
-};
 
 const addSpec = {
   name: 'clients add',
@@ -92,99 +83,71 @@ function fail(message: string): never {
   throw usageError(message, addSpec.name);
 }
 
-/** Redirect URIs as OAuth 2.1 §2.3.1 / RFC 8252 allow them; returns whether any is a native-app scheme. */
-function checkRedirectUris(uris: string[]): boolean {
-  let native = false;
-  for (const uri of uris) {
-    const url = URL.parse(uri);
-    if (!url) fail(`--redirect-uri is not an absolute URI: ${uri}`);
-    if (uri.includes('#')) fail(`--redirect-uri must not contain a fragment: ${uri}`);
-    if (url.protocol === 'https:' || url.protocol === 'http:') continue;
-    // Private-use URI schemes (RFC 8252 §7.1) are for native apps; the scheme is a reversed domain name.
-    if (['javascript:', 'data:', 'file:', 'vbscript:'].includes(url.protocol) || !url.protocol.slice(0, -1).includes('.')) {
-      fail(`--redirect-uri must use https, loopback http, or a reverse-domain private-use scheme (RFC 8252 §7.1): ${uri}`);
-    }
-    native = true;
-  }
-  const insecure = insecureRedirectUri(uris);
-  if (insecure) fail(`--redirect-uri must use https unless the host is loopback (localhost, 127.0.0.1, [::1]): ${insecure}`);
-  return native;
+/** The options as clients/service.ts's input — the same the console's form and the admin API give it. */
+function registrationInput(values: { name?: string; public?: boolean; confidential?: boolean; grant?: string[]; 'redirect-uri'?: string[]; 'resource-server'?: string[]; scope?: string[]; id?: string }): Record<string, unknown> {
+  if (values.public && values.confidential) fail('--public and --confidential exclude each other');
+  const requested = many(values.grant);
+  for (const grant of requested) if (!(GRANT_NAMES as readonly string[]).includes(grant)) fail(`unknown --grant: ${grant} (expected authorization_code, device_code or client_credentials)`);
+  const grants = requested.length ? [...new Set(requested)] : ['authorization_code'];
+  const confidential = values.confidential ?? (values.public ? false : grants.includes('client_credentials'));
+  const scopes = [...new Set(many(values.scope).flatMap((s) => s.split(' ')).filter(Boolean))];
+  if (scopes.length && !grants.includes('client_credentials')) fail('--scope limits service accounts: it needs --grant client_credentials');
+  return {
+    name: values.name ?? '',
+    ...(values.id !== undefined ? { clientId: values.id } : {}),
+    tokenEndpointAuthMethod: confidential ? 'client_secret_basic' : 'none',
+    redirectUris: [...new Set(many(values['redirect-uri']))],
+    grants,
+    scopes,
+    resourceServers: [...new Set(many(values['resource-server']))],
+  };
 }
 
-function checkResourceServer(raw: string): string {
-  const url = URL.parse(raw);
-  if (!url || (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackUrl(url))) || url.hash) {
-    fail(`--resource-server must be an https URL (or http on loopback) without a fragment: ${raw}`);
-  }
-  return raw;
+/** The service's refusal as this command's: a bad option is a usage error (exit 2), naming the field. */
+function asCommandError(err: unknown): unknown {
+  if (!isPortcullisError(err) || err.code !== 'invalid_request') return err;
+  const first = (err.detail.errors as { path: string; message: string }[] | undefined)?.[0];
+  return usageError(first ? `${OPTION_OF[first.path.split('.')[0]!] ?? first.path}: ${first.message}` : err.message, addSpec.name);
 }
+
+const OPTION_OF: Record<string, string> = {
+  name: '--name',
+  clientId: '--id',
+  tokenEndpointAuthMethod: '--public/--confidential',
+  redirectUris: '--redirect-uri',
+  grants: '--grant',
+  scopes: '--scope',
+  resourceServers: '--resource-server',
+};
 
 export async function addClient(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(addSpec, argv, io.stdout);
   if (!args) return 0;
   const { values } = args;
-  const name = values.name?.trim();
-  if (!name) fail('missing --name');
-  if (values.public && values.confidential) fail('--public and --confidential exclude each other');
-
-  const requested = many(values.grant);
-  for (const grant of requested) if (!GRANTS[grant]) fail(`unknown --grant: ${grant} (expected authorization_code, device_code or client_credentials)`);
-  const grantNames = requested.length ? [...new Set(requested)] : ['authorization_code'];
-  const grantTypes = [...new Set(grantNames.flatMap((g) => GRANTS[g]!))];
-  const interactive = grantNames.includes('authorization_code');
-  const confidential = values.confidential ?? (values.public ? false : grantNames.includes('client_credentials'));
-  if (!confidential && grantNames.includes('client_credentials')) fail('--grant client_credentials needs a confidential client (RFC 6749 §4.4)');
-
-  const redirectUris = [...new Set(many(values['redirect-uri']))];
-  if (interactive && redirectUris.length === 0) fail('missing --redirect-uri (required for the authorization_code grant)');
-  if (!interactive && redirectUris.length) fail('--redirect-uri is only for the authorization_code grant');
-  const native = checkRedirectUris(redirectUris);
-
-  const resources = [...new Set(many(values['resource-server']).map(checkResourceServer))];
-  if (resources.length && !confidential) fail('--resource-server needs a confidential client (introspection requires client authentication)');
-
-  const scopes = [...new Set(many(values.scope).flatMap((s) => s.split(' ')).filter(Boolean))];
-  if (scopes.length && !grantNames.includes('client_credentials')) fail('--scope limits service accounts: it needs --grant client_credentials');
-  const badScope = scopes.find((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s));
-  if (badScope) fail(`invalid --scope: ${badScope}`);
-
-  const clientId = values.id ?? `app_${randomBase62(22)}`;
-  if (!/^[\w.~-]{3,128}$/.test(clientId)) fail('--id may only use letters, digits and . _ ~ - (3 to 128 characters)');
-  if (clientId === CLI_CLIENT_ID) fail(`--id ${CLI_CLIENT_ID} is reserved for the Portcullis CLI`);
-
+  const input = registrationInput(values);
   const config = loadCliConfig(values.config);
-  const secret = confidential ? randomToken(32) : undefined;
-  const metadata: Record<string, unknown> = {
-    client_id: clientId,
-    client_name: name,
-    application_type: native ? 'native' : 'web',
-    grant_types: grantTypes,
-    response_types: interactive ? ['code'] : [],
-    redirect_uris: redirectUris,
-    token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
-    ...(secret ? { client_secret: secret, client_secret_expires_at: 0 } : {}),
-    ...(resources.length ? { portcullis_resources: resources } : {}),
-    ...(scopes.length ? { portcullis_scopes: scopes } : {}),
-  };
-
   return withStore(config, io, async (store, secrets) => {
-    if (await store.clients.find(clientId)) throw commandFailed('already_exists', `a client with the id ${clientId} already exists`);
-    await store.clients.upsert(clientToRecord(metadata as never, secrets().pepper, 'static'));
-    await cliAudit(store).write({ kind: 'client.registered', actor: cliActor(), clientId, reason: 'pre-registered', details: { clientName: name, redirectUris: metadata.redirect_uris ?? [] } });
+    let registered;
+    try {
+      registered = await registerClient({ store, pepper: secrets().pepper, audit: cliAudit(store) }, input, cliActor());
+    } catch (err) {
+      throw asCommandError(err);
+    }
+    const { client, secret } = registered;
     if (values.json) {
-      const { created_at: _created, last_used_at: _used, ...shown } = view({ clientId, metadata, kind: 'static', createdAt: 0, lastUsedAt: null });
+      const { created_at: _created, last_used_at: _used, ...shown } = view((await store.clients.find(client.clientId))!);
       io.stdout.write(`${JSON.stringify({ ...shown, ...(secret ? { client_secret: secret } : {}) })}\n`);
       return 0;
     }
     const lines = [
-      `Added ${confidential ? 'confidential' : 'public'} client "${name}"`,
-      `  client_id       ${clientId}`,
+      `Added ${client.type} client "${client.name}"`,
+      `  client_id       ${client.clientId}`,
       ...(secret ? [`  client_secret   ${secret}`, '                  ↳ shown once: store it now (only its hash is kept)'] : []),
-      `  auth method     ${metadata.token_endpoint_auth_method}`,
-      `  grants          ${grantTypes.join(', ')}`,
-      ...(redirectUris.length ? [`  redirect URIs   ${redirectUris.join(', ')}`] : []),
-      ...(resources.length ? [`  may introspect  ${resources.join(', ')}`] : []),
-      ...(scopes.length ? [`  may be given    ${scopes.join(' ')}`] : []),
+      `  auth method     ${client.tokenEndpointAuthMethod}`,
+      `  grants          ${client.grantTypes.join(', ')}`,
+      ...(client.redirectUris.length ? [`  redirect URIs   ${client.redirectUris.join(', ')}`] : []),
+      ...(client.resourceServers.length ? [`  may introspect  ${client.resourceServers.join(', ')}`] : []),
+      ...(client.scopes.length ? [`  may be given    ${client.scopes.join(' ')}`] : []),
     ];
     io.stdout.write(`${lines.join('\n')}\n`);
     return 0;
@@ -244,9 +207,12 @@ export async function removeClient(argv: string[], io: CliIo): Promise<number> {
   if (!args) return 0;
   const clientId = args.positionals[0]!;
   const config = loadCliConfig(args.values.config);
-  return withStore(config, io, async (store) => {
-    if (!(await store.clients.delete(clientId))) throw commandFailed('not_found', `no client with the id ${clientId}`);
-    await cliAudit(store).write({ kind: 'client.removed', actor: cliActor(), clientId });
+  return withStore(config, io, async (store, secrets) => {
+    try {
+      await removeRegistered({ store, pepper: secrets().pepper, audit: cliAudit(store) }, clientId, cliActor());
+    } catch (err) {
+      throw isPortcullisError(err) && err.code === 'not_found' ? commandFailed('not_found', `no client with the id ${clientId}`) : err;
+    }
     io.stdout.write(`Removed client ${clientId}\n`);
     return 0;
   });

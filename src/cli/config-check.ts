@@ -30,7 +30,7 @@ const MASK = '********';
 
 /** The configuration as shown to people: no secret value, no credentials in URLs. */
 export function maskedConfig(config: Config): Record<string, unknown> {
-  const { sources: _sources, publicUrlDefaulted: _defaulted, publicUrl, ...rest } = config;
+  const { sources: _sources, publicUrlDefaulted: _defaulted, origins: _origins, publicUrl, ...rest } = config;
   return {
     publicUrl,
     ...rest,

@@ -9,6 +9,8 @@ import { signedIn, type WebDeps, type WebEnv } from '../web/pages.ts';
 import { setupRoutes } from './setup-page.ts';
 import { signInRoutes } from './sign-in-page.ts';
 import { passkeyAssetRoutes } from './passkey-assets.ts';
+import { denialReferenceRoutes } from './denial-reference-page.ts';
+import { adminHome } from './admin-home.ts';
 
 export function consolePages(deps: WebDeps & { mcpUrl: string }): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -44,12 +46,13 @@ export function consolePages(deps: WebDeps & { mcpUrl: string }): Hono<WebEnv> {
         active: 'home',
         body: html`<h1>Signed in as ${me.user.email}</h1>
 <p><a href="${base}/account" data-testid="account-link">Your account</a>: profile, password, sign-in sessions, connected apps, API keys.</p>
-${connect}`,
+${me.user.isAdmin ? await adminHome(deps) : ''}${connect}`,
       }),
     );
   });
 
   setupRoutes(app, deps);
   signInRoutes(app, deps);
+  denialReferenceRoutes(app, deps);
   return app;
 }

@@ -30,8 +30,8 @@ ${signInForm({
   error,
   sso: ssoFormOptions(deps, safeNext(next)),
   passkey: passkeySignInButton(deps, c, { next: safeNext(next) }),
-})}
-<p class="muted"><a href="${base}/forgot-password" data-testid="forgot-password">Forgot password?</a></p>`,
+  forgot: `${base}/forgot-password`,
+})}`,
     });
 
   app.get('/login', (c) => c.html(loginPage(c, undefined, c.req.query('next') ?? '')));

@@ -216,6 +216,12 @@ export interface Config extends Omit<ParsedConfig, 'publicUrl' | 'registration'>
   registration: ParsedConfig['registration'] & { policy: 'open' | 'initial-access-token' | 'off' };
   /** Where the configuration came from, for `config check`. */
   sources: string[];
+  /**
+   * Which source set each path (dotted, as written there): the file's paths, the environment's
+   * (path → variable), the overrides' (CLI flags, tests). Absent from hand-built configs. Read by
+   * the console's configuration page (console/server-pages/config-origins.ts).
+   */
+  origins?: { file: string[]; env: Record<string, string>; overrides: string[] };
 }
 
 type EnvKind = 'string' | 'int' | 'bool' | 'list';
@@ -330,6 +336,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const cwd = options.cwd ?? process.cwd();
   const errors: FieldError[] = [];
   const sources: string[] = ['defaults'];
+  const origins: NonNullable<Config['origins']> = { file: [], env: {}, overrides: [] };
   let input: Record<string, unknown> = {};
 
   const explicitFile = options.file ?? env.PORTCULLIS_CONFIG;
@@ -340,6 +347,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail([{ path: file, message: 'expected a JSON object' }]);
       input = parsed as Record<string, unknown>;
       sources.push(file);
+      origins.file = Object.keys(flatten(input));
     } catch (err) {
       if (err instanceof PortcullisError) throw err;
       fail([{ path: file, message: err instanceof SyntaxError ? `not valid JSON (${err.message})` : 'cannot be read' }]);
@@ -352,6 +360,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (mapping) {
       const value = envValue(name, raw, mapping.kind, errors);
       if (value !== undefined) setPath(input, mapping.path, value);
+      origins.env[mapping.path] = name;
       continue;
     }
     if (name.startsWith('PORTCULLIS_') && !OTHER_KNOWN_ENV.has(name) && !name.startsWith(TEST_ENV_PREFIX)) {
@@ -360,7 +369,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   if (Object.keys(env).some((name) => ENV_MAP[name] && env[name])) sources.push('environment');
 
-  for (const [path, value] of Object.entries(flatten(options.overrides ?? {}))) setPath(input, path, value);
+  for (const [path, value] of Object.entries(flatten(options.overrides ?? {}))) {
+    setPath(input, path, value);
+    origins.overrides.push(path);
+  }
   if (errors.length) fail(errors);
 
   const parsed = ConfigSchema.safeParse(input);
@@ -369,7 +381,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     // error says `tokens.acessTokenTtl` rather than `tokens` (or `(root)` for a top-level typo).
     fail(fieldErrors(parsed.error, 'unknown key'));
   }
-  return finish(parsed.data, sources);
+  return { ...finish(parsed.data, sources), origins };
 }
 
 function flatten(value: object, prefix = ''): Record<string, unknown> {

@@ -10,6 +10,8 @@
  *
  * Either way the refusal is kept on the request for the record step (steps/record.ts).
  */
+import type { Application } from '../core/application.ts';
+import { DENIAL_REFERENCE, denialHelpUrl } from '../core/denial-reference.ts';
 import type { ErrorCode, PortcullisError } from '../core/errors.ts';
 import { refusalFor, type Refusal } from '../http/refusal.ts';
 import { sendJson } from '../http/io.ts';
@@ -57,6 +59,19 @@ function asRpcError(id: JsonRpcId, err: PortcullisError, front: Refusal): JsonRp
   return errorResponse(id, code, error.message, errorData(err));
 }
 
+/** The server's public URL: an application's resource is that URL followed by its path (core/application.ts resolveApplication). */
+function publicUrlOf(app: Application): string {
+  return app.resource.slice(0, app.resource.length - app.path.length);
+}
+
+/** The answer with `data.help`: the denial reference's entry for its code (core/denial-reference.ts), when it has one. */
+function withHelp(answer: JsonRpcResponse, app: Application): JsonRpcResponse {
+  const data = answer.error?.data as Record<string, unknown> | undefined;
+  const code = data?.code;
+  if (!answer.error || !data || typeof code !== 'string' || !Object.hasOwn(DENIAL_REFERENCE, code)) return answer;
+  return { ...answer, error: { ...answer.error, data: { ...data, help: denialHelpUrl(publicUrlOf(app), code as ErrorCode) } } };
+}
+
 /**
  * The answer to a request of a batch that was not forwarded because another one was denied: not a
  * refusal of its own, so `data.code` says `batch_refused` rather than a denial code.
@@ -72,7 +87,8 @@ export function notForwarded(id: JsonRpcId): JsonRpcResponse {
  */
 export function refuseEach(ctx: GatewayRequest, answers: JsonRpcResponse[], refusal: PortcullisError, options: { status?: number; headers?: Record<string, string> } = {}): StepResult {
   ctx.refusal = refusal;
-  sendJson(ctx.res, options.status ?? 200, ctx.batch ? answers : answers[0], { ...CORS, ...options.headers });
+  const helped = answers.map((answer) => withHelp(answer, ctx.app));
+  sendJson(ctx.res, options.status ?? 200, ctx.batch ? helped : helped[0], { ...CORS, ...options.headers });
   return 'answered';
 }
 
@@ -80,7 +96,7 @@ export function refuseEach(ctx: GatewayRequest, answers: JsonRpcResponse[], refu
 export function refuse(ctx: GatewayRequest, err: PortcullisError, options: { id?: JsonRpcId; headers?: Record<string, string> } = {}): StepResult {
   ctx.refusal = err;
   const front = refusalFor('gateway', err);
-  sendJson(ctx.res, front.status, asRpcError(options.id ?? null, err, front), { ...front.headers, ...CORS, ...options.headers });
+  sendJson(ctx.res, front.status, withHelp(asRpcError(options.id ?? null, err, front), ctx.app), { ...front.headers, ...CORS, ...options.headers });
   return 'answered';
 }
 

@@ -8,6 +8,7 @@
  * PortcullisError is a bare `internal_error`: no message, stack, SQL or internal address.
  */
 import type { ServerResponse } from 'node:http';
+import { denialHelpUrl } from '../core/denial-reference.ts';
 import { toPublicError, type ErrorCode } from '../core/errors.ts';
 import type { Surface } from './body-limits.ts';
 
@@ -20,8 +21,8 @@ const RPC_INVALID_REQUEST = -32600;
 const RPC_UNAVAILABLE = -32001;
 const RPC_INTERNAL = -32603;
 
-/** The RFC 6749 §5.2 / RFC 7009 / RFC 7662 code for one of ours. */
-function oauthCode(code: ErrorCode): string {
+/** The RFC 6749 §5.2 / RFC 7009 / RFC 7662 code for one of ours (the denial reference shows it too). */
+export function oauthCode(code: ErrorCode): string {
   if (code === 'invalid_client' || code === 'unauthorized_client') return code;
   // A known, authenticated client refused the endpoint itself (403): in OAuth words, not authorized.
   if (code === 'forbidden') return 'unauthorized_client';
@@ -32,7 +33,8 @@ function oauthCode(code: ErrorCode): string {
   return 'invalid_request';
 }
 
-function rpcCode(code: ErrorCode): number {
+/** The front door's JSON-RPC code for one of ours (the gateway makes some more precise: gateway/refusals.ts). */
+export function rpcCode(code: ErrorCode): number {
   if (code === 'unavailable') return RPC_UNAVAILABLE;
   if (code === 'internal_error') return RPC_INTERNAL;
   return RPC_INVALID_REQUEST;
@@ -50,25 +52,32 @@ export interface Refusal {
   body: unknown;
 }
 
+/** Where the refusal's explanation lives: the server's public URL (its denial reference, core/denial-reference.ts). */
+export interface RefusalOptions {
+  publicUrl?: string;
+}
+
 /** What `surface` answers for `thrown` (anything thrown: unknown failures become internal_error). */
-export function refusalFor(surface: Surface, thrown: unknown): Refusal {
+export function refusalFor(surface: Surface, thrown: unknown, options: RefusalOptions = {}): Refusal {
   const err = toPublicError(thrown);
   const status = err.status;
   const headers: Record<string, string> = {};
   if (err.code === 'unavailable') headers['retry-after'] = String(RETRY_AFTER_SECONDS);
   if (err.code === 'unsupported_media_type' && err.rule === 'content-encoding') headers['accept-encoding'] = 'identity';
   const message = err.code === 'internal_error' ? 'internal error' : err.message;
+  const help = options.publicUrl === undefined ? {} : { help: denialHelpUrl(options.publicUrl, err.code) };
   switch (surface) {
     case 'gateway':
       // RFC 6750 §3.1: a malformed request (two Authorization headers) is `invalid_request`.
       if (err.rule === 'duplicate-authorization') headers['www-authenticate'] = 'Bearer error="invalid_request"';
       headers['access-control-allow-origin'] = '*';
-      return { status, headers, body: { jsonrpc: '2.0', id: null, error: { code: rpcCode(err.code), message, data: { code: err.code } } } };
+      return { status, headers, body: { jsonrpc: '2.0', id: null, error: { code: rpcCode(err.code), message, data: { code: err.code, ...help } } } };
     case 'oauth':
       // RFC 6749 §5.2: a 401 invalid_client names the scheme the client should authenticate with.
       if (err.code === 'invalid_client') headers['www-authenticate'] = 'Basic realm="portcullis"';
       if (typeof err.detail.allow === 'string') headers.allow = err.detail.allow;
-      return { status, headers, body: { error: oauthCode(err.code), error_description: message } };
+      // RFC 6749 §5.2 `error_uri`: a human-readable page about the error (our reference's entry for the finer code).
+      return { status, headers, body: { error: oauthCode(err.code), error_description: message, ...(help.help ? { error_uri: help.help } : {}) } };
     case 'admin':
       return { status, headers, body: err.code === 'internal_error' ? { error: 'internal_error' } : err.toJSON() };
     case 'scim':
@@ -84,8 +93,8 @@ export function refusalFor(surface: Surface, thrown: unknown): Refusal {
 }
 
 /** Send what `surface` answers for `thrown`. Safe to call only before the head was sent. */
-export function sendRefusal(res: ServerResponse, surface: Surface, thrown: unknown): void {
-  const { status, headers, body } = refusalFor(surface, thrown);
+export function sendRefusal(res: ServerResponse, surface: Surface, thrown: unknown, options: RefusalOptions = {}): void {
+  const { status, headers, body } = refusalFor(surface, thrown, options);
   const html = typeof body === 'string';
   const payload = html ? body : JSON.stringify(body);
   res.writeHead(status, {

@@ -76,6 +76,10 @@ export interface SessionView {
   createdAt: number;
   lastSeenAt: number;
   current: boolean;
+  /** How the person proved who they are (RFC 8176 method values: pwd, otp, hwk, mfa, ext…). */
+  amr: string[];
+  /** The single sign-on connection that signed them in, when one did. */
+  ssoConnection: string | undefined;
 }
 
 export function sessionRef(pepper: SecretKey, sessionId: string): string {
@@ -91,7 +95,7 @@ async function liveSessions(deps: AccountDeps, userId: string): Promise<SessionR
 export async function listSessions(deps: AccountDeps, userId: string, currentId: string): Promise<SessionView[]> {
   return (await liveSessions(deps, userId))
     .sort((a, b) => b.lastSeenAt - a.lastSeenAt)
-    .map((s) => ({ ref: sessionRef(deps.pepper, s.id), ip: s.ip, userAgent: s.userAgent, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, current: s.id === currentId }));
+    .map((s) => ({ ref: sessionRef(deps.pepper, s.id), ip: s.ip, userAgent: s.userAgent, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, current: s.id === currentId, amr: s.amr, ssoConnection: s.ssoConnection }));
 }
 
 /** End one of the user's own sessions; false when `ref` names none of theirs. */
@@ -119,6 +123,12 @@ export interface ConnectedApp {
   grantId: string;
   clientId: string;
   clientName: string;
+  /**
+   * How the client came to be known, which is how far anyone vouches for it: `registered` by an
+   * administrator, identified by a `metadata-document` at its own https address (its client id),
+   * or `dynamic` — it registered itself (RFC 7591) and nobody checked who runs it.
+   */
+  registration: ClientRegistration;
   userId: string;
   orgId: string | null;
   createdAt: number;
@@ -135,12 +145,14 @@ async function engineGrant(deps: ConnectedAppsDeps, grantId: string): Promise<En
   return ((await deps.provider().Grant.find(grantId)) as EngineGrant | undefined) ?? undefined;
 }
 
-/** A client's display name from our registry (never fetched from the network here). */
-async function clientName(deps: ConnectedAppsDeps, clientId: string): Promise<string> {
+export type ClientRegistration = 'registered' | 'metadata-document' | 'dynamic';
+
+/** A client's display name and registration from our registry (never fetched from the network here). */
+async function clientInfo(deps: ConnectedAppsDeps, clientId: string): Promise<{ clientName: string; registration: ClientRegistration }> {
   const stored = await deps.store.clients.find(clientId);
   const name = stored?.metadata.client_name;
-  if (typeof name === 'string' && name.trim()) return name;
-  return URL.parse(clientId)?.host || clientId;
+  const registration = stored?.kind === 'dynamic' ? 'dynamic' : !stored && URL.parse(clientId)?.protocol === 'https:' ? 'metadata-document' : 'registered';
+  return { clientName: typeof name === 'string' && name.trim() ? name : URL.parse(clientId)?.host || clientId, registration };
 }
 
 function describe(deps: ConnectedAppsDeps, grant: EngineGrant): Pick<ConnectedApp, 'applications' | 'accountScopes'> {
@@ -179,7 +191,7 @@ export async function listConnectedApps(deps: ConnectedAppsDeps, filter: { userI
     apps.push({
       grantId,
       clientId: grant.clientId,
-      clientName: await clientName(deps, grant.clientId),
+      ...(await clientInfo(deps, grant.clientId)),
       userId: grant.accountId,
       orgId: context?.orgId ?? null,
       createdAt: context?.createdAt ?? grant.iat ?? 0,

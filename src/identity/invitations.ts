@@ -26,6 +26,7 @@ import type { IdentityDeps } from './context.ts';
 import type { Mailer } from './mailer.ts';
 import type { Actor } from './people.ts';
 import { hashNewPassword } from './passwords.ts';
+import { checkStartingAccess, giveStartingAccess, StartingAccessSchema, type StartingAccess } from './new-member-access.ts';
 import type { OrgRole } from '../core/roles.ts';
 
 const DAY = 86400;
@@ -36,6 +37,8 @@ export const InvitationInputSchema = z.strictObject({
   role: z.enum(['owner', 'admin', 'member']).default('member'),
   /** How long the link works. */
   expiresInDays: z.int().min(1).max(30).default(DEFAULT_INVITATION_DAYS),
+  /** A workspace or project role given on acceptance, instead of the organization's default access for new members. */
+  startingAccess: StartingAccessSchema.optional(),
 });
 
 export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
@@ -51,6 +54,8 @@ export interface InvitationView {
   acceptedAt: string | null;
   acceptedBy: string | null;
   revokedAt: string | null;
+  /** The workspace or project role given on acceptance; null: the organization's default access. */
+  startingAccess: StartingAccess | null;
 }
 
 const iso = (at: number | null) => (at === null ? null : new Date(at * 1000).toISOString());
@@ -77,6 +82,7 @@ export function invitationView(inv: Invitation, now: number): InvitationView {
     acceptedAt: iso(inv.acceptedAt),
     acceptedBy: inv.acceptedBy,
     revokedAt: iso(inv.revokedAt),
+    startingAccess: inv.startResourceId && inv.startRole ? { resourceId: inv.startResourceId, role: inv.startRole } : null,
   };
 }
 
@@ -97,6 +103,7 @@ export async function invite(
 ): Promise<{ invitation: InvitationView; link?: string; sent: boolean }> {
   const parsed = parseInput(InvitationInputSchema, input);
   if (parsed.role === 'owner' && inviter.role !== 'owner') throw new PortcullisError('forbidden', 'only an owner may invite an owner');
+  await checkStartingAccess(deps.store, org.id, parsed.startingAccess, 'startingAccess');
   const email = parsed.email.toLowerCase();
   const existing = await deps.store.users.findByEmail(email);
   if (existing && (await deps.store.orgs.member(org.id, existing.id))) {
@@ -112,6 +119,8 @@ export async function invite(
     invitedBy: inviter.userId,
     createdAt: now,
     expiresAt: now + parsed.expiresInDays * DAY,
+    startResourceId: parsed.startingAccess?.resourceId ?? null,
+    startRole: parsed.startingAccess?.role ?? null,
   };
   await deps.store.invitations.create(invitation);
   const view = invitationView({ ...invitation, acceptedAt: null, acceptedBy: null, revokedAt: null }, now);
@@ -183,5 +192,6 @@ export async function acceptInvitation(deps: IdentityDeps, token: string, user: 
   const accepted = await deps.store.invitations.accept(invitation.id, user.id, deps.now());
   if (!accepted) throw new PortcullisError('invitation_invalid', 'this invitation is unknown, used, revoked or expired');
   await deps.store.orgs.addMember(org.id, user.id, accepted.role, deps.now());
+  await giveStartingAccess(deps, org, user.id, accepted);
   return { org, role: accepted.role };
 }

@@ -24,8 +24,23 @@ export type OrgClientRefusal = 'client_kind_not_allowed' | 'client_not_allowed';
  * set, is exact and applies to every kind.
  */
 export function orgRefusesClient(org: Pick<Org, 'settings'>, clientId: string, kind: ClientKind): OrgClientRefusal | undefined {
-  const { clientKinds, clientAllowList } = org.settings;
+  const { clientKinds } = org.settings;
+  const allowList = approvedClients(org);
   if (clientKinds && !clientKinds.includes(kind)) return 'client_kind_not_allowed';
-  if (clientAllowList && !clientAllowList.includes(clientId)) return 'client_not_allowed';
+  if (allowList && !allowList.includes(clientId)) return 'client_not_allowed';
   return undefined;
+}
+
+/** The allow-list in force: in "admin approval" mode an absent list approves nothing yet. */
+export function approvedClients(org: Pick<Org, 'settings'>): string[] | null {
+  const { clientAllowList, clientApproval } = org.settings;
+  return clientAllowList ?? (clientApproval ? [] : null);
+}
+
+/**
+ * True when the org refuses the client only because it has not approved it, in "admin approval"
+ * mode: the member may consent and the request goes to the org's administrators instead of a grant.
+ */
+export function awaitsApproval(org: Pick<Org, 'settings'>, clientId: string, kind: ClientKind): boolean {
+  return org.settings.clientApproval === true && orgRefusesClient(org, clientId, kind) === 'client_not_allowed';
 }

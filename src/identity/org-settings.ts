@@ -9,6 +9,7 @@ import type { LimitSettings } from '../core/limit-settings.ts';
 import { PortcullisError, type FieldError } from '../core/errors.ts';
 import type { IdentityDeps } from './context.ts';
 import { limitProblems } from '../limits/org-limits.ts';
+import { checkStartingAccess } from './new-member-access.ts';
 
 /** What the server allows: its token and session lifetimes, its client kinds, and its limits. */
 export type ServerBounds = Pick<Config, 'tokens' | 'clientKinds'> & { limits?: Config['limits'] };
@@ -52,6 +53,7 @@ export async function updateOrganization(deps: Pick<IdentityDeps, 'store'>, serv
   // Limits only narrow: the server's, and a key's or a client's the organization's (limits/org-limits.ts).
   const tooLoose = change.settings?.limits ? limitProblems(server.limits ?? {}, change.settings.limits) : [];
   if (tooLoose.length) throw new PortcullisError('limit_too_loose', 'a limit is looser than what bounds it', { detail: { errors: tooLoose } });
+  await checkStartingAccess(deps.store, orgId, change.settings?.newMemberAccess, 'settings.newMemberAccess');
   await deps.store.orgs.update(orgId, { name: change.name, settings: change.settings });
   const updated = await deps.store.orgs.get(orgId);
   if (!updated) throw new PortcullisError('not_found', 'no such organization');

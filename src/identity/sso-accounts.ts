@@ -15,6 +15,7 @@ import type { OrgRole } from '../core/roles.ts';
 import { mappedRole, type OidcConnection, type SsoConnection } from '../core/identity-providers.ts';
 import { PortcullisError } from '../core/errors.ts';
 import { syncSsoMemberships } from './sso-memberships.ts';
+import { joinWithStartingAccess } from './new-member-access.ts';
 import type { Logger } from 'pino';
 
 export interface SsoClaims {
@@ -185,7 +186,8 @@ async function linkOrCreate(deps: SsoAccountDeps, connection: SsoConnection, cla
 async function ensureRole(deps: SsoAccountDeps, orgId: string, userId: string, role: OrgRole): Promise<void> {
   const member = await deps.store.orgs.member(orgId, userId);
   if (!member) {
-    await deps.store.orgs.addMember(orgId, userId, role, deps.now());
+    // Just in time: the organization's default access for new members comes with the membership.
+    await joinWithStartingAccess(deps, orgId, userId, role);
     return;
   }
   if (member.role === role) return;

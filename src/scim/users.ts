@@ -9,6 +9,7 @@ import type { ScimUserRow } from '../store/scim.ts';
 import type { Store } from '../store/store.ts';
 import { randomBase62 } from '../core/crypto.ts';
 import { record, type ScimDeps } from './context.ts';
+import { joinWithStartingAccess } from '../identity/new-member-access.ts';
 import { notFound, notUnique } from './errors.ts';
 import { deactivate, reactivate, remove } from './lifecycle.ts';
 import { page, type ListQuery } from './list.ts';
@@ -64,7 +65,7 @@ async function accountFor(deps: ScimDeps, orgId: string, input: UserInput): Prom
   }
   // No password: the person signs in through the organization's single sign-on (or sets one through "forgot password").
   const user = await deps.store.users.create({ email: emailOf(input), name: nameOf(input) });
-  await deps.store.orgs.addMember(orgId, user.id, 'member', deps.now());
+  await joinWithStartingAccess(deps, orgId, user.id, 'member');
   return { userId: user.id, linked: false };
 }
 

@@ -40,6 +40,8 @@ import { argumentRecorder } from '../audit/arguments.ts';
 import { gatewayDecisionRecorder } from '../audit/gateway-decisions.ts';
 import { relinkLegacyRecords } from '../audit/legacy-chain.ts';
 import { startAuditSinks } from '../audit/sinks.ts';
+import { doctorDecisions, resourceMetadataFetched, tokenRefused } from '../audit/doctor/gateway.ts';
+import { ConnectionRecorder } from '../audit/doctor/recorder.ts';
 import { DEMO_APPLICATION } from './demo-application.ts';
 import { startHousekeeping } from './housekeeping.ts';
 import { bindHttpServer } from './http-server.ts';
@@ -75,6 +77,8 @@ export interface Running {
   engine: AuthzEngine;
   /** The process's audit log (`flush()` writes what is queued: shutdown, tests). */
   audit: AuditLog;
+  /** The connection doctor's recorder (`flush()` writes what is queued: shutdown, tests). */
+  doctor: ConnectionRecorder;
   server: Server;
   log: Logger;
   /** The port /metrics, /healthz and /readyz are served on as well, when `metrics.port` is set. */
@@ -95,6 +99,8 @@ interface Authorization {
   limits: Limits;
   /** The one audit log of this process: every part records into it (audit/audit-log.ts). */
   auditLog: AuditLog;
+  /** What clients do while connecting (audit/doctor/): the protocol and the gateway record into it. */
+  doctor: ConnectionRecorder;
   resources: ResourceRegistry;
   revocations: RevocationList;
   revokeGrant: GrantRevoker;
@@ -112,6 +118,7 @@ async function startAuthorization(config: Config, store: Store, log: Logger, clo
   await store.migrate();
   await relinkLegacyRecords(store, log);
   const auditLog = new AuditLog(store, log, now, { batchMs: config.audit.batchMs });
+  const doctor = new ConnectionRecorder(store.connectionEvents, log, now);
   const rootSecret = loadRootSecret({ secretKey: config.secretKey, dataDir: config.dataDir });
   for (const warning of rootSecret.warnings) log.warn(warning);
   const { secrets } = rootSecret;
@@ -138,9 +145,9 @@ async function startAuthorization(config: Config, store: Store, log: Logger, clo
   // Leavers: at every refresh, the user's identity providers are asked again (identity/sso-recheck.ts).
   const onVerdict = (connection: string, verdict: string) => metrics?.ssoRechecks.inc({ connection, verdict });
   const recheck = upstreamRecheck({ config, store, secrets, revokeGrant, revocations, audit: auditLog, log, now, onVerdict });
-  const engine = await AuthzEngine.create({ config, store, secrets, resources, defaultResource, log, now, nowMs: clock.nowMs, revokeGrant, audit: auditLog, keyRetention: retention + config.tokens.accessTokenTtl, endpointLimits: endpointLimits(config, limits), onTokenIssued, upstreamRecheck: recheck });
+  const engine = await AuthzEngine.create({ config, store, secrets, resources, defaultResource, log, now, nowMs: clock.nowMs, revokeGrant, audit: auditLog, doctor, keyRetention: retention + config.tokens.accessTokenTtl, endpointLimits: endpointLimits(config, limits), onTokenIssued, upstreamRecheck: recheck });
   engine.watchKeys();
-  return { secrets, limits, auditLog, resources, revocations, revokeGrant, engine, defaultResource, demoUrl, connections };
+  return { secrets, limits, auditLog, doctor, resources, revocations, revokeGrant, engine, defaultResource, demoUrl, connections };
 }
 
 /** The token endpoint's and dynamic registration's rates (config `limits.tokenEndpoint`, `limits.registration`). */
@@ -174,7 +181,8 @@ async function startGateway(config: Config, store: Store, authz: Authorization, 
     clientIp: (req: IncomingMessage) => requestIp(req, config.trustProxy),
     limits: authz.limits.calls,
     ...audit,
-    recordDecision: countedDecisions(observability.metrics, knownTool, audit.recordDecision),
+    recordDecision: doctorDecisions(authz.doctor, countedDecisions(observability.metrics, knownTool, audit.recordDecision)),
+    tokenRefused: tokenRefused(authz.doctor, clock.now),
     instrumentUpstream: observability.instrumentUpstream,
     log,
     now: clock.now,
@@ -230,6 +238,36 @@ async function firstRunSetupLink(config: Config, store: Store, secrets: DerivedS
   return `${config.publicUrl}/setup?token=${token}`;
 }
 
+/** The one request listener: the engine, the pages and APIs, the gateway, the operational routes (server/router.ts). */
+function routeRequests(parts: {
+  base: string;
+  log: Logger;
+  config: Config;
+  authz: Authorization;
+  gateway: GatewayRuntime;
+  web: { fetch: Parameters<typeof getRequestListener>[0] };
+  tokenEndpoints: ReturnType<typeof startOAuthEndpoints>['tokenEndpoints'];
+  revocationStream: ReturnType<typeof startOAuthEndpoints>['revocationStream'];
+  watching: Awaited<ReturnType<typeof watchProcess>>;
+  observability: Awaited<ReturnType<typeof startObservability>>;
+}) {
+  const { authz, tokenEndpoints, observability } = parts;
+  return createRouter({
+    base: parts.base,
+    log: parts.log,
+    engine: authz.engine,
+    web: getRequestListener(parts.web.fetch),
+    gateway: parts.gateway,
+    introspect: tokenEndpoints.introspect,
+    revoke: tokenEndpoints.revoke,
+    revocationStream: parts.revocationStream.handle,
+    gatewayMaxBody: parts.config.gateway.maxRequestBytes,
+    operational: parts.watching.operational,
+    observe: observability.observe,
+    onResourceMetadata: resourceMetadataFetched(authz.doctor),
+  });
+}
+
 export async function startPortcullis(initial: Config, options: StartOptions = {}): Promise<Running> {
   const log = options.log ?? createLogger(initial.logLevel, process.stderr);
   const clock = options.clock ?? systemClock;
@@ -259,21 +297,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
     const { tokenEndpoints, revocationStream } = startOAuthEndpoints(config, store, authz, gateway, log, now);
     const watching = await watchProcess(observability, { config, store, ...authz, log, nowMs: clock.nowMs });
     started.push(watching);
-    bound.dispatchTo(
-      createRouter({
-        base,
-        log,
-        engine: authz.engine,
-        web: getRequestListener(web.fetch),
-        gateway,
-        introspect: tokenEndpoints.introspect,
-        revoke: tokenEndpoints.revoke,
-        revocationStream: revocationStream.handle,
-        gatewayMaxBody: config.gateway.maxRequestBytes,
-        operational: watching.operational,
-        observe: observability.observe,
-      }),
-    );
+    bound.dispatchTo(routeRequests({ base, log, config, authz, gateway, web, tokenEndpoints, revocationStream, watching, observability }));
     const housekeeping = startHousekeeping(store, config, now, log);
     if (options.housekeeping === false) housekeeping.stop();
     const setupLink = options.quiet ? undefined : await firstRunSetupLink(config, store, authz.secrets, now);
@@ -284,7 +308,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
       setupLink,
       store,
       engine: authz.engine,
-      audit: authz.auditLog,
+      audit: authz.auditLog, doctor: authz.doctor,
       server: bound.server,
       log,
       metricsPort: watching.metricsPort,
@@ -302,7 +326,7 @@ export async function startPortcullis(initial: Config, options: StartOptions = {
         await watching.close();
         await gateway.close();
         await authz.limits.close();
-        await authz.auditLog.flush();
+        await Promise.all([authz.auditLog.flush(), authz.doctor.flush()]);
         await sinks.close();
         await observability.close();
         if (!options.store) await store.close();

@@ -9,7 +9,7 @@
  * server passes (the audit log, as `audit.mode` says: server/app.ts); nowhere when none.
  */
 import type { Store } from '../store/store.ts';
-import { PortcullisError } from '../core/errors.ts';
+import { isPortcullisError, PortcullisError } from '../core/errors.ts';
 import { isApiKeyShaped } from '../shared/api-key-shape.ts';
 import type { SigningKey } from '../signing-keys/key-ring.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -51,6 +51,8 @@ export interface GatewayRuntimeOptions {
   clientIp(req: IncomingMessage): string;
   /** Every gateway decision, once answered (none by default: see above); with `holdAnswers`, the answer waits for its promise. */
   recordDecision?(record: DecisionRecord): void | Promise<void>;
+  /** A bearer token refused before it was verified (the connection doctor reads whose it was; audit/doctor/gateway.ts). */
+  tokenRefused?(app: Application, bearer: string, err: PortcullisError): void;
   holdAnswers?: boolean;
   /** Wraps each upstream connector as it is made (server/observability.ts: latency, traces). */
   instrumentUpstream?(app: Application, upstream: Upstream): Upstream;
@@ -75,6 +77,8 @@ export interface GatewayRuntime {
   refreshManifest(app: Application): Promise<void>;
   /** API keys as bearer credentials (shared with introspection). */
   apiKeys: ApiKeyResolver;
+  /** The gateway's own token check for an application (the token explainer runs it: console/server-pages/tokens.ts). */
+  verifierFor(app: Application): TokenVerifier;
   /** Organizations' resource trees, in memory (dropped when the change feed says one changed). */
   trees: OrgTrees;
   close(): Promise<void>;
@@ -105,7 +109,14 @@ function verifiers(options: GatewayRuntimeOptions, apiKeys: ApiKeyResolver): (ap
       refuse: PortcullisError.from,
     });
     // A JWT never matches the key shape (it has dots), so the two never mix.
-    const verify: TokenVerifier = (bearer) => (isApiKeyShaped(bearer) ? apiKeys.resolve(bearer, app) : jwt(bearer));
+    const { tokenRefused } = options;
+    const checked: TokenVerifier = tokenRefused
+      ? (bearer) => jwt(bearer).catch((err: unknown) => {
+          if (isPortcullisError(err)) tokenRefused(app, bearer, err);
+          throw err;
+        })
+      : jwt;
+    const verify: TokenVerifier = (bearer) => (isApiKeyShaped(bearer) ? apiKeys.resolve(bearer, app) : checked(bearer));
     cache.set(app.slug, { app, verify });
     return verify;
   };
@@ -197,10 +208,11 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
   const connectors = upstreams(options);
   const refreshManifest = manifestRefresher(registry, connectors.upstreamFor, log);
 
+  const verifierFor = verifiers(options, apiKeys);
   const gateway = createGateway({
     registry,
     bindings: new Bindings(store, options.bindingKey, options.now, options.revocations),
-    verifierFor: verifiers(options, apiKeys),
+    verifierFor,
     orgTree: (orgId) => trees.get(orgId),
     keyUsed: (keyId, ip) => apiKeys.noteUse(keyId, ip),
     upstreamFor: connectors.upstreamFor,
@@ -231,6 +243,7 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     refreshManifest,
     apiKeys,
     trees,
+    verifierFor,
     async close() {
       registry.stop();
       apiKeys.stop();

@@ -36,6 +36,8 @@ export interface RouterDeps {
   operational?: Record<string, Handler>;
   /** Sees every request with its route label, and calls `next` to have it answered (metrics, traces). */
   observe?: RequestObserver;
+  /** Told of each RFC 9728 metadata request and whether a document was found (the connection doctor). */
+  onResourceMetadata?(path: string, found: boolean): void;
 }
 
 export type RequestObserver = (route: string, req: IncomingMessage, res: ServerResponse, next: () => void) => void;
@@ -117,6 +119,7 @@ function engineRoute(rest: string): string {
 /** RFC 9728 §3.1; the root form answers for the application at /mcp (the demo) if any. */
 function resourceMetadata(deps: RouterDeps, path: string, req: IncomingMessage, res: ServerResponse): void {
   const document = deps.gateway.metadataAt(path === PRM ? `${PRM}${deps.base}/mcp` : path);
+  if (req.method !== 'OPTIONS') deps.onResourceMetadata?.(path, document !== undefined);
   if (!document) return sendJson(res, 404, { error: 'not_found' });
   if (req.method === 'OPTIONS') return void res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' }).end();
   sendJson(res, 200, document, { 'access-control-allow-origin': '*', 'cache-control': 'public, max-age=300' });

@@ -27,6 +27,7 @@ import { invitationPages } from '../console/invitation-page.ts';
 import { isUnavailable } from '../core/errors.ts';
 import { orgPages } from '../console/org-pages/index.ts';
 import { serverPages } from '../console/server-pages/index.ts';
+import { unknownUrl } from '../console/not-found.ts';
 import type { ResourceRegistry } from '../applications/protected-resources.ts';
 import type { AuthzEngine } from './authz-engine.ts';
 import type { GatewayRuntime } from './gateway-runtime.ts';
@@ -94,7 +95,7 @@ export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
     const samlDeps = { ...webDeps, saml: new SamlServiceProviders(() => `${config.publicUrl}/sso`, createGuardFetch({ allowHttpLoopback: true, timeoutMs: 10_000 }), now) };
     web.route('/', samlRoutes(samlDeps));
     web.route('/', ssoRoutes({ ...webDeps, dataKey: secrets.dataKey, relyingParties: new RelyingParties(() => `${config.publicUrl}/sso`), samlStart: samlStart(samlDeps) }));
-    web.route('/', interactionRoutes(webDeps));
+    web.route('/', interactionRoutes({ ...webDeps, mailer }));
     const guesses = new DeviceGuessLimits(DEFAULT_DEVICE_GUESS_POLICIES, realTime, (name, policy, clock) => parts.limits.attempts(name, policy, clock));
     web.route('/', deviceRoutes({ ...webDeps, defaultResource, guesses }));
     web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
@@ -105,7 +106,8 @@ export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
     web.route('/', serverPages(adminDeps));
     web.route('/admin/api', adminApi(adminDeps));
     web.route('/scim/v2', scimApi(webDeps));
-    web.notFound((c) => c.json({ error: 'not_found' }, 404));
+    // A browser gets the console's Not found page; API callers keep JSON (console/not-found.ts).
+    web.notFound((c) => unknownUrl(webDeps, c));
     web.onError((err, c) => {
       if (isUnavailable(err)) {
         log.warn({ err }, 'page: a dependency is unavailable');

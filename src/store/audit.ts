@@ -68,7 +68,22 @@ export interface AuditChain {
 
 export type AuditHash = (prevHash: string, event: AuditInput) => string;
 
+/**
+ * What `count` groups by: the UTC day (epoch seconds / 86400), a gateway call's outcome —
+ * `denied` (the gateway refused), `failed` (allowed, but the upstream failed: a code with
+ * `allow`), `allowed` —, the code, the tool, the person (subject), the client.
+ */
+export type AuditGroup = 'day' | 'outcome' | 'reason' | 'tool' | 'subject' | 'client';
+
+/** One group of `count`: its values, in the order asked for, and how many records it holds. */
+export interface AuditCount {
+  values: (string | number | null)[];
+  count: number;
+}
+
 export interface AuditStore {
+  /** Records matching `filter`, counted by `by` (largest groups first, at most `limit`): the dashboard's numbers. */
+  count(filter: AuditFilter, by: AuditGroup[], limit: number): Promise<AuditCount[]>;
   /** Append, linking to the head of the event's chain (its organization's, or the server's). */
   append(event: AuditInput, hash: AuditHash): Promise<AuditEvent>;
   /**

@@ -1,5 +1,5 @@
 /** Invitations to join an organization (identity/invitations.ts). */
-import type { OrgRole } from '../core/roles.ts';
+import type { OrgRole, ResourceRole } from '../core/roles.ts';
 
 export interface Invitation {
   /** Keyed hash of the one-time token. */
@@ -13,6 +13,9 @@ export interface Invitation {
   acceptedAt: number | null;
   acceptedBy: string | null;
   revokedAt: number | null;
+  /** A workspace or project role given on acceptance (migration 0014); absent: the org's default access. */
+  startResourceId?: string | null;
+  startRole?: ResourceRole | null;
 }
 
 export interface InvitationStore {

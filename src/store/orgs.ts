@@ -7,6 +7,11 @@ export interface OrgSettings {
   clientKinds?: ('pre-registered' | 'metadata-document' | 'dynamic')[];
   /** Only these client ids may act for the org (null/absent: any allowed kind). */
   clientAllowList?: string[] | null;
+  /**
+   * "Admin approval": only the clients on the allow-list act for the org (none when it is absent),
+   * and a member may ask for another one from the consent page (identity/client-approvals.ts).
+   */
+  clientApproval?: boolean;
   /** Access-token lifetime for this org (seconds, within the server's bound). */
   accessTokenTtl?: number;
   /** Longest a sign-in session lasts for this org's members (seconds, within the server's bound). */
@@ -15,6 +20,8 @@ export interface OrgSettings {
   limits?: LimitSettings;
   /** Members must sign in with a second factor; one without is led to enrol at the next sign-in (identity/totp.ts). */
   requireMfa?: boolean;
+  /** The workspace or project role a new member gets on joining, unless their invitation names one (identity/new-member-access.ts). */
+  newMemberAccess?: { resourceId: string; role: ResourceRole } | null;
 }
 
 export interface Org {

@@ -18,6 +18,7 @@ import type { ApplicationStore } from './applications.ts';
 import type { AuditStore } from './audit.ts';
 import type { BindingStore } from './bindings.ts';
 import type { ClientStore } from './clients.ts';
+import type { ConnectionEventStore } from './connection-events.ts';
 import type { DemoStore } from './demo.ts';
 import type { GrantContextStore } from './grant-contexts.ts';
 import type { InvitationStore } from './invitations.ts';
@@ -27,6 +28,7 @@ import type { OneTimeStore } from './one-time.ts';
 import type { OrgStore } from './orgs.ts';
 import type { PasskeyStore } from './passkeys.ts';
 import type { OrgConnectionStore } from './org-connections.ts';
+import type { AccessRequestStore } from './access-requests.ts';
 import type { RevocationStore } from './revocations.ts';
 import type { ScimStore } from './scim.ts';
 import type { SelfTestStore } from './self-tests.ts';
@@ -75,4 +77,6 @@ export interface Store {
   readonly ssoLinks: SsoLinkStore;
   readonly scim: ScimStore;
   readonly orgConnections: OrgConnectionStore;
+  readonly connectionEvents: ConnectionEventStore;
+  readonly accessRequests: AccessRequestStore;
 }

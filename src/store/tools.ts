@@ -8,24 +8,44 @@ export type ToolStatus = 'approved' | 'needs_review';
 export interface ToolRecord {
   appSlug: string;
   name: string;
+  title: string | null;
   description: string | null;
   /** Annotations as JSON text. */
   annotations: string | null;
-  /** Hash of what a reviewer approves: description, input schema, annotations. */
+  /**
+   * The input and output JSON Schemas as JSON text (what the model is told to send, and gets back).
+   * Title and schemas are null for a tool not listed since they were kept (migration 0015).
+   */
+  inputSchema: string | null;
+  outputSchema: string | null;
+  /** Hash of what a reviewer approves: title, description, input and output schema, annotations. */
   fingerprint: string;
   status: ToolStatus;
   /** The fingerprint an administrator (or auto-approval) last approved. */
   approvedFingerprint: string | null;
+  /**
+   * The version that fingerprint stands for, so a changed tool can be shown old beside new. Null
+   * when nothing is approved, or for a tool approved before versions were kept (migration 0015)
+   * and not listed unchanged since — never a guess.
+   */
+  approved: ToolVersion | null;
   firstSeenAt: number;
   lastSeenAt: number;
   reviewedAt: number | null;
   reviewedBy: string | null;
 }
 
-export interface SeenTool {
-  name: string;
+/** What the fingerprint covers, as kept (schemas and annotations as JSON text). */
+export interface ToolVersion {
+  title: string | null;
   description: string | null;
   annotations: string | null;
+  inputSchema: string | null;
+  outputSchema: string | null;
+}
+
+export interface SeenTool extends ToolVersion {
+  name: string;
   fingerprint: string;
 }
 

@@ -28,6 +28,11 @@ export interface SignInForm {
   sso?: { buttons: Html | ''; emailFirst: boolean };
   /** "Sign in with a passkey" (web/passkey-button.ts), continuing where the password would have. */
   passkey?: Html;
+  /**
+   * Where "Forgot password?" goes (console/account/forgot-password.ts, with `?back=` the page to
+   * return to): every page that asks for a password offers it, not only the console's /login.
+   */
+  forgot?: string;
 }
 
 export function signInForm(form: SignInForm): Html {
@@ -41,5 +46,6 @@ ${form.hidden}
 <input id="password" name="password" type="password" autocomplete="current-password"${form.sso?.emailFirst ? '' : html` required`}${email ? html` autofocus` : ''}>${form.sso?.emailFirst ? html`
 <p class="muted">Company single sign-on: leave the password empty.</p>` : ''}
 <div class="actions"><button class="primary" type="submit">${form.submit ?? 'Sign in'}</button>${form.more ?? ''}</div>
-</form>${form.sso?.buttons ?? ''}${form.passkey ?? ''}`;
+</form>${form.forgot ? html`
+<p class="muted"><a href="${form.forgot}" data-testid="forgot-password">Forgot password?</a></p>` : ''}${form.sso?.buttons ?? ''}${form.passkey ?? ''}`;
 }

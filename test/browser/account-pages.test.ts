@@ -115,6 +115,7 @@ describe('your account in a browser', { skip: chromiumSkip() }, () => {
     assert.equal(await hook(first.page, 'session').count(), 2);
     assert.equal(await first.page.locator('[data-testid="session"][data-current="true"]').count(), 1, 'this browser is marked');
     assert.equal(await press(first.page, first.page.locator('[data-testid="session"]:not([data-current])').locator('[data-testid="end-session"]')), 200);
+    assert.equal(await press(first.page, hook(first.page, 'confirm')), 200);
     assert.equal(await codeOf(first.page, 'notice'), 'session_ended');
     assert.equal(await hook(first.page, 'session').count(), 1);
     await second.page.goto(`${server.url}/account`);
@@ -129,6 +130,7 @@ describe('your account in a browser', { skip: chromiumSkip() }, () => {
 
     await first.page.goto(`${server.url}/account/sessions`);
     assert.equal(await press(first.page, hook(first.page, 'end-all')), 200);
+    assert.equal(await press(first.page, hook(first.page, 'confirm')), 200);
     assert.equal(new URL(first.page.url()).pathname, '/login', 'this browser too');
     await second.page.goto(`${server.url}/account`);
     assert.equal(new URL(second.page.url()).pathname, '/login');
@@ -180,7 +182,7 @@ describe('account forms refuse forgeries', () => {
     const ref = /data-ref="([^"]+)"/.exec((await victim.request(`${server.url}/account/sessions`)).body)![1]!;
     const mallory = await httpSignedIn(server, 'mallory@example.com', PASSWORD);
     const page = await mallory.request(`${server.url}/account/sessions`);
-    const answer = await postForm(mallory, server, '/account/sessions/end', { session: ref }, page);
+    const answer = await postForm(mallory, server, '/account/sessions/end', { session: ref, confirm: 'yes' }, page);
     assert.equal(answer.status, 404);
     assert.equal(htmlCode(answer.body), 'not_found');
     assert.equal((await victim.request(`${server.url}/account`)).status, 200, 'the victim is still signed in');
@@ -190,7 +192,7 @@ describe('account forms refuse forgeries', () => {
     const ua = await httpSignedIn(server, 'victim@example.com', PASSWORD);
     const page = await ua.request(`${server.url}/account/sessions`);
     const current = /data-testid="session" data-ref="([^"]+)" data-current="true"/.exec(page.body)![1]!;
-    const answer = await postForm(ua, server, '/account/sessions/end', { session: current }, page);
+    const answer = await postForm(ua, server, '/account/sessions/end', { session: current, confirm: 'yes' }, page);
     assert.equal(answer.status, 303);
     assert.equal(answer.headers.get('location'), '/login');
     assert.equal((await ua.request(`${server.url}/account`)).status, 303, 'signed out');

@@ -63,8 +63,9 @@ describe('API keys in a browser', { skip: chromiumSkip() }, () => {
     const { page } = keira;
     await page.goto(`${server.url}/account/keys`);
     const row = page.locator(`[data-testid="key"][data-key="${keyId}"]`);
+    await press(page, row.locator('[data-testid="revoke"]'));
     const landed = page.waitForURL((url) => url.searchParams.get('done') === 'revoked');
-    await row.locator('[data-testid="revoke"]').click();
+    await page.locator('[data-testid="confirm"]').click();
     const clickedAt = Date.now();
     let status = await mcpStatus(server, secret);
     while (status !== 401 && Date.now() - clickedAt < 1000) status = await mcpStatus(server, secret);
@@ -78,7 +79,7 @@ describe('API keys in a browser', { skip: chromiumSkip() }, () => {
     await page.locator('#key-name').fill('Keeps a revoke form on the page');
     await press(page, page.getByRole('button', { name: 'Create key' }));
     const ua = await httpSignedIn(server, 'keira@example.com', PASSWORD);
-    const again = await postForm(ua, server, '/account/keys/revoke', { key: keyId }, await ua.request(`${server.url}/account/keys`));
+    const again = await postForm(ua, server, '/account/keys/revoke', { key: keyId, confirm: 'yes' }, await ua.request(`${server.url}/account/keys`));
     assert.equal(again.status, 409);
     assert.equal(htmlCode(again.body), 'already_revoked');
     assert.equal(await mcpStatus(server, secret), 401);
@@ -159,7 +160,7 @@ describe('API key forms under attack', () => {
     const victim = await createKey('owner@example.com', 'victim key');
     await createKey('mallory@example.com', 'mallory key');
     const mallory = await httpSignedIn(server, 'mallory@example.com', PASSWORD);
-    const answer = await postForm(mallory, server, '/account/keys/revoke', { key: victim.id }, await mallory.request(`${server.url}/account/keys`));
+    const answer = await postForm(mallory, server, '/account/keys/revoke', { key: victim.id, confirm: 'yes' }, await mallory.request(`${server.url}/account/keys`));
     assert.equal(answer.status, 404);
     assert.equal(htmlCode(answer.body), 'not_found');
     assert.equal((await server.store.apiKeys.get(victim.id))?.revokedAt, null);

@@ -12,7 +12,7 @@ import { DEMO_SCOPES } from '../../src/demo/tools.ts';
 import { assertOAuthError, assertTokens, mcpStatus, obtainCode, redeemCode, refresh, registerPublic, type RegisteredClient, type TokenSet } from '../helpers/authz.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { assertClean, codeOf, hook, htmlCode, httpSignedIn, personSignedIn, postForm, type Person } from './account-support.ts';
+import { assertClean, codeOf, hook, htmlCode, httpSignedIn, personSignedIn, postForm, press, type Person } from './account-support.ts';
 
 const PASSWORD = 'connected apps password';
 
@@ -50,10 +50,10 @@ describe('connected apps in a browser', { skip: chromiumSkip() }, () => {
   it("another person cannot disconnect your app: 404, and it keeps working", async () => {
     const mallory = await httpSignedIn(server, 'victor@example.com', PASSWORD);
     const page = await mallory.request(`${server.url}/account/apps`);
-    const answer = await postForm(mallory, server, '/account/apps/disconnect', { grant: umaGrant }, page);
+    const answer = await postForm(mallory, server, '/account/apps/disconnect', { grant: umaGrant, confirm: 'yes' }, page);
     assert.equal(answer.status, 404);
     assert.equal(htmlCode(answer.body), 'not_found');
-    const unknown = await postForm(mallory, server, '/account/apps/disconnect', { grant: 'no-such-grant' }, page);
+    const unknown = await postForm(mallory, server, '/account/apps/disconnect', { grant: 'no-such-grant', confirm: 'yes' }, page);
     assert.equal(unknown.status, 404);
     const noCsrf = await postForm(mallory, server, '/account/apps/disconnect', { grant: umaGrant });
     assert.equal(noCsrf.status, 403);
@@ -85,9 +85,11 @@ describe('connected apps in a browser', { skip: chromiumSkip() }, () => {
   it('"Disconnect" ends the app at the gateway within a second; another person\'s app keeps working', async () => {
     const { page } = people[0]!;
     await page.goto(`${server.url}/account/apps`);
+    assert.equal(await press(page, hook(page, 'disconnect')), 200, 'the first click asks first');
+    assert.equal(await mcpStatus(server, uma.access_token), 200, 'nothing ended yet');
     const [response] = await Promise.all([
       page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/account/apps/disconnect')),
-      hook(page, 'disconnect').click(),
+      hook(page, 'confirm').click(),
     ]);
     const clickedAt = Date.now();
     assert.equal(response.status(), 303);
@@ -118,7 +120,7 @@ describe('connected apps in a browser', { skip: chromiumSkip() }, () => {
     const page = await ua.request(`${server.url}/account/apps`);
     assert.equal([...page.body.matchAll(/data-testid="app"/g)].length, 1);
     assert.ok(!page.body.includes(umaGrant), 'the old grant is gone from the list');
-    const answer = await postForm(ua, server, '/account/apps/disconnect', { grant: umaGrant }, page);
+    const answer = await postForm(ua, server, '/account/apps/disconnect', { grant: umaGrant, confirm: 'yes' }, page);
     assert.equal(answer.status, 404);
   });
 

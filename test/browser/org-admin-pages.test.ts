@@ -111,9 +111,12 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
 
     await page.goto(`${server.url}/orgs/acme/members`);
     assert.equal(await mcpStatus(server, noorToken.access_token), 200);
+    // The first click only asks (console/confirm.ts); the token still works until confirmed.
+    assert.equal(await press(page, row(page, 'member', 'data-user', noor.id).locator('[data-testid="remove-member"]')), 200);
+    assert.equal(await mcpStatus(server, noorToken.access_token), 200);
     const [response] = await Promise.all([
       page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/members/remove')),
-      row(page, 'member', 'data-user', noor.id).locator('[data-testid="remove-member"]').click(),
+      page.locator('[data-testid="confirm"]').click(),
     ]);
     assert.equal(response.status(), 303);
     await refusedWithinASecond(server, noorToken.access_token);
@@ -172,6 +175,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     const invitation = row(page, 'invitation', 'data-invitation', id);
     assert.equal(await invitation.getAttribute('data-status'), 'pending');
     assert.equal(await press(page, invitation.locator('[data-testid="revoke-invitation"]')), 200);
+    assert.equal(await press(page, page.locator('[data-testid="confirm"]')), 200);
     assert.equal(await codeOf(page, 'notice'), 'revoked');
     assert.equal(await row(page, 'invitation', 'data-invitation', id).getAttribute('data-status'), 'revoked');
 
@@ -215,9 +219,11 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     assert.equal(await codeOf(page, 'notice'), 'member_set');
     assert.equal(await wsRow.locator(`[data-testid="resource-member"][data-user="${mia.id}"]`).getAttribute('data-role'), 'editor');
     await press(page, wsRow.locator('[data-testid="remove-resource-member"]'));
+    await press(page, page.locator('[data-testid="confirm"]'));
     assert.equal(await wsRow.locator('[data-testid="resource-member"]').count(), 0);
 
     await press(page, wsRow.locator('[data-testid="delete-resource"]'));
+    await press(page, page.locator('[data-testid="confirm"]'));
     assert.equal(await codeOf(page, 'notice'), 'deleted');
     assert.deepEqual(await resources(), [], 'the workspace went with everything below it');
   });
@@ -230,8 +236,9 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     const keyRow = row(page, 'key', 'data-key', key.id);
     assert.ok((await keyRow.innerText()).includes(server.user.email), 'who created it');
     assert.ok(!(await page.content()).includes(secret.slice(8)), 'never the secret');
+    await press(page, keyRow.locator('[data-testid="revoke"]'));
     const landed = page.waitForURL((url) => url.searchParams.get('done') === 'revoked');
-    await keyRow.locator('[data-testid="revoke"]').click();
+    await page.locator('[data-testid="confirm"]').click();
     await refusedWithinASecond(server, secret);
     await landed;
     assert.equal(await row(page, 'key', 'data-key', key.id).getAttribute('data-status'), 'revoked');
@@ -245,8 +252,9 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     const app = page.locator('[data-testid="app"]', { hasText: 'mia@example.com' });
     assert.equal(await app.count(), 1);
     assert.equal(await app.getAttribute('data-client'), client.client_id);
+    await press(page, app.locator('[data-testid="disconnect"]'));
     const landed = page.waitForURL((url) => url.searchParams.get('done') === 'disconnected');
-    await app.locator('[data-testid="disconnect"]').click();
+    await page.locator('[data-testid="confirm"]').click();
     await refusedWithinASecond(server, miaToken.access_token);
     await landed;
     assert.equal(await page.locator('[data-testid="app"]', { hasText: 'mia@example.com' }).count(), 0);
@@ -321,7 +329,7 @@ describe('org admin forms under attack', () => {
     const withForms = await admin.request(`${server.url}/orgs/acme/resources`);
     const rename = await postForm(admin, server, '/orgs/acme/resources/rename', { resource: foreignResource.id, name: 'Pwned' }, withForms);
     assert.equal(rename.status, 404);
-    const remove = await postForm(admin, server, '/orgs/acme/resources/delete', { resource: foreignResource.id }, withForms);
+    const remove = await postForm(admin, server, '/orgs/acme/resources/delete', { resource: foreignResource.id, confirm: 'yes' }, withForms);
     assert.equal(remove.status, 404);
     assert.equal((await server.store.orgs.resource(foreignResource.id))?.name, 'Theirs');
 
@@ -329,14 +337,14 @@ describe('org admin forms under attack', () => {
     const { key } = await issueApiKey(keyDeps(server), { orgId: globex.id, userId: outsider.id }, { name: 'theirs', permissions: { mode: 'simple', level: 'read' } });
     await issueApiKey(keyDeps(server), { orgId: server.org.id, userId: server.user.id }, { name: 'ours', permissions: { mode: 'simple', level: 'read' } });
     const keys = await admin.request(`${server.url}/orgs/acme/keys`);
-    const revoke = await postForm(admin, server, '/orgs/acme/keys/revoke', { key: key.id }, keys);
+    const revoke = await postForm(admin, server, '/orgs/acme/keys/revoke', { key: key.id, confirm: 'yes' }, keys);
     assert.equal(revoke.status, 404);
     assert.equal((await server.store.apiKeys.get(key.id))?.revokedAt, null);
 
     const members = await admin.request(`${server.url}/orgs/acme/members`);
     const resetForeign = await postForm(admin, server, '/orgs/acme/members/reset-link', { user: outsider.id }, members);
     assert.equal(resetForeign.status, 404, 'no reset link for someone outside the org');
-    const removeForeign = await postForm(admin, server, '/orgs/acme/members/remove', { user: outsider.id }, members);
+    const removeForeign = await postForm(admin, server, '/orgs/acme/members/remove', { user: outsider.id, confirm: 'yes' }, members);
     assert.equal(removeForeign.status, 404);
     assert.ok(await server.store.orgs.member(globex.id, outsider.id));
   });

@@ -99,6 +99,7 @@ describe('an organization\'s single sign-on and settings pages in a browser', { 
     const { page } = ada;
     await page.goto(`${server.url}/orgs/acme/sso`);
     assert.equal(await press(page, page.locator('[data-testid="connection"][data-connection="initech"] [data-testid="delete-connection"]')), 200);
+    assert.equal(await press(page, page.locator('[data-testid="confirm"]')), 200);
     assert.equal(await codeOf(page, 'notice'), 'deleted');
     assert.equal(await server.store.orgConnections.getConnection('initech'), undefined);
   });

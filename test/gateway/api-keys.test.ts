@@ -182,7 +182,7 @@ for (const target of serverTargets()) {
       assert.equal((ok.json as RpcBody).result?.content?.[0]?.text, 'write_note done', ok.text);
       const before = w.upstream.toolCalls().length;
       const refused = await postMcp(w.files, toolCall('read_notes', { projectId: w.prjC.id }), { token: secret, headers: HEADERS });
-      assert.deepEqual((refused.json as RpcBody).error?.data, { code: 'policy_denied', rule: 'resource-access', resource: `project:${w.prjC.id}` });
+      assert.deepEqual((refused.json as RpcBody).error?.data, { code: 'policy_denied', rule: 'resource-access', resource: `project:${w.prjC.id}`, help: `${new URL(w.files).origin}/docs/denials#policy_denied` });
       assert.equal(w.upstream.toolCalls().length, before);
     });
 

@@ -107,7 +107,7 @@ async function assertDenied(g: Gatewayed, url: string, token: string, message: o
   assert.equal(body.jsonrpc, '2.0');
   assert.equal(body.id, (message as { id: unknown }).id);
   assert.equal(body.error.code, RpcError.POLICY);
-  assert.deepEqual(body.error.data, { code: 'policy_denied', ...expected });
+  assert.deepEqual(body.error.data, { code: 'policy_denied', ...expected, help: `${g.server.config.publicUrl}/docs/denials#policy_denied` });
   assert.equal(g.upstream.requests.length, before, 'the upstream never saw the denied request');
 }
 
@@ -185,7 +185,7 @@ describe('conditions through the gateway', { concurrency: true }, () => {
         assert.equal(first!.error.code, RpcError.POLICY);
         assert.equal(first!.error.data.code, 'batch_refused');
         assert.equal(second!.id, 2);
-        assert.deepEqual(second!.error.data, { code: 'policy_denied', rule: 'time-window', resource: 'tool:close_account' });
+        assert.deepEqual(second!.error.data, { code: 'policy_denied', rule: 'time-window', resource: 'tool:close_account', help: `${g.server.config.publicUrl}/docs/denials#policy_denied` });
       });
 
       it('a caller outside the application’s networks is refused, and X-Forwarded-For is ignored without trustProxy', async () => {
@@ -199,7 +199,7 @@ describe('conditions through the gateway', { concurrency: true }, () => {
           const res = await fetch(url('netlock'), { method, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': 'any' } });
           const body = (await res.json()) as PolicyError;
           assert.equal(res.status, 403, method);
-          assert.deepEqual(body.error.data, { code: 'policy_denied', rule: 'ip-allow', resource: 'app:netlock' });
+          assert.deepEqual(body.error.data, { code: 'policy_denied', rule: 'ip-allow', resource: 'app:netlock', help: `${g.server.config.publicUrl}/docs/denials#policy_denied` });
           assert.equal(g.upstream.requests.length, before, `${method} never reached the upstream`);
         }
       });

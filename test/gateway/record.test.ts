@@ -126,7 +126,8 @@ describe('the record step', () => {
     const { status, json, record } = await post(call('unreviewed'));
     assert.equal(status, 200);
     assert.equal(json.error.code, RpcError.POLICY);
-    assert.deepEqual(json.error.data, { code: 'policy_denied', rule: 'tool-review', resource: 'tool:unreviewed' });
+    // data.help: the denial reference's entry, below the server's public URL (RFC 6749 §5.2 error_uri's kin).
+    assert.deepEqual(json.error.data, { code: 'policy_denied', rule: 'tool-review', resource: 'tool:unreviewed', help: 'http://localhost/docs/denials#policy_denied' });
     assert.deepEqual([record.decision, record.code, record.rule, record.upstreamStatus], ['deny', 'policy_denied', 'tool-review', undefined]);
   });
 

@@ -111,7 +111,7 @@ async function assertAllowed(w: World, token: string, tool: string, args: Record
 async function assertRefused(w: World, token: string, tool: string, args: Record<string, unknown>, resource: string) {
   const { body, reached } = await call(w, token, tool, args);
   assert.equal(body.error?.code, RpcError.POLICY, JSON.stringify(body));
-  assert.deepEqual(body.error?.data, { code: 'policy_denied', rule: 'resource-access', resource });
+  assert.deepEqual(body.error?.data, { code: 'policy_denied', rule: 'resource-access', resource, help: `${new URL(w.url).origin}/docs/denials#policy_denied` });
   assert.ok(!reached, 'the upstream never saw the call');
 }
 

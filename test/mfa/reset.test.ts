@@ -137,7 +137,9 @@ describe('resetting a person’s second factors', () => {
     });
     assert.equal(forged.status, 403);
     assert.deepEqual(await factorsOf(target.user), intact);
-    const done = await ownerBrowser.submit(members, /\/members\/reset-mfa$/, { user: target.user.id });
+    const asking = await ownerBrowser.submit(members, /\/members\/reset-mfa$/, { user: target.user.id });
+    assert.deepEqual(await factorsOf(target.user), intact, 'the first post only asks (console/confirm.ts)');
+    const done = await ownerBrowser.submit(asking, /\/members\/reset-mfa$/, {});
     assert.equal(done.status, 200);
     assert.match(done.body, /data-code="mfa_reset"/);
     assert.deepEqual(await factorsOf(target.user), gone);
@@ -146,7 +148,7 @@ describe('resetting a person’s second factors', () => {
     const adminBrowser = new UserAgent();
     await consoleSignIn(server, 'reset-admin@example.com', TEST_PASSWORD, adminBrowser);
     const page = await adminBrowser.follow(`${server.url}/orgs/strict/members`);
-    const refused = await adminBrowser.submit(page, /\/members\/reset-mfa$/, { user: boss.user.id });
+    const refused = await adminBrowser.submit(page, /\/members\/reset-mfa$/, { user: boss.user.id, confirm: 'yes' });
     assert.equal(refused.status, 403);
     assert.equal(pageCode(refused), 'forbidden');
     assert.deepEqual(await factorsOf(boss.user), intact);

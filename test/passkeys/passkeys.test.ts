@@ -282,7 +282,9 @@ describe('passkeys', () => {
     const asked = await consoleSignIn(server, person.email, TEST_PASSWORD, ua);
     assert.equal((await ceremony(ua, passkeyBox(asked, '/sign-in/second-factor/passkey'), person.authenticator)).status, 200);
     const fresh = await ua.follow(`${server.url}/account/mfa`);
-    const removed = await ua.submit(fresh, /\/account\/passkeys\/remove$/, {});
+    const confirming = await ua.submit(fresh, /\/account\/passkeys\/remove$/, {});
+    assert.equal((await server.store.passkeys.forUser(person.user.id)).length, 1, 'the first post only asks (console/confirm.ts)');
+    const removed = await ua.submit(confirming, /\/account\/passkeys\/remove$/, {});
     assert.match(removed.url, /done=passkey-removed/);
     assert.match(removed.body, /data-testid="passkeys-none"/);
     const { ua: other, box } = await signInBox();

@@ -85,6 +85,16 @@ for (const target of storesUnderTest()) {
     // The store's location closes it after the file (test/helpers/stores.ts).
     after(() => audit.flush());
 
+    test("a first sign-in gets the organization's default access for new members", async () => {
+      const connection = connectionFor();
+      const org = await store.orgs.create({ slug: connection.organization, name: 'JIT' });
+      const docs = await store.orgs.createResource({ orgId: org.id, kind: 'workspace', parentId: null, name: 'Docs', at: now() });
+      await store.orgs.update(org.id, { settings: { newMemberAccess: { resourceId: docs.id, role: 'viewer' } } });
+      const joined = await ssoAccount({ store, audit, now }, connection, claims(`d${Date.now()}`));
+      assert.ok(joined.kind === 'ok');
+      assert.deepEqual((await store.orgs.resourceMembers(org.id, joined.user.id)).map((m) => [m.resourceId, m.role]), [[docs.id, 'viewer']]);
+    });
+
     test('first sign-in creates the user in the connection’s organization, created when missing, with the mapped role', async () => {
       const connection = connectionFor();
       const first = await ssoAccount({ store, audit, now }, connection, claims(`u${Date.now()}`, { groups: ['admins', 'other'] }));

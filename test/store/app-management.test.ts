@@ -14,7 +14,7 @@ import { storeAtVersion, storesUnderTest } from '../helpers/stores.ts';
 
 const NOW = 1_800_000_000;
 
-const tool = (name: string, fingerprint: string): SeenTool => ({ name, description: `${name} tool`, annotations: null, fingerprint });
+const tool = (name: string, fingerprint: string): SeenTool => ({ name, title: null, description: `${name} tool`, annotations: null, inputSchema: null, outputSchema: null, fingerprint });
 
 for (const target of storesUnderTest()) {
   describe(`store contract (application management): ${target.name}`, { skip: target.skip }, () => {

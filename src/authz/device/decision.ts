@@ -9,7 +9,7 @@ import type { Store } from '../../store/store.ts';
 import type { SignedIn } from '../../web/session.ts';
 import { tokenPermissions } from '../../identity/token-permissions.ts';
 import type { WebDeps } from '../../web/pages.ts';
-import { bindGrantToOrg, orgChoices, type MemberOrg } from '../grant-org.ts';
+import { bindGrantToOrg, clientAwaitsApproval, orgChoices, type MemberOrg } from '../grant-org.ts';
 import { acrFor } from '../protocol.ts';
 import type { DeviceRequest } from './requests.ts';
 
@@ -21,7 +21,10 @@ export interface DeviceChoices {
 }
 
 export async function deviceChoices(store: Store, request: DeviceRequest, userId: string): Promise<DeviceChoices> {
-  const { offered } = await orgChoices(store, userId, request.client.id);
+  const choices = await orgChoices(store, userId, request.client.id);
+  // The device page has no "ask the administrators" step: an org that has yet to approve the client ("admin approval") is not offered.
+  const waiting = await Promise.all(choices.offered.map((org) => clientAwaitsApproval(store, org, request.client.id)));
+  const offered = choices.offered.filter((_org, i) => !waiting[i]);
   const allowedSomewhere = new Set<string>();
   if (request.resource) {
     for (const org of offered) {
@@ -47,8 +50,8 @@ export async function denyDevice(deps: DecisionDeps, request: DeviceRequest, me:
   deps.log.info({ event: 'device.denied', user: me.user.id, client: code.clientId }, 'device request denied');
 }
 
-/** Approve the scopes ticked (`ticked`) that the user's role in `org` allows; the rest are refused. */
-export async function approveDevice(deps: DecisionDeps, request: DeviceRequest, me: SignedIn, org: MemberOrg, ticked: ReadonlySet<string>): Promise<void> {
+/** Approve the scopes ticked (`ticked`) that the user's role in `org` allows; the rest are refused. Answers the scopes granted. */
+export async function approveDevice(deps: DecisionDeps, request: DeviceRequest, me: SignedIn, org: MemberOrg, ticked: ReadonlySet<string>): Promise<string[]> {
   const allowed = request.resource ? new Set((await tokenPermissions(deps.store, me.user.id, org.id, request.resource))?.allowedScopes ?? []) : new Set<string>();
   const granted = request.resourceScopes.filter((s) => ticked.has(s) && allowed.has(s));
   const refused = request.resourceScopes.filter((s) => !granted.includes(s));
@@ -68,6 +71,7 @@ export async function approveDevice(deps: DecisionDeps, request: DeviceRequest, 
   await code.save();
   deps.log.info({ event: 'device.approved', user: me.user.id, client: code.clientId, grant: grantId, org: org.id }, 'device request approved');
   await deps.audit.write({ kind: 'consent.given', orgId: org.id, actor: me.user.id, subject: me.user.id, clientId: request.client.id, reason: 'device', details: { grantId, scopes: granted, resources: request.resource ? [request.resource.url] : [] } });
+  return granted;
 }
 
 /** The engine Grant for the client: the OpenID scopes asked for, and the resource scopes granted and refused. */

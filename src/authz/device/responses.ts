@@ -10,7 +10,7 @@ import type { DeviceRequest } from './requests.ts';
 import { continueUrl, ticketFor } from './tickets.ts';
 import { ssoFormOptions } from '../../web/sso-routes.ts';
 import { passkeySignInButton } from '../../web/passkey-button.ts';
-import { codeEntryPage, codeNoLongerValidPage, confirmPage, formExpiredPage, resultPage, signInPage, type CodeForm } from './views.ts';
+import { codeEntryPage, codeNoLongerValidPage, confirmPage, formExpiredPage, resultPage, signInPage, type CodeForm, type GrantedView } from './views.ts';
 
 export class DevicePages {
   readonly #deps: WebDeps;
@@ -70,7 +70,7 @@ export class DevicePages {
     return this.#c.html(formExpiredPage(this.#deps.base), 403);
   }
 
-  result(result: 'approved' | 'denied', clientName: string) {
-    return this.#c.html(resultPage(this.#deps.base, result, clientName));
+  result(result: 'approved' | 'denied', clientName: string, granted?: GrantedView) {
+    return this.#c.html(resultPage(this.#deps.base, result, clientName, granted));
   }
 }

@@ -166,6 +166,6 @@ async function decide(deps: DeviceFlowDeps, c: WebContext, pages: DevicePages, f
     return pages.result('denied', request.client.name);
   }
   const ticked = new Set(([] as unknown[]).concat(form.grant ?? []).filter((v): v is string => typeof v === 'string'));
-  await approveDevice(deps, request, me, org, ticked);
-  return pages.result('approved', request.client.name);
+  const granted = await approveDevice(deps, request, me, org, ticked);
+  return pages.result('approved', request.client.name, { resource: request.resource, scopes: granted, oidcScopes: request.oidcScopes, orgName: org.name });
 }

@@ -5,7 +5,7 @@
  */
 import type { ProtectedResource } from '../../core/protected-resource.ts';
 import { html, page, type Html } from '../../web/html.ts';
-import { accountScopes, clientCard, scopeCheckbox, staysConnectedNote, unverifiedWarning, type ClientView } from '../../web/approval.ts';
+import { accountScopes, clientCard, scopeCheckbox, scopeText, staysConnectedNote, unverifiedWarning, type ClientView } from '../../web/approval.ts';
 import { signInForm, type SignInForm } from '../../web/sign-in-form.ts';
 import type { MemberOrg } from '../grant-org.ts';
 import { formatUserCode } from './user-codes.ts';
@@ -72,7 +72,7 @@ export function signInPage(view: { base: string; form: CodeForm; error?: string;
 ${view.again
   ? html`<p>The device showing <strong class="user-code">${shownCode}</strong> asks for actions that need a recent sign-in. Enter your password again to continue.</p>`
   : html`<p>to connect the device showing <strong class="user-code">${shownCode}</strong></p>`}
-${signInForm({ id: 'device-login', action: `${base}/device/login`, hidden: hiddenFields(form), email: view.email, error: view.error, sso: view.sso, passkey: view.passkey })}`,
+${signInForm({ id: 'device-login', action: `${base}/device/login`, hidden: hiddenFields(form), email: view.email, error: view.error, sso: view.sso, passkey: view.passkey, forgot: view.again ? undefined : `${base}/forgot-password?back=${encodeURIComponent(`${base}/device?user_code=${shownCode}`)}` })}`,
   });
 }
 
@@ -153,10 +153,29 @@ export function formExpiredPage(base: string): string {
   return page({ title: 'Form expired', base, body: html`<h1>This form has expired</h1><p>Go back, reload the page and try again.</p>` });
 }
 
-export function resultPage(base: string, result: 'approved' | 'denied', clientName: string): string {
+/** What an approval gave: the application, its permissions in words, the organization. */
+export interface GrantedView {
+  resource: ProtectedResource | undefined;
+  scopes: string[];
+  oidcScopes: string[];
+  orgName: string;
+}
+
+/** After approving, the person sees what they granted and where to take it back (RFC 8628 §3.3 leaves this page to us). */
+function grantedSummary(base: string, clientName: string, granted: GrantedView): Html {
+  const { resource, scopes } = granted;
+  return html`<p data-testid="granted-org">${clientName} acts for <strong>${granted.orgName}</strong>${resource ? html` in <strong data-testid="granted-application">${resource.name}</strong>` : ''}.</p>
+${resource && scopes.length
+  ? html`<h2>It may</h2><ul class="scopes" data-testid="granted-scopes">${scopes.map((s) => html`<li data-scope="${s}">${scopeText(resource, s)}</li>`)}</ul>`
+  : html`<p class="muted" data-testid="granted-scopes">No permission in an application was granted.</p>`}
+${accountScopes(granted.oidcScopes)}
+<p data-testid="undo">Changed your mind? Disconnect it on <a href="${base}/account/apps">Connected apps</a>: its access ends at once.</p>`;
+}
+
+export function resultPage(base: string, result: 'approved' | 'denied', clientName: string, granted?: GrantedView): string {
   const body =
     result === 'approved'
-      ? html`<h1>Device connected</h1><p>${clientName} can now act for you. You can return to your device.</p>`
+      ? html`<h1>Device connected</h1><p>${clientName} can now act for you. You can return to your device.</p>${granted ? grantedSummary(base, clientName, granted) : ''}`
       : html`<h1>Request denied</h1><p>${clientName} was not connected. You can return to your device.</p>`;
   return page({ title: result === 'approved' ? 'Device connected' : 'Request denied', base, id: `device-${result}`, body });
 }

@@ -6,6 +6,7 @@ import type { DerivedSecrets } from '../../core/crypto.ts';
 import type { KeyRing } from '../../signing-keys/key-ring.ts';
 import type { GrantRevoker } from '../../revocation/grant-revoker.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
+import type { ConnectionRecorder } from '../../audit/doctor/recorder.ts';
 import type { ResourceRegistry } from '../../applications/protected-resources.ts';
 import type { EndpointLimits } from './endpoint-limits.ts';
 
@@ -24,6 +25,8 @@ export interface AuthzDeps {
   revokeGrant: GrantRevoker;
   /** Tokens issued, refreshed and revoked, clients registered (engine/audit-events.ts). */
   audit?: AuditLog;
+  /** The connection doctor's recorder (engine/connection-steps.ts); nothing recorded when absent. */
+  doctor?: ConnectionRecorder;
   /** Rates on the token endpoint and on dynamic registration (endpoint-limits.ts); none when absent. */
   endpointLimits?: EndpointLimits;
   /**

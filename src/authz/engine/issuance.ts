@@ -33,15 +33,33 @@ function serviceAccountScopes(metadata: Record<string, unknown>, fallback: strin
   return new Set(Array.isArray(listed) ? listed.map(String) : fallback);
 }
 
+/**
+ * What an administrator limited a registered client to (clients/input.ts): the applications it
+ * may get tokens for (`portcullis_applications`, resource URLs) and the scopes it may carry
+ * (`portcullis_scopes`). Unlisted: no limit of the client's own.
+ */
+async function clientLimits(store: Store, clientId: string): Promise<{ applications?: string[]; scopes?: Set<string> }> {
+  const metadata = (await store.clients.find(clientId))?.metadata;
+  const apps = metadata?.portcullis_applications;
+  const scopes = metadata?.portcullis_scopes;
+  return {
+    ...(Array.isArray(apps) && apps.length ? { applications: apps.map(String) } : {}),
+    ...(Array.isArray(scopes) && scopes.length ? { scopes: new Set(scopes.map(String)) } : {}),
+  };
+}
+
 export function resourceIndicators(deps: Pick<AuthzDeps, 'config' | 'store' | 'resources' | 'defaultResource' | 'now'>): Features['resourceIndicators'] {
   return {
     enabled: true,
-    defaultResource: async (_ctx, _client, oneOf) => oneOf ?? deps.defaultResource(),
+    // A client limited to some applications gets its first one when it names none (RFC 8707 §2: the AS may pick a default).
+    defaultResource: async (_ctx, client, oneOf) => oneOf ?? (await clientLimits(deps.store, client.clientId)).applications?.[0] ?? deps.defaultResource(),
     // The token endpoint may omit `resource`: use what was granted at the authorization endpoint.
     useGrantedResource: async () => true,
     getResourceServerInfo: async (ctx, resourceIndicator, client) => {
       const resource = deps.resources.get(resourceIndicator);
       if (!resource) throw new errors.InvalidTarget('the requested resource is not known to this server');
+      const limits = await clientLimits(deps.store, client.clientId);
+      if (limits.applications && !limits.applications.includes(resource.url)) throw new errors.InvalidTarget('this client may not be given tokens for this application');
       const accessTtl = deps.config.tokens.accessTokenTtl;
       let scopes = resource.scopes.map((s) => s.name);
       let ttl = accessTtl;
@@ -49,6 +67,7 @@ export function resourceIndicators(deps: Pick<AuthzDeps, 'config' | 'store' | 'r
         scopes = await serviceAccountLimits(deps.store, client, resource, scopes);
       } else if (ctx.oidc.route === 'token') {
         ({ scopes, ttl } = userTokenLimits(ctx, resource, scopes, accessTtl));
+        if (limits.scopes) scopes = scopes.filter((scope) => limits.scopes!.has(scope));
       }
       // Step-up (authz/step-up.ts): the step-up scope only in a token straight from a fresh sign-in;
       // dropped at a refresh (the engine then leaves it out of the token and of the response's scope).

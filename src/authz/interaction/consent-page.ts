@@ -45,7 +45,7 @@ export interface ConsentView {
 
 const ROLE_TEXT: Record<string, string> = { owner: 'an owner', admin: 'an administrator', member: 'a member' };
 
-function orgPicker(view: ConsentView): Html {
+export function orgPicker(view: Pick<ConsentView, 'orgs' | 'selected' | 'access'>): Html {
   if (view.orgs.length === 1) {
     return html`<input type="hidden" name="org" value="${view.selected.id}">
 <p>For the organization <strong>${view.selected.name}</strong>, where you are ${ROLE_TEXT[view.access.role]}.</p>`;

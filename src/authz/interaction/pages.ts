@@ -9,7 +9,8 @@ import { signInForm } from '../../web/sign-in-form.ts';
 import type { OrgChoices } from '../grant-org.ts';
 import { isStepUpPrompt } from '../step-up.ts';
 import { allowedFor, consentRequests, type ConsentOrg } from './consent.ts';
-import { renderConsent, renderNoOrg } from './consent-page.ts';
+import { orgPicker, renderConsent, renderNoOrg, type ConsentView } from './consent-page.ts';
+import { applicationName, grantsNothing, renderNoAccess, renderRequested } from './consent-no-access.ts';
 import { allowReturnToClient, returnTarget, type Interaction } from './details.ts';
 import { ssoConfigured, ssoFormOptions } from '../../web/sso-routes.ts';
 import { passkeySignInButton } from '../../web/passkey-button.ts';
@@ -53,6 +54,8 @@ ${signInForm({
   sso: stepUp ? stepUpSso(deps) : ssoFormOptions(deps, `${deps.base}/interaction/${uid}`),
   // A passkey continues like a password after its second factor: to the resume route, once.
   passkey: passkeySignInButton(deps, c, { next: `${deps.base}/interaction/${uid}/login/resume`, resume: `interaction:${uid}` }),
+  // Not on a step-up: the person knows their password well enough to be signed in already.
+  forgot: stepUp ? undefined : `${deps.base}/forgot-password?back=${encodeURIComponent(`${deps.base}/interaction/${uid}`)}`,
 })}
 <form id="abort" method="post" action="${deps.base}/interaction/${uid}/abort">
 <input type="hidden" name="csrf" value="${csrfToken(deps, c, `abort:${uid}`)}">
@@ -60,10 +63,10 @@ ${signInForm({
   });
 }
 
-export function showConsent(deps: WebDeps, c: WebContext, details: Interaction, client: ClientView, userEmail: string, org: ConsentOrg, error?: string) {
+export async function showConsent(deps: WebDeps, c: WebContext, details: Interaction, client: ClientView, userEmail: string, org: ConsentOrg, error?: string) {
   allowReturnToClient(c, details);
   const { requests, oidcScopes } = consentRequests(deps, details);
-  const body = renderConsent({
+  const view: ConsentView = {
     base: deps.base,
     uid: details.uid,
     csrf: csrfToken(deps, c, `consent:${details.uid}`),
@@ -78,8 +81,24 @@ export function showConsent(deps: WebDeps, c: WebContext, details: Interaction, 
     access: org.access,
     allowed: allowedFor(org.access),
     error,
-  });
-  return c.html(body, error ? 400 : 200);
+  };
+  // Nothing to grant: say so and offer a request for access instead of an "Approve" that grants nothing.
+  if (grantsNothing(requests, view.allowed)) {
+    const userId = String(details.session?.accountId ?? '');
+    const pending = (await deps.store.accessRequests.listForUser(userId)).find(
+      (r) => r.status === 'pending' && r.orgId === org.selected.id && r.clientId === String(details.params.client_id),
+    );
+    return c.html(renderNoAccess({ ...view, picker: orgPicker(view), pending }), error ? 400 : 200);
+  }
+  return c.html(renderConsent(view), error ? 400 : 200);
+}
+
+/** After "Request access": the request went to the organization's administrators (identity/access-requests.ts). */
+export function showRequested(deps: WebDeps, c: WebContext, details: Interaction, clientName: string, org: ConsentOrg, kind: 'access' | 'client') {
+  allowReturnToClient(c, details);
+  const { requests } = consentRequests(deps, details);
+  const abortCsrf = csrfToken(deps, c, `abort:${details.uid}`);
+  return c.html(renderRequested({ base: deps.base, uid: details.uid, abortCsrf, clientName, app: applicationName(requests), orgName: org.selected.name, kind }));
 }
 
 export function showNoOrg(deps: WebDeps, c: WebContext, details: Interaction, clientName: string, userEmail: string, choices: OrgChoices) {

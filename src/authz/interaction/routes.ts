@@ -6,6 +6,7 @@
  * (consent.ts), answer with a page (pages.ts) or the engine's resumption.
  */
 import { Hono } from 'hono';
+import type { Mailer } from '../../identity/mailer.ts';
 import { checkPassword } from '../../identity/password-login.ts';
 import { homeRealm, ssoRequiredPage, ssoStartPath } from '../../web/sso-routes.ts';
 import { passwordSignedIn, takeResumed, type Continuation } from '../../web/second-factor.ts';
@@ -13,14 +14,15 @@ import { clientIp, csrfValid, field, signedIn, type WebContext, type WebDeps, ty
 import type { ClientView } from '../../web/approval.ts';
 import { clientView } from '../client-view.ts';
 import { acrFor } from '../protocol.ts';
-import { orgChoices } from '../grant-org.ts';
+import { clientAwaitsApproval, orgChoices } from '../grant-org.ts';
 import { isStepUpPrompt, promptNeedsMfa, sessionAnswersLogin } from '../step-up.ts';
 import { idpSignInDue, idpStepUp, secondFactorOnly } from './step-up-sign-in.ts';
 import { consentOrg, grantConsent, previousOrg } from './consent.ts';
 import { allowReturnToClient, finish, loadInteraction, returnTarget, type Interaction } from './details.ts';
-import { expired, formExpired, loginForm, showConsent, showNoOrg } from './pages.ts';
+import { expired, formExpired, loginForm, showConsent, showNoOrg, showRequested } from './pages.ts';
+import { askClientApproval, askForAccess } from './access-request.ts';
 
-export function interactionRoutes(deps: WebDeps): Hono<WebEnv> {
+export function interactionRoutes(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.get('/interaction/:uid', (c) => showInteraction(deps, c));
   app.post('/interaction/:uid/login', (c) => signIn(deps, c));
@@ -124,13 +126,13 @@ async function resumeAfterSecondFactor(deps: WebDeps, c: WebContext) {
   return finish(deps, c, loginResult(me.user.id, me.session.amr, me.session.authTime));
 }
 
-async function consent(deps: WebDeps, c: WebContext) {
+async function consent(deps: WebDeps & { mailer?: Mailer }, c: WebContext) {
   const details = await loadInteraction(deps, c);
   if (!details || details.prompt.name !== 'consent') return expired(deps, c);
   const form = await c.req.parseBody({ all: true });
   if (!csrfValid(deps, c, form.csrf, `consent:${details.uid}`)) return formExpired(deps, c);
   const decision = form.decision;
-  if (decision !== 'approve' && decision !== 'switch') {
+  if (decision !== 'approve' && decision !== 'switch' && decision !== 'request') {
     return finish(deps, c, { error: 'access_denied', error_description: 'The user denied the request.' }, false);
   }
   const accountId = details.session?.accountId;
@@ -151,6 +153,15 @@ async function consent(deps: WebDeps, c: WebContext) {
   }
   // Without JavaScript the picker is a form: "show permissions" renders the page for the chosen org.
   if (decision === 'switch') return showConsent(deps, c, details, client, user.email, org);
+  if (decision === 'request') {
+    await askForAccess(deps, details, user.id, client.name, org);
+    return showRequested(deps, c, details, client.name, org, 'access');
+  }
+  // "Admin approval": no grant for a client the org has not approved; the request goes to its administrators.
+  if (await clientAwaitsApproval(deps.store, org.selected, clientId)) {
+    await askClientApproval(deps, details, user.id, client.name, org);
+    return showRequested(deps, c, details, client.name, org, 'client');
+  }
 
   const ticked = new Set(([] as unknown[]).concat(form.grant ?? []).filter((v): v is string => typeof v === 'string'));
   const grantId = await grantConsent(deps, details, user.id, clientId, org, ticked);

@@ -6,8 +6,9 @@
  */
 import type { Org } from '../../store/orgs.ts';
 import type { Hono } from 'hono';
-import { disconnectApp, listConnectedApps, type ConnectedApp } from '../../identity/account.ts';
+import { disconnectApp, listConnectedApps, type ClientRegistration, type ConnectedApp } from '../../identity/account.ts';
 import { audit } from './audit.ts';
+import { confirmFirst } from '../confirm.ts';
 import { html, type Html } from '../../web/html.ts';
 import { field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { csrfField, notFound, notice, requireSignedIn, signedInForm, signedInPage, when } from './layout.ts';
@@ -17,6 +18,13 @@ const ACCOUNT_SCOPE_TEXT: Record<string, string> = {
   email: 'See your e-mail address',
   profile: 'See your name',
   offline_access: 'Stay connected while you are away',
+};
+
+/** How far anyone vouches for a client, in words (two apps with one name tell apart by this and their id). */
+const REGISTRATION_TEXT: Record<ClientRegistration, string> = {
+  registered: 'Verified: registered by an administrator',
+  'metadata-document': 'Identified by its metadata document at its own address',
+  dynamic: 'Unverified: it registered itself',
 };
 
 /** Names of the organizations grants act for (one lookup per org). */
@@ -31,7 +39,7 @@ export function appRow(deps: WebDeps, c: WebContext, app: ConnectedApp, orgs: Ma
   const permissions = app.applications.flatMap((a) => a.permissions.map((p) => html`<li data-scope="${p.scope}">${p.description} <span class="muted">(${a.name})</span></li>`));
   const account = app.accountScopes.filter((s) => ACCOUNT_SCOPE_TEXT[s]).map((s) => html`<li data-scope="${s}">${ACCOUNT_SCOPE_TEXT[s]!}</li>`);
   return html`<tr data-testid="app" data-grant="${app.grantId}" data-client="${app.clientId}">
-<td><strong>${app.clientName}</strong></td>
+<td><strong>${app.clientName}</strong><span class="sub"><code data-testid="client-id">${app.clientId}</code></span><span class="sub" data-testid="registration" data-registration="${app.registration}">${REGISTRATION_TEXT[app.registration]}</span></td>
 ${who ?? ''}
 <td><ul class="scopes">${permissions}${account}</ul></td>
 <td>${app.orgId ? (orgs.get(app.orgId)?.name ?? '—') : '—'}</td>
@@ -56,7 +64,7 @@ export function appsRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
 ${notice(c, { disconnected: 'The app was disconnected. Its access ends now, everywhere.' })}
 ${apps.length
   ? html`<table data-testid="apps">
-<thead><tr><th>App</th><th>What it may do</th><th>Organization</th><th>Connected</th><th>Last used</th><th></th></tr></thead>
+<thead><tr><th>App</th><th>What it may do</th><th>Organization</th><th>First connected</th><th>Last used</th><th></th></tr></thead>
 <tbody>${apps.map((a) => appRow(deps, c, a, orgs, `${base}/account/apps/disconnect`))}</tbody>
 </table>
 <p class="muted">Disconnecting an app ends its access at once; it has to ask you again to reconnect.</p>`
@@ -69,6 +77,13 @@ ${apps.length
     const posted = await signedInForm(deps, c, 'apps:disconnect');
     if (posted instanceof Response) return posted;
     const { me, form } = posted;
+    const ask = confirmFirst(deps, c, form, 'apps:disconnect', {
+      title: 'Disconnect this app?',
+      text: 'Its access ends at once, everywhere: its tokens are revoked and it has to ask you again to reconnect.',
+      button: 'Disconnect',
+      cancel: `${base}/account/apps`,
+    });
+    if (ask) return ask;
     const grantId = field(form, 'grant');
     if (!(await disconnectApp(deps, { userId: me.user.id }, grantId))) return notFound(deps, c);
     await audit(deps, { kind: 'account.grant.revoked', actor: me.user.id, subject: me.user.id, details: { grant: grantId } });

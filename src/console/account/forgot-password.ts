@@ -4,7 +4,9 @@
  * organization (who can make a link on the members page). It answers the same page whether or
  * not the address has an account, and does the lookup-and-send after answering, so neither the
  * words nor the timing tell them apart (no account enumeration). Requests are limited per address
- * and per client IP.
+ * and per client IP. `?back=` (a path on this site: the authorization or device sign-in the
+ * person came from) is where "Back to sign-in" goes, so after choosing a new password in the
+ * e-mailed link's tab they can return to the sign-in they left and finish it.
  */
 import type { Hono } from 'hono';
 import type { Mailer } from '../../identity/mailer.ts';
@@ -23,6 +25,11 @@ export const FORGOT_PASSWORD_POLICIES = {
   ip: { free: 19, window: 3600, base: 60, maxLock: 3600 },
 } satisfies Record<string, AttemptPolicy>;
 
+/** Where "Back to sign-in" goes: only a path on this site (never `//host` or a scheme: no open redirect). */
+export function backTo(base: string, value: string | undefined): string {
+  return value && value.length < 500 && value.startsWith(`${base}/`) && /^\/(?![\/\\])[^\\\s]*$/.test(value) ? value : `${base}/login`;
+}
+
 export function forgotPasswordRoutes(app: Hono<WebEnv>, deps: WebDeps & { mailer?: Mailer }): void {
   const base = deps.base;
   const resetDeps = passwordResetDeps(deps);
@@ -37,13 +44,14 @@ export function forgotPasswordRoutes(app: Hono<WebEnv>, deps: WebDeps & { mailer
   const forgotPage = (c: WebContext, body: ReturnType<typeof html>) => page({ title: 'Forgot your password?', base, body });
 
   app.get('/forgot-password', (c) => {
+    const back = backTo(base, c.req.query('back'));
     if (!mailer) {
       return c.html(
         forgotPage(
           c,
           html`<h1>Forgot your password?</h1>
 <p data-testid="ask-admin">Ask an administrator of your organization for a reset link: they can make one for you from the members page.</p>
-<p><a href="${base}/login">Back to sign-in</a></p>`,
+<p><a href="${back}" data-testid="back-to-sign-in">Back to sign-in</a></p>`,
         ),
       );
     }
@@ -53,10 +61,11 @@ export function forgotPasswordRoutes(app: Hono<WebEnv>, deps: WebDeps & { mailer
         html`<h1>Forgot your password?</h1>
 <p>Enter the e-mail address you sign in with. If it has an account, we send it a link to choose a new password (it works once, for an hour).</p>
 <form method="post" action="${base}/forgot-password">
-${csrfField(deps, c, 'forgot-password')}
+${csrfField(deps, c, 'forgot-password')}<input type="hidden" name="back" value="${back}">
 <label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required autofocus>
 <div class="actions"><button class="primary" type="submit">Send the link</button></div>
-</form>`,
+</form>
+<p><a href="${back}" data-testid="back-to-sign-in">Back to sign-in</a></p>`,
       ),
     );
   });
@@ -83,7 +92,8 @@ ${csrfField(deps, c, 'forgot-password')}
         c,
         html`<h1 data-testid="reset-requested">Check your e-mail</h1>
 <p>If an account uses that address, a link to choose a new password is on its way. It works once, for an hour.</p>
-<p><a href="${base}/login">Back to sign-in</a></p>`,
+<p>Open it, choose your new password, then come back here to sign in with it.</p>
+<p><a href="${backTo(base, field(form, 'back'))}" data-testid="back-to-sign-in">Back to sign-in</a></p>`,
       ),
     );
   });

@@ -10,6 +10,7 @@ import type { Hono } from 'hono';
 import { issueApiKey, listApiKeys, revokeApiKey, type ApiKeyView } from '../../api-keys/service.ts';
 import { identityDeps } from '../../identity/context.ts';
 import { audit } from './audit.ts';
+import { confirmFirst } from '../confirm.ts';
 import { html } from '../../web/html.ts';
 import type { SignedIn } from '../../web/session.ts';
 import { csrfValid, field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
@@ -75,6 +76,13 @@ ${orgs.length ? await keyCreateForm(deps, c, orgs, names.applications, extra) : 
     const posted = await signedInForm(deps, c, 'keys:revoke');
     if (posted instanceof Response) return posted;
     const { me, form } = posted;
+    const ask = confirmFirst(deps, c, form, 'keys:revoke', {
+      title: 'Revoke this API key?',
+      text: 'Every program using it is refused from now on, at every gateway. A revoked key cannot be brought back; you can make a new one.',
+      button: 'Revoke',
+      cancel: `${base}/account/keys`,
+    });
+    if (ask) return ask;
     try {
       const key = await revokeApiKey(ids, { userId: me.user.id }, field(form, 'key'), me.user.id);
       await audit(deps, { kind: 'account.key.revoked', orgId: key.orgId, actor: me.user.id, subject: me.user.id, details: { key: key.id } });

@@ -14,6 +14,7 @@ import { csrfValid, field, signedIn, type WebContext, type WebDeps, type WebEnv 
 import type { SignedIn } from '../../web/session.ts';
 import { browserBinding, jsonForm, jsonLimit, refusal, text, type JsonForm } from '../passkey-json.ts';
 import { audit } from './audit.ts';
+import { confirmFirst } from '../confirm.ts';
 import { csrfField, notice, signedInForm, when } from './layout.ts';
 
 /** How old a sign-in may be to add or remove a passkey (seconds). */
@@ -50,6 +51,13 @@ export function passkeyAccountRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
     if (posted instanceof Response) return posted;
     const { me, form } = posted;
     if (!recent(deps, me)) return c.redirect(`${deps.base}/account/mfa?done=sign-in-again`, 303);
+    const ask = confirmFirst(deps, c, form, REMOVE_PURPOSE, {
+      title: 'Remove this passkey?',
+      text: 'It no longer signs you in or confirms it is you. If it was your only second factor and an organization of yours requires one, you will be asked to set one up at your next sign-in.',
+      button: 'Remove',
+      cancel: `${deps.base}/account/mfa`,
+    });
+    if (ask) return ask;
     const removed = await deps.store.passkeys.remove(me.user.id, field(form, 'id'));
     if (removed) await audit(deps, { kind: 'mfa.disabled', actor: me.user.id, subject: me.user.id, reason: 'passkey', details: { passkey: field(form, 'id') } });
     return c.redirect(`${deps.base}/account/mfa?done=${removed ? 'passkey-removed' : 'passkey-unknown'}`, 303);

@@ -6,6 +6,7 @@ import type { Hono } from 'hono';
 import { updateName } from '../../identity/account.ts';
 import { MAX_NAME_LENGTH } from '../../identity/new-users.ts';
 import { audit } from './audit.ts';
+import { accessRequestsSection } from './access-requests.ts';
 import { html } from '../../web/html.ts';
 import { field, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { csrfField, notice, problem, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
@@ -18,6 +19,7 @@ export function profileRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
     if (me instanceof Response) return me;
     const orgs = await deps.store.orgs.forUser(me.user.id);
     const tooLong = c.req.query('problem') === 'name_too_long';
+    const requests = await accessRequestsSection(deps, me.user.id, orgs);
     return c.html(
       await signedInPage(deps, c, me, {
         title: 'Your account',
@@ -36,6 +38,7 @@ ${csrfField(deps, c, 'account:name')}
 ${orgs.length
   ? html`<ul data-testid="orgs">${orgs.map((o) => html`<li data-org="${o.slug}">${o.name} <span class="muted">(${o.role})</span>${o.role === 'member' ? '' : html` · <a href="${base}/orgs/${o.slug}/members">manage</a>`}</li>`)}</ul>`
   : html`<p class="muted">You do not belong to any organization yet.</p>`}
+${requests}
 <h2>More</h2>
 <ul>
 <li><a href="${base}/account/password">Change your password</a></li>

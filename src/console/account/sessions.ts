@@ -4,8 +4,10 @@
  * engine's single-sign-on sessions, but leaves connected apps connected (the page says so).
  */
 import type { Hono } from 'hono';
-import { endSession, listSessions, signOutEverywhere } from '../../identity/account.ts';
+import { endSession, listSessions, signOutEverywhere, type SessionView } from '../../identity/account.ts';
+import { ssoConnections } from '../../identity/connection-directory.ts';
 import { audit } from './audit.ts';
+import { confirmFirst } from '../confirm.ts';
 import { html } from '../../web/html.ts';
 import { clearSessionCookie, field, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { csrfField, notFound, notice, requireSignedIn, signedInForm, signedInPage, when } from './layout.ts';
@@ -16,6 +18,18 @@ function browserName(userAgent: string | null): string {
   const browser = /Edg\//.test(userAgent) ? 'Edge' : /Firefox\//.test(userAgent) ? 'Firefox' : /Chrom(e|ium)\//.test(userAgent) ? 'Chrome' : /Safari\//.test(userAgent) ? 'Safari' : 'A browser';
   const os = /Windows/.test(userAgent) ? 'Windows' : /Mac OS X/.test(userAgent) ? 'macOS' : /Android/.test(userAgent) ? 'Android' : /iPhone|iPad/.test(userAgent) ? 'iOS' : /Linux/.test(userAgent) ? 'Linux' : undefined;
   return os ? `${browser} on ${os}` : browser;
+}
+
+/**
+ * How the person signed in, from the session's method values (RFC 8176 §2: pwd, otp, hwk; `ext`
+ * and SSO-asserted `mfa` after a connection): "Password + one-time code", "Passkey", "Single
+ * sign-on: Acme Okta". A connection since deleted is named by its id.
+ */
+function signInMethod(deps: WebDeps, s: Pick<SessionView, 'amr' | 'ssoConnection'>): string {
+  if (s.ssoConnection) return `Single sign-on: ${ssoConnections(deps.config).get(s.ssoConnection)?.name ?? s.ssoConnection}`;
+  const first = s.amr.includes('pwd') ? 'Password' : s.amr.includes('hwk') ? 'Passkey' : 'Unknown';
+  const second = s.amr.includes('pwd') ? [s.amr.includes('otp') ? 'one-time code' : '', s.amr.includes('hwk') ? 'passkey' : ''].filter(Boolean) : [];
+  return [first, ...second].join(' + ');
 }
 
 export function sessionRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
@@ -32,12 +46,12 @@ export function sessionRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
         body: html`<h1>Where you are signed in</h1>
 ${notice(c, { session_ended: 'That browser was signed out.' })}
 <table data-testid="sessions">
-<thead><tr><th>Browser</th><th>Address</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead>
+<thead><tr><th>Device</th><th>Address</th><th>Signed in</th><th>Last seen</th><th>How</th><th></th></tr></thead>
 <tbody>
 ${sessions.map(
   (s) => html`<tr data-testid="session" data-ref="${s.ref}"${s.current ? html` data-current="true"` : ''}>
 <td title="${s.userAgent ?? ''}">${browserName(s.userAgent)}${s.current ? html` <strong>(this browser)</strong>` : ''}</td>
-<td>${s.ip ?? '—'}</td><td>${when(s.createdAt)}</td><td>${when(s.lastSeenAt)}</td>
+<td>${s.ip ?? '—'}</td><td>${when(s.createdAt)}</td><td>${when(s.lastSeenAt)}</td><td data-testid="sign-in-method">${signInMethod(deps, s)}</td>
 <td><form method="post" action="${base}/account/sessions/end" class="inline">${csrfField(deps, c, 'sessions:end')}<input type="hidden" name="session" value="${s.ref}"><button type="submit" data-testid="end-session">Sign out</button></form></td>
 </tr>`,
 )}
@@ -56,6 +70,13 @@ ${csrfField(deps, c, 'sessions:end-all')}
     const posted = await signedInForm(deps, c, 'sessions:end');
     if (posted instanceof Response) return posted;
     const { me, form } = posted;
+    const ask = confirmFirst(deps, c, form, 'sessions:end', {
+      title: 'Sign out that browser?',
+      text: 'Whoever uses it has to sign in again there. Apps you connected from it stay connected.',
+      button: 'Sign out',
+      cancel: `${base}/account/sessions`,
+    });
+    if (ask) return ask;
     const ended = await endSession(deps, me.user.id, field(form, 'session'));
     // Another person's session, or one that is gone: nothing to say about it.
     if (!ended.ended) return notFound(deps, c);
@@ -70,7 +91,14 @@ ${csrfField(deps, c, 'sessions:end-all')}
   app.post('/account/sessions/end-all', async (c) => {
     const posted = await signedInForm(deps, c, 'sessions:end-all');
     if (posted instanceof Response) return posted;
-    const { me } = posted;
+    const { me, form } = posted;
+    const ask = confirmFirst(deps, c, form, 'sessions:end-all', {
+      title: 'Sign out everywhere?',
+      text: 'Every browser where you are signed in is signed out, this one included. Apps you connected stay connected: disconnect them on Connected apps.',
+      button: 'Sign out everywhere',
+      cancel: `${base}/account/sessions`,
+    });
+    if (ask) return ask;
     await signOutEverywhere(deps, me.user.id);
     clearSessionCookie(c);
     await audit(deps, { kind: 'account.sessions.ended', actor: me.user.id, subject: me.user.id });

@@ -11,6 +11,7 @@ import type { Hono } from 'hono';
 import { errorPage, formExpired, notFound, requireSignedIn, signedInPage } from '../account/layout.ts';
 import { html, type Html } from '../../web/html.ts';
 import { refusalPage } from '../refusals.ts';
+import { confirmFirst, type Confirmation } from '../confirm.ts';
 import type { SignedIn } from '../../web/session.ts';
 import { csrfValid, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import type { OrgRole } from '../../core/roles.ts';
@@ -36,11 +37,13 @@ export async function orgAccess(deps: WebDeps, c: WebContext): Promise<OrgAccess
   return { me, org, role: member.role, actor: { userId: me.user.id, role: member.role } };
 }
 
-export type OrgSection = 'members' | 'invitations' | 'resources' | 'keys' | 'apps' | 'audit' | 'sso' | 'settings';
+export type OrgSection = 'members' | 'invitations' | 'requests' | 'clients' | 'resources' | 'keys' | 'apps' | 'audit' | 'sso' | 'settings';
 
 const SECTIONS: { id: OrgSection; label: string }[] = [
   { id: 'members', label: 'Members' },
   { id: 'invitations', label: 'Invitations' },
+  { id: 'requests', label: 'Access requests' },
+  { id: 'clients', label: 'Clients' },
   { id: 'resources', label: 'Workspaces and projects' },
   { id: 'keys', label: 'API keys' },
   { id: 'apps', label: 'Connected apps' },
@@ -59,7 +62,7 @@ export function orgPage(deps: WebDeps, c: WebContext, access: OrgAccess, section
     title: `${org.name} · ${SECTIONS.find((s) => s.id === section)!.label}`,
     active: `org:${org.slug}`,
     body: html`<h1>${org.name}</h1>
-<nav class="nav" data-testid="org-nav">${SECTIONS.map((s) => html`<a href="${orgPath(deps, org, s.id)}"${s.id === section ? html` aria-current="page"` : ''}>${s.label}</a>`)}</nav>
+<nav class="nav" aria-label="${org.name} administration" data-testid="org-nav">${SECTIONS.map((s) => html`<a href="${orgPath(deps, org, s.id)}"${s.id === section ? html` aria-current="page"` : ''}>${s.label}</a>`)}</nav>
 ${body}`,
   });
 }
@@ -73,6 +76,9 @@ export async function orgForm(deps: WebDeps, c: WebContext, purpose: string): Pr
   return { access, form };
 }
 
+/** A destructive org action's question (console/confirm.ts); "Cancel" goes back to its section. */
+export type Asking = Omit<Confirmation, 'cancel'> | ((form: Record<string, string | File>, access: OrgAccess) => Promise<Omit<Confirmation, 'cancel'>>);
+
 /**
  * One POST route of an org page: `orgForm`, then `act`; a service refusal becomes its page,
  * success is recorded in the audit log and goes back to `section` with `?done=<done>`
@@ -81,13 +87,17 @@ export async function orgForm(deps: WebDeps, c: WebContext, purpose: string): Pr
 export function orgAction(
   app: Hono<WebEnv>,
   deps: WebDeps,
-  route: { path: string; purpose: string; section: OrgSection; done: string },
+  route: { path: string; purpose: string; section: OrgSection; done: string; confirm?: Asking },
   /** Does the change and says what to record (kind, subject, details); org and actor are added. */
   act: (form: Record<string, string | File>, access: OrgAccess) => Promise<Omit<AuditRecord, 'orgId' | 'actor'>>,
 ): void {
   app.post(route.path, async (c) => {
     const posted = await orgForm(deps, c, route.purpose);
     if (posted instanceof Response) return posted;
+    // A destructive action asks once more first (console/confirm.ts).
+    const asking = typeof route.confirm === 'function' ? await route.confirm(posted.form, posted.access) : route.confirm;
+    const ask = asking && confirmFirst(deps, c, posted.form, route.purpose, { cancel: orgPath(deps, posted.access.org, route.section), ...asking });
+    if (ask) return ask;
     let record;
     try {
       record = await act(posted.form, posted.access);

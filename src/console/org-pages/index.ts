@@ -9,6 +9,8 @@ import type { Mailer } from '../../identity/mailer.ts';
 import type { WebDeps, WebEnv } from '../../web/pages.ts';
 import { auditRoutes } from './audit.ts';
 import { invitationRoutes } from './invitations.ts';
+import { accessRequestRoutes } from './requests.ts';
+import { clientApprovalRoutes } from './clients.ts';
 import { keysAndAppsRoutes } from './keys-apps.ts';
 import { memberRoutes } from './members.ts';
 import { resourceRoutes } from './resources.ts';
@@ -20,6 +22,8 @@ export function orgPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> {
   app.get('/orgs/:org', (c) => c.redirect(`${deps.base}/orgs/${encodeURIComponent(c.req.param('org'))}/members`, 303));
   memberRoutes(app, deps);
   invitationRoutes(app, deps);
+  accessRequestRoutes(app, deps);
+  clientApprovalRoutes(app, deps);
   resourceRoutes(app, deps);
   keysAndAppsRoutes(app, deps);
   auditRoutes(app, deps);

@@ -3,7 +3,7 @@
  * when SMTP is configured, otherwise shown here once to pass on), see every invitation and its
  * state, and revoke pending ones. The rules are identity/invitations.ts's.
  */
-import type { Org } from '../../store/orgs.ts';
+import type { Org, OrgResource } from '../../store/orgs.ts';
 import type { Hono } from 'hono';
 import { identityDeps } from '../../identity/context.ts';
 import { audit } from '../account/audit.ts';
@@ -15,17 +15,20 @@ import { html, type Html } from '../../web/html.ts';
 import { field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { orgAccess, orgAction, orgForm, orgPage, orgPath, type OrgAccess } from './access.ts';
 import { refusalPage } from '../refusals.ts';
+import { accessOptions, postedAccess } from './starting-access.ts';
 
 const seconds = (iso: string | null) => (iso ? Math.floor(Date.parse(iso) / 1000) : null);
 
 /** The form that invites someone by e-mail address, with a role and how long the link works. */
-function inviteForm(deps: WebDeps & { mailer?: Mailer }, c: WebContext, org: Org): Html {
+function inviteForm(deps: WebDeps & { mailer?: Mailer }, c: WebContext, org: Org, resources: OrgResource[]): Html {
   return html`<h2>Invite someone</h2>
 <form method="post" action="${orgPath(deps, org, 'invitations')}" data-testid="invite">
 ${csrfField(deps, c, 'org:invite')}
 <label for="invite-email">E-mail address</label><input id="invite-email" name="email" type="email" required>
 <label for="invite-role">Role</label>
 <select id="invite-role" name="role">${ORG_ROLES.map((r) => html`<option value="${r}"${r === 'member' ? html` selected` : ''}>${r}</option>`)}</select>
+<label for="invite-start">Starting access</label>
+<select id="invite-start" name="start">${accessOptions(resources, undefined, "the organization's default access for new members")}</select>
 <label for="invite-days">The link works for</label>
 <select id="invite-days" name="days">${[1, 3, 7, 14, 30].map((d) => html`<option value="${d}"${d === DEFAULT_INVITATION_DAYS ? html` selected` : ''}>${d} day${d === 1 ? '' : 's'}</option>`)}</select>
 <p class="muted">Only the person signed in with this address can accept.${deps.mailer ? ' The link is e-mailed to them.' : ' You get the link to send them.'}</p>
@@ -62,7 +65,7 @@ export function invitationRoutes(app: Hono<WebEnv>, deps: WebDeps & { mailer?: M
     const invitations = await listInvitations(ids, access.org.id);
     return orgPage(deps, c, access, 'invitations', html`${notice(c, { revoked: 'The invitation was revoked: its link no longer works.' })}
 ${extra ?? ''}
-${inviteForm(deps, c, access.org)}
+${inviteForm(deps, c, access.org, await deps.store.orgs.resources(access.org.id))}
 <h2>Invitations</h2>
 ${invitationTable(deps, c, access.org, invitations)}`);
   }
@@ -84,7 +87,12 @@ ${invitationTable(deps, c, access.org, invitations)}`);
         { ...ids, publicUrl: deps.config.publicUrl },
         access.actor,
         access.org,
-        { email: field(form, 'email').trim(), role: field(form, 'role') || 'member', expiresInDays: Number.isFinite(days) ? days : DEFAULT_INVITATION_DAYS },
+        {
+          email: field(form, 'email').trim(),
+          role: field(form, 'role') || 'member',
+          expiresInDays: Number.isFinite(days) ? days : DEFAULT_INVITATION_DAYS,
+          startingAccess: postedAccess(field(form, 'start')),
+        },
         deps.mailer,
       );
     } catch (err) {
@@ -99,7 +107,11 @@ ${invitationTable(deps, c, access.org, invitations)}`);
     return c.html(await invitationsPage(c, access, invitationMade(result)));
   });
 
-  orgAction(app, deps, { path: '/orgs/:org/invitations/revoke', purpose: 'org:invitation-revoke', section: 'invitations', done: 'revoked' }, async (form, { org }) => {
+  orgAction(app, deps, { path: '/orgs/:org/invitations/revoke', purpose: 'org:invitation-revoke', section: 'invitations', done: 'revoked', confirm: async (_form, { org }) => ({
+    title: 'Revoke this invitation?',
+    text: `Its link stops working at once; to invite the person to ${org.name} again you make a new invitation.`,
+    button: 'Revoke',
+  }) }, async (form, { org }) => {
     await revokeInvitation(ids, org.id, field(form, 'invitation'));
     return { kind: 'admin.invitation.revoked', details: { invitation: field(form, 'invitation') } };
   });

@@ -37,7 +37,11 @@ ${keyTable(deps, c, keys, names, orgPath(deps, access.org, 'keys', '/revoke'))}`
     );
   });
 
-  orgAction(app, deps, { path: '/orgs/:org/keys/revoke', purpose: 'keys:revoke', section: 'keys', done: 'revoked' }, async (form, { org, me }) => {
+  orgAction(app, deps, { path: '/orgs/:org/keys/revoke', purpose: 'keys:revoke', section: 'keys', done: 'revoked', confirm: {
+    title: 'Revoke this API key?',
+    text: 'Every program using it is refused from now on, at every gateway. A revoked key cannot be brought back; its owner makes a new one.',
+    button: 'Revoke',
+  } }, async (form, { org, me }) => {
     const key = await revokeApiKey(ids, { orgId: org.id }, field(form, 'key'), me.user.id);
     return { kind: 'admin.key.revoked', subject: key.userId, details: { key: key.id } };
   });
@@ -56,14 +60,18 @@ ${keyTable(deps, c, keys, names, orgPath(deps, access.org, 'keys', '/revoke'))}`
         'apps',
         html`${notice(c, { disconnected: 'The app was disconnected. Its access ends now, everywhere.' })}
 ${apps.length
-  ? html`<table data-testid="apps"><thead><tr><th>App</th><th>Person</th><th>What it may do</th><th>Organization</th><th>Connected</th><th>Last used</th><th></th></tr></thead>
+  ? html`<table data-testid="apps"><thead><tr><th>App</th><th>Person</th><th>What it may do</th><th>Organization</th><th>First connected</th><th>Last used</th><th></th></tr></thead>
 <tbody>${apps.map((a) => appRow(deps, c, a, orgs, orgPath(deps, access.org, 'apps', '/disconnect'), html`<td>${emails.get(a.userId) ?? a.userId}</td>`))}</tbody></table>`
   : html`<p data-testid="no-apps">No app is connected to act for this organization.</p>`}`,
       ),
     );
   });
 
-  orgAction(app, deps, { path: '/orgs/:org/apps/disconnect', purpose: 'apps:disconnect', section: 'apps', done: 'disconnected' }, async (form, { org, me }) => {
+  orgAction(app, deps, { path: '/orgs/:org/apps/disconnect', purpose: 'apps:disconnect', section: 'apps', done: 'disconnected', confirm: async (_form, { org }) => ({
+    title: 'Disconnect this app?',
+    text: `Its access for ${org.name} ends at once, everywhere: its tokens are revoked and it has to ask the person again to reconnect.`,
+    button: 'Disconnect',
+  }) }, async (form, { org, me }) => {
     const grantId = field(form, 'grant');
     if (!(await disconnectApp(deps, { orgId: org.id }, grantId))) throw new PortcullisError('not_found', 'no such connected app');
     deps.log.info({ event: 'grant.disconnected', by: me.user.id, org: org.id, grant: grantId }, 'app disconnected by an org admin');

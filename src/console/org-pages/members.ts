@@ -72,12 +72,28 @@ ${members.map((row) => memberRow(deps, c, access, row))}
     return { kind: 'admin.member.role', subject: field(form, 'user'), details: { role } };
   });
 
-  orgAction(app, deps, { path: '/orgs/:org/members/remove', purpose: 'org:remove', section: 'members', done: 'removed' }, async (form, { org, actor }) => {
+  const removal = async (form: Record<string, unknown>, { org }: OrgAccess) => {
+    // Named only when a member here: the question must not tell an admin who else has an account.
+    const member = await deps.store.orgs.member(org.id, field(form, 'user'));
+    const person = member ? await deps.store.users.findById(field(form, 'user')) : undefined;
+    const who = person ? person.name || person.email : 'this person';
+    return {
+      title: `Remove ${who} from ${org.name}?`,
+      text: `They lose their role here and on every workspace and project of ${org.name}; apps they connected for ${org.name} are disconnected and their API keys for it stop working at once. Their account itself stays.`,
+      button: 'Remove',
+    };
+  };
+
+  orgAction(app, deps, { path: '/orgs/:org/members/remove', purpose: 'org:remove', section: 'members', done: 'removed', confirm: removal }, async (form, { org, actor }) => {
     const revoked = await removeMember(ids, actor, org.id, field(form, 'user'));
     return { kind: 'admin.member.removed', subject: field(form, 'user'), details: revoked };
   });
 
-  orgAction(app, deps, { path: '/orgs/:org/members/reset-mfa', purpose: 'org:reset-mfa', section: 'members', done: 'mfa_reset' }, async (form, { org, actor }) => {
+  orgAction(app, deps, { path: '/orgs/:org/members/reset-mfa', purpose: 'org:reset-mfa', section: 'members', done: 'mfa_reset', confirm: {
+    title: 'Reset this person’s second factors?',
+    text: 'Their authenticator app, recovery codes and passkeys stop working and they are signed out everywhere; an organization that requires MFA has them set up a new one at their next sign-in.',
+    button: 'Reset',
+  } }, async (form, { org, actor }) => {
     const userId = field(form, 'user');
     await checkOrgManagerMayReset(ids, actor, org.id, userId);
     const reset = await resetSecondFactors(ids, userId);

@@ -23,7 +23,7 @@ import { csrfField, notice } from '../account/layout.ts';
 import { KIND_LABEL, treeOrder } from '../account/resource-tree.ts';
 import { html } from '../../web/html.ts';
 import { field, type WebDeps, type WebEnv } from '../../web/pages.ts';
-import { orgAccess, orgAction, orgPage, orgPath } from './access.ts';
+import { orgAccess, orgAction, orgPage, orgPath, type Asking } from './access.ts';
 import type { ResourceKind } from '../../core/roles.ts';
 
 const CHILD_KIND: Record<ResourceKind, ResourceKind | undefined> = { workspace: 'project', project: 'folder', folder: undefined };
@@ -77,8 +77,8 @@ ${nodes.map(({ resource: r, depth }) => html`<tr data-testid="resource" data-res
     );
   });
 
-  const post = (path: string, purpose: string, done: string, act: (form: Record<string, unknown>, orgId: string) => Promise<Omit<AuditRecord, 'orgId' | 'actor'>>) =>
-    orgAction(app, deps, { path: `/orgs/:org/resources/${path}`, purpose, section: 'resources', done }, (form, { org }) => act(form, org.id));
+  const post = (path: string, purpose: string, done: string, act: (form: Record<string, unknown>, orgId: string) => Promise<Omit<AuditRecord, 'orgId' | 'actor'>>, confirm?: Asking) =>
+    orgAction(app, deps, { path: `/orgs/:org/resources/${path}`, purpose, section: 'resources', done, confirm }, (form, { org }) => act(form, org.id));
 
   post('create', 'org:resource-create', 'created', async (form, orgId) => {
     const input = parseInput(CreateResourceSchema, { kind: field(form, 'kind'), parentId: field(form, 'parent') || null, name: field(form, 'name') });
@@ -92,7 +92,7 @@ ${nodes.map(({ resource: r, depth }) => html`<tr data-testid="resource" data-res
   post('delete', 'org:resource-delete', 'deleted', async (form, orgId) => {
     await deleteResource(ids, orgId, field(form, 'resource'));
     return { kind: 'admin.resource.deleted', details: { resource: field(form, 'resource') } };
-  });
+  }, { title: 'Delete this workspace or project?', text: 'Everything below it is deleted too — its projects and every role people hold on them. Tokens that named it lose what it gave them. This cannot be undone.', button: 'Delete' });
   post('members', 'org:resource-member', 'member_set', async (form, orgId) => {
     const { role } = parseInput(ResourceMemberSchema, { role: field(form, 'role') });
     await setResourceMember(ids, orgId, field(form, 'resource'), field(form, 'user'), role);
@@ -101,5 +101,5 @@ ${nodes.map(({ resource: r, depth }) => html`<tr data-testid="resource" data-res
   post('members/remove', 'org:resource-member-remove', 'member_removed', async (form, orgId) => {
     await removeResourceMember(ids, orgId, field(form, 'resource'), field(form, 'user'));
     return { kind: 'admin.resource.member.removed', subject: field(form, 'user'), details: { resource: field(form, 'resource') } };
-  });
+  }, { title: 'Remove this role?', text: 'The person loses the role on this workspace or project and on what is below it (unless a role lower down says otherwise); their role in the organization stays.', button: 'Remove' });
 }

@@ -14,6 +14,7 @@ import { html, type Html } from '../../web/html.ts';
 import type { WebContext, WebDeps, WebEnv } from '../../web/pages.ts';
 import { refusalPage } from '../refusals.ts';
 import { orgAccess, orgAction, orgForm, orgPage, orgPath, type OrgAccess } from './access.ts';
+import { newMemberAccessForm, newMemberAccessRoute } from './new-member-access.ts';
 
 export function settingsRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
   const ids = identityDeps(deps);
@@ -26,7 +27,9 @@ export function settingsRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
     const shown: Html | '' = issued
       ? html`<section class="notice" data-testid="scim-token-issued"><p>Give this token to your identity provider now: it is not shown again, and it replaced any earlier one.</p><code class="secret" data-testid="scim-token">${issued}</code></section>`
       : '';
-    return orgPage(deps, c, access, 'settings', html`${notice(c, { mfa: 'Saved.' })}
+    const newMembers = await newMemberAccessForm(deps, c, org);
+    return orgPage(deps, c, access, 'settings', html`${notice(c, { mfa: 'Saved.', new_member_access: 'Saved: new members get this access when they join.' })}
+${newMembers}
 <h2>Second factor</h2>
 <form method="post" action="${orgPath(deps, org, 'settings', '/mfa')}" data-testid="require-mfa">${csrfField(deps, c, 'org:require-mfa')}
 <label class="choice"><input type="checkbox" name="requireMfa" data-testid="require-mfa-box"${mfa ? html` checked` : ''}> Require MFA: members without a second factor set one up at their next sign-in</label>
@@ -51,6 +54,8 @@ ${shown}
     await updateOrganization(ids, deps.config, org.id, { settings: { ...org.settings, requireMfa } });
     return { kind: 'admin.org.updated', details: { settings: true, requireMfa } };
   });
+
+  newMemberAccessRoute(app, deps);
 
   app.post('/orgs/:org/settings/scim-token', async (c) => {
     const posted = await orgForm(deps, c, 'org:scim-token');

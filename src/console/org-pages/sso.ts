@@ -16,7 +16,7 @@ import { html, type Html } from '../../web/html.ts';
 import { field, type WebContext, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { connectionSection, domainSection, githubForm, oidcForm, samlForm, ssoForms, type FormState } from '../sso-views.ts';
 import { formRefusal } from '../refusals.ts';
-import { orgAccess, orgAction, orgForm, orgPage, orgPath, type OrgAccess } from './access.ts';
+import { orgAccess, orgAction, orgForm, orgPage, orgPath, type Asking, type OrgAccess } from './access.ts';
 
 type Form = Record<string, string | File>;
 
@@ -125,8 +125,8 @@ export function ssoRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
   }
 
   /** An owner's action on the page; a refusal is its page, and a failed verification is on the record too. */
-  const ownerAction = (path: string, purpose: string, done: keyof typeof NOTICES, act: (form: Form, access: OrgAccess) => Promise<{ kind: string; details: Record<string, string> }>) =>
-    orgAction(app, deps, { path: `/orgs/:org/sso${path}`, purpose, section: 'sso', done }, async (form, access) => {
+  const ownerAction = (path: string, purpose: string, done: keyof typeof NOTICES, act: (form: Form, access: OrgAccess) => Promise<{ kind: string; details: Record<string, string> }>, confirm?: Asking) =>
+    orgAction(app, deps, { path: `/orgs/:org/sso${path}`, purpose, section: 'sso', done, confirm }, async (form, access) => {
       if (!isOwner(access)) throw notOwner();
       return act(form, access);
     });
@@ -151,10 +151,10 @@ export function ssoRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
     const domain = field(form, 'domain').toLowerCase();
     await removeDomain(domainDeps, org.id, domain, (d) => connectionUsingDomain(connectionDeps, org.id, d));
     return { kind: 'admin.domain.removed', details: { domain } };
-  });
+  }, { title: 'Remove this domain?', text: 'Addresses at it are no longer sent to your connection when people sign in, and it has to be verified again to claim it back.', button: 'Remove' });
 
   ownerAction('/connections/delete', 'sso:connection-delete', 'deleted', async (form, { org }) => {
     await deleteOrgConnection(connectionDeps, { id: org.id, slug: org.slug }, field(form, 'connection'));
     return { kind: 'admin.sso_connection.deleted', details: { connection: field(form, 'connection') } };
-  });
+  }, { title: 'Delete this connection?', text: 'Nobody signs in through it any more; the links between its accounts and people here go with it (the accounts stay, and sign in with a password or passkey if they have one).', button: 'Delete' });
 }

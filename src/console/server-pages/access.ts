@@ -16,11 +16,17 @@ import type { ApplicationRegistry } from '../../applications/registry.ts';
 import type { Application } from '../../core/application.ts';
 import type { Mailer } from '../../identity/mailer.ts';
 import type { SigningKey } from '../../signing-keys/key-ring.ts';
+import type { TokenVerifier } from '../../shared/verify.ts';
 
 /** What the server pages are built from — what the admin API is built from (server/web-app.ts hands both the same). */
 export interface ServerPagesDeps extends WebDeps {
   /** The running gateway: its registry (reloaded after each change), and a tool-list refresh. */
-  gateway: { registry: ApplicationRegistry; refreshManifest(app: Application): Promise<void> };
+  gateway: {
+    registry: ApplicationRegistry;
+    refreshManifest(app: Application): Promise<void>;
+    /** The gateway's own token check for an application (the token explainer, server-pages/tokens.ts). */
+    verifierFor?(app: Application): TokenVerifier;
+  };
   /** The active token-signing key (the self-test's tokens). */
   signingKey: () => Promise<SigningKey>;
   mailer?: Mailer;

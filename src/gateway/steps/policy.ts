@@ -14,6 +14,7 @@ import type { Application } from '../../core/application.ts';
 import { PortcullisError } from '../../core/errors.ts';
 import type { ResourceTree } from '../../identity/permissions.ts';
 import { evaluate, GATEWAY_RULES, type CallTarget, type Caller, type Decision } from '../../policy/index.ts';
+import { callerOfToken } from '../../policy/token-caller.ts';
 import { toolRule } from '../../policy/rule.ts';
 import { insufficientScope, userAuthenticationChallenge } from '../../shared/challenge.ts';
 import type { AuthenticatedRequest, StepDeps, StepResult } from '../context.ts';
@@ -33,19 +34,9 @@ function targetOf(message: JsonRpcRequest): CallTarget {
   };
 }
 
-/** What policy knows of the caller. */
+/** What policy knows of the caller: the one mapping the console's token explainer uses too (policy/token-caller.ts). */
 function policyCaller({ caller, token }: AuthenticatedRequest): Caller {
-  return {
-    subject: caller.subject,
-    clientId: caller.clientId,
-    scopes: token.scopes,
-    authTime: caller.authTime,
-    acr: caller.acr,
-    ip: caller.ip,
-    orgId: caller.orgId,
-    levels: caller.levels,
-    credential: caller.credential,
-  };
+  return callerOfToken(token, caller.ip);
 }
 
 /** Does any tools/call in the body name a tool with arguments mapped to resources? */

@@ -4,7 +4,7 @@
  * record cut off its end is noticed.
  */
 import { json, parse } from './json.ts';
-import { AUDIT_GENESIS, SERVER_CHAIN, type AuditChain, type AuditEvent, type AuditFilter, type AuditInput, type AuditStore } from '../audit.ts';
+import { AUDIT_GENESIS, SERVER_CHAIN, type AuditChain, type AuditCount, type AuditEvent, type AuditFilter, type AuditGroup, type AuditInput, type AuditStore } from '../audit.ts';
 import { Conditions } from './conditions.ts';
 import type { SqlDriver, SqlValue } from './driver.ts';
 
@@ -59,6 +59,30 @@ function filterConditions(filter: AuditFilter): Conditions {
   if (filter.decision) where.add('decision = ?', filter.decision);
   if (filter.reason) where.add('reason = ?', filter.reason);
   return where;
+}
+
+// Fixed expressions per group (never text from a request). Integer division truncates in both
+// dialects (`at` is an integer column), so `day` is the same number on SQLite and PostgreSQL.
+const GROUP_SQL: Record<AuditGroup, string> = {
+  day: 'at / 86400',
+  outcome: "CASE WHEN decision = 'deny' THEN 'denied' WHEN reason IS NOT NULL THEN 'failed' ELSE 'allowed' END",
+  reason: 'reason',
+  tool: 'tool',
+  subject: 'subject',
+  client: 'client_id',
+};
+
+async function countGroups(db: SqlDriver, filter: AuditFilter, by: AuditGroup[], limit: number): Promise<AuditCount[]> {
+  const where = filterConditions(filter);
+  const top = where.next(Math.max(1, Math.min(limit, 1000)));
+  const columns = by.map((g, i) => `${GROUP_SQL[g]} AS g${i}`).join(', ');
+  const positions = by.map((_, i) => i + 1).join(', ');
+  const rows = await db.all<Record<string, string | number | null>>(
+    `SELECT ${columns}, COUNT(*) AS n FROM audit_events ${where.where()} GROUP BY ${positions} ORDER BY n DESC, ${positions} LIMIT ${top}`,
+    where.params,
+  );
+  // PostgreSQL returns BIGINT (COUNT, the day) as a string.
+  return rows.map((row) => ({ values: by.map((g, i) => (g === 'day' && row[`g${i}`] !== null ? Number(row[`g${i}`]) : row[`g${i}`]!)), count: Number(row.n) }));
 }
 
 /** The heads of the batch's chains, in one query (GENESIS for a chain not seen before). */
@@ -133,6 +157,7 @@ export function auditStore(db: SqlDriver): AuditStore {
       const rows = await db.all<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events ${where.where()} ORDER BY seq ${order} LIMIT ${limit}`, where.params);
       return rows.map(toAudit);
     },
+    count: (filter, by, limit) => countGroups(db, filter, by, limit),
     chainRecords: async (chain, afterSeq, limit) =>
       (await db.all<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [chain, afterSeq, limit])).map(toAudit),
     chains: async () => (await db.all<ChainRow>(`SELECT ${CHAIN_COLUMNS} FROM audit_chains ORDER BY chain`)).map(toChain),

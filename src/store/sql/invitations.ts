@@ -4,14 +4,14 @@ import type { SqlDriver } from './driver.ts';
 
 const INVITATION_COLUMNS =
   'id, org_id AS "orgId", email, role, invited_by AS "invitedBy", created_at AS "createdAt", expires_at AS "expiresAt", ' +
-  'accepted_at AS "acceptedAt", accepted_by AS "acceptedBy", revoked_at AS "revokedAt"';
+  'accepted_at AS "acceptedAt", accepted_by AS "acceptedBy", revoked_at AS "revokedAt", start_resource_id AS "startResourceId", start_role AS "startRole"';
 
 export function invitationStore(db: SqlDriver): InvitationStore {
   return {
     async create(i) {
       await db.run(
-        'INSERT INTO invitations (id, org_id, email, role, invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [i.id, i.orgId, i.email, i.role, i.invitedBy, i.createdAt, i.expiresAt],
+        'INSERT INTO invitations (id, org_id, email, role, invited_by, created_at, expires_at, start_resource_id, start_role) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+        [i.id, i.orgId, i.email, i.role, i.invitedBy, i.createdAt, i.expiresAt, i.startResourceId ?? null, i.startRole ?? null],
       );
     },
     get: (id) => db.get<Invitation>(`SELECT ${INVITATION_COLUMNS} FROM invitations WHERE id = $1`, [id]),

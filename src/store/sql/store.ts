@@ -11,6 +11,7 @@ import { applicationStore } from './applications.ts';
 import { auditStore } from './audit.ts';
 import { bindingStore } from './bindings.ts';
 import { clientStore } from './clients.ts';
+import { connectionEventStore } from './connection-events.ts';
 import { demoStore } from './demo.ts';
 import { grantContextStore } from './grant-contexts.ts';
 import { invitationStore } from './invitations.ts';
@@ -20,6 +21,7 @@ import { oneTimeStore } from './one-time.ts';
 import { orgStore } from './orgs.ts';
 import { passkeyStore } from './passkeys.ts';
 import { orgConnectionStore } from './org-connections.ts';
+import { accessRequestStore } from './access-requests.ts';
 import { revocationStore } from './revocations.ts';
 import { scimStore } from './scim.ts';
 import { selfTestStore } from './self-tests.ts';
@@ -60,5 +62,7 @@ export function createSqlStore(db: SqlDriver): Store {
     bindings: bindingStore(db),
     scim: scimStore(db),
     orgConnections: orgConnectionStore(db),
+    connectionEvents: connectionEventStore(db),
+    accessRequests: accessRequestStore(db),
   };
 }
