@@ -4,10 +4,11 @@
  *   GET    /openapi.json                             this API as OpenAPI 3.1 (admin-api/openapi.ts), no authentication
  *   GET    /session                                  who is calling, the orgs they manage, and the X-CSRF-Token to send
  *   GET    /applications                             every application with its status
- *   POST   /applications                             create (definition as in the config file)
+ *   POST   /applications                             create (definition as in the config file); ?org=<slug|id>: for that organization
  *   GET    /applications/:slug                       one application, its definition (secrets masked)
  *   PUT    /applications/:slug                       replace its definition
  *   DELETE /applications/:slug                       remove it (and its manifest and self-test)
+ *   PUT    /applications/:slug/org                   {org: <slug|id> | null}: give it to an organization, or back to the server
  *   GET    /applications/:slug/tools                 the manifest, with each tool's scope and review
  *   POST   /applications/:slug/tools/:name/approve   approve (body: optional {fingerprint})
  *   POST   /applications/:slug/tools/:name/reject    send back to review
@@ -19,6 +20,10 @@
  *   GET    /clients/:id                              one client's metadata (never its secret)
  *   POST   /clients/:id/rotate-secret                a new secret (answered once); the old one stops working
  *   DELETE /clients/:id                              remove a client (admin-api/client-routes.ts)
+ *   GET    /signing-keys                             the token-signing key ring (public facts only)
+ *   DELETE /signing-keys/:kid                        retire a retired key early: stop publishing it (admin-api/key-routes.ts)
+ *
+ *   DELETE /orgs/:org                                 delete an organization: server administrators (admin-api/org-deletion-route.ts)
  *
  * plus the organization routes (`/orgs…`) and server-wide user routes (`/users/:id…`) of admin-api/orgs.ts.
  * The application routes are admin-api/application-routes.ts's.
@@ -37,6 +42,8 @@ import { refusalFor } from '../http/refusal.ts';
 import type { AdminApiDeps, AdminEnv } from './deps.ts';
 import { applicationRoutes } from './application-routes.ts';
 import { clientRoutes } from './client-routes.ts';
+import { keyRoutes } from './key-routes.ts';
+import { orgDeletionRoute } from './org-deletion-route.ts';
 import { orgRoutes } from './orgs.ts';
 import { openApiDocument } from './openapi.ts';
 import { serverAdminOnly } from './route-guards.ts';
@@ -64,6 +71,8 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
   api.use('/applications/*', serverAdminOnly(deps));
   api.use('/clients', serverAdminOnly(deps));
   api.use('/clients/*', serverAdminOnly(deps));
+  api.use('/signing-keys', serverAdminOnly(deps));
+  api.use('/signing-keys/*', serverAdminOnly(deps));
   // Definitions are small; anything bigger is a mistake or an attack. Counted as the body streams
   // in (a chunked body has no Content-Length to check up front).
   // (The rest of a refused body is drained or the connection ended after the answer: http/linger.ts.)
@@ -81,10 +90,13 @@ export function adminApi(deps: AdminApiDeps): Hono<AdminEnv> {
     });
   });
 
+  // Before the `/orgs/:org` group: its guard admits only the org's own managers.
+  orgDeletionRoute(api, deps);
   api.route('/', orgRoutes(deps) as never);
 
   applicationRoutes(api, deps);
   clientRoutes(api, deps);
+  keyRoutes(api, deps);
 
   return api;
 }

@@ -6,6 +6,7 @@
  */
 import * as z from 'zod';
 import { ApplicationDefinitionSchema } from '../core/application.ts';
+import { MoveApplicationSchema } from './application-routes.ts';
 import { ClientInputSchema } from '../clients/input.ts';
 import { ApiKeyInputSchema } from '../api-keys/service.ts';
 import { ScimGroupRolesSchema } from './org-routes/scim.ts';
@@ -52,19 +53,41 @@ const AUDIT_FILTERS: Record<string, string> = {
 
 const FINGERPRINT = z.strictObject({ fingerprint: z.string().optional() });
 
+/**
+ * An organization's own applications: the server-wide application routes, scoped to the org
+ * (admin-api/org-routes/applications.ts); another org's or a server-wide application is 404.
+ */
+const ORG_APPLICATION_OPERATIONS: readonly Operation[] = [
+  { method: 'get', path: '/orgs/:org/applications', summary: 'The organization\'s applications with their status', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/applications', summary: 'Create an application for the organization (an HTTP upstream: a command is server administrators\' to run)', auth: 'org-admin', body: ApplicationDefinitionSchema, status: 201 },
+  { method: 'get', path: '/orgs/:org/applications/:slug', summary: 'One of the organization\'s applications and its definition (secrets masked)', auth: 'org-admin' },
+  { method: 'put', path: '/orgs/:org/applications/:slug', summary: 'Replace the definition of one of the organization\'s applications', auth: 'org-admin', body: ApplicationDefinitionSchema },
+  { method: 'delete', path: '/orgs/:org/applications/:slug', summary: 'Remove one of the organization\'s applications', auth: 'org-admin', status: 204 },
+  { method: 'get', path: '/orgs/:org/applications/:slug/status', summary: 'not_verified, needs_review or live, and why', auth: 'org-admin' },
+  { method: 'get', path: '/orgs/:org/applications/:slug/tools', summary: 'The tool manifest with each tool\'s scope and review', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/applications/:slug/tools/:name/approve', summary: 'Approve a tool (optionally exactly the version with this fingerprint)', auth: 'org-admin', body: FINGERPRINT },
+  { method: 'post', path: '/orgs/:org/applications/:slug/tools/:name/reject', summary: 'Send a tool back to review', auth: 'org-admin', body: FINGERPRINT },
+  { method: 'post', path: '/orgs/:org/applications/:slug/refresh', summary: 'Ask the MCP server for its tools again', auth: 'org-admin' },
+  { method: 'post', path: '/orgs/:org/applications/:slug/test', summary: 'Run the self-test', auth: 'org-admin' },
+];
+
 export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/openapi.json', summary: 'This document', auth: 'public' },
   { method: 'get', path: '/session', summary: 'Who is calling, the organizations they manage, and the CSRF token for a browser', auth: 'any' },
   { method: 'get', path: '/applications', summary: 'Every application with its status', auth: 'server-admin' },
-  { method: 'post', path: '/applications', summary: 'Create an application', auth: 'server-admin', body: ApplicationDefinitionSchema, status: 201 },
+  { method: 'post', path: '/applications', summary: 'Create an application (server-wide, or for the organization `org` names)', auth: 'server-admin', body: ApplicationDefinitionSchema, status: 201, query: { org: 'an organization\'s slug or id: its owners and admins then manage the application' } },
   { method: 'get', path: '/applications/:slug', summary: 'One application and its definition (secrets masked)', auth: 'server-admin' },
   { method: 'put', path: '/applications/:slug', summary: 'Replace an application\'s definition', auth: 'server-admin', body: ApplicationDefinitionSchema },
   { method: 'delete', path: '/applications/:slug', summary: 'Remove an application', auth: 'server-admin', status: 204 },
+  { method: 'put', path: '/applications/:slug/org', summary: 'Give an application to an organization (its owners and admins manage it), or back to the server with null; an application that runs a command stays server-wide', auth: 'server-admin', body: MoveApplicationSchema },
+  ...ORG_APPLICATION_OPERATIONS,
   { method: 'get', path: '/clients', summary: 'Every OAuth client (pre-registered, dynamic, metadata-document) with its last use and how many people connected', auth: 'server-admin' },
   { method: 'post', path: '/clients', summary: 'Register an OAuth client; a confidential client\'s secret is in this answer only', auth: 'server-admin', body: ClientInputSchema, status: 201 },
   { method: 'get', path: '/clients/:id', summary: 'One OAuth client\'s metadata (never its secret)', auth: 'server-admin' },
   { method: 'post', path: '/clients/:id/rotate-secret', summary: 'A new client secret, in this answer only; the old one stops working', auth: 'server-admin' },
   { method: 'delete', path: '/clients/:id', summary: 'Remove an OAuth client (tokens already issued expire as usual)', auth: 'server-admin', status: 204 },
+  { method: 'get', path: '/signing-keys', summary: 'The token-signing keys: kid, algorithm, active or retired, when created and retired', auth: 'server-admin' },
+  { method: 'delete', path: '/signing-keys/:kid', summary: 'Retire a retired key early: it leaves the JWKS and tokens it signed stop verifying (the signing key cannot: rotate first)', auth: 'server-admin', status: 204 },
   { method: 'get', path: '/applications/:slug/tools', summary: 'The tool manifest: each tool\'s title, description, input and output schema, annotations, scope and review, and the version last approved when it changed', auth: 'server-admin' },
   { method: 'post', path: '/applications/:slug/tools/:name/approve', summary: 'Approve a tool (optionally exactly the version with this fingerprint)', auth: 'server-admin', body: FINGERPRINT },
   { method: 'post', path: '/applications/:slug/tools/:name/reject', summary: 'Send a tool back to review', auth: 'server-admin', body: FINGERPRINT },
@@ -74,6 +97,7 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/orgs', summary: 'The caller\'s organizations (an API key: its own)', auth: 'any' },
   { method: 'get', path: '/orgs/:org', summary: 'An organization (slug or id)', auth: 'org-admin' },
   { method: 'patch', path: '/orgs/:org', summary: 'Rename, or replace the settings (lifetimes within the server\'s bounds)', auth: 'org-admin', body: OrgUpdateSchema },
+  { method: 'delete', path: '/orgs/:org', summary: 'Delete an organization: its members\' grants and its keys are revoked, its memberships, workspaces, invitations and connections go; accounts stay (409 while it owns applications)', auth: 'server-admin', status: 204 },
   { method: 'get', path: '/orgs/:org/limits', summary: 'Rate limits and quotas: the server\'s (the bounds) and the organization\'s own', auth: 'org-admin' },
   { method: 'put', path: '/orgs/:org/limits', summary: 'Replace the organization\'s limits (400 limit_too_loose: looser than the server\'s, or a key\'s or client\'s looser than the organization\'s)', auth: 'org-admin', body: LimitSettingsSchema },
   { method: 'get', path: '/orgs/:org/members', summary: 'Members with e-mail, name and role', auth: 'org-admin' },

@@ -33,6 +33,10 @@
  *   GET    /orgs/:org/keys                              every key of the org (never a secret)
  *   POST   /orgs/:org/keys                              issued to the caller; the secret is in this answer only
  *   DELETE /orgs/:org/keys/:id                          permanent
+ *   GET    /orgs/:org/applications                      the org's own applications (as GET /applications; admin-api/org-routes/applications.ts)
+ *   POST   /orgs/:org/applications                      create one for the org (a url upstream only: no command)
+ *   GET|PUT|DELETE /orgs/:org/applications/:slug        …/status, …/tools, …/tools/:name/approve|reject, …/refresh, …/test
+ *                                                       as the server-wide routes; another org's or a server-wide app → 404
  *   GET    /orgs/:org/audit                             the audit trail: filters, newest first, `next` cursor (≤ 200 a page)
  *   GET    /orgs/:org/audit/export?format=jsonl|csv     streamed; one unbroken stretch of the org's chain
  *   GET    /orgs/:org/audit/verify                      the org's chain, checked from its checkpoint to its head
@@ -60,6 +64,7 @@
 import { Hono } from 'hono';
 import type { AdminApiDeps, OrgEnv } from './deps.ts';
 import { accessRequestRoutes } from './org-routes/access-requests.ts';
+import { orgApplicationRoutes } from './org-routes/applications.ts';
 import { clientApprovalRoutes } from './org-routes/client-approvals.ts';
 import { auditRoutes } from './org-routes/audit.ts';
 import { grantRoutes } from './org-routes/grants.ts';
@@ -87,6 +92,7 @@ export function orgRoutes(deps: AdminApiDeps): Hono<OrgEnv> {
   resourceRoutes(api, kit);
   grantRoutes(api, kit);
   keyRoutes(api, kit);
+  orgApplicationRoutes(api, kit);
   userRoutes(api, kit);
   auditRoutes(api, kit);
   scimRoutes(api, kit);

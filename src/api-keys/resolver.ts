@@ -143,12 +143,12 @@ export class ApiKeyResolver {
   /** Resolve `key` for `app`: the identity, or a PortcullisError. */
   async resolve(key: string, app: Application_): Promise<VerifiedToken> {
     const resolved = await this.resolveKey(key);
-    if (resolved.applications !== null && !resolved.applications.includes(app.slug)) throw refused('invalid_audience', 'api-key-audience');
+    checkKeyAudience(resolved, app);
     let answers = this.#answers.get(resolved);
     if (!answers) this.#answers.set(resolved, (answers = new Map()));
     let answer = answers.get(app.slug);
     if (!answer) {
-      answer = identityFor(key, resolved, app);
+      answer = keyIdentity(key, resolved, app);
       answers.set(app.slug, answer);
     }
     return answer;
@@ -178,10 +178,7 @@ export class ApiKeyResolver {
       }
     }
     // Checked on every use, cached or not: revocations heard since, and expiry.
-    const { revocations, now } = this.#options;
-    if (revocations.has('key', resolved.id)) throw refused('token_revoked', 'api-key-revoked');
-    if (revocations.isSubjectRevoked(resolved.userId, resolved.orgId, resolved.createdAt)) throw refused('token_revoked', 'api-key-creator-revoked');
-    if (resolved.expiresAt !== null && resolved.expiresAt <= now()) throw refused('invalid_token', 'api-key-expired');
+    checkKeyInForce(resolved, this.#options.revocations, this.#options.now());
     return resolved;
   }
 
@@ -226,25 +223,7 @@ export class ApiKeyResolver {
       this.#unknown.set(hash, clockMs() + UNKNOWN_TTL_MS);
       throw refused('invalid_token', 'api-key-unknown');
     }
-    if (record.revokedAt !== null) throw refused('token_revoked', 'api-key-revoked');
-    if (record.expiresAt !== null && record.expiresAt <= now()) throw refused('invalid_token', 'api-key-expired');
-    const [user, member, memberships, tree] = await Promise.all([
-      store.users.findById(record.userId),
-      store.orgs.member(record.orgId, record.userId),
-      store.orgs.resourceMembers(record.orgId, record.userId),
-      this.#options.trees.get(record.orgId),
-    ]);
-    if (!user || user.disabledAt !== null || user.deletedAt !== null) throw refused('invalid_token', 'api-key-creator-disabled');
-    if (!member) throw refused('invalid_token', 'api-key-creator-not-member');
-    const key: ResolvedKey = {
-      id: record.id,
-      orgId: record.orgId,
-      userId: record.userId,
-      applications: record.applications,
-      levels: intersectLevels(keyOwnLevels(record), memberLevels(member.role, memberships), tree),
-      createdAt: record.createdAt,
-      expiresAt: record.expiresAt,
-    };
+    const key = await resolveKeyRecord({ store, trees: this.#options.trees, now }, record);
     if (record.lastUsedAt !== null && !this.#touched.has(record.id)) this.#touched.set(record.id, record.lastUsedAt);
     if (this.#cache.size >= MAX_ENTRIES) this.#cache.clear();
     // Stamped with when the read began: a revocation heard during the read drops nothing yet, but
@@ -254,8 +233,51 @@ export class ApiKeyResolver {
   }
 }
 
+/**
+ * A stored key record as the gateway resolves it (the resolver, on a cache miss; the console's
+ * policy simulator, which picks a key by id and never has its secret): refused when revoked,
+ * expired, or its creator is disabled, deleted or no longer a member; else the creator-capped levels.
+ */
+export async function resolveKeyRecord(
+  deps: { store: Pick<Store, 'users' | 'orgs'>; trees: Pick<OrgTrees, 'get'>; now: () => number },
+  record: ApiKeyRecord,
+): Promise<ResolvedKey> {
+  const { store } = deps;
+  if (record.revokedAt !== null) throw refused('token_revoked', 'api-key-revoked');
+  if (record.expiresAt !== null && record.expiresAt <= deps.now()) throw refused('invalid_token', 'api-key-expired');
+  const [user, member, memberships, tree] = await Promise.all([
+    store.users.findById(record.userId),
+    store.orgs.member(record.orgId, record.userId),
+    store.orgs.resourceMembers(record.orgId, record.userId),
+    deps.trees.get(record.orgId),
+  ]);
+  if (!user || user.disabledAt !== null || user.deletedAt !== null) throw refused('invalid_token', 'api-key-creator-disabled');
+  if (!member) throw refused('invalid_token', 'api-key-creator-not-member');
+  return {
+    id: record.id,
+    orgId: record.orgId,
+    userId: record.userId,
+    applications: record.applications,
+    levels: intersectLevels(keyOwnLevels(record), memberLevels(member.role, memberships), tree),
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+  };
+}
+
+/** The checks of every use, cached or not: revocations heard since the key was read, and expiry. */
+export function checkKeyInForce(resolved: ResolvedKey, revocations: Pick<KeyRevocations, 'has' | 'isSubjectRevoked'>, now: number): void {
+  if (revocations.has('key', resolved.id)) throw refused('token_revoked', 'api-key-revoked');
+  if (revocations.isSubjectRevoked(resolved.userId, resolved.orgId, resolved.createdAt)) throw refused('token_revoked', 'api-key-creator-revoked');
+  if (resolved.expiresAt !== null && resolved.expiresAt <= now) throw refused('invalid_token', 'api-key-expired');
+}
+
+/** A key names the applications it may be used with: elsewhere it is refused like a token for another audience (RFC 8707). */
+export function checkKeyAudience(resolved: ResolvedKey, app: Pick<Application, 'slug'>): void {
+  if (resolved.applications !== null && !resolved.applications.includes(app.slug)) throw refused('invalid_audience', 'api-key-audience');
+}
+
 /** The key as the identity a verified token gives (guard/verify.ts), for one application. */
-function identityFor(key: string, resolved: ResolvedKey, app: Application_): VerifiedToken {
+export function keyIdentity(key: string, resolved: ResolvedKey, app: Application_): VerifiedToken {
   const scopes = scopesAllowedBy(
     app.scopes.filter((s) => s.name !== app.stepUpScope),
     resolved.levels,

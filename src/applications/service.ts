@@ -8,6 +8,7 @@
  * the code) would put them back on the next start, so an edit through the API would silently
  * vanish.
  */
+import { isInternalHost } from '../shared/net.ts';
 import type { Store } from '../store/store.ts';
 import type { ToolRecord, ToolStatus } from '../store/tools.ts';
 import type { StoredApplication } from '../store/applications.ts';
@@ -29,12 +30,28 @@ export interface ApplicationServiceDeps {
   changed?: () => Promise<void>;
   /** Application and tool-review changes are on the record, written before the change is answered. */
   audit?: AuditLog;
+  /**
+   * Set for an organization's owners and admins (/orgs/:org/applications, the org console): only
+   * that organization's applications exist for them — any other is "not found", never "forbidden",
+   * so an org admin learns nothing of another team's servers — and what they create is the org's.
+   */
+  orgId?: string;
+  /**
+   * An organization's MCP server may be at a loopback or private address (config
+   * `organizationApplications.allowPrivateUpstreams`; development). Otherwise refused: the gateway
+   * would call, for a team's admin, whatever internal service they name (SSRF).
+   */
+  allowPrivateUpstreams?: boolean;
 }
 
-/** Record a change made to an application (server-wide: applications belong to the server). */
-async function recordChange(deps: ApplicationServiceDeps, kind: string, app: string, by: string | undefined, extra: { tool?: string; reason?: string; details?: Record<string, unknown> } = {}): Promise<void> {
-  await deps.audit?.write({ kind, app, actor: by ?? 'system', tool: extra.tool ?? null, reason: extra.reason ?? null, details: extra.details ?? null });
+/** Record a change made to an application (on its organization's trail too when it has one). */
+async function recordChange(deps: ApplicationServiceDeps, kind: string, app: string, by: string | undefined, extra: { tool?: string; reason?: string; details?: Record<string, unknown>; orgId?: string | null } = {}): Promise<void> {
+  await deps.audit?.write({ kind, app, orgId: extra.orgId ?? null, actor: by ?? 'system', tool: extra.tool ?? null, reason: extra.reason ?? null, details: extra.details ?? null });
 }
+
+/** Does this caller see this application at all? (Server-wide callers see every one.) */
+const visible = (deps: ApplicationServiceDeps, stored: StoredApplication | undefined): stored is StoredApplication =>
+  stored !== undefined && (deps.orgId === undefined || stored.orgId === deps.orgId);
 
 export interface LoadedApplication {
   stored: StoredApplication;
@@ -58,13 +75,21 @@ function schemaErrors(input: unknown): { path: string; message: string }[] {
   return fieldErrors(result.error);
 }
 
-/** Strict schema and cross-field rules (apps/registry.ts), plus what only the API forbids. */
-function validate(input: unknown): ParsedDefinition {
+/**
+ * Strict schema and cross-field rules (apps/registry.ts), plus what only the API forbids. An
+ * organization's admins may not run a command: a stdio upstream runs as the server's own process,
+ * with its files and environment, which is the server administrators' to give, not a team's.
+ */
+function validate(input: unknown, forOrg = false, allowPrivate = false): ParsedDefinition {
   if (!isObject(input)) throw invalid([{ path: '(root)', message: 'expected a JSON object' }]);
   const errors = schemaErrors(input);
   if (errors.length) throw invalid(errors);
   const parsed = parseDefinition(input);
   if ('builtin' in parsed.upstream) throw invalid([{ path: 'upstream', message: 'expected a url or a command (built-in servers are not configurable)' }]);
+  if (forOrg && 'command' in parsed.upstream) throw invalid([{ path: 'upstream.command', message: 'only server administrators may run a command on the server; give the MCP server a url' }]);
+  if (forOrg && !allowPrivate && 'url' in parsed.upstream && isInternalHost(new URL(parsed.upstream.url).hostname)) {
+    throw invalid([{ path: 'upstream.url', message: 'an organization’s MCP server must be at a public address; a server administrator adds internal ones' }]);
+  }
   return parsed;
 }
 
@@ -82,71 +107,79 @@ async function load(deps: ApplicationServiceDeps, stored: StoredApplication): Pr
 
 async function getApplication(deps: ApplicationServiceDeps, slug: string): Promise<LoadedApplication> {
   const stored = await deps.store.applications.get(slug);
-  const loaded = stored && (await load(deps, stored));
+  const loaded = visible(deps, stored) && (await load(deps, stored));
   if (!loaded) throw noApplication(slug);
   return loaded;
 }
 
 async function listApplications(deps: ApplicationServiceDeps): Promise<LoadedApplication[]> {
-  const loaded = await Promise.all((await deps.store.applications.list()).map((stored) => load(deps, stored)));
+  const filter = deps.orgId === undefined ? undefined : { orgId: deps.orgId };
+  const loaded = await Promise.all((await deps.store.applications.list(filter)).map((stored) => load(deps, stored)));
   return loaded.filter((a): a is LoadedApplication => a !== undefined);
 }
 
 /** The stored application, if the API may change it (not one from the configuration file, not built in). */
-async function writable(store: Store, slug: string): Promise<StoredApplication> {
-  const stored = await store.applications.get(slug);
-  if (!stored) throw noApplication(slug);
+async function writable(deps: ApplicationServiceDeps, slug: string): Promise<StoredApplication> {
+  const stored = await deps.store.applications.get(slug);
+  if (!visible(deps, stored)) throw noApplication(slug);
   if (isReadOnly(stored.source)) {
     throw new PortcullisError('read_only', `${slug} is ${stored.source === 'config' ? 'defined in the configuration file' : 'built in'}; change it there`, { detail: { source: stored.source } });
   }
   return stored;
 }
 
-/** Another application already answers at this definition's path? */
-async function checkPath(store: Store, parsed: ParsedDefinition): Promise<void> {
+/**
+ * Another application already answers at this definition's path? Paths are one namespace for the
+ * whole server; an organization's admin is told the path is taken, not by which (maybe another
+ * team's) application.
+ */
+async function checkPath(deps: ApplicationServiceDeps, parsed: ParsedDefinition): Promise<void> {
   const path = resolveApplication(parsed, '').path;
-  for (const other of await store.applications.list()) {
+  for (const other of await deps.store.applications.list()) {
     if (other.slug === parsed.slug) continue;
     const app = resolveStored(other, '');
-    if (app?.path === path) throw new PortcullisError('path_in_use', `${path} is already used by ${other.slug}`, { detail: { errors: [{ path: 'path', message: `already used by ${other.slug}` }] } });
+    const by = visible(deps, other) ? other.slug : 'another application';
+    if (app?.path === path) throw new PortcullisError('path_in_use', `${path} is already used by ${by}`, { detail: { errors: [{ path: 'path', message: `already used by ${by}` }] } });
   }
 }
 
-async function createApplication(deps: ApplicationServiceDeps, input: unknown, by?: string): Promise<LoadedApplication> {
+/** `orgId` (server administrators): create it for that organization; an org-scoped service always creates its own. */
+async function createApplication(deps: ApplicationServiceDeps, input: unknown, by?: string, owner: string | null = null): Promise<LoadedApplication> {
   const { store } = deps;
-  const parsed = validate(input);
+  const orgId = deps.orgId ?? owner;
+  const parsed = validate(input, deps.orgId !== undefined, deps.allowPrivateUpstreams);
   if (await store.applications.get(parsed.slug)) throw slugTaken(parsed.slug);
-  await checkPath(store, parsed);
+  await checkPath(deps, parsed);
   // Tools and a self-test left behind by an earlier application of the same name are not this one's.
   await store.tools.deleteApp(parsed.slug);
   await store.selfTests.delete(parsed.slug);
-  const created = await store.applications.create({ slug: parsed.slug, definition: JSON.stringify(input), source: 'api', at: deps.now() });
+  const created = await store.applications.create({ slug: parsed.slug, definition: JSON.stringify(input), source: 'api', at: deps.now(), orgId });
   if (!created) throw slugTaken(parsed.slug);
-  await recordChange(deps, 'application.created', parsed.slug, by);
+  await recordChange(deps, 'application.created', parsed.slug, by, { orgId });
   await deps.changed?.();
   return getApplication(deps, parsed.slug);
 }
 
 async function updateApplication(deps: ApplicationServiceDeps, slug: string, input: unknown, by?: string): Promise<LoadedApplication> {
-  const stored = await writable(deps.store, slug);
+  const stored = await writable(deps, slug);
   if (isObject(input) && input.slug === undefined) input = { ...input, slug };
   if (isObject(input) && input.slug !== slug) throw invalid([{ path: 'slug', message: `must be ${slug} (an application's slug does not change)` }]);
   const edited = restoreMasked(input, JSON.parse(stored.definition));
-  const parsed = validate(edited);
-  await checkPath(deps.store, parsed);
+  const parsed = validate(edited, deps.orgId !== undefined, deps.allowPrivateUpstreams);
+  await checkPath(deps, parsed);
   await deps.store.applications.upsert({ slug, definition: JSON.stringify(edited), source: 'api', at: deps.now() });
-  await recordChange(deps, 'application.updated', slug, by);
+  await recordChange(deps, 'application.updated', slug, by, { orgId: stored.orgId });
   await deps.changed?.();
   return getApplication(deps, slug);
 }
 
 async function removeApplication(deps: ApplicationServiceDeps, slug: string, by?: string): Promise<void> {
   const { store } = deps;
-  await writable(store, slug);
+  const stored = await writable(deps, slug);
   await store.applications.delete(slug);
   await store.tools.deleteApp(slug);
   await store.selfTests.delete(slug);
-  await recordChange(deps, 'application.deleted', slug, by);
+  await recordChange(deps, 'application.deleted', slug, by, { orgId: stored.orgId });
   await deps.changed?.();
 }
 
@@ -165,7 +198,7 @@ async function reviewTool(deps: ApplicationServiceDeps, slug: string, name: stri
   // The store reads '' as "no version named" (approve whatever is listed now); a caller that sends a
   // fingerprint means one version, so an empty one is a mistake, not a wildcard.
   if (fingerprint === '') throw new PortcullisError('invalid_request', 'fingerprint must name the version reviewed', { detail: { errors: [{ path: 'fingerprint', message: 'must not be empty' }] } });
-  await getApplication(deps, slug);
+  const { stored } = await getApplication(deps, slug);
   if (!(await current())) throw noTool(slug, name);
   const done = await store.tools.review(slug, name, status, by, deps.now(), fingerprint);
   if (!done) {
@@ -174,9 +207,24 @@ async function reviewTool(deps: ApplicationServiceDeps, slug: string, name: stri
     throw new PortcullisError('tool_changed', `${name} changed since it was looked at; review it again`, { detail: { fingerprint: now.fingerprint } });
   }
   const reviewed = (await current())!;
-  await recordChange(deps, 'tool.reviewed', slug, actor, { tool: name, reason: status, details: { fingerprint: reviewed.fingerprint } });
+  await recordChange(deps, 'tool.reviewed', slug, actor, { tool: name, reason: status, details: { fingerprint: reviewed.fingerprint }, orgId: stored.orgId });
   await deps.changed?.();
   return reviewed;
+}
+
+/**
+ * Give an application to an organization, or back to the server (null). Server administrators
+ * only: an org-scoped service refuses. A command-run (stdio) application stays server-wide — its
+ * owners could not edit it (validate) and it runs as the server itself.
+ */
+async function moveApplication(deps: ApplicationServiceDeps, slug: string, orgId: string | null, by?: string): Promise<LoadedApplication> {
+  if (deps.orgId !== undefined) throw new PortcullisError('forbidden', 'only server administrators move applications between organizations');
+  const { stored, app } = await getApplication(deps, slug);
+  if (orgId !== null && 'command' in app.upstream) throw invalid([{ path: 'org', message: 'an application that runs a command stays server-wide' }]);
+  await deps.store.applications.setOrg(slug, orgId, deps.now());
+  await recordChange(deps, 'application.moved', slug, by, { orgId: orgId ?? stored.orgId, details: { from: stored.orgId, to: orgId } });
+  await deps.changed?.();
+  return getApplication(deps, slug);
 }
 
 /** The operations above, bound to one store and server (the admin API and `portcullis apps` use them). */
@@ -184,9 +232,10 @@ export function applicationService(deps: ApplicationServiceDeps) {
   return {
     get: (slug: string) => getApplication(deps, slug),
     list: () => listApplications(deps),
-    create: (input: unknown, by?: string) => createApplication(deps, input, by),
+    create: (input: unknown, by?: string, orgId?: string | null) => createApplication(deps, input, by, orgId ?? null),
     update: (slug: string, input: unknown, by?: string) => updateApplication(deps, slug, input, by),
     remove: (slug: string, by?: string) => removeApplication(deps, slug, by),
+    move: (slug: string, orgId: string | null, by?: string) => moveApplication(deps, slug, orgId, by),
     tools: (slug: string) => applicationTools(deps, slug),
     /** `by` is shown with the tool (a person's e-mail); `actor` goes on the record (an id; default `by`). */
     review: (slug: string, name: string, status: ToolStatus, by: string, fingerprint?: string, actor?: string) => reviewTool(deps, slug, name, status, by, fingerprint, actor),

@@ -93,6 +93,8 @@ export function applicationDetail(app: Application, stored: StoredApplication, s
   }
   return {
     ...applicationSummary(app, stored.source, status),
+    /** The organization that manages it; null: server-wide. */
+    orgId: stored.orgId ?? null,
     scopes: app.scopes,
     defaultScopes: app.defaultScopes,
     autoApprove: app.autoApprove,

@@ -3,7 +3,8 @@
  * the admin API (admin/applications.ts), so a running server applies what is done here within
  * about two seconds (its registry polls the store), without a restart.
  *
- *   apps list | show SLUG | tools SLUG     what is protected, its status, its tool manifest
+ *   apps list [--org ORG] | show SLUG | tools SLUG   what is protected, its status, its tool manifest
+ *   apps move SLUG --org ORG | --server    give an application to an organization, or back to the server
  *   apps approve SLUG TOOL…                approve tools waiting for review
  *   apps reject SLUG TOOL                  send a tool back to review (hidden, not callable)
  *   apps test SLUG [--url URL]             self-test the running server's public URL
@@ -29,13 +30,33 @@ const listSpec = {
   help: `Usage: portcullis apps list [--json]
 
 Lists the protected applications (MCP servers behind the gateway): slug, name, path, where the
-definition comes from (config, api, builtin), status (not_verified, needs_review, live) and tools.
+definition comes from (config, api, builtin), the organization that manages it (- for
+server-wide), status (not_verified, needs_review, live) and tools.
 
 Options:
+      --org ORG       only the applications of this organization (slug or id)
       --json          print a JSON array
 ${CONFIG_HELP}
   -h, --help          show this help`,
-  options: jsonOption,
+  options: { org: { type: 'string' }, ...jsonOption },
+} as const;
+
+const moveSpec = {
+  name: 'apps move',
+  help: `Usage: portcullis apps move SLUG (--org ORG | --server)
+
+Gives an application to an organization, whose owners and admins then manage it (its definition,
+tool review and self-test) in the console and the admin API, or back to the server (--server):
+server administrators only. Who may call it at the gateway does not change (tokens and policy
+decide). An application that runs a command stays server-wide.
+
+Options:
+      --org ORG       the organization (slug or id)
+      --server        server-wide again
+${CONFIG_HELP}
+  -h, --help          show this help`,
+  options: { org: { type: 'string' }, server: { type: 'boolean' } },
+  positionals: { min: 1, max: 1, names: 'SLUG' },
 } as const;
 
 const showSpec = {
@@ -123,6 +144,20 @@ function service(store: Store, publicUrl: string): ApplicationService {
   return applicationService({ store, publicUrl, now: () => Math.floor(Date.now() / 1000), audit: cliAudit(store) });
 }
 
+/** `--org`: an organization's slug or id → the organization; unknown → not_found, exit 1. */
+async function orgNamed(store: Store, ref: string): Promise<{ id: string; slug: string }> {
+  const org = ref.startsWith('org_') ? await store.orgs.get(ref) : await store.orgs.bySlug(ref);
+  if (!org) throw commandFailed('not_found', `no organization ${ref}`);
+  return org;
+}
+
+/** Organization id → slug, for showing who manages each application. */
+async function orgSlugs(store: Store, ids: (string | null)[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids.filter((id): id is string => id !== null))];
+  const orgs = await Promise.all(unique.map((id) => store.orgs.get(id)));
+  return new Map(orgs.filter((o) => o !== undefined).map((o) => [o.id, o.slug]));
+}
+
 /** PortcullisError (unknown application, tool…) → one line, exit 1. */
 async function run<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -140,7 +175,10 @@ export async function listApps(argv: string[], io: CliIo): Promise<number> {
   if (!args) return 0;
   const config = loadCliConfig(args.values.config);
   return withStore(config, io, async (store) => {
-    const apps = (await service(store, config.publicUrl).list()).map(({ app, stored, status }) => applicationSummary(app, stored.source, status));
+    const only = args.values.org === undefined ? undefined : (await orgNamed(store, args.values.org)).id;
+    const loaded = (await service(store, config.publicUrl).list()).filter(({ stored }) => only === undefined || stored.orgId === only);
+    const slugs = await orgSlugs(store, loaded.map(({ stored }) => stored.orgId));
+    const apps = loaded.map(({ app, stored, status }) => ({ ...applicationSummary(app, stored.source, status), org: stored.orgId === null ? null : (slugs.get(stored.orgId) ?? stored.orgId) }));
     if (args.values.json) {
       io.stdout.write(`${JSON.stringify(apps, null, 2)}\n`);
       return 0;
@@ -149,8 +187,8 @@ export async function listApps(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write('No applications yet (the server adds the built-in demo when it first starts)\n');
       return 0;
     }
-    const rows = apps.map((a) => [a.slug, a.name, a.path, a.source, a.status, `${a.tools.total}${a.tools.needsReview ? ` (${a.tools.needsReview} to review)` : ''}`]);
-    io.stdout.write(table(['SLUG', 'NAME', 'PATH', 'SOURCE', 'STATUS', 'TOOLS'], rows));
+    const rows = apps.map((a) => [a.slug, a.name, a.path, a.source, a.org ?? '-', a.status, `${a.tools.total}${a.tools.needsReview ? ` (${a.tools.needsReview} to review)` : ''}`]);
+    io.stdout.write(table(['SLUG', 'NAME', 'PATH', 'SOURCE', 'ORG', 'STATUS', 'TOOLS'], rows));
     return 0;
   });
 }
@@ -173,6 +211,7 @@ export async function showApp(argv: string[], io: CliIo): Promise<number> {
         `${app.slug} — ${app.name}`,
         `  url          ${app.resource}`,
         `  source       ${stored.source}${detail.readOnly ? ' (read-only here and in the admin API)' : ''}`,
+        `  managed by   ${stored.orgId === null ? 'server administrators (server-wide)' : `organization ${(await orgSlugs(store, [stored.orgId])).get(stored.orgId) ?? stored.orgId}`}`,
         `  upstream     ${detail.upstream}`,
         `  scopes       ${app.scopes.map((s) => s.name).join(' ')}`,
         `  default      ${app.defaultScopes.join(' ') || '-'}`,
@@ -181,6 +220,22 @@ export async function showApp(argv: string[], io: CliIo): Promise<number> {
         `  tools        ${status.tools.total}${status.tools.needsReview.length ? ` (waiting for review: ${status.tools.needsReview.join(', ')})` : ''}`,
       ];
       io.stdout.write(`${lines.join('\n')}\n`);
+      return 0;
+    }),
+  );
+}
+
+export async function moveApp(argv: string[], io: CliIo): Promise<number> {
+  const args = parseCommand(moveSpec, argv, io.stdout);
+  if (!args) return 0;
+  const slug = args.positionals[0]!;
+  if ((args.values.org === undefined) === !args.values.server) throw usageError('give either --org ORG or --server', moveSpec.name);
+  const config = loadCliConfig(args.values.config);
+  return withStore(config, io, (store) =>
+    run(async () => {
+      const org = args.values.org === undefined ? null : await orgNamed(store, args.values.org);
+      await service(store, config.publicUrl).move(slug, org?.id ?? null, cliActor());
+      io.stdout.write(org ? `${slug} is now managed by organization ${org.slug}\n` : `${slug} is server-wide again (server administrators manage it)\n`);
       return 0;
     }),
   );

@@ -4,7 +4,7 @@
  * key-ring fingerprint) and sign with the new key, while tokens signed by the retired key keep
  * verifying — it stays in the JWKS until every token it signed has expired.
  */
-import { rotateSigningKey } from '../signing-keys/key-ring.ts';
+import { retireSigningKeyNow, rotateSigningKey } from '../signing-keys/key-ring.ts';
 import { CONFIG_HELP, parseCommand } from './args.ts';
 import { cliActor, cliAudit, loadCliConfig, withStore, type CliIo } from './context.ts';
 import { table, timestamp } from './output.ts';
@@ -36,6 +36,35 @@ ${CONFIG_HELP}
   -h, --help          show this help`,
   options: { json: { type: 'boolean' } },
 } as const;
+
+const retireSpec = {
+  name: 'keys retire',
+  help: `Usage: portcullis keys retire KID
+
+Stops publishing a retired token-signing key now, before the tokens it signed have expired (for a
+key you no longer trust). Those tokens stop verifying as soon as running servers notice, within a
+few seconds. The key that signs cannot be retired: run \`portcullis keys rotate\` first.
+
+Options:
+${CONFIG_HELP}
+  -h, --help          show this help`,
+  options: {},
+  positionals: { min: 1, max: 1, names: 'KID' },
+} as const;
+
+/** The same service as the console's /server/keys page and DELETE /admin/api/signing-keys/:kid. */
+export async function retireKey(argv: string[], io: CliIo): Promise<number> {
+  const args = parseCommand(retireSpec, argv, io.stdout);
+  if (!args) return 0;
+  const kid = args.positionals[0]!;
+  const config = loadCliConfig(args.values.config);
+  return withStore(config, io, async (store) => {
+    await retireSigningKeyNow(store, kid);
+    await cliAudit(store).write({ kind: 'signing_key.retired', actor: cliActor(), reason: 'early', details: { kid } });
+    io.stdout.write(`Retired ${kid}: no longer published; tokens it signed stop verifying within a few seconds\n`);
+    return 0;
+  });
+}
 
 export async function rotateKeys(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommand(rotateSpec, argv, io.stdout);

@@ -74,8 +74,8 @@ function waiting(deps: WebDeps, s: HomeState): Html {
 export async function adminHome(deps: WebDeps): Promise<Html> {
   const s = await state(deps);
   const urls = s.apps.length
-    ? html`<table data-testid="application-urls"><caption>Applications and their MCP URLs</caption><thead><tr><th scope="col">Application</th><th scope="col">URL for MCP clients</th></tr></thead>
-<tbody>${s.apps.map((a) => html`<tr data-slug="${a.slug}"><th scope="row"><a href="${deps.base}/server/applications/${a.slug}">${a.name}</a></th><td><code>${a.url}</code></td></tr>`)}</tbody></table>`
+    ? html`<div class="table-scroll" tabindex="0"><table data-testid="application-urls"><caption>Applications and their MCP URLs</caption><thead><tr><th scope="col">Application</th><th scope="col">URL for MCP clients</th></tr></thead>
+<tbody>${s.apps.map((a) => html`<tr data-slug="${a.slug}"><th scope="row"><a href="${deps.base}/server/applications/${a.slug}">${a.name}</a></th><td><code>${a.url}</code></td></tr>`)}</tbody></table></div>`
     : '';
   return html`${checklist(deps, s)}${urls}${waiting(deps, s)}<p><a href="${deps.base}/server" data-testid="server-link">Server dashboard</a></p>`;
 }

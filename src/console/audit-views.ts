@@ -43,25 +43,32 @@ function outcome(view: AuditView): Html {
   return html`<span class="muted">${parts.join(' · ')}</span>`;
 }
 
-function row(view: AuditView): Html {
+/** A refused record links to its explanation (audit-explanation.ts) where the page offers one. */
+function code(view: AuditView, explain?: (seq: number) => string): Html | '' {
+  if (!view.reason) return '';
+  const link = explain && view.decision === 'deny' ? html`<br><a href="${explain(view.seq)}" data-testid="explain-record" aria-label="Why? Record ${String(view.seq)}">Why?</a>` : '';
+  return html`<code>${view.reason}</code>${link}`;
+}
+
+function row(view: AuditView, explain?: (seq: number) => string): Html {
   return html`<tr data-testid="audit-record" data-seq="${view.seq}" data-decision="${view.decision ?? ''}" data-code="${view.reason ?? ''}">
 <td>${when(view.at)}</td><td><code>${view.kind}</code></td><td>${person(view)}</td><td>${via(view)}</td>
 <td>${view.app ?? ''}${view.tool ? html`<br><code>${view.tool}</code>` : ''}</td>
-<td>${view.decision ?? ''}</td><td>${view.reason ? html`<code>${view.reason}</code>` : ''}</td><td>${outcome(view)}</td>
+<td>${view.decision ?? ''}</td><td>${code(view, explain)}</td><td>${outcome(view)}</td>
 </tr>`;
 }
 
-/** The records, and the link to the next (older) page: `path` with the filters of `query` and `before`. */
-export function auditTable(listing: AuditListing, path: string, query: Record<string, string | undefined>): Html {
+/** The records, and the link to the next (older) page: `path` with the filters of `query` and `before`; `explain` links refused records to their explanation. */
+export function auditTable(listing: AuditListing, path: string, query: Record<string, string | undefined>, explain?: (seq: number) => string): Html {
   if (!listing.records.length) return html`<p data-testid="no-records">No records${query.before ? ' older than these' : ''}.</p>`;
   const carried = new URLSearchParams();
   for (const field of FILTER_FIELDS) if (query[field]) carried.set(field, query[field]);
   const older = listing.next === null ? '' : html`<a href="${path}?${String(new URLSearchParams([...carried, ['before', String(listing.next)]]))}" data-testid="older">Older records</a>`;
   const newest = query.before ? html`<a href="${path}${carried.size ? `?${carried}` : ''}" data-testid="newest">Newest</a>` : '';
-  return html`<table data-testid="audit-records">
+  return html`<div class="table-scroll" tabindex="0"><table data-testid="audit-records">
 <thead><tr><th>Time</th><th>What</th><th>User</th><th>Client / key</th><th>Application · tool</th><th>Decision</th><th>Code</th><th>Details</th></tr></thead>
-<tbody>${listing.records.map(row)}</tbody>
-</table>
+<tbody>${listing.records.map((view) => row(view, explain))}</tbody>
+</table></div>
 <nav class="nav" data-testid="audit-pages">${newest}${older}</nav>`;
 }
 

@@ -54,7 +54,7 @@ ${rowButton(forms, '/domains/remove', 'sso:domain-remove', 'domain', d.domain, '
   );
   return html`<h2>E-mail domains</h2>
 <p class="muted">A connection signs in people of your organization's verified domains. To verify one, create the TXT record shown at your DNS provider, then press Verify.</p>
-${domains.length ? html`<table data-testid="domains"><thead><tr><th>Domain</th><th>State</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="muted" data-testid="no-domains">No domains yet.</p>`}
+${domains.length ? html`<div class="table-scroll" tabindex="0"><table data-testid="domains"><thead><tr><th>Domain</th><th>State</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>` : html`<p class="muted" data-testid="no-domains">No domains yet.</p>`}
 <form method="post" action="${forms.action('/domains')}" data-testid="add-domain">${forms.csrf('sso:domain-add')}
 <label for="domain">Domain</label><input id="domain" name="domain" required placeholder="example.com">
 <div class="actions"><button class="primary" type="submit">Add domain</button></div></form>`;
@@ -79,7 +79,7 @@ export function connectionSection(forms: SsoPageForms, connections: ConnectionRo
 <td>${c.readOnly ? html`<span class="muted">from the server's configuration</span>` : rowButton(forms, '/connections/delete', 'sso:connection-delete', 'connection', c.id, 'Delete', 'delete-connection')}</td></tr>`,
   );
   return html`<h2>Connections</h2>
-${connections.length ? html`<table data-testid="connections"><thead><tr><th>Name</th><th>Type</th><th>Domains</th><th></th><th></th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="muted" data-testid="no-connections">No connections yet.</p>`}`;
+${connections.length ? html`<div class="table-scroll" tabindex="0"><table data-testid="connections"><thead><tr><th>Name</th><th>Type</th><th>Domains</th><th></th><th></th></tr></thead><tbody>${rows}</tbody></table></div>` : html`<p class="muted" data-testid="no-connections">No connections yet.</p>`}`;
 }
 
 /** The problems of `path` (and below it), beside its field. */

@@ -10,6 +10,11 @@ import { isTimeZone, type TimeWindow } from './time-windows.ts';
 import type { ResourceRole } from './roles.ts';
 
 const SLUG = /^[a-z][a-z0-9-]{0,39}$/;
+/**
+ * Slugs that are console routes: `/server/applications/<slug>` would be shadowed by the page of
+ * that name (`new` is the add form), so such an application could never be opened there.
+ */
+export const RESERVED_SLUGS: ReadonlySet<string> = new Set(['new']);
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/; // RFC 6749 §3.3 scope-token
 
 /** Seconds, or a duration such as "5m", "1h". */
@@ -85,7 +90,10 @@ const stdioUpstream = z.strictObject({
 const builtinUpstream = z.strictObject({ builtin: z.literal('demo') });
 
 export const ApplicationDefinitionSchema = z.strictObject({
-  slug: z.string().regex(SLUG, 'lowercase letters, digits and dashes, starting with a letter (max 40)'),
+  slug: z
+    .string()
+    .regex(SLUG, 'lowercase letters, digits and dashes, starting with a letter (max 40)')
+    .refine((slug) => !RESERVED_SLUGS.has(slug), 'this name is reserved by the console (/server/applications/new is the add form); choose another'),
   name: z.string().min(1).max(100),
   /** Public path; default /mcp/<slug>. */
   path: z

@@ -124,6 +124,12 @@ export const ConfigSchema = z.strictObject({
   identityProviders: IdentityProvidersSchema,
   /** What organizations' own SSO connections may do: how their domains are verified, where their IdPs may be (core/identity-providers.ts). */
   organizationConnections: OrganizationConnectionsSchema,
+  /**
+   * What organizations' own applications may be: `allowPrivateUpstreams` lets an organization's
+   * admins put an MCP server at a loopback or private address (development and tests only; otherwise
+   * refused — the gateway would call internal services for whoever administers a team).
+   */
+  organizationApplications: z.strictObject({ allowPrivateUpstreams: z.boolean().default(false) }).prefault({}),
   /** Outgoing e-mail (invitations, password resets). Absent: links are shown to whoever asked instead. */
   smtp: z
     .strictObject({

@@ -57,6 +57,7 @@ export function withChangePublishing(store: Store, feed: ChangeFeed): Store {
       upsert: after(applications, 'upsert', (input: { slug: string }) => app(input.slug)),
       create: after(applications, 'create', (input: { slug: string }) => app(input.slug)),
       delete: after(applications, 'delete', app),
+      setOrg: after(applications, 'setOrg', app),
     },
     orgConnections: {
       ...orgConnections,

@@ -9,7 +9,7 @@
  * and no other of its connections uses; ids are unique across the configuration and every
  * organization (the id is part of the redirect URI registered at the IdP).
  */
-import { BlockList, isIP } from 'node:net';
+import { isInternalHost } from '../shared/net.ts';
 import * as z from 'zod';
 import type { Store } from '../store/store.ts';
 import type { OrgConnectionRecord } from '../store/org-connections.ts';
@@ -51,14 +51,6 @@ export function orgConnectionDeps(deps: {
   return { store: deps.store, dataKey: deps.dataKey, configured: deps.config.identityProviders, now: deps.now, allowPrivateIssuers, allowPublicButtons };
 }
 
-/** Loopback, private, link-local, shared and unspecified ranges (RFC 1918, RFC 6598, RFC 4193, RFC 4291). */
-const PRIVATE = (() => {
-  const list = new BlockList();
-  for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) list.addSubnet(net, bits, 'ipv4');
-  for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['::ffff:0:0', 96]] as const) list.addSubnet(net, bits, 'ipv6');
-  return list;
-})();
-
 /**
  * The URLs of an owner's connection, by the field they were given in. SAML: the metadata URL the
  * server fetches, and the sign-on URL browsers are sent to (explicit, or read from inline metadata).
@@ -82,10 +74,7 @@ function checkIssuers(deps: OrgConnectionDeps, connection: SsoConnection, input:
   if (deps.allowPrivateIssuers) return;
   for (const [path, raw] of idpUrls(connection, input)) {
     const url = new URL(raw);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const family = isIP(host);
-    const internal = family === 0 ? host === 'localhost' || host.endsWith('.localhost') : PRIVATE.check(host, family === 4 ? 'ipv4' : 'ipv6');
-    if (url.protocol !== 'https:' || internal) throw fieldError(path, 'expected a public https address', 'private-issuer');
+    if (url.protocol !== 'https:' || isInternalHost(url.hostname)) throw fieldError(path, 'expected a public https address', 'private-issuer');
   }
 }
 

@@ -55,7 +55,7 @@ export async function setRole(deps: IdentityDeps, actor: Actor, orgId: string, u
 }
 
 /** Revoke every grant of a user (in one org, or everywhere), with its tokens. */
-async function revokeGrants(deps: IdentityDeps, userId: string, orgId?: string): Promise<number> {
+export async function revokeGrants(deps: IdentityDeps, userId: string, orgId?: string): Promise<number> {
   const ids = new Set((await deps.store.grantContexts.list({ userId, orgId })).map((g) => g.grantId));
   // Everywhere: grants the engine holds for the account but no context names (consent never finished).
   // (A Grant row's `grantId` is the grant's own id; its row id may be a keyed hash — authz/adapter.ts.)

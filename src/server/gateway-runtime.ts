@@ -77,7 +77,11 @@ export interface GatewayRuntime {
   refreshManifest(app: Application): Promise<void>;
   /** API keys as bearer credentials (shared with introspection). */
   apiKeys: ApiKeyResolver;
-  /** The gateway's own token check for an application (the token explainer runs it: console/server-pages/tokens.ts). */
+  /**
+   * The gateway's own token check for an application (the token explainer runs it:
+   * console/server-pages/tokens.ts) — without `tokenRefused`: an administrator checking a bad
+   * token is not a client failing to connect, so the connection doctor is not told.
+   */
   verifierFor(app: Application): TokenVerifier;
   /** Organizations' resource trees, in memory (dropped when the change feed says one changed). */
   trees: OrgTrees;
@@ -93,8 +97,8 @@ async function openRegistry(options: GatewayRuntimeOptions): Promise<Application
   return registry;
 }
 
-/** One verifier per application, rebuilt when its resource or scopes change. */
-function verifiers(options: GatewayRuntimeOptions, apiKeys: ApiKeyResolver): (app: Application) => TokenVerifier {
+/** One verifier per application, rebuilt when its resource or scopes change; refusals go to `tokenRefused` when given. */
+function verifiers(options: GatewayRuntimeOptions, apiKeys: ApiKeyResolver, tokenRefused: GatewayRuntimeOptions['tokenRefused']): (app: Application) => TokenVerifier {
   const cache = new Map<string, { app: Application; verify: TokenVerifier }>();
   return function verifierFor(app) {
     const cached = cache.get(app.slug);
@@ -109,7 +113,6 @@ function verifiers(options: GatewayRuntimeOptions, apiKeys: ApiKeyResolver): (ap
       refuse: PortcullisError.from,
     });
     // A JWT never matches the key shape (it has dots), so the two never mix.
-    const { tokenRefused } = options;
     const checked: TokenVerifier = tokenRefused
       ? (bearer) => jwt(bearer).catch((err: unknown) => {
           if (isPortcullisError(err)) tokenRefused(app, bearer, err);
@@ -208,7 +211,7 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
   const connectors = upstreams(options);
   const refreshManifest = manifestRefresher(registry, connectors.upstreamFor, log);
 
-  const verifierFor = verifiers(options, apiKeys);
+  const verifierFor = verifiers(options, apiKeys, options.tokenRefused);
   const gateway = createGateway({
     registry,
     bindings: new Bindings(store, options.bindingKey, options.now, options.revocations),
@@ -243,7 +246,7 @@ export async function createGatewayRuntime(options: GatewayRuntimeOptions): Prom
     refreshManifest,
     apiKeys,
     trees,
-    verifierFor,
+    verifierFor: verifiers(options, apiKeys, undefined),
     async close() {
       registry.stop();
       apiKeys.stop();

@@ -3,6 +3,7 @@
  * headers, CSRF cookie, bounded and readable forms), then every page group, then the errors no
  * page answered — an outage as a 503 page with Retry-After, anything else a bare 500.
  */
+import type { ConnectionRecorder } from '../audit/doctor/recorder.ts';
 import type { Limits } from '../limits/service.ts';
 import { DeviceGuessLimits, DEFAULT_DEVICE_GUESS_POLICIES } from '../authz/device/guesses.ts';
 import { FORGOT_PASSWORD_POLICIES } from '../console/account/forgot-password.ts';
@@ -25,7 +26,7 @@ import { samlRoutes, samlStart } from '../web/sso-saml-routes.ts';
 import { createGuardFetch } from '../shared/outbound.ts';
 import { invitationPages } from '../console/invitation-page.ts';
 import { isUnavailable } from '../core/errors.ts';
-import { orgPages } from '../console/org-pages/index.ts';
+import { orgApplicationPages, orgPages } from '../console/org-pages/index.ts';
 import { serverPages } from '../console/server-pages/index.ts';
 import { unknownUrl } from '../console/not-found.ts';
 import type { ResourceRegistry } from '../applications/protected-resources.ts';
@@ -50,6 +51,8 @@ export interface WebAppParts {
   revocations: RevocationList;
   revokeGrant: GrantRevoker;
   auditLog: AuditLog;
+  /** The connection doctor's recorder: interactions record sign-in and consent steps (authz/interaction/doctor-steps.ts). */
+  doctor?: ConnectionRecorder;
   /** Attempt limits (sign-in, forgot-password, device codes) count here: shared through Redis when configured. */
   limits: Limits;
   mailer: Mailer | undefined;
@@ -95,7 +98,7 @@ export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
     const samlDeps = { ...webDeps, saml: new SamlServiceProviders(() => `${config.publicUrl}/sso`, createGuardFetch({ allowHttpLoopback: true, timeoutMs: 10_000 }), now) };
     web.route('/', samlRoutes(samlDeps));
     web.route('/', ssoRoutes({ ...webDeps, dataKey: secrets.dataKey, relyingParties: new RelyingParties(() => `${config.publicUrl}/sso`), samlStart: samlStart(samlDeps) }));
-    web.route('/', interactionRoutes({ ...webDeps, mailer }));
+    web.route('/', interactionRoutes({ ...webDeps, mailer, doctor: parts.doctor }));
     const guesses = new DeviceGuessLimits(DEFAULT_DEVICE_GUESS_POLICIES, realTime, (name, policy, clock) => parts.limits.attempts(name, policy, clock));
     web.route('/', deviceRoutes({ ...webDeps, defaultResource, guesses }));
     web.route('/', consolePages({ ...webDeps, pepper: secrets.pepper, mcpUrl: demoUrl }));
@@ -104,6 +107,7 @@ export function buildWebApp(parts: WebAppParts): Hono<WebEnv> {
     web.route('/', invitationPages(webDeps));
     const adminDeps = { ...webDeps, gateway, signingKey: () => engine.signingKey(), mailer };
     web.route('/', serverPages(adminDeps));
+    web.route('/', orgApplicationPages(adminDeps));
     web.route('/admin/api', adminApi(adminDeps));
     web.route('/scim/v2', scimApi(webDeps));
     // A browser gets the console's Not found page; API callers keep JSON (console/not-found.ts).

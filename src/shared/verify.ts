@@ -12,7 +12,7 @@
  * `token_revoked`) for logs and audit, thrown as the caller's own error type (`refuse`);
  * challenge.ts turns all three into RFC 6750 `invalid_token`.
  */
-import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Denial, Refuse } from './denials.ts';
 import { readLevels, type ResourceLevels } from './levels.ts';
 
@@ -69,6 +69,22 @@ function invalid(rule: string, cause?: unknown): Denial {
   return { code: 'invalid_token', message: 'the access token is not valid', rule, cause };
 }
 
+/**
+ * False when a remembered token's signing key has left the issuer's key set (retired early:
+ * signing-keys/key-ring.ts retireSigningKeyNow), so it verifies no more (RFC 7515 §4.1.4). Only
+ * "no such key" says so; a key set that cannot be read now leaves the earlier verification standing.
+ */
+async function keyStillPublished(keys: JWTVerifyGetKey, token: string): Promise<boolean> {
+  const [protectedHeader = '', payload = '', signature = ''] = token.split('.');
+  try {
+    // Remembered, so it verified: its header names an algorithm.
+    await keys(decodeProtectedHeader(token) as Parameters<JWTVerifyGetKey>[0], { protected: protectedHeader, payload, signature });
+    return true;
+  } catch (err) {
+    return !(err instanceof joseErrors.JWKSNoMatchingKey);
+  }
+}
+
 export function createTokenVerifier(options: VerifierOptions) {
   const { refuse } = options;
   const audiences = new Set(Array.isArray(options.audience) ? options.audience : [options.audience]);
@@ -91,6 +107,10 @@ export function createTokenVerifier(options: VerifierOptions) {
       if (now() - clockTolerance >= remembered.expiresAt) {
         verifiedTokens.delete(token);
         throw refuse(invalid('expired'));
+      }
+      if (!(await keyStillPublished(options.keys, token))) {
+        verifiedTokens.delete(token);
+        throw refuse(invalid('unknown-key'));
       }
       return revocationCheck(remembered);
     }

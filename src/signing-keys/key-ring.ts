@@ -11,6 +11,7 @@ import type { Store } from '../store/store.ts';
 import type { SigningKeyRecord } from '../store/signing-keys.ts';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { open, seal, type SecretKey } from '../core/crypto.ts';
+import { PortcullisError } from '../core/errors.ts';
 
 const ALG = 'ES256';
 
@@ -62,6 +63,20 @@ export async function rotateSigningKey(store: Store, dataKey: SecretKey, now: nu
   await store.signingKeys.insert(fresh);
   await store.signingKeys.retireAllExcept(fresh.kid, now);
   return fresh;
+}
+
+/**
+ * Stop publishing a retired key before its tokens expire (a suspected leak): once it leaves the
+ * JWKS, every token it signed stops verifying (RFC 7515 §4.1.4: the `kid` names no published key).
+ * The key that signs cannot go: the server would have nothing to sign with — rotate first.
+ * Returns the record removed; callers audit (`signing_key.retired`).
+ */
+export async function retireSigningKeyNow(store: Store, kid: string): Promise<SigningKeyRecord> {
+  const record = (await store.signingKeys.list()).find((k) => k.kid === kid);
+  if (!record) throw new PortcullisError('not_found', `no signing key ${kid}`);
+  if (record.retiredAt === null) throw new PortcullisError('conflict', `key ${kid} still signs tokens: rotate first, then retire it`);
+  if (!(await store.signingKeys.deleteRetired(kid))) throw new PortcullisError('not_found', `no retired signing key ${kid}`);
+  return record;
 }
 
 /**

@@ -18,4 +18,6 @@ export interface SigningKeyStore {
   /** Retire every key except `keepKid` that is not yet retired. */
   retireAllExcept(keepKid: string, at: number): Promise<void>;
   deleteRetiredBefore(at: number): Promise<number>;
+  /** Stop publishing one retired key now (never an active one). True when a key was removed. */
+  deleteRetired(kid: string): Promise<boolean>;
 }

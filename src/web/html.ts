@@ -73,11 +73,17 @@ ${body}
 }
 
 export const STYLESHEET = `
-:root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #f6f8fa; --card: #fff; --line: #d0d7de; --accent: #1f6feb; --accent-fill: #1f6feb; --warn-bg: #fff8c5; --warn-fg: #6e5700; --err: #cf222e; }
+:root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #f6f8fa; --card: #fff; --line: #d0d7de; --accent: #0969da; --accent-fill: #1f6feb; --warn-bg: #fff8c5; --warn-fg: #6e5700; --err: #cf222e; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #8d96a0; --bg: #0d1117; --card: #161b22; --line: #30363d; --accent: #4493f8; --accent-fill: #1f6feb; --warn-bg: #3b2e00; --warn-fg: #e3b341; --err: #f85149; } }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
-.card { max-width: 34rem; margin: 3rem auto; padding: 2rem; background: var(--card); border: 1px solid var(--line); border-radius: 12px; }
+.card { max-width: 34rem; margin: 3rem auto; padding: 2rem; background: var(--card); border: 1px solid var(--line); border-radius: 12px; overflow-wrap: break-word; }
+/* WCAG 2.2 SC 1.4.10 Reflow: at 320–400 CSS px the card takes the whole width, so nothing scrolls sideways. */
+@media (max-width: 40rem) { .card { margin: 0; padding: 1.25rem 1rem; border-width: 0 0 1px; border-radius: 0; } }
+/* Links in the palette's own blue: the browser's default #00e is 2.2:1 on the dark card (SC 1.4.3 wants 4.5:1); light --accent is #0969da because #1f6feb is 4.35:1 on --bg (notices). */
+a { color: var(--accent); }
+/* SC 2.4.7 Focus Visible: one clear ring on every control, in both schemes. */
+:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 .brand { font-weight: 700; letter-spacing: .02em; color: var(--muted); margin-bottom: 1rem; }
 h1 { font-size: 1.4rem; margin: 0 0 1rem; }
 p, ul { margin: 0 0 1rem; }
@@ -86,7 +92,7 @@ input[type=email], input[type=password], input[type=text], textarea { width: 100
 button { font: inherit; padding: .6rem 1.2rem; border-radius: 8px; border: 1px solid var(--line); background: transparent; color: inherit; cursor: pointer; }
 /* A filled button's own blue: white on the dark theme's lighter link blue is 3.1:1, under WCAG 2.2 SC 1.4.3's 4.5:1; on #1f6feb it is 4.6:1. */
 button.primary { background: var(--accent-fill); border-color: var(--accent-fill); color: #fff; font-weight: 600; }
-.actions { display: flex; gap: .75rem; margin-top: 1.5rem; }
+.actions { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1.5rem; }
 .muted { color: var(--muted); font-size: .9rem; }
 .error { color: var(--err); font-weight: 600; }
 .warning { background: var(--warn-bg); color: var(--warn-fg); padding: .75rem 1rem; border-radius: 8px; }
@@ -108,9 +114,12 @@ form.inline { display: inline; margin: 0; }
 button.link { padding: 0; border: 0; background: none; color: var(--accent); text-decoration: underline; }
 button.danger { border-color: var(--err); color: var(--err); }
 table { width: 100%; border-collapse: collapse; margin: 0 0 1rem; font-size: .92rem; }
+/* A wide table scrolls inside its own box (SC 1.4.10 allows two-dimensional scrolling for data tables); the box is focusable so a keyboard can scroll it (SC 2.1.1). */
+.table-scroll { overflow-x: auto; max-width: 100%; margin: 0 0 1rem; }
+.table-scroll > table { margin: 0; }
 th, td { text-align: left; vertical-align: top; padding: .45rem .5rem; border-top: 1px solid var(--line); }
 th { color: var(--muted); font-weight: 600; }
-select, input[type=date], input[type=number] { font: inherit; color: inherit; background: transparent; padding: .4rem .5rem; border: 1px solid var(--line); border-radius: 8px; }
+select, input[type=date], input[type=number] { font: inherit; color: inherit; background: transparent; padding: .4rem .5rem; border: 1px solid var(--line); border-radius: 8px; max-width: 100%; }
 fieldset { border: 1px solid var(--line); border-radius: 8px; margin: 1rem 0; padding: .5rem 1rem 1rem; }
 label.choice { display: inline; font-weight: normal; margin: 0 1rem 0 0; }
 .notice { background: var(--bg); border-left: 4px solid var(--accent); padding: .6rem 1rem; border-radius: 4px; }

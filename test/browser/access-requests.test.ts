@@ -138,6 +138,8 @@ describe('a newcomer without access asks for it, and an administrator approves',
     await press(ada.page, ada.page.getByRole('button', { name: 'Invite' }));
     const [made] = (await server.store.invitations.list(server.org.id)).filter((i) => i.email === 'starter@example.com');
     assert.deepEqual([made?.startResourceId, made?.startRole], [docs!.id, 'editor']);
+    const row = ada.page.locator(`[data-testid="invitation"][data-invitation="${made!.id}"]`);
+    assert.equal(await row.locator('[data-testid="starting-access"]').innerText(), `editor on ${docs!.kind} ${docs!.name}`, 'the table shows the starting access');
     await checkPage(ada.page, 'org-invitations-starting-access');
     // Back to no default, for the stories that follow.
     await ada.page.goto(`${server.url}/orgs/acme/settings`);
@@ -177,6 +179,9 @@ describe('a newcomer without access asks for it, and an administrator approves',
     clients.push(client);
     await authorize(person.page, client);
     const received = callback.received.length;
+    // Said before pressing Approve: the consent becomes a request to the administrators.
+    assert.match(await hook(person.page, 'approval-needed').innerText(), /Acme has to approve Unapproved Notes/);
+    await checkPage(person.page, 'consent-awaits-approval');
     await press(person.page, person.page.getByRole('button', { name: 'Approve' }));
     await hook(person.page, 'access-requested').waitFor();
     assert.match(await person.page.locator('main, body').first().innerText(), /is not one yet/);
@@ -202,6 +207,7 @@ describe('a newcomer without access asks for it, and an administrator approves',
     // The retry goes through: a token, and the read tools.
     await authorize(person.page, client);
     await person.page.getByRole('button', { name: 'Approve' }).waitFor();
+    assert.equal(await hook(person.page, 'approval-needed').count(), 0, 'approved: no more talk of approval');
     await Promise.all([person.page.waitForURL((url) => url.origin === callback.origin), person.page.getByRole('button', { name: 'Approve' }).click()]);
     await client.finish(callback.received.at(-1)!);
     assert.deepEqual(await client.toolNames(), readTools);

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { assertTokens, mcpStatus, obtainCode, redeemCode, registerPublic } from '../helpers/authz.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -52,6 +53,7 @@ describe('your account in a browser', { skip: chromiumSkip() }, () => {
     await Promise.all([page.waitForURL(`${server.url}/account`), page.getByRole('button', { name: 'Sign in' }).click()]);
     assert.equal(await hook(page, 'email').innerText(), 'grace@example.com');
     assert.equal(await page.locator('[data-testid="orgs"] [data-org="acme"]').count(), 1, 'lists the organization');
+    await checkPage(page, 'account-profile', { narrow: true });
     await page.goto(`${server.url}/`);
     assert.equal(await hook(page, 'account-nav').count(), 1, 'signed-in pages carry the navigation');
     await press(page, hook(page, 'account-link'));
@@ -64,6 +66,7 @@ describe('your account in a browser', { skip: chromiumSkip() }, () => {
     await grace.page.locator('#name').fill('Grace Hopper');
     assert.equal(await press(grace.page, grace.page.getByRole('button', { name: 'Save' })), 200);
     assert.equal(await codeOf(grace.page, 'notice'), 'name_saved');
+    await checkPage(grace.page, 'account-profile-saved');
     await grace.page.reload();
     assert.equal(await grace.page.locator('#name').inputValue(), 'Grace Hopper');
     const user = await server.store.users.findByEmail('grace@example.com');
@@ -81,6 +84,7 @@ describe('your account in a browser', { skip: chromiumSkip() }, () => {
     await here.page.locator('#confirm').fill('a brand new password');
     assert.equal(await press(here.page, here.page.getByRole('button', { name: 'Change password' })), 400);
     assert.equal(await codeOf(here.page, 'problem'), 'wrong_password');
+    await checkPage(here.page, 'account-password-refused', { narrow: true });
 
     await here.page.locator('#current').fill(PASSWORD);
     await here.page.locator('#password').fill('a brand new password');
@@ -114,7 +118,9 @@ describe('your account in a browser', { skip: chromiumSkip() }, () => {
     await first.page.goto(`${server.url}/account/sessions`);
     assert.equal(await hook(first.page, 'session').count(), 2);
     assert.equal(await first.page.locator('[data-testid="session"][data-current="true"]').count(), 1, 'this browser is marked');
+    await checkPage(first.page, 'account-sessions', { narrow: true });
     assert.equal(await press(first.page, first.page.locator('[data-testid="session"]:not([data-current])').locator('[data-testid="end-session"]')), 200);
+    await checkPage(first.page, 'account-session-end-confirm');
     assert.equal(await press(first.page, hook(first.page, 'confirm')), 200);
     assert.equal(await codeOf(first.page, 'notice'), 'session_ended');
     assert.equal(await hook(first.page, 'session').count(), 1);

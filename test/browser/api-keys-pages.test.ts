@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { mcpStatus } from '../helpers/authz.ts';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { assertClean, codeOf, hook, htmlCode, httpSignedIn, personSignedIn, postForm, press, type Person } from './account-support.ts';
@@ -50,6 +51,7 @@ describe('API keys in a browser', { skip: chromiumSkip() }, () => {
     assert.equal(await row.getAttribute('data-status'), 'active');
     assert.equal(await row.locator('[data-testid="prefix"]').innerText(), `${secret.slice(0, 8)}…`, 'the prefix tells it apart');
     assert.equal((await page.content()).split(secret).length - 1, 1, 'the secret appears once, in the notice');
+    await checkPage(page, 'account-key-created', { narrow: true });
 
     await page.goto(`${server.url}/account/keys`);
     assert.ok(!(await page.content()).includes(secret.slice(8)), 'the list never shows the secret');
@@ -124,6 +126,7 @@ describe('API keys in a browser', { skip: chromiumSkip() }, () => {
     assert.equal(await press(page, page.getByRole('button', { name: 'Create key' })), 400);
     assert.equal(await codeOf(page, 'problem'), 'invalid_request');
     assert.equal(await page.locator('[data-testid="field-errors"] li[data-path="permissions.level"]').count(), 1, 'a member with no memberships holds nothing');
+    await checkPage(page, 'account-keys-refused', { narrow: true });
 
     await page.locator('#key-name').fill('No applications');
     await page.locator('input[name=apps][value=pick]').check();

@@ -10,6 +10,7 @@ import type { Browser } from 'playwright-core';
 import { auditHash } from '../../src/audit/chain.ts';
 import type { AuditInput } from '../../src/store/audit.ts';
 import type { User } from '../../src/store/users.ts';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { assertClean, codeOf, hook, personSignedIn, press, type Person } from './account-support.ts';
@@ -62,6 +63,7 @@ describe('audit pages in a browser', { skip: chromiumSkip() }, () => {
     await press(page, hook(page, 'apply-filters'));
     const codes = await hook(page, 'audit-record').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-code')));
     assert.deepEqual(codes, Array(15).fill('policy_denied'));
+    await checkPage(page, 'org-audit', { narrow: true });
 
     await page.goto(`${server.url}/orgs/acme/audit`);
     await press(page, hook(page, 'older'));
@@ -82,11 +84,13 @@ describe('audit pages in a browser', { skip: chromiumSkip() }, () => {
     const { page } = member;
     assert.equal((await page.goto(`${server.url}/orgs/acme/audit`))?.status(), 403);
     assert.equal(await codeOf(page, 'error'), 'forbidden');
+    await checkPage(page, 'error-forbidden');
     assert.equal((await page.goto(`${server.url}/orgs/acme/audit/export?format=csv`))?.status(), 403);
 
     await page.goto(`${server.url}/account`);
     await press(page, hook(page, 'account-nav').getByText('Activity'));
     assert.equal(new URL(page.url()).pathname, '/account/activity');
+    await checkPage(page, 'account-activity', { narrow: true });
     const users = await hook(page, 'audit-user').allTextContents();
     assert.ok(users.length >= 30, `mia's 30 calls (and her sign-in): ${users.length}`);
     assert.ok(users.every((email) => email === 'mia@example.com'), 'nobody else’s records');

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { DEMO_SCOPES } from '../../src/demo/tools.ts';
 import { assertOAuthError, assertTokens, mcpStatus, obtainCode, redeemCode, refresh, registerPublic, type RegisteredClient, type TokenSet } from '../helpers/authz.ts';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { assertClean, codeOf, hook, htmlCode, httpSignedIn, personSignedIn, postForm, press, type Person } from './account-support.ts';
@@ -80,6 +81,7 @@ describe('connected apps in a browser', { skip: chromiumSkip() }, () => {
     assert.equal(await row.locator('[data-scope="demo:delete"]').count(), 0, 'nothing it was not granted');
     assert.ok(text.includes('Acme'), 'the organization it acts for');
     assert.equal(await row.locator('time').count(), 2, 'connected and last used');
+    await checkPage(page, 'account-apps', { narrow: true });
   });
 
   it('"Disconnect" ends the app at the gateway within a second; another person\'s app keeps working', async () => {
@@ -87,6 +89,7 @@ describe('connected apps in a browser', { skip: chromiumSkip() }, () => {
     await page.goto(`${server.url}/account/apps`);
     assert.equal(await press(page, hook(page, 'disconnect')), 200, 'the first click asks first');
     assert.equal(await mcpStatus(server, uma.access_token), 200, 'nothing ended yet');
+    await checkPage(page, 'account-app-disconnect-confirm');
     const [response] = await Promise.all([
       page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/account/apps/disconnect')),
       hook(page, 'confirm').click(),

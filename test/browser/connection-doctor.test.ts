@@ -8,7 +8,11 @@
  * gets its browser), a redirect URI the client was not registered with (MCP Inspector's
  * http://127.0.0.1:6274/oauth/callback), /authorize without `resource` (RFC 8707 §2), a token sent
  * to another application (RFC 8707 §2: audience-restricted), and a token used after expiry by a
- * client that never refreshes (RFC 6749 §6).
+ * client that never refreshes (RFC 6749 §6). And the steps between /authorize and the code: the
+ * person signs in, then decides on the consent page — one leaves the write scope unticked, and
+ * their SDK client (v1, which answers 403 insufficient_scope by refreshing and retrying, never by
+ * re-authorizing: RFC 6750 §3.1) keeps getting 403; another refuses consent. Each person sees the
+ * diagnoses of their own attempts, and only theirs, on /account.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -95,6 +99,21 @@ describe('the connection doctor', { skip: chromiumSkip() }, () => {
     const expired = await exchange(server.mcpUrl, request('tools/list'), { token });
     assert.equal(expired.status, 401, 'the expired token is refused, and this client never refreshes');
 
+    // 5. The person leaves demo:write unticked; the SDK's calls that need it get 403 insufficient_scope.
+    const narrow = await createMcpClient(server, { sdk: 'v1', registration: 'dynamic', clientName: 'Read-only agent' });
+    clients.push(narrow);
+    assert.equal(await narrow.connect(), 'redirected');
+    await narrow.authorize({ untick: ['demo:write'] });
+    ids.narrow = clientId(narrow);
+    for (let i = 0; i < 2; i++) await assert.rejects(narrow.call('create_project', { name: `attempt ${i}` }), 'the token lacks demo:write');
+
+    // 6. The person refuses consent.
+    const refused = await createMcpClient(server, { sdk: 'v1', registration: 'dynamic', clientName: 'Refused client' });
+    clients.push(refused);
+    assert.equal(await refused.connect(), 'redirected');
+    await assert.rejects(refused.authorize({ decision: 'deny' }), 'access_denied');
+    ids.refused = clientId(refused);
+
     await server.doctor.flush();
     root = await personSignedIn(browser, server, 'root@example.com', PASSWORD);
   });
@@ -161,10 +180,59 @@ describe('the connection doctor', { skip: chromiumSkip() }, () => {
     assert.ok(found.find((d) => d.code === 'expired-no-refresh')!.text.includes('never used its refresh token'));
     assert.ok(!codes.includes('registered-never-authorized'), 'this client did open /authorize');
     const kinds = await hook(root.page, 'event').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-kind')));
-    for (const kind of ['registered', 'authorize', 'authorized', 'token', 'gateway']) assert.ok(kinds.includes(kind), `${kind} on the timeline`);
+    for (const kind of ['registered', 'authorize', 'signed-in', 'consented', 'authorized', 'token', 'gateway']) assert.ok(kinds.includes(kind), `${kind} on the timeline`);
     await root.page.setViewportSize({ width: 390, height: 844 });
     await checkPage(root.page, 'server-doctor-client-phone');
     await root.page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('signed in, then consent: partial, and 403 insufficient_scope again and again without re-authorizing', async () => {
+    const found = await diagnosesOn(ids.narrow!);
+    const codes = found.map((d) => d.code);
+    assert.ok(codes.includes('forbidden'), `${codes}`);
+    const stuck = found.find((d) => d.code === 'scope-not-reauthorized');
+    assert.ok(stuck, JSON.stringify(found));
+    assert.match(stuck.text, /never re-authorized after 403 insufficient_scope/);
+    const steps = await hook(root.page, 'event').evaluateAll((trs) => trs.map((tr) => `${tr.getAttribute('data-kind')}:${tr.getAttribute('data-ok')}:${tr.textContent}`));
+    assert.ok(steps.some((s) => s.startsWith('signed-in:yes') && s.includes('password')), steps.join('\n'));
+    assert.ok(steps.some((s) => s.startsWith('consented:yes') && s.includes('partial') && s.includes('refused demo:write')), steps.join('\n'));
+    await checkPage(root.page, 'server-doctor-client-scope');
+  });
+
+  it('consent refused', async () => {
+    const found = await diagnosesOn(ids.refused!);
+    assert.deepEqual(found.map((d) => d.code), ['consent-refused']);
+    const kinds = await hook(root.page, 'event').evaluateAll((trs) => trs.map((tr) => `${tr.getAttribute('data-kind')}:${tr.getAttribute('data-ok')}`));
+    assert.ok(kinds.includes('signed-in:yes') && kinds.includes('consented:no') && !kinds.includes('authorized:yes'), `${kinds}`);
+  });
+
+  it("a person's own connection problems on /account, and only theirs; at phone width", async () => {
+    const person = await personSignedIn(browser, server, server.user.email, server.password);
+    try {
+      await person.page.goto(`${server.url}/account`);
+      const mine = await hook(person.page, 'diagnosis').evaluateAll((items) => items.map((li) => `${li.getAttribute('data-client')}:${li.getAttribute('data-code')}`));
+      assert.equal(mine.filter((d) => d === `${ids.narrow}:forbidden`).length, 1, 'the same 403 again is said once');
+      for (const expected of [`${ids.narrow}:scope-not-reauthorized`, `${ids.refused}:consent-refused`, `${ids.good}:expired-no-refresh`]) assert.ok(mine.includes(expected), `${expected} in ${mine}`);
+      // Not theirs: steps that name no person (registrations, redirect URIs of clients that never reached sign-in).
+      assert.ok(!mine.some((d) => d.startsWith(`${ids.inspector}:`) || d.endsWith(':registered-never-authorized')), `${mine}`);
+      await checkPage(person.page, 'account-connection-problems');
+      await person.page.setViewportSize({ width: 390, height: 844 });
+      await checkPage(person.page, 'account-connection-problems-phone');
+      assertClean(person);
+    } finally {
+      await person.context.close();
+    }
+    await root.page.goto(`${server.url}/account`);
+    assert.equal(await hook(root.page, 'diagnosis').count(), 0, "the administrator's own account shows none of the other person's");
+    assert.equal(await hook(root.page, 'no-connection-problems').count(), 1);
+  });
+
+  it("a person's attempts, from the people page", async () => {
+    await root.page.goto(`${server.url}/server/people`);
+    await root.page.locator(`[data-testid="person"][data-email="${server.user.email}"] [data-testid="doctor-person"]`).focus();
+    await Promise.all([root.page.waitForURL((u) => u.pathname === '/server/doctor/people'), root.page.keyboard.press('Enter')]);
+    const codes = await hook(root.page, 'diagnosis').evaluateAll((items) => items.map((li) => li.getAttribute('data-code')));
+    assert.ok(codes.includes('consent-refused') && codes.includes('scope-not-reauthorized'), `${codes}`);
   });
 
   it("a person's attempts", async () => {

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_TOOLS } from '../../src/demo/tools.ts';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 import { DesktopClient, startCallbackServer, watchContext, type CallbackServer, type PageWatch } from './support.ts';
@@ -110,6 +111,7 @@ describe('consent in a browser: partial consent and the organization picker', { 
       const client = await toConsent(page, 'Two Org Notes', grace);
       const radios = page.locator('input[type=radio][name=org]');
       assert.equal(await radios.count(), 2);
+      await checkPage(page, 'consent-choose-org', { narrow: true });
       assert.ok(await page.locator(`input[name=org][value="${server.org.id}"]`).isChecked(), 'the first org comes chosen');
       assert.ok((await ticked(page)).includes('demo:write'), 'an admin of Acme may allow writing');
 
@@ -119,6 +121,7 @@ describe('consent in a browser: partial consent and the organization picker', { 
       assert.ok(await page.locator(`input[name=org][value="${globex.id}"]`).isChecked(), 'Globex stays chosen');
       assert.deepEqual(await ticked(page), ['demo:read'], 'a viewer in Globex may only allow reading');
       assert.ok(await page.locator('li.unavailable[data-scope="demo:write"] .reason').isVisible(), 'writing is shown as unavailable, with the reason');
+      await checkPage(page, 'consent-scope-unavailable');
       assert.equal(await page.locator('input[name=grant][value$="|demo:write"]').count(), 0);
 
       const claims = await approve(page, client);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { assertOAuthError, assertTokens } from '../helpers/authz.ts';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { approveDeviceInBrowser, pollDeviceToken, startDeviceAuthorization } from '../helpers/device.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -50,6 +51,7 @@ describe('device verification in a browser', { skip: chromiumSkip() }, () => {
       const page = await context.newPage();
       const first = await page.goto(device.verification_uri_complete);
       assert.equal(await page.locator('form#device-login').count(), 1, 'sign-in comes first');
+      await checkPage(page, 'device-sign-in', { narrow: true });
       const csp = first?.headers()['content-security-policy'] ?? '';
       assert.match(csp, /frame-ancestors 'none'/);
       assert.doesNotMatch(csp, /unsafe-inline/);
@@ -59,13 +61,27 @@ describe('device verification in a browser', { skip: chromiumSkip() }, () => {
       await Promise.all([page.waitForNavigation(), page.click('form#device-login button[type=submit]')]);
       assert.equal(await page.locator('form#device-confirm').count(), 1);
       assert.ok((await page.textContent('main'))?.includes(device.user_code), 'the code is shown to compare');
+      await checkPage(page, 'device-confirm', { narrow: true });
       assertOAuthError(await pollDeviceToken(server, device.device_code), 'authorization_pending', 400);
 
       await Promise.all([page.waitForNavigation(), page.click('form#device-confirm button[name=decision][value=deny]')]);
       assert.equal(await page.locator('main#device-denied').count(), 1);
+      await checkPage(page, 'device-denied');
       assertOAuthError(await pollDeviceToken(server, device.device_code), 'access_denied', 400);
       assert.deepEqual(watch.problems(), []);
       assert.deepEqual(watch.serverErrors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the code entry page is readable in both schemes and on a phone', async () => {
+    const device = await startDeviceAuthorization(server);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      assert.equal((await page.goto(device.verification_uri))?.status(), 200);
+      await checkPage(page, 'device-code-entry', { narrow: true });
     } finally {
       await context.close();
     }

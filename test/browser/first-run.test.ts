@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Cookie, Page } from 'playwright-core';
 import { DEMO_SCOPES, DEMO_TOOLS } from '../../src/demo/tools.ts';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { DesktopClient, startCallbackServer, startFreshServer, watchContext, type CallbackServer, type FreshServer, type PageWatch } from './support.ts';
 
@@ -55,6 +56,7 @@ describe('first run in a browser: set up, connect an MCP client, consent', { ski
   it('the setup link creates the administrator, who lands signed in on the home page with the MCP URL', async () => {
     await page.goto(server.setupLink);
     await page.screenshot({ path: join(screenshots, 'setup.png'), fullPage: true });
+    await checkPage(page, 'setup', { narrow: true });
     await page.getByLabel('Name').fill(ADMIN.name);
     await page.getByLabel('E-mail').fill(ADMIN.email);
     await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
@@ -63,6 +65,7 @@ describe('first run in a browser: set up, connect an MCP client, consent', { ski
     assert.match(await page.locator('h1').innerText(), new RegExp(ADMIN.email.replace('.', '\\.')));
     assert.ok(await page.locator('code', { hasText: server.mcpUrl }).isVisible(), 'the home page shows the MCP URL');
     await page.screenshot({ path: join(screenshots, 'home.png'), fullPage: true });
+    await checkPage(page, 'home', { narrow: true });
     const users = await server.store.users.count();
     assert.equal(users, 1);
     // The link worked once: opening it again does not offer the form.
@@ -70,6 +73,7 @@ describe('first run in a browser: set up, connect an MCP client, consent', { ski
     const answer = await again.goto(server.setupLink);
     assert.equal(answer?.status(), 410);
     assert.equal(await again.locator('input[name=password]').count(), 0);
+    await checkPage(again, 'setup-used');
     await again.close();
   });
 
@@ -100,6 +104,7 @@ describe('first run in a browser: set up, connect an MCP client, consent', { ski
     }
     assert.equal(await scopeBox('demo:delete').count(), 0, 'deleting is not asked for up front');
     await page.screenshot({ path: join(screenshots, 'consent.png'), fullPage: true });
+    await checkPage(page, 'consent-unverified-client', { narrow: true });
     cookiesAtConsent = await context.cookies();
 
     await scopeBox('demo:write').uncheck();
@@ -135,6 +140,7 @@ describe('first run in a browser: set up, connect an MCP client, consent', { ski
     assert.equal(new URL(page.url()).origin, new URL(server.url).origin, 'the browser stays on Portcullis');
     assert.match(await page.locator('code').innerText(), /^invalid_client$/);
     await page.screenshot({ path: join(screenshots, 'error.png'), fullPage: true });
+    await checkPage(page, 'error-authorization', { narrow: true });
   });
 
   it('signing out ends the session; the sign-in page is shown again', async () => {
@@ -145,6 +151,7 @@ describe('first run in a browser: set up, connect an MCP client, consent', { ski
     assert.equal(cookies.find((c) => c.name === '__Host-pc_session'), undefined, 'the session cookie is gone');
     await page.goto(`${server.url}/login`);
     assert.equal(await page.locator('input[type=password]').count(), 1);
+    await checkPage(page, 'login', { narrow: true });
   });
 
   it('every page carries a CSP without unsafe-inline and with frame-ancestors none, and no 5xx', () => {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { TEST_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 import { adminClient } from '../admin/support.ts';
@@ -39,6 +40,7 @@ describe('accepting an invitation in a browser', { skip: chromiumSkip() }, () =>
     const page = await context.newPage();
     assert.equal((await page.goto(link))?.status(), 200);
     assert.match(await page.locator('h1').innerText(), /Join Acme/);
+    await checkPage(page, 'invitation-new-account', { narrow: true });
     await page.fill('#name', 'New Comer');
     await page.fill('#password', 'a long enough passphrase');
     await page.fill('#confirm', 'a long enough passphrase');
@@ -48,6 +50,7 @@ describe('accepting an invitation in a browser', { skip: chromiumSkip() }, () =>
     assert.equal((await server.store.orgs.member(server.org.id, user.id))?.role, 'member');
 
     assert.equal((await page.goto(link))?.status(), 410);
+    await checkPage(page, 'invitation-used');
     assert.deepEqual(watch.problems(), []);
     assert.deepEqual(watch.serverErrors, []);
     await context.close();
@@ -65,6 +68,7 @@ describe('accepting an invitation in a browser', { skip: chromiumSkip() }, () =>
     const [wrong] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('button[type="submit"]')]);
     assert.equal(wrong.status(), 401);
     assert.equal(await page.locator('[role="alert"]').count(), 1);
+    await checkPage(page, 'invitation-sign-in-refused', { narrow: true });
     assert.equal(await server.store.orgs.member(server.org.id, existing.id), undefined);
     await page.fill('#password', TEST_PASSWORD);
     await Promise.all([page.waitForURL(`${server.url}/`), page.click('button[type="submit"]')]);

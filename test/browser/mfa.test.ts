@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { testClock } from '../helpers/clock.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -52,12 +53,15 @@ describe('two-step sign-in in a browser', { skip: chromiumSkip() }, () => {
     assert.ok(box && box.width > 50 && box.height > 50, 'the QR code is drawn');
     secret = (await page.getByTestId('totp-secret').getAttribute('data-secret')) ?? '';
     assert.match(secret, /^[A-Z2-7]{32}$/);
+    await checkPage(page, 'account-mfa-totp-setup', { narrow: true });
     await page.locator('#code').fill(totpCode(secret, clock));
     await page.getByRole('button', { name: 'Turn on' }).click();
     await page.getByTestId('recovery-codes').waitFor();
     assert.equal(await page.getByTestId('recovery-codes').locator('li').count(), 10);
+    await checkPage(page, 'account-mfa-recovery-codes');
     await page.getByTestId('continue').click();
     assert.equal(await page.getByTestId('mfa-status').getAttribute('data-code'), 'on');
+    await checkPage(page, 'account-mfa-on');
     await page.getByTestId('sign-out').click();
   });
 
@@ -71,6 +75,7 @@ describe('two-step sign-in in a browser', { skip: chromiumSkip() }, () => {
     await page.locator('#email').fill(server.user.email);
     await page.locator('#password').fill(server.password);
     await Promise.all([page.waitForURL((url) => url.pathname === '/sign-in/second-factor'), page.getByRole('button', { name: 'Sign in' }).click()]);
+    await checkPage(page, 'second-factor-totp', { narrow: true });
     await page.locator('#code').fill(totpCode(secret, clock));
     await Promise.all([page.waitForURL((url) => url.pathname.startsWith('/interaction/')), page.getByRole('button', { name: 'Continue' }).click()]);
     await Promise.all([page.waitForURL((url) => url.origin === callback.origin), page.getByRole('button', { name: 'Approve' }).click()]);

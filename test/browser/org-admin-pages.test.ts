@@ -16,6 +16,7 @@ import { hashPassword } from '../../src/core/crypto.ts';
 import { identityDeps } from '../../src/identity/context.ts';
 import { issueApiKey } from '../../src/api-keys/service.ts';
 import { assertTokens, mcpStatus, obtainCode, redeemCode, registerPublic, type RegisteredClient, type TokenSet } from '../helpers/authz.ts';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 import { assertClean, codeOf, hook, htmlCode, httpSignedIn, pepperOf, personSignedIn, postForm, press, signInAt, type Person } from './account-support.ts';
@@ -82,6 +83,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     assert.equal((await member.page.goto(`${server.url}/orgs/acme/members`))?.status(), 403);
     assert.equal(await codeOf(member.page, 'error'), 'forbidden');
     assert.equal(await member.page.locator('[data-testid="nav-org"]').count(), 0, 'no admin link for a member');
+    await checkPage(member.page, 'org-forbidden', { narrow: true });
     const outsider = await personSignedIn(browser, server, 'gina@example.com', PASSWORD);
     people.push(outsider);
     for (const path of ['/orgs/acme/members', '/orgs/acme/keys', '/orgs/no-such-org/members']) {
@@ -102,6 +104,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     assert.equal(await press(page, noorRow.locator('[data-testid="set-role"]')), 200);
     assert.equal(await codeOf(page, 'notice'), 'role_changed');
     assert.equal(await row(page, 'member', 'data-user', noor.id).getAttribute('data-role'), 'member');
+    await checkPage(page, 'org-members', { narrow: true });
 
     const owner = row(page, 'member', 'data-user', server.user.id);
     await owner.locator('select[name=role]').selectOption('member');
@@ -140,6 +143,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     assert.equal(await press(page, row(page, 'member', 'data-user', mia.id).locator('[data-testid="reset-link"]')), 200);
     const link = (await hook(page, 'reset-link-value').innerText()).trim();
     assert.match(link, /\/reset-password\?token=/);
+    await checkPage(page, 'org-member-reset-link');
     await page.goto(`${server.url}/orgs/acme/members`);
     assert.equal(await hook(page, 'reset-link-value').count(), 0, 'not shown again');
 
@@ -174,6 +178,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     const id = (await hook(page, 'invitation-created').getAttribute('data-invitation'))!;
     const invitation = row(page, 'invitation', 'data-invitation', id);
     assert.equal(await invitation.getAttribute('data-status'), 'pending');
+    await checkPage(page, 'org-invitations', { narrow: true });
     assert.equal(await press(page, invitation.locator('[data-testid="revoke-invitation"]')), 200);
     assert.equal(await press(page, page.locator('[data-testid="confirm"]')), 200);
     assert.equal(await codeOf(page, 'notice'), 'revoked');
@@ -182,6 +187,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     await page.locator('#invite-email').fill('mia@example.com');
     assert.equal(await press(page, page.getByRole('button', { name: 'Invite' })), 409);
     assert.equal(await codeOf(page, 'error'), 'already_member');
+    await checkPage(page, 'org-invitations-refused');
     await page.goto(`${server.url}/orgs/acme/invitations`);
     await page.locator('#invite-email').fill('boss@example.com');
     await page.locator('#invite-role').selectOption('owner');
@@ -207,6 +213,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     const folder = (await resources()).find((r) => r.name === 'Drafts') as OrgResource;
     assert.equal(folder.parentId, prj.id);
     assert.equal(await row(page, 'resource', 'data-resource', folder.id).locator('input[placeholder^="New"]').count(), 0, 'folders hold no children');
+    await checkPage(page, 'org-resources', { narrow: true });
 
     await prjRow.locator('input[name=name]').first().fill('Laboratory');
     await press(page, prjRow.locator('[data-testid="rename"]'));
@@ -236,6 +243,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     const keyRow = row(page, 'key', 'data-key', key.id);
     assert.ok((await keyRow.innerText()).includes(server.user.email), 'who created it');
     assert.ok(!(await page.content()).includes(secret.slice(8)), 'never the secret');
+    await checkPage(page, 'org-keys', { narrow: true });
     await press(page, keyRow.locator('[data-testid="revoke"]'));
     const landed = page.waitForURL((url) => url.searchParams.get('done') === 'revoked');
     await page.locator('[data-testid="confirm"]').click();
@@ -252,6 +260,7 @@ describe("an organization's admin pages in a browser", { skip: chromiumSkip() },
     const app = page.locator('[data-testid="app"]', { hasText: 'mia@example.com' });
     assert.equal(await app.count(), 1);
     assert.equal(await app.getAttribute('data-client'), client.client_id);
+    await checkPage(page, 'org-apps', { narrow: true });
     await press(page, app.locator('[data-testid="disconnect"]'));
     const landed = page.waitForURL((url) => url.searchParams.get('done') === 'disconnected');
     await page.locator('[data-testid="confirm"]').click();

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../helpers/server.ts';
 import { startTestDns, type TestDns } from '../sso/dns-server.ts';
@@ -54,6 +55,7 @@ describe('an organization\'s single sign-on and settings pages in a browser', { 
 
     assert.equal(await press(page, row.locator('[data-testid="verify-domain"]')), 400, 'no record yet');
     assert.equal(await codeOf(page, 'error'), 'verification_failed');
+    await checkPage(page, 'org-sso-domain-unverified', { narrow: true });
     dns.txt.set(name, [[value]]);
     await page.goto(`${server.url}/orgs/acme/sso`);
     assert.equal(await press(page, page.locator('[data-testid="domain"][data-domain="initech.test"] [data-testid="verify-domain"]')), 200);
@@ -78,6 +80,7 @@ describe('an organization\'s single sign-on and settings pages in a browser', { 
     assert.equal(await page.locator('#oidc-name').inputValue(), 'Initech SSO', 'what was typed is kept');
     assert.equal(await page.locator('#oidc-clientSecret').inputValue(), '', 'the secret is never sent back');
     assert.doesNotMatch(await page.content(), /typed-secret-1234/);
+    await checkPage(page, 'org-sso-oidc-field-errors', { narrow: true });
 
     await page.locator('#oidc-rolesMap').fill('mcp-admins=admin');
     await page.locator('#oidc-clientSecret').fill('typed-secret-1234');
@@ -129,6 +132,7 @@ describe('an organization\'s single sign-on and settings pages in a browser', { 
     assert.equal((await values.locator('[data-testid="sp-entity-id"]').innerText()).trim(), entityId);
     assert.equal((await values.locator('[data-testid="sp-acs-url"]').innerText()).trim(), `${entityId}/acs`);
     assert.equal((await values.locator('[data-testid="sp-metadata-url"]').innerText()).trim(), `${entityId}/metadata`);
+    await checkPage(page, 'org-sso-saml-values', { narrow: true });
     // The SP metadata URL shown answers (once the directory has read the new connection), naming the entity ID shown.
     const metadata = await waitFor(async () => {
       const answer = await fetch(`${entityId}/metadata`);
@@ -168,6 +172,7 @@ describe('an organization\'s single sign-on and settings pages in a browser', { 
     assert.equal(await press(page, hook(page, 'scim-token-form').getByRole('button', { name: 'Generate token' })), 200);
     const token = (await hook(page, 'scim-token').innerText()).trim();
     assert.match(token, /^pcscim_/);
+    await checkPage(page, 'org-settings-scim-token', { narrow: true });
     const scim = await fetch(`${server.url}/scim/v2/Users`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(scim.status, 200, 'the token works at the SCIM endpoint');
     await page.goto(`${server.url}/orgs/acme/settings`);

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { DesktopClient, startCallbackServer, watchContext, type CallbackServer, type PageWatch } from './support.ts';
@@ -58,11 +59,13 @@ describe('passkeys in a browser', { skip: chromiumSkip() }, () => {
     assert.equal(credentials.length, 1);
     assert.equal(credentials[0]!.isResidentCredential, true);
     assert.equal(credentials[0]!.rpId, 'localhost');
+    await checkPage(page, 'account-mfa-passkey', { narrow: true });
     await page.getByTestId('sign-out').click();
   });
 
   it('signs in with the passkey alone: no e-mail, no password', async () => {
     await page.goto(`${server.url}/login`);
+    await checkPage(page, 'login-passkey', { narrow: true });
     await Promise.all([page.waitForURL((url) => url.pathname === '/'), page.getByTestId('passkey-sign-in').click()]);
     await page.getByText(`Signed in as ${server.user.email}`).waitFor();
     const user = await server.store.users.findByEmail(server.user.email);
@@ -81,6 +84,7 @@ describe('passkeys in a browser', { skip: chromiumSkip() }, () => {
     await page.locator('#password').fill(server.password);
     await Promise.all([page.waitForURL((url) => url.pathname === '/sign-in/second-factor'), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
     assert.equal(await page.locator('#code').count(), 0, 'no authenticator app: no code field');
+    await checkPage(page, 'second-factor-passkey', { narrow: true });
     await Promise.all([page.waitForURL((url) => url.pathname.startsWith('/interaction/')), page.getByTestId('passkey-second-factor').click()]);
     await Promise.all([page.waitForURL((url) => url.origin === callback.origin), page.getByRole('button', { name: 'Approve' }).click()]);
     await client.finish(callback.received.at(-1)!);

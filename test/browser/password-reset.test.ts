@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
 import { issuePasswordReset, PASSWORD_RESET_TTL } from '../../src/identity/password-reset.ts';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startSmtpServer, type SmtpServer } from '../identity/smtp-server.ts';
@@ -76,11 +77,13 @@ describe('resetting a password by one-time link, in a browser', { skip: chromium
     await page.locator('#confirm').fill('a typo in the repeat');
     assert.equal(await press(page, page.getByRole('button', { name: 'Set password' })), 400);
     assert.equal(await codeOf(page, 'problem'), 'password_rejected', 'a typo does not burn the link');
+    await checkPage(page, 'reset-password-rejected', { narrow: true });
 
     await page.locator('#password').fill(NEW_PASSWORD);
     await page.locator('#confirm').fill(NEW_PASSWORD);
     assert.equal(await press(page, page.getByRole('button', { name: 'Set password' })), 200);
     assert.equal(await hook(page, 'reset-done').count(), 1);
+    await checkPage(page, 'reset-password-done');
 
     await signedIn.page.goto(`${server.url}/account`);
     assert.equal(new URL(signedIn.page.url()).pathname, '/login', 'the browser signed in before the reset was signed out');
@@ -99,6 +102,7 @@ describe('resetting a password by one-time link, in a browser', { skip: chromium
     const expired = await linkFor(server, 'pat@example.com', twoHoursAgo);
     assert.equal((await page.goto(expired))?.status(), 410);
     assert.equal(await codeOf(page, 'error'), 'link_expired');
+    await checkPage(page, 'reset-password-expired', { narrow: true });
 
     assert.equal((await page.goto(`${server.url}/reset-password?token=nonsense`))?.status(), 410);
     assert.equal(await codeOf(page, 'error'), 'link_invalid');
@@ -119,10 +123,12 @@ describe('resetting a password by one-time link, in a browser', { skip: chromium
     const { page } = await fresh();
     await page.goto(`${server.url}/login`);
     await press(page, hook(page, 'forgot-password'));
+    await checkPage(page, 'forgot-password', { narrow: true });
     await page.locator('#email').fill('PAT@example.com');
     assert.equal(await press(page, page.getByRole('button', { name: 'Send the link' })), 200);
     assert.equal(await hook(page, 'reset-requested').count(), 1);
     const known = await page.content();
+    await checkPage(page, 'forgot-password-sent');
 
     const mail = await waitForMail(inbox, 'pat@example.com');
     const link = linkInMail(mail.data);

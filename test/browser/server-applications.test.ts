@@ -63,6 +63,21 @@ describe("the server console's applications pages in a browser", { skip: chromiu
     await checkPage(page, 'server-application-new-refused');
   });
 
+  it('refuses the slug "new" (it is the add form\'s address) beside the slug field, as the admin API does', async () => {
+    const { page } = root;
+    await page.goto(`${server.url}/server/applications/new`);
+    await page.locator('#slug').fill('new');
+    await page.locator('#name').fill('New things');
+    await page.locator('#url').fill(toy.url);
+    assert.equal(await press(page, page.getByRole('button', { name: 'Add MCP server' })), 400);
+    assert.deepEqual(await fieldErrors(page), ['slug']);
+    const viaApi = await api.call('POST', '/applications', { slug: 'new', name: 'New things', upstream: { url: toy.url } });
+    assert.equal(viaApi.status, 400);
+    const apiPaths = ((viaApi.body as { detail?: { errors: { path: string }[] }; errors?: { path: string }[] }).detail?.errors ?? (viaApi.body as { errors: { path: string }[] }).errors).map((e) => e.path);
+    assert.deepEqual(apiPaths, ['slug']);
+    assert.equal(await server.store.applications.get('new'), undefined, 'nothing stored');
+  });
+
   it('adds an HTTP MCP server with a secret header by keyboard; the list shows its status and why, the secret never', async () => {
     const { page } = root;
     await page.goto(`${server.url}/server/applications`);
@@ -152,31 +167,48 @@ describe("the server console's applications pages in a browser", { skip: chromiu
     assert.equal(await hook(page, 'status').getAttribute('data-status'), 'not_verified', 'a changed definition needs a new self-test');
   });
 
-  it('Conditions: the API’s refusals beside each field; then IP ranges, a time window and step-up with a second factor saved (at phone width)', async () => {
+  it('Conditions: each tool gets step-up and argument fields, refused beside them as the API refuses; the JSON is the advanced fallback (at phone width)', async () => {
     const { page } = root;
+    const openAdvanced = async () => {
+      if (!(await hook(page, 'advanced-tool-rules').evaluate((d) => (d as HTMLDetailsElement).open))) await page.getByText('Advanced: tool rules as JSON').click();
+    };
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${server.url}/server/applications/toy/conditions`);
+    assert.deepEqual(await hook(page, 'tool-rules').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-tool'))), ['erase', 'lookup'], 'one fieldset per tool of the manifest');
+    const erase = page.locator('[data-testid="tool-rules"][data-tool="erase"]');
     await page.locator('#ipAllow').fill('dead\n10.0.0.0/8');
     await page.locator('#timeWindows').fill('09:00-25:00 Mars/Olympus');
-    await page.locator('#tools').fill(JSON.stringify({ erase: { stepUp: { maxAge: 'soon' } } }));
+    await erase.getByLabel(/recent sign-in/).fill('soon');
+    await erase.getByLabel(/name a resource/).fill('projectId=planet');
     assert.equal(await press(page, page.getByRole('button', { name: 'Save conditions' })), 400);
-    assert.deepEqual(await fieldErrors(page), ['ipAllow', 'timeWindows', 'tools']);
-    assert.match(await page.locator('[data-field="tools"]').innerText(), /tools\.erase\.stepUp\.maxAge/);
+    assert.deepEqual(await fieldErrors(page), ['ipAllow', 'timeWindows', 'tools.erase.arguments', 'tools.erase.stepUp'], 'each beside its field, with the API\'s paths');
+    assert.equal(await erase.getByLabel(/recent sign-in/).inputValue(), 'soon', 'what was typed is kept');
     await checkPage(page, 'server-application-conditions-390');
-    await page.locator('#tools').fill('{ not json');
+
     await page.locator('#ipAllow').fill('10.0.0.0/8\n127.0.0.1');
     await page.locator('#timeWindows').fill('00:00-23:59 Europe/Paris 1,2,3,4,5');
+    await erase.getByLabel(/recent sign-in/).fill('5m');
+    await erase.getByLabel('with a second factor').check();
+    await erase.getByLabel(/name a resource/).fill('projectId=project');
+    await openAdvanced();
+    await page.locator('#tools').fill('{ not json');
     assert.equal(await press(page, page.getByRole('button', { name: 'Save conditions' })), 400);
     assert.deepEqual(await fieldErrors(page), ['tools']);
-    await page.locator('#tools').fill(JSON.stringify({ erase: { stepUp: { maxAge: '5m', mfa: true }, arguments: { projectId: 'project' } } }));
+    assert.equal(await hook(page, 'advanced-tool-rules').evaluate((d) => (d as HTMLDetailsElement).open), true, 'its error is not hidden');
+    await page.locator('#tools').fill(JSON.stringify({ lookup: { ipAllow: ['10.0.0.0/8'] } }));
     await press(page, page.getByRole('button', { name: 'Save conditions' }));
     assert.equal(await codeOf(page, 'notice'), 'updated');
     const definition = await stored('toy');
     assert.deepEqual(definition.ipAllow, ['10.0.0.0/8', '127.0.0.1']);
     assert.deepEqual(definition.timeWindows, [{ from: '00:00', to: '23:59', timeZone: 'Europe/Paris', days: [1, 2, 3, 4, 5] }]);
     assert.deepEqual(definition.tools.erase, { stepUp: { maxAge: '5m', mfa: true }, arguments: { projectId: 'project' } });
+    assert.deepEqual(definition.tools.lookup, { ipAllow: ['10.0.0.0/8'] }, 'the JSON fallback keeps what the fields do not cover');
     assert.equal(definition.upstream.headers.Authorization, SECRET, 'the secret is untouched');
     assert.equal(await page.locator('#timeWindows').inputValue(), '00:00-23:59 Europe/Paris 1,2,3,4,5', 'shown back as typed');
+    assert.equal(await erase.getByLabel(/recent sign-in/).inputValue(), '5m', 'the saved step-up is in its field');
+    assert.equal(await erase.getByLabel('with a second factor').isChecked(), true);
+    assert.deepEqual(JSON.parse(await page.locator('#tools').inputValue()), { lookup: { ipAllow: ['10.0.0.0/8'] } }, 'the JSON holds only the rest');
+    await checkPage(page, 'server-application-conditions-saved-390');
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_TOOLS } from '../../src/demo/tools.ts';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { DesktopClient, startCallbackServer, watchContext, type CallbackServer, type PageWatch } from './support.ts';
@@ -74,6 +75,7 @@ describe('signing in from an MCP client in a browser', { skip: chromiumSkip() },
     assert.match(new URL(page.url()).pathname, /^\/interaction\//);
     assert.equal(await page.locator('strong', { hasText: 'Research Helper' }).count(), 1, 'names the client');
     await page.screenshot({ path: join(screenshots, 'sign-in-dark.png'), fullPage: true });
+    await checkPage(page, 'interaction-sign-in', { narrow: true });
 
     await page.locator('#email').fill(server.user.email);
     await page.locator('#password').fill('not the password');
@@ -84,12 +86,14 @@ describe('signing in from an MCP client in a browser', { skip: chromiumSkip() },
     assert.equal(refused.status(), 401);
     await page.waitForLoadState();
     assert.ok(await page.locator('.error[role=alert]').isVisible(), 'says the sign-in failed');
+    await checkPage(page, 'interaction-sign-in-refused');
 
     await page.locator('#email').fill(server.user.email);
     await page.locator('#password').fill(server.password);
     await Promise.all([page.waitForURL((url) => url.pathname.startsWith('/interaction/')), page.getByRole('button', { name: 'Sign in' }).click()]);
     await page.getByRole('button', { name: 'Approve' }).waitFor();
     await page.screenshot({ path: join(screenshots, 'consent-dark.png'), fullPage: true });
+    await checkPage(page, 'interaction-consent', { narrow: true });
     await Promise.all([backAtClient(), page.getByRole('button', { name: 'Approve' }).click()]);
 
     const back = callback.received.at(-1)!;
@@ -114,6 +118,18 @@ describe('signing in from an MCP client in a browser', { skip: chromiumSkip() },
       assert.equal(back.searchParams.get('state'), client.provider.lastState);
       assert.deepEqual(otherWatch.serverErrors, []);
       assert.deepEqual(otherWatch.problems(), []);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("an address that leads nowhere gets the console's error page, readable in both schemes and on a phone", async () => {
+    const other = await browser.newContext();
+    try {
+      const lost = await other.newPage();
+      const answer = await lost.goto(`${server.url}/no-such-page`);
+      assert.equal(answer?.status(), 404);
+      await checkPage(lost, 'error-not-found', { narrow: true });
     } finally {
       await other.close();
     }

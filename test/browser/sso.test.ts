@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { checkPage } from '../helpers/accessibility.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startTestIdp, type TestIdp, acmeConnection } from '../sso/support.ts';
@@ -50,12 +51,14 @@ describe('single sign-on in a browser', { skip: chromiumSkip() }, () => {
     const authorizationUrl = await client.connect();
     assert.ok(authorizationUrl);
     await page.goto(authorizationUrl.href);
+    await checkPage(page, 'interaction-sign-in-sso', { narrow: true });
     await Promise.all([page.waitForURL((url) => url.origin === new URL(idp.issuer).origin), page.getByRole('link', { name: 'Continue with Acme SSO' }).click()]);
     await page.locator('input[name=login]').fill('alice');
     await page.locator('input[name=password]').fill('anything');
     await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Sign-in' }).click()]);
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('button', { name: 'Approve' }).waitFor();
+    await checkPage(page, 'consent-after-sso');
     await Promise.all([page.waitForURL((url) => url.origin === callback.origin), page.getByRole('button', { name: 'Approve' }).click()]);
 
     await client.finish(callback.received.at(-1)!);
@@ -81,6 +84,21 @@ describe('single sign-on in a browser', { skip: chromiumSkip() }, () => {
       await Promise.all([tab.waitForLoadState(), tab.getByRole('button', { name: 'Sign-in' }).click()]);
       await Promise.all([tab.waitForURL((url) => url.origin === new URL(server.url).origin), tab.getByRole('button', { name: 'Continue' }).click()]);
       assert.ok((await other.cookies(server.url)).some((cookie) => cookie.name === '__Host-pc_session'), 'signed in to Portcullis');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('the refusal pages (a used sign-in, an unknown connection) say what happened and are readable', async () => {
+    const other = await browser.newContext();
+    try {
+      const tab = await other.newPage();
+      await tab.goto(`${server.url}/sso/acme-sso/callback?state=not-one-of-ours&code=x`);
+      assert.equal(await tab.getByTestId('error').getAttribute('data-code'), 'sso_refused');
+      await checkPage(tab, 'sso-refused', { narrow: true });
+      await tab.goto(`${server.url}/sso/no-such-connection/callback`);
+      assert.equal(await tab.getByTestId('error').getAttribute('data-code'), 'unknown_connection');
+      await checkPage(tab, 'sso-unknown-connection');
     } finally {
       await other.close();
     }

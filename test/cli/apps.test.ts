@@ -57,8 +57,28 @@ for (const target of cliTargets()) {
       assert.equal(apps.find((a) => a.slug === 'toy')?.url, url);
       const human = await cli('list');
       assert.equal(human.code, 0);
-      assert.match(human.stdout, /^SLUG\s+NAME\s+PATH\s+SOURCE\s+STATUS\s+TOOLS$/m);
-      assert.match(human.stdout, /^toy\s+Toy toy\s+\/mcp\/toy\s+api\s+not_verified\s+2 \(2 to review\)$/m);
+      assert.match(human.stdout, /^SLUG\s+NAME\s+PATH\s+SOURCE\s+ORG\s+STATUS\s+TOOLS$/m);
+      assert.match(human.stdout, /^toy\s+Toy toy\s+\/mcp\/toy\s+api\s+-\s+not_verified\s+2 \(2 to review\)$/m);
+    });
+
+    it('gives an application to an organization and back; lists one organization\'s applications', async () => {
+      const usage = await cli('move', 'toy');
+      assert.equal(usage.code, 2, 'neither --org nor --server');
+      const unknown = await cli('move', 'toy', '--org', 'no-such-org');
+      assert.equal(unknown.code, 1);
+      oneLineError(unknown);
+      const moved = await cli('move', 'toy', '--org', 'acme');
+      assert.equal(moved.code, 0, moved.stderr);
+      const acme = json<{ slug: string; org: string | null }[]>(await cli('list', '--org', 'acme', '--json'));
+      assert.deepEqual(acme.map((a) => [a.slug, a.org]), [['toy', 'acme']]);
+      assert.match((await cli('show', 'toy')).stdout, /^\s+managed by\s+organization acme$/m);
+      // The organization's owner (ada) now manages it through the admin API.
+      const ada = await adminClient(server, 'ada@example.com', false);
+      assert.equal((await ada.call('GET', '/orgs/acme/applications/toy')).status, 200);
+      const back = await cli('move', 'toy', '--server');
+      assert.equal(back.code, 0, back.stderr);
+      assert.equal((await ada.call('GET', '/orgs/acme/applications/toy')).status, 404);
+      assert.deepEqual(json<unknown[]>(await cli('list', '--org', 'acme', '--json')), []);
     });
 
     it('shows one application, and fails with one line for an unknown one', async () => {

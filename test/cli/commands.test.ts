@@ -22,6 +22,7 @@ const COMMANDS = [
   ['clients', 'remove'],
   ['keys', 'rotate'],
   ['keys', 'list'],
+  ['keys', 'retire'],
 ];
 
 describe('portcullis: help and usage errors', () => {

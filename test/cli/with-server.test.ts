@@ -192,6 +192,29 @@ for (const target of cliTargets()) {
         ].sort(),
       );
     });
+
+    it('keys retire: a retired key leaves the JWKS and a token it signed is refused at the gateway; the signing key and unknown kids are exit 1', async () => {
+      const app = await addClient(['--name', 'Retire witness', '--public', '--redirect-uri', LOOPBACK_REDIRECT]);
+      const before = await signIn(server, app);
+      const oldKid = decodeProtectedHeader(before.access_token).kid!;
+      assert.equal(await mcpStatus(server, before.access_token), 200);
+      const { kid: newKid } = json<{ kid: string }>(await cli(['keys', 'rotate', '--json']));
+
+      const refused = await cli(['keys', 'retire', newKid]);
+      assert.equal(refused.code, 1, 'the key that signs cannot be retired: rotate first');
+      oneLineError(refused);
+      assert.equal((await cli(['keys', 'retire', 'no-such-kid'])).code, 1);
+
+      const retired = await cli(['keys', 'retire', oldKid]);
+      assert.equal(retired.code, 0, retired.stderr);
+      await until('the JWKS to drop the retired key', async () => {
+        const jwks = (await (await fetch(endpoint(server, 'jwks'))).json()) as { keys: { kid: string }[] };
+        return jwks.keys.some((k) => k.kid === oldKid) ? undefined : true;
+      });
+      assert.equal(await mcpStatus(server, before.access_token), 401, 'a token signed by the retired key no longer verifies');
+      const records = await server.store.audit.list({ kind: 'signing_key.retired' });
+      assert.deepEqual(records.map((r) => r.details?.kid), [oldKid]);
+    });
   });
 }
 

@@ -36,14 +36,49 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-/** Assert no serious or critical accessibility violation, and keep a screenshot named `name`. */
-export async function checkPage(page: Page, name: string): Promise<void> {
+export interface CheckOptions {
+  /** Also check the page 390 px wide (a phone), then restore the viewport. */
+  narrow?: boolean;
+}
+
+/**
+ * Assert no serious or critical accessibility violation in the light AND the dark colour scheme
+ * (WCAG 2.2 SC 1.4.3 contrast differs per palette), that the page never scrolls sideways (SC 1.4.10
+ * Reflow: wide tables scroll inside their own box instead), and keep a screenshot per scheme named
+ * after `name`. With `narrow`, the same again at 390 px wide.
+ */
+export async function checkPage(page: Page, name: string, options: CheckOptions = {}): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
+  const dark = await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches);
+  await checkScheme(page, name, dark);
+  await page.emulateMedia({ colorScheme: dark ? 'light' : 'dark' });
+  try {
+    await checkScheme(page, `${name}-${dark ? 'light' : 'dark'}`, !dark);
+  } finally {
+    await page.emulateMedia({ colorScheme: dark ? 'dark' : 'light' });
+  }
+  if (options.narrow) await checkNarrow(page, name);
+}
+
+async function checkNarrow(page: Page, name: string): Promise<void> {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await checkPage(page, `${name}-390`);
+  } finally {
+    if (before) await page.setViewportSize(before);
+  }
+}
+
+async function checkScheme(page: Page, name: string, dark: boolean): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name.replace(/[^a-z0-9-]+/gi, '-')}.png`), fullPage: true });
+  const where = `${page.url()} (${dark ? 'dark' : 'light'}, ${page.viewportSize()?.width ?? '?'} px)`;
+  const sideways = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(sideways <= 0, `the page scrolls sideways by ${sideways} px on ${where}`);
   const violations = await seriousViolations(page);
   assert.deepEqual(
     violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`),
     [],
-    `accessibility violations on ${page.url()}`,
+    `accessibility violations on ${where}`,
   );
 }

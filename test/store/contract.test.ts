@@ -401,6 +401,18 @@ for (const target of storesUnderTest()) {
         assert.equal(await store.signingKeys.deleteRetiredBefore(NOW - 50), 1);
         assert.deepEqual(byKid(await store.signingKeys.list()).map((k) => k.kid), ['active-old', 'just-retired']);
       });
+
+      it('deleteRetired removes one retired key, and refuses an active or unknown one', async () => {
+        const store = await target.make();
+        await store.signingKeys.insert(key('retired', NOW - 300, NOW - 200));
+        await store.signingKeys.insert(key('other-retired', NOW - 250, NOW - 200));
+        await store.signingKeys.insert(key('active', NOW));
+        assert.equal(await store.signingKeys.deleteRetired('active'), false);
+        assert.equal(await store.signingKeys.deleteRetired('unknown'), false);
+        assert.equal(await store.signingKeys.deleteRetired('retired'), true);
+        assert.equal(await store.signingKeys.deleteRetired('retired'), false, 'gone already');
+        assert.deepEqual(byKid(await store.signingKeys.list()).map((k) => k.kid), ['active', 'other-retired']);
+      });
     });
 
     describe('revocations', () => {

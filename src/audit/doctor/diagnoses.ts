@@ -16,12 +16,16 @@ export const DOCTOR_EVENTS = {
   registered: 'registered',
   metadataDocument: 'metadata-document',
   authorize: 'authorize',
+  /** The person signed in for the client's authorization request (interaction: password, passkey, SSO, or a session reused). */
+  signedIn: 'signed-in',
+  /** Their consent decision: approved, partial, refused, or access asked for (no access yet). */
+  consented: 'consented',
   authorized: 'authorized',
   token: 'token',
   gateway: 'gateway',
 } as const;
 
-export type DiagnosisCode = 'metadata-document-refused' | 'unknown-client' | 'code-not-redeemed' | 'registered-never-authorized' | 'redirect-uri-mismatch' | 'no-resource' | 'no-pkce' | 'token-failed' | 'audience-mismatch' | 'expired-no-refresh' | 'forbidden';
+export type DiagnosisCode = 'metadata-document-refused' | 'unknown-client' | 'code-not-redeemed' | 'registered-never-authorized' | 'redirect-uri-mismatch' | 'no-resource' | 'no-pkce' | 'token-failed' | 'audience-mismatch' | 'expired-no-refresh' | 'forbidden' | 'signed-in-never-consented' | 'consent-refused' | 'scope-not-reauthorized';
 
 export interface Diagnosis {
   code: DiagnosisCode;
@@ -69,8 +73,38 @@ export function clientDiagnoses(clientId: string, events: ConnectionEvent[], now
       found.push({ code: 'token-failed', clientId, at: e.at, problem: `the token endpoint refused a ${text(d.grantType) || 'token'} request with ${text(d.error) || 'an error'}`, fix });
     }
     if (e.kind === DOCTOR_EVENTS.gateway && !e.ok) found.push(...gatewayDiagnoses(clientId, e, events));
+    if (e.kind === DOCTOR_EVENTS.signedIn || e.kind === DOCTOR_EVENTS.consented) found.push(...consentDiagnoses(clientId, e, events, now));
   }
-  return found;
+  return [...found, ...scopeNotReauthorized(clientId, events)];
+}
+
+/** Steps that mean the client went back to the authorization server: a new /authorize, a sign-in, a code. */
+const REAUTHORIZED: ReadonlySet<string> = new Set([DOCTOR_EVENTS.authorize, DOCTOR_EVENTS.signedIn, DOCTOR_EVENTS.consented, DOCTOR_EVENTS.authorized]);
+
+/** A sign-in with no consent decision or code after it, and a refused consent. */
+function consentDiagnoses(clientId: string, e: ConnectionEvent, events: ConnectionEvent[], now: number): Diagnosis[] {
+  if (e.kind === DOCTOR_EVENTS.consented) {
+    if (text(e.detail?.outcome) !== 'refused') return [];
+    return [{ code: 'consent-refused', clientId, at: e.at, problem: 'the person refused consent on the consent page, so the client got access_denied (RFC 6749 §4.1.2.1)', fix: 'Nothing is broken: if the person meant to connect, they start again from the client and choose Allow; if they refused because the page asked for too much, have the client ask for fewer scopes.' }];
+  }
+  const answered = events.some((t) => t.at >= e.at && t.id !== e.id && (t.kind === DOCTOR_EVENTS.authorized || (t.kind === DOCTOR_EVENTS.consented && (t.ok || text(t.detail?.outcome) === 'refused'))));
+  if (answered || now - e.at < SILENT_AFTER) return [];
+  return [{ code: 'signed-in-never-consented', clientId, at: e.at, problem: 'signed in but never consented — the consent page was closed or the person has no access', fix: 'Ask the person whether they saw the consent page; if it said they have no access (or they asked for it), give them a role in an organization that allows this client (organization members page), or approve the client for the organization.' }];
+}
+
+/**
+ * RFC 6750 §3.1: 403 insufficient_scope names the scope the call needs; the client must send the
+ * person through /authorize again asking for it (MCP Authorization, scope challenge). A refresh
+ * cannot widen a grant (RFC 6749 §6), so repeated 403s with no new authorization mean the client
+ * never stepped up.
+ */
+function scopeNotReauthorized(clientId: string, events: ConnectionEvent[]): Diagnosis[] {
+  const refused = events.filter((e) => e.kind === DOCTOR_EVENTS.gateway && !e.ok && text(e.detail?.code) === 'insufficient_scope');
+  if (refused.length < 2) return [];
+  const first = refused[0]!;
+  const last = refused.at(-1)!;
+  if (events.some((e) => REAUTHORIZED.has(e.kind) && e.at >= first.at && e.id > first.id)) return [];
+  return [{ code: 'scope-not-reauthorized', clientId, at: last.at, problem: `refused ${refused.length} times with 403 insufficient_scope and never re-authorized — asked for more scopes? the client never re-authorized after 403 insufficient_scope`, fix: 'The client should open /authorize again with the scope named in the WWW-Authenticate challenge (RFC 6750 §3.1); refreshing the token does not add scopes. Update the client, or disconnect and reconnect it asking for the scope.' }];
 }
 
 function authorizeDiagnoses(clientId: string, e: ConnectionEvent): Diagnosis[] {
@@ -101,6 +135,9 @@ function gatewayDiagnoses(clientId: string, e: ConnectionEvent, events: Connecti
     const refreshedLater = events.some((r) => r.kind === DOCTOR_EVENTS.token && r.at >= e.at && text(r.detail?.grantType) === 'refresh_token');
     if (refreshedLater) return [];
     return [{ code: 'expired-no-refresh', clientId, at: e.at, problem: 'refused with 401 after expiry and never used its refresh token', fix: 'The client should refresh its token (grant_type=refresh_token) when the gateway answers 401; check it asked for offline_access and kept the refresh token.' }];
+  }
+  if (Number(d.status) === 403 && d.code === 'insufficient_scope') {
+    return [{ code: 'forbidden', clientId, at: e.at, problem: `refused with 403 insufficient_scope at ${text(d.app)}: the token lacks the scope the call needs`, fix: 'The person did not grant that scope (or the client did not ask for it): the client asks again with the scope from the challenge, and the person allows it on the consent page — if their role lets them.' }];
   }
   if (Number(d.status) === 403) {
     return [{ code: 'forbidden', clientId, at: e.at, problem: `refused with 403 ${text(d.code)}${d.rule ? ` (${text(d.rule)})` : ''} at ${text(d.app)}`, fix: 'Check the person\'s access to the application (policy simulator) and the scopes the client asked for.' }];

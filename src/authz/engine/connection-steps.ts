@@ -47,7 +47,9 @@ async function recordStep(ctx: KoaContextWithOIDC, provider: Provider, doctor: C
   else if (ctx.path === ROUTES.token && ctx.method === 'POST') {
     const params = ctx.oidc?.params ?? {};
     const clientId = ctx.oidc?.client?.clientId ?? str(params.client_id);
-    doctor.record({ kind: DOCTOR_EVENTS.token, ok, clientId, detail: { grantType: str(params.grant_type), resource: str(params.resource), status: ctx.status, error: ok ? null : str(body?.error) } });
+    // Whose token it is (the engine loaded the account for a code or refresh grant): the person's own view needs it.
+    const userId = str(ctx.oidc?.account?.accountId);
+    doctor.record({ kind: DOCTOR_EVENTS.token, ok, clientId, userId, detail: { grantType: str(params.grant_type), resource: str(params.resource), status: ctx.status, error: ok ? null : str(body?.error) } });
   }
 }
 

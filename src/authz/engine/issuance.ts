@@ -7,6 +7,7 @@ import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provid
 import type { Store } from '../../store/store.ts';
 import type { ProtectedResource } from '../../core/protected-resource.ts';
 import { allowedScopesOf } from '../../identity/token-permissions.ts';
+import { serviceAccountScopes } from '../../clients/service-accounts.ts';
 import { GRANT_ORG_REFUSALS } from '../grant-org.ts';
 import { tokenEndpointScopes } from '../step-up.ts';
 import { grantOrgOf } from './bound-grant.ts';
@@ -25,12 +26,6 @@ export function signInTime(ctx: KoaContextWithOIDC): number | undefined {
 export function signInAcr(ctx: KoaContextWithOIDC): string | undefined {
   const { entities } = ctx.oidc;
   return ((entities.AuthorizationCode ?? entities.DeviceCode) as { acr?: string } | undefined)?.acr;
-}
-
-/** Scopes an administrator allowed a service account (`portcullis_scopes` in its stored metadata). */
-function serviceAccountScopes(metadata: Record<string, unknown>, fallback: string[]): Set<string> {
-  const listed = metadata.portcullis_scopes;
-  return new Set(Array.isArray(listed) ? listed.map(String) : fallback);
 }
 
 /**
@@ -100,7 +95,7 @@ async function serviceAccountLimits(store: Store, client: Client, resource: Prot
   if (record?.kind !== 'static') throw new errors.UnauthorizedClient('client_credentials is available to pre-registered clients only');
   // A service account gets at most the scopes its administrator allowed it (least
   // privilege): `portcullis_scopes` in its stored record, else the resource's defaults.
-  const allowed = serviceAccountScopes(record.metadata, resource.defaultScopes);
+  const allowed = new Set(serviceAccountScopes(record.metadata, resource));
   return scopes.filter((scope) => allowed.has(scope));
 }
 

@@ -41,6 +41,8 @@ export interface ConsentView {
   allowed: (request: ConsentResourceRequest) => ReadonlySet<string>;
   /** Shown above the form (a posted org that cannot be used, …). */
   error?: string;
+  /** The picked org approves clients itself and has not approved this one (identity/client-approvals.ts). */
+  awaitsApproval?: boolean;
 }
 
 const ROLE_TEXT: Record<string, string> = { owner: 'an owner', admin: 'an administrator', member: 'a member' };
@@ -58,6 +60,15 @@ ${view.orgs.map(
 <p class="muted">What you can allow depends on your role in the organization. The list below is for <strong>${view.selected.name}</strong>.</p>
 <button type="submit" name="decision" value="switch">Show permissions for the chosen organization</button>
 </fieldset>`;
+}
+
+/**
+ * Said before the person presses Approve: in "admin approval" mode their consent records a request
+ * to the organization's administrators, not a grant — the client gets nothing until one approves.
+ */
+function approvalNotice(view: ConsentView): Html | string {
+  if (!view.awaitsApproval) return '';
+  return html`<p class="notice" role="note" data-testid="approval-needed"><strong>${view.selected.name}</strong> has to approve ${view.client.name} before it can act for the organization. If you press Approve, your request goes to its administrators; ${view.client.name} gets access only once one of them approves it, and you will be told.</p>`;
 }
 
 function scopeItem(view: ConsentView, request: ConsentResourceRequest, index: number, scope: string, allowed: ReadonlySet<string>): Html {
@@ -83,6 +94,7 @@ ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
 ${unverifiedWarning(client)}
 ${view.returnTo ? html`<p>After you decide, you will be sent back to <strong>${view.returnTo}</strong>.</p>` : ''}
 ${staysConnectedNote(client, view.staysConnectedDays)}
+${approvalNotice(view)}
 <form method="post" action="${base}/interaction/${uid}/consent">
 <input type="hidden" name="csrf" value="${view.csrf}">
 ${orgPicker(view)}

@@ -8,6 +8,7 @@ import { allowedScopesOf, orgAccess, type OrgAccess } from '../../identity/token
 import { bindGrantToOrg, type MemberOrg, type OrgChoices } from '../grant-org.ts';
 import type { ConsentResourceRequest } from './consent-page.ts';
 import type { Interaction } from './details.ts';
+import { recordConsent, type DoctorDeps } from './doctor-steps.ts';
 
 /** Which org the consent page is for, and the user's access there. */
 export interface ConsentOrg {
@@ -64,7 +65,7 @@ export function allowedFor(access: OrgAccess) {
  * scopes and claims asked for, and per resource the ticked scopes granted and the others refused.
  * `ticked` holds `<request index>|<scope>` (consent-page.ts). Returns the grant's id.
  */
-export async function grantConsent(deps: WebDeps, details: Interaction, userId: string, clientId: string, org: ConsentOrg, ticked: ReadonlySet<string>): Promise<string> {
+export async function grantConsent(deps: WebDeps & DoctorDeps, details: Interaction, userId: string, clientId: string, org: ConsentOrg, ticked: ReadonlySet<string>): Promise<string> {
   const provider = deps.provider();
   const { requests, oidcScopes, oidcClaims } = consentRequests(deps, details);
   const allowed = allowedFor(org.access);
@@ -74,6 +75,7 @@ export async function grantConsent(deps: WebDeps, details: Interaction, userId: 
   if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
   if (oidcClaims.length) grant.addOIDCClaims(oidcClaims);
   const grantedScopes: string[] = [];
+  const refusedScopes: string[] = [];
   requests.forEach((request, index) => {
     // Granted: ticked and allowed by the user's role in the chosen org (a ticked scope the role
     // does not allow is dropped — the page never offers it, but a form can be forged).
@@ -81,6 +83,7 @@ export async function grantConsent(deps: WebDeps, details: Interaction, userId: 
     const granted = request.scopes.filter((s) => ticked.has(`${index}|${s}`) && mayGrant.has(s));
     const refused = request.scopes.filter((s) => !granted.includes(s));
     grantedScopes.push(...granted);
+    refusedScopes.push(...refused);
     // Refused scopes are recorded as encountered, so the engine does not ask again (partial consent).
     if (granted.length) grant.addResourceScope(request.indicator, granted.join(' '));
     if (refused.length) grant.rejectResourceScope(request.indicator, refused.join(' '));
@@ -96,5 +99,6 @@ export async function grantConsent(deps: WebDeps, details: Interaction, userId: 
     clientId,
     details: { grantId, scopes: grantedScopes, resources: requests.map((r) => r.indicator) },
   });
+  recordConsent(deps, clientId, userId, refusedScopes.length ? 'partial' : 'approved', { granted: grantedScopes, refused: refusedScopes });
   return grantId;
 }

@@ -6,7 +6,7 @@ import { html, page } from '../../web/html.ts';
 import { csrfToken, type WebContext, type WebDeps } from '../../web/pages.ts';
 import { staysConnectedDays, type ClientView } from '../../web/approval.ts';
 import { signInForm } from '../../web/sign-in-form.ts';
-import type { OrgChoices } from '../grant-org.ts';
+import { clientAwaitsApproval, type OrgChoices } from '../grant-org.ts';
 import { isStepUpPrompt } from '../step-up.ts';
 import { allowedFor, consentRequests, type ConsentOrg } from './consent.ts';
 import { orgPicker, renderConsent, renderNoOrg, type ConsentView } from './consent-page.ts';
@@ -81,6 +81,7 @@ export async function showConsent(deps: WebDeps, c: WebContext, details: Interac
     access: org.access,
     allowed: allowedFor(org.access),
     error,
+    awaitsApproval: await clientAwaitsApproval(deps.store, org.selected, String(details.params.client_id)),
   };
   // Nothing to grant: say so and offer a request for access instead of an "Approve" that grants nothing.
   if (grantsNothing(requests, view.allowed)) {

@@ -21,8 +21,9 @@ import { consentOrg, grantConsent, previousOrg } from './consent.ts';
 import { allowReturnToClient, finish, loadInteraction, returnTarget, type Interaction } from './details.ts';
 import { expired, formExpired, loginForm, showConsent, showNoOrg, showRequested } from './pages.ts';
 import { askClientApproval, askForAccess } from './access-request.ts';
+import { recordConsentFor, recordSignedIn, signInMethod, type DoctorDeps } from './doctor-steps.ts';
 
-export function interactionRoutes(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> {
+export function interactionRoutes(deps: WebDeps & DoctorDeps & { mailer?: Mailer }): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.get('/interaction/:uid', (c) => showInteraction(deps, c));
   app.post('/interaction/:uid/login', (c) => signIn(deps, c));
@@ -37,7 +38,7 @@ function loginResult(accountId: string, amr: string[], authTime: number) {
   return { login: { accountId, acr: acrFor(amr), amr, ts: authTime, remember: true } };
 }
 
-async function showInteraction(deps: WebDeps, c: WebContext) {
+async function showInteraction(deps: WebDeps & DoctorDeps, c: WebContext) {
   const details = await loadInteraction(deps, c);
   if (!details) return expired(deps, c);
   const client = await clientView(deps, String(details.params.client_id));
@@ -48,7 +49,7 @@ async function showInteraction(deps: WebDeps, c: WebContext) {
   return expired(deps, c);
 }
 
-async function answerLogin(deps: WebDeps, c: WebContext, details: Interaction, client: ClientView) {
+async function answerLogin(deps: WebDeps & DoctorDeps, c: WebContext, details: Interaction, client: ClientView) {
   // Already signed in to Portcullis and nothing demands a fresh sign-in (a step-up needs one
   // within its max age, and maybe a second factor, authz/step-up.ts): reuse that session.
   const me = await signedIn(deps, c);
@@ -56,6 +57,8 @@ async function answerLogin(deps: WebDeps, c: WebContext, details: Interaction, c
   const atIdp = me ? await idpSignInDue(deps, c, details, me) : undefined;
   if (atIdp) return atIdp;
   if (me && sessionAnswersLogin(details.prompt, me.session, deps.now())) {
+    // Also how an SSO or passkey sign-in started from this page comes back to finish it.
+    recordSignedIn(deps, details, me.user.id, signInMethod(me.session.amr, me.session.ssoConnection), deps.now() - me.session.authTime > 60);
     return finish(deps, c, loginResult(me.user.id, me.session.amr, me.session.authTime));
   }
   // Recent enough, and only a second factor missing: that alone, not the password again.
@@ -88,7 +91,7 @@ async function askConsent(deps: WebDeps, c: WebContext, details: Interaction, cl
   return showConsent(deps, c, details, client, user.email, org);
 }
 
-async function signIn(deps: WebDeps, c: WebContext) {
+async function signIn(deps: WebDeps & DoctorDeps, c: WebContext) {
   const details = await loadInteraction(deps, c);
   if (!details || details.prompt.name !== 'login') return expired(deps, c);
   const form = await c.req.parseBody();
@@ -111,6 +114,7 @@ async function signIn(deps: WebDeps, c: WebContext) {
   // A second factor first when the person has one, or the prompt needs one (web/second-factor.ts); it comes back to `resume`.
   const record = await passwordSignedIn(deps, c, user, signInContinuation(deps, details));
   if (record instanceof Response) return record;
+  recordSignedIn(deps, details, user.id, signInMethod(record.amr));
   return finish(deps, c, loginResult(user.id, record.amr, record.authTime));
 }
 
@@ -118,21 +122,23 @@ async function signIn(deps: WebDeps, c: WebContext) {
  * Back from the second factor (web/second-factor.ts): the session it just created answers this
  * interaction's login prompt — once, and only in the browser that signed in for it.
  */
-async function resumeAfterSecondFactor(deps: WebDeps, c: WebContext) {
+async function resumeAfterSecondFactor(deps: WebDeps & DoctorDeps, c: WebContext) {
   const details = await loadInteraction(deps, c);
   if (!details || details.prompt.name !== 'login') return expired(deps, c);
   const me = await signedIn(deps, c);
   if (!me || !(await takeResumed(deps, `interaction:${details.uid}`, me.session))) return c.redirect(`${deps.base}/interaction/${details.uid}`, 303);
+  recordSignedIn(deps, details, me.user.id, signInMethod(me.session.amr, me.session.ssoConnection));
   return finish(deps, c, loginResult(me.user.id, me.session.amr, me.session.authTime));
 }
 
-async function consent(deps: WebDeps & { mailer?: Mailer }, c: WebContext) {
+async function consent(deps: WebDeps & DoctorDeps & { mailer?: Mailer }, c: WebContext) {
   const details = await loadInteraction(deps, c);
   if (!details || details.prompt.name !== 'consent') return expired(deps, c);
   const form = await c.req.parseBody({ all: true });
   if (!csrfValid(deps, c, form.csrf, `consent:${details.uid}`)) return formExpired(deps, c);
   const decision = form.decision;
   if (decision !== 'approve' && decision !== 'switch' && decision !== 'request') {
+    recordConsentFor(deps, details, details.session?.accountId ?? null, 'refused');
     return finish(deps, c, { error: 'access_denied', error_description: 'The user denied the request.' }, false);
   }
   const accountId = details.session?.accountId;
@@ -155,11 +161,13 @@ async function consent(deps: WebDeps & { mailer?: Mailer }, c: WebContext) {
   if (decision === 'switch') return showConsent(deps, c, details, client, user.email, org);
   if (decision === 'request') {
     await askForAccess(deps, details, user.id, client.name, org);
+    recordConsentFor(deps, details, user.id, 'access-requested');
     return showRequested(deps, c, details, client.name, org, 'access');
   }
   // "Admin approval": no grant for a client the org has not approved; the request goes to its administrators.
   if (await clientAwaitsApproval(deps.store, org.selected, clientId)) {
     await askClientApproval(deps, details, user.id, client.name, org);
+    recordConsentFor(deps, details, user.id, 'awaiting-client-approval');
     return showRequested(deps, c, details, client.name, org, 'client');
   }
 

@@ -63,10 +63,10 @@ export function appsRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
         body: html`<h1>Apps you connected</h1>
 ${notice(c, { disconnected: 'The app was disconnected. Its access ends now, everywhere.' })}
 ${apps.length
-  ? html`<table data-testid="apps">
+  ? html`<div class="table-scroll" tabindex="0"><table data-testid="apps">
 <thead><tr><th>App</th><th>What it may do</th><th>Organization</th><th>First connected</th><th>Last used</th><th></th></tr></thead>
 <tbody>${apps.map((a) => appRow(deps, c, a, orgs, `${base}/account/apps/disconnect`))}</tbody>
-</table>
+</table></div>
 <p class="muted">Disconnecting an app ends its access at once; it has to ask you again to reconnect.</p>`
   : html`<p data-testid="no-apps">No app is connected to your account.</p>`}`,
       }),

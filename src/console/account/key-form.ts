@@ -73,12 +73,12 @@ ${orgs.length > 1
 <label class="choice"><input type="radio" name="mode" value="granular"> Granular, per resource (below)</label>
 ${trees.map(({ org, nodes }) =>
   nodes.length
-    ? html`<table data-org="${org.id}"><thead><tr><th>${orgs.length > 1 ? org.name : 'Resource'}</th><th>Include</th><th>Granular level</th></tr></thead><tbody>
+    ? html`<div class="table-scroll" tabindex="0"><table data-org="${org.id}"><thead><tr><th>${orgs.length > 1 ? org.name : 'Resource'}</th><th>Include</th><th>Granular level</th></tr></thead><tbody>
 ${nodes.map(
   ({ resource, depth }) => html`<tr data-resource="${resource.id}"><td>${'— '.repeat(depth)}${KIND_LABEL[resource.kind]} ${resource.name}</td>
 <td><input type="checkbox" name="resource" value="${resource.id}" aria-label="Include ${resource.name}"></td>
 <td><select name="level:${resource.id}" aria-label="Level on ${resource.name}"><option value="">—</option><option value="read">read</option><option value="write">write</option><option value="delete">delete</option></select></td></tr>`,
-)}</tbody></table>`
+)}</tbody></table></div>`
     : html`<p class="muted">${org.name} has no workspaces yet: a key there covers all of it.</p>`,
 )}
 </fieldset>

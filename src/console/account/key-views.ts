@@ -37,7 +37,7 @@ export function permissionsText(key: ApiKeyView, names: KeyNames): Html {
 /** The keys table; `revokeAction` is where the Revoke buttons post. */
 export function keyTable(deps: WebDeps, c: WebContext, keys: ApiKeyView[], names: KeyNames, revokeAction: string): Html {
   if (!keys.length) return html`<p data-testid="no-keys">No API keys yet.</p>`;
-  return html`<table data-testid="keys">
+  return html`<div class="table-scroll" tabindex="0"><table data-testid="keys">
 <thead><tr><th>Key</th><th>Name</th>${names.users ? html`<th>Created by</th>` : ''}<th>Organization</th><th>Applications</th><th>Resources</th><th>Permissions</th><th>Expires</th><th>Last used</th><th>Status</th><th></th></tr></thead>
 <tbody>
 ${keys.map(
@@ -58,7 +58,7 @@ ${names.users ? html`<td>${names.users.get(k.userId) ?? k.userId}</td>` : ''}
 </tr>`,
 )}
 </tbody>
-</table>
+</table></div>
 <p class="muted">Revoking a key is immediate and permanent: it stays listed as revoked and can never be used again.</p>`;
 }
 

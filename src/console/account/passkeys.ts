@@ -93,7 +93,7 @@ export async function passkeySection(deps: WebDeps, c: WebContext, me: SignedIn)
 ${notice(c, PASSKEY_NOTICES)}
 <p>A passkey signs you in with your device's screen lock or a security key: without your password, or as the second step after it.</p>
 ${passkeys.length
-  ? html`<table data-testid="passkeys"><thead><tr><th>Name</th><th>Added</th><th>Last used</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
+  ? html`<div class="table-scroll" tabindex="0"><table data-testid="passkeys"><thead><tr><th>Name</th><th>Added</th><th>Last used</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`
   : html`<p class="muted" data-testid="passkeys-none">No passkeys yet.</p>`}
 ${passkeyRegisterButton(deps, c, { options: `${deps.base}/account/passkeys/options`, action: `${deps.base}/account/passkeys/add`, purpose: ADD_PURPOSE })}`;
 }

@@ -7,6 +7,7 @@ import { updateName } from '../../identity/account.ts';
 import { MAX_NAME_LENGTH } from '../../identity/new-users.ts';
 import { audit } from './audit.ts';
 import { accessRequestsSection } from './access-requests.ts';
+import { connectionProblemsSection } from './connection-problems.ts';
 import { html } from '../../web/html.ts';
 import { field, type WebDeps, type WebEnv } from '../../web/pages.ts';
 import { csrfField, notice, problem, requireSignedIn, signedInForm, signedInPage } from './layout.ts';
@@ -20,6 +21,7 @@ export function profileRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
     const orgs = await deps.store.orgs.forUser(me.user.id);
     const tooLong = c.req.query('problem') === 'name_too_long';
     const requests = await accessRequestsSection(deps, me.user.id, orgs);
+    const problems = await connectionProblemsSection(deps, me.user.id);
     return c.html(
       await signedInPage(deps, c, me, {
         title: 'Your account',
@@ -39,6 +41,7 @@ ${orgs.length
   ? html`<ul data-testid="orgs">${orgs.map((o) => html`<li data-org="${o.slug}">${o.name} <span class="muted">(${o.role})</span>${o.role === 'member' ? '' : html` · <a href="${base}/orgs/${o.slug}/members">manage</a>`}</li>`)}</ul>`
   : html`<p class="muted">You do not belong to any organization yet.</p>`}
 ${requests}
+${problems}
 <h2>More</h2>
 <ul>
 <li><a href="${base}/account/password">Change your password</a></li>

@@ -45,7 +45,7 @@ export function sessionRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
         active: 'sessions',
         body: html`<h1>Where you are signed in</h1>
 ${notice(c, { session_ended: 'That browser was signed out.' })}
-<table data-testid="sessions">
+<div class="table-scroll" tabindex="0"><table data-testid="sessions">
 <thead><tr><th>Device</th><th>Address</th><th>Signed in</th><th>Last seen</th><th>How</th><th></th></tr></thead>
 <tbody>
 ${sessions.map(
@@ -56,7 +56,7 @@ ${sessions.map(
 </tr>`,
 )}
 </tbody>
-</table>
+</table></div>
 <form method="post" action="${base}/account/sessions/end-all">
 ${csrfField(deps, c, 'sessions:end-all')}
 <p class="muted">Signing out everywhere ends every browser session, this one included. Apps you connected stay connected: disconnect them on <a href="${base}/account/apps">Connected apps</a>.</p>

@@ -37,7 +37,7 @@ export async function orgAccess(deps: WebDeps, c: WebContext): Promise<OrgAccess
   return { me, org, role: member.role, actor: { userId: me.user.id, role: member.role } };
 }
 
-export type OrgSection = 'members' | 'invitations' | 'requests' | 'clients' | 'resources' | 'keys' | 'apps' | 'audit' | 'sso' | 'settings';
+export type OrgSection = 'members' | 'invitations' | 'requests' | 'clients' | 'resources' | 'applications' | 'keys' | 'apps' | 'audit' | 'sso' | 'settings';
 
 const SECTIONS: { id: OrgSection; label: string }[] = [
   { id: 'members', label: 'Members' },
@@ -45,6 +45,7 @@ const SECTIONS: { id: OrgSection; label: string }[] = [
   { id: 'requests', label: 'Access requests' },
   { id: 'clients', label: 'Clients' },
   { id: 'resources', label: 'Workspaces and projects' },
+  { id: 'applications', label: 'Applications' },
   { id: 'keys', label: 'API keys' },
   { id: 'apps', label: 'Connected apps' },
   { id: 'audit', label: 'Audit trail' },

@@ -3,6 +3,7 @@
  * range, user, client, application, tool, decision, code), newest first, a page at a time — and
  * `/orgs/<slug>/audit/export?format=jsonl|csv`, the same streamed export as the admin API's, with
  * the browser session. A filter the page cannot read is shown as a problem above an empty table.
+ * A refused record links to `/orgs/<slug>/audit/<seq>`, its explanation (console/audit-explanation.ts).
  */
 import type { Hono } from 'hono';
 import { listAudit, type AuditListing } from '../../audit/listing.ts';
@@ -13,9 +14,10 @@ import { isPortcullisError } from '../../core/errors.ts';
 import { streamedBody } from '../../http/streamed-body.ts';
 import { html } from '../../web/html.ts';
 import type { WebDeps, WebEnv } from '../../web/pages.ts';
-import { errorPage, problem } from '../account/layout.ts';
+import { errorPage, notFound, problem } from '../account/layout.ts';
 import { auditFilters, auditTable, pageQuery } from '../audit-views.ts';
 import { orgAccess, orgPage, orgPath } from './access.ts';
+import { auditExplanation, auditRecordAt } from '../audit-explanation.ts';
 
 /** A filter that does not parse: the page says which, and lists nothing. */
 async function listing(deps: WebDeps, orgId: string, query: Record<string, string | undefined>): Promise<{ listing: AuditListing; problem?: string }> {
@@ -44,9 +46,20 @@ export function auditRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
         'audit',
         html`${auditFilters(path, query, `${path}/export`)}
 ${problem(shown.problem && 'invalid_request', shown.problem)}
-${auditTable(shown.listing, path, query)}`,
+${auditTable(shown.listing, path, query, (seq) => `${path}/${seq}`)}`,
       ),
     );
+  });
+
+  // One record explained (audit-explanation.ts): only the organization's own — another's seq is not found.
+  app.get('/orgs/:org/audit/:seq{[0-9]+}', async (c) => {
+    const access = await orgAccess(deps, c);
+    if (access instanceof Response) return access;
+    const view = await auditRecordAt(deps.store, Number(c.req.param('seq')), access.org.id);
+    if (!view) return notFound(deps, c);
+    const path = orgPath(deps, access.org, 'audit');
+    const simulator = access.me.user.isAdmin ? `${deps.base}/server/simulator` : undefined;
+    return c.html(await orgPage(deps, c, access, 'audit', auditExplanation(deps.base, view, path, simulator)));
   });
 
   app.get('/orgs/:org/audit/export', async (c) => {

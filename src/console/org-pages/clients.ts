@@ -53,7 +53,7 @@ async function clientsBody(deps: WebDeps, c: WebContext, access: OrgAccess): Pro
 <div class="actions"><button class="primary" type="submit">Save</button></div></form>
 <h2>Waiting for approval</h2>
 ${pendingRows.length
-  ? html`<table data-testid="clients-waiting"><thead><tr><th>Application</th><th>Asked by</th><th>Decision</th></tr></thead><tbody>${pendingRows}</tbody></table>`
+  ? html`<div class="table-scroll" tabindex="0"><table data-testid="clients-waiting"><thead><tr><th>Application</th><th>Asked by</th><th>Decision</th></tr></thead><tbody>${pendingRows}</tbody></table></div>`
   : html`<p class="muted" data-testid="no-clients-waiting">Nothing is waiting.</p>`}
 <h2>Approved</h2>
 ${approvedRows.length ? html`<ul data-testid="clients-approved">${approvedRows}</ul>` : html`<p class="muted">${org.settings.clientApproval ? 'None yet: no application may act for the organization.' : 'No list: every application may connect.'}</p>`}`;

@@ -16,6 +16,9 @@ import { memberRoutes } from './members.ts';
 import { resourceRoutes } from './resources.ts';
 import { settingsRoutes } from './settings.ts';
 import { ssoRoutes } from './sso.ts';
+import type { ServerPagesDeps } from '../server-pages/access.ts';
+import { orgApplicationRoutes } from './applications.ts';
+import { orgApplicationToolRoutes } from './application-tools.ts';
 
 export function orgPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -29,5 +32,17 @@ export function orgPages(deps: WebDeps & { mailer?: Mailer }): Hono<WebEnv> {
   auditRoutes(app, deps);
   ssoRoutes(app, deps);
   settingsRoutes(app, deps);
+  return app;
+}
+
+/**
+ * The organization's applications (org-pages/applications.ts, application-tools.ts): built from
+ * what the server pages are built from (the gateway's registry, the self-test's signing key), so
+ * mounted beside them (server/web-app.ts).
+ */
+export function orgApplicationPages(deps: ServerPagesDeps): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  orgApplicationRoutes(app, deps);
+  orgApplicationToolRoutes(app, deps);
   return app;
 }

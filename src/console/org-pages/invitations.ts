@@ -16,6 +16,7 @@ import { field, type WebContext, type WebDeps, type WebEnv } from '../../web/pag
 import { orgAccess, orgAction, orgForm, orgPage, orgPath, type OrgAccess } from './access.ts';
 import { refusalPage } from '../refusals.ts';
 import { accessOptions, postedAccess } from './starting-access.ts';
+import { KIND_LABEL } from '../account/resource-tree.ts';
 
 const seconds = (iso: string | null) => (iso ? Math.floor(Date.parse(iso) / 1000) : null);
 
@@ -36,17 +37,25 @@ ${csrfField(deps, c, 'org:invite')}
 </form>`;
 }
 
-/** Every invitation with its state; pending ones can be revoked. */
-function invitationTable(deps: WebDeps, c: WebContext, org: Org, invitations: InvitationView[]): Html {
+/** What the person gets on acceptance besides the org role: a role on a workspace or project, or the org's default. */
+function startingAccessText(inv: InvitationView, resources: readonly OrgResource[]): string {
+  const start = inv.startingAccess;
+  if (!start) return "the organization's default";
+  const resource = resources.find((r) => r.id === start.resourceId);
+  return resource ? `${start.role} on ${KIND_LABEL[resource.kind].toLowerCase()} ${resource.name}` : `${start.role} on a removed workspace`;
+}
+
+/** Every invitation with its state and starting access; pending ones can be revoked. */
+function invitationTable(deps: WebDeps, c: WebContext, org: Org, invitations: InvitationView[], resources: readonly OrgResource[]): Html {
   if (!invitations.length) return html`<p data-testid="no-invitations" class="muted">No invitations yet.</p>`;
-  return html`<table data-testid="invitations"><thead><tr><th>E-mail</th><th>Role</th><th>State</th><th>Sent</th><th>Expires</th><th></th></tr></thead><tbody>
+  return html`<div class="table-scroll" tabindex="0"><table data-testid="invitations"><thead><tr><th>E-mail</th><th>Role</th><th>Starting access</th><th>State</th><th>Sent</th><th>Expires</th><th></th></tr></thead><tbody>
 ${invitations.map(
   (inv) => html`<tr data-testid="invitation" data-invitation="${inv.id}" data-status="${inv.status}">
-<td>${inv.email}</td><td>${inv.role}</td><td>${inv.status}</td><td>${when(seconds(inv.createdAt))}</td><td>${when(seconds(inv.expiresAt))}</td>
+<td>${inv.email}</td><td>${inv.role}</td><td data-testid="starting-access">${startingAccessText(inv, resources)}</td><td>${inv.status}</td><td>${when(seconds(inv.createdAt))}</td><td>${when(seconds(inv.expiresAt))}</td>
 <td>${inv.status === 'pending'
   ? html`<form method="post" action="${orgPath(deps, org, 'invitations', '/revoke')}" class="inline">${csrfField(deps, c, 'org:invitation-revoke')}<input type="hidden" name="invitation" value="${inv.id}"><button class="danger" type="submit" data-testid="revoke-invitation">Revoke</button></form>`
   : ''}</td></tr>`,
-)}</tbody></table>`;
+)}</tbody></table></div>`;
 }
 
 /** The invitation just made: its link to pass on (shown once), or that it was e-mailed. */
@@ -63,11 +72,12 @@ export function invitationRoutes(app: Hono<WebEnv>, deps: WebDeps & { mailer?: M
 
   async function invitationsPage(c: WebContext, access: OrgAccess, extra?: Html): Promise<string> {
     const invitations = await listInvitations(ids, access.org.id);
+    const resources = await deps.store.orgs.resources(access.org.id);
     return orgPage(deps, c, access, 'invitations', html`${notice(c, { revoked: 'The invitation was revoked: its link no longer works.' })}
 ${extra ?? ''}
-${inviteForm(deps, c, access.org, await deps.store.orgs.resources(access.org.id))}
+${inviteForm(deps, c, access.org, resources)}
 <h2>Invitations</h2>
-${invitationTable(deps, c, access.org, invitations)}`);
+${invitationTable(deps, c, access.org, invitations, resources)}`);
   }
 
   app.get('/orgs/:org/invitations', async (c) => {

@@ -60,8 +60,8 @@ ${keyTable(deps, c, keys, names, orgPath(deps, access.org, 'keys', '/revoke'))}`
         'apps',
         html`${notice(c, { disconnected: 'The app was disconnected. Its access ends now, everywhere.' })}
 ${apps.length
-  ? html`<table data-testid="apps"><thead><tr><th>App</th><th>Person</th><th>What it may do</th><th>Organization</th><th>First connected</th><th>Last used</th><th></th></tr></thead>
-<tbody>${apps.map((a) => appRow(deps, c, a, orgs, orgPath(deps, access.org, 'apps', '/disconnect'), html`<td>${emails.get(a.userId) ?? a.userId}</td>`))}</tbody></table>`
+  ? html`<div class="table-scroll" tabindex="0"><table data-testid="apps"><thead><tr><th>App</th><th>Person</th><th>What it may do</th><th>Organization</th><th>First connected</th><th>Last used</th><th></th></tr></thead>
+<tbody>${apps.map((a) => appRow(deps, c, a, orgs, orgPath(deps, access.org, 'apps', '/disconnect'), html`<td>${emails.get(a.userId) ?? a.userId}</td>`))}</tbody></table></div>`
   : html`<p data-testid="no-apps">No app is connected to act for this organization.</p>`}`,
       ),
     );

@@ -50,12 +50,12 @@ export function memberRoutes(app: Hono<WebEnv>, deps: WebDeps): void {
     const members = await membersOf(ids, access.org.id);
     return orgPage(deps, c, access, 'members', html`${notice(c, { role_changed: 'The role was changed. It applies to their apps at the next token refresh.', removed: 'The member was removed. Their apps and keys in this organization stopped working.', mfa_reset: 'Their two-step sign-in was reset and they were signed out everywhere. They set it up again at their next sign-in if an organization of theirs requires it.' })}
 ${extra ?? ''}
-<table data-testid="members">
+<div class="table-scroll" tabindex="0"><table data-testid="members">
 <thead><tr><th>Person</th><th>Role</th><th>Member since</th><th></th></tr></thead>
 <tbody>
 ${members.map((row) => memberRow(deps, c, access, row))}
 </tbody>
-</table>
+</table></div>
 <p class="muted">Invite people on <a href="${orgPath(deps, access.org, 'invitations')}">Invitations</a>.</p>`);
   }
 

@@ -54,7 +54,7 @@ async function requestsBody(deps: WebDeps, c: WebContext, access: OrgAccess): Pr
   return html`${notice(c, { approved: 'Approved: the member has the role now and can connect again.', refused: 'Refused: the member sees it on their account page.' })}
 <p>Members who connected an application their roles do not unlock asked for access. Approving gives them a role on a workspace or project: a viewer role unlocks the application's permissions that read, editor those that write, manager those that delete.</p>
 ${requests.length
-  ? html`<table data-testid="access-requests"><thead><tr><th>Member</th><th>Application</th><th>Asked</th><th>Decision</th></tr></thead><tbody>${requests.map(row)}</tbody></table>`
+  ? html`<div class="table-scroll" tabindex="0"><table data-testid="access-requests"><thead><tr><th>Member</th><th>Application</th><th>Asked</th><th>Decision</th></tr></thead><tbody>${requests.map(row)}</tbody></table></div>`
   : html`<p class="muted" data-testid="no-requests">No access requests.</p>`}`;
 }
 

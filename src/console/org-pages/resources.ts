@@ -69,9 +69,9 @@ ${child
 <div class="actions"><button class="primary" type="submit">Add workspace</button></div></form>
 <p class="muted">Owners and admins of the organization manage everything. A role on a workspace or project applies to everything below it, unless a role lower down says otherwise.</p>
 ${nodes.length
-  ? html`<table data-testid="resources"><thead><tr><th>Resource</th><th>Manage</th></tr></thead><tbody>
+  ? html`<div class="table-scroll" tabindex="0"><table data-testid="resources"><thead><tr><th>Resource</th><th>Manage</th></tr></thead><tbody>
 ${nodes.map(({ resource: r, depth }) => html`<tr data-testid="resource" data-resource="${r.id}" data-kind="${r.kind}" data-depth="${depth}"><td>${'— '.repeat(depth)}${KIND_LABEL[r.kind]} <strong>${r.name}</strong></td><td>${nodeForms(r)}</td></tr>`)}
-</tbody></table>`
+</tbody></table></div>`
   : html`<p data-testid="no-resources" class="muted">No workspaces yet.</p>`}`,
       ),
     );

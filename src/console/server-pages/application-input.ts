@@ -8,6 +8,7 @@
 import { field } from '../../web/pages.ts';
 import { maskDefinition } from '../../applications/views.ts';
 import { PortcullisError } from '../../core/errors.ts';
+import { toolRulesInput, toolRuleValues } from './tool-rule-fields.ts';
 
 type Form = Record<string, string | File>;
 type Json = Record<string, unknown>;
@@ -108,15 +109,17 @@ function toolsInput(text: string): unknown {
 export function conditionsInput(form: Form, stored: Json): Json {
   const ipAllow = lines(field(form, 'ipAllow'));
   const windows = lines(field(form, 'timeWindows')).map(timeWindowInput);
-  return { ...stored, ipAllow: ipAllow.length ? ipAllow : undefined, timeWindows: windows.length ? windows : undefined, tools: toolsInput(field(form, 'tools')) };
+  return { ...stored, ipAllow: ipAllow.length ? ipAllow : undefined, timeWindows: windows.length ? windows : undefined, tools: toolRulesInput(form, toolsInput(field(form, 'tools'))) };
 }
 
-/** The "Conditions" form's values for a stored definition. */
-export function conditionsValues(definition: unknown): Record<string, string> {
+/** The "Conditions" form's values for a stored definition; `fielded`: the tools with their own fieldsets. */
+export function conditionsValues(definition: unknown, fielded: readonly string[] = []): Record<string, string> {
   if (!isObject(definition)) return {};
+  const { values, rest } = toolRuleValues(definition.tools, fielded);
   return {
     ipAllow: Array.isArray(definition.ipAllow) ? definition.ipAllow.join('\n') : '',
     timeWindows: Array.isArray(definition.timeWindows) ? definition.timeWindows.map(showTimeWindow).join('\n') : '',
-    tools: isObject(definition.tools) && Object.keys(definition.tools).length ? JSON.stringify(definition.tools, null, 2) : '',
+    tools: Object.keys(rest).length ? JSON.stringify(rest, null, 2) : '',
+    ...values,
   };
 }

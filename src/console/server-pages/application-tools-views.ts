@@ -100,11 +100,11 @@ export function toolSection(forms: ToolForms, app: Application, record: ToolReco
 <h2 id="tool-${index}"><code>${view.name}</code>${view.title ? html` <span class="muted">${view.title}</span>` : ''}</h2>
 ${statusLine(record, changed)}
 <p data-testid="tool-description">${view.description ?? html`<span class="muted">No description.</span>`}</p>
-<table class="facts"><tbody>
+<div class="table-scroll" tabindex="0"><table class="facts"><tbody>
 <tr><th scope="row">Annotations</th><td data-testid="tool-annotations">${view.annotations ? html`<code>${JSON.stringify(view.annotations)}</code>` : html`<span class="muted">none (MCP defaults: not read-only, destructive)</span>`}</td></tr>
 <tr><th scope="row">First seen</th><td>${when(record.firstSeenAt)}</td></tr>
 <tr><th scope="row">Last seen</th><td>${when(record.lastSeenAt)}</td></tr>
-</tbody></table>
+</tbody></table></div>
 ${schema('Input schema', 'input-schema', view.inputSchema)}
 ${schema('Output schema', 'output-schema', view.outputSchema)}
 ${changed ? changes(record, view.approved, view) : ''}

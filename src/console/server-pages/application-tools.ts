@@ -46,8 +46,8 @@ function reviewed(form: Form): { name: string; fingerprint: string } {
   return { name, fingerprint };
 }
 
-/** The definition with `name`'s scope set (or, for '', back to its annotation default). */
-function withScope(definition: Record<string, unknown>, name: string, scope: string): Record<string, unknown> {
+/** The definition with `name`'s scope set (or, for '', back to its annotation default). Also the org pages' (org-pages/applications.ts). */
+export function withScope(definition: Record<string, unknown>, name: string, scope: string): Record<string, unknown> {
   const tools = { ...((definition.tools as Record<string, Record<string, unknown>> | undefined) ?? {}) };
   const rule = { ...(tools[name] ?? {}) };
   if (scope) rule.scope = scope;

@@ -89,7 +89,7 @@ export function applicationList(apps: LoadedApplication[], pathOf: (slug: string
 <td>${statusBadge(status)}<br><span class="muted" data-testid="status-why">${status.reason}</span></td></tr>`,
   );
   return html`<p><a href="${newPath}" data-testid="add-application">Add an MCP server</a></p>
-${apps.length ? html`<table data-testid="applications"><thead><tr><th>Application</th><th>MCP URL</th><th>Status</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="muted" data-testid="no-applications">No applications yet.</p>`}`;
+${apps.length ? html`<div class="table-scroll" tabindex="0"><table data-testid="applications"><thead><tr><th>Application</th><th>MCP URL</th><th>Status</th></tr></thead><tbody>${rows}</tbody></table></div>` : html`<p class="muted" data-testid="no-applications">No applications yet.</p>`}`;
 }
 
 const SERVER_FIELDS = ['slug', 'name', 'path', 'upstream'];
@@ -105,8 +105,13 @@ function isolationSelect(state: FormState | undefined): Html {
   return html`<label for="isolation">Isolation</label><select id="isolation" name="isolation">${option('per-user', 'One process per user')}${option('shared', 'One process shared by everyone')}</select>${errorsFor(state, 'upstream.isolation')}`;
 }
 
-/** The "MCP server" form: add (`editing` false) or edit (slug fixed; secrets shown masked, kept unless replaced). */
-export function serverForm(parts: FormParts, state: FormState | undefined, editing: boolean): Html {
+/**
+ * The "MCP server" form: add (`editing` false) or edit (slug fixed; secrets shown masked, kept
+ * unless replaced). `httpOnly` (an organization's pages): no command choice — only server
+ * administrators run a command on the server (applications/service.ts).
+ */
+export function serverForm(parts: FormParts, state: FormState | undefined, editing: boolean, httpOnly = false): Html {
+  if (httpOnly) return httpServerForm(parts, state, editing);
   return html`<form method="post" action="${parts.action}" data-testid="server-form">${parts.csrf}
 ${input(state, { name: 'slug', label: 'Slug', hint: 'Lowercase letters, digits and dashes; it names the MCP URL and the scopes.', readonly: editing })}
 ${input(state, { name: 'name', label: 'Name' })}
@@ -124,6 +129,19 @@ ${otherErrors(state, [...SERVER_FIELDS, 'upstream.url', 'upstream.headers', 'ups
 <div class="actions"><button class="primary" type="submit">${editing ? 'Save' : 'Add MCP server'}</button></div></form>`;
 }
 
+/** The form of an HTTP MCP server only (an organization's applications). */
+function httpServerForm(parts: FormParts, state: FormState | undefined, editing: boolean): Html {
+  return html`<form method="post" action="${parts.action}" data-testid="server-form">${parts.csrf}<input type="hidden" name="kind" value="http">
+${input(state, { name: 'slug', label: 'Slug', hint: 'Lowercase letters, digits and dashes; it names the MCP URL and the scopes.', readonly: editing })}
+${input(state, { name: 'name', label: 'Name' })}
+${input(state, { name: 'path', label: 'Path (optional)', placeholder: '/mcp/<slug>' })}
+<fieldset><legend>Where the MCP server runs (HTTP)</legend>${exactErrors(state, 'upstream')}
+${input(state, { name: 'url', label: 'URL', paths: ['upstream.url'], placeholder: 'https://notes.internal/mcp' })}
+${input(state, { name: 'headers', label: 'Headers, one "Name: value" a line', paths: ['upstream.headers'], multiline: true, hint: 'Values are secrets: stored, never shown again (******** keeps the stored value).' })}</fieldset>
+${otherErrors(state, [...SERVER_FIELDS, 'upstream.url', 'upstream.headers'])}
+<div class="actions"><button class="primary" type="submit">${editing ? 'Save' : 'Add MCP server'}</button></div></form>`;
+}
+
 /** The self-test's checks as the last run left them. */
 export function selfTestChecks(status: StatusReport): Html {
   const test = status.selfTest;
@@ -132,7 +150,7 @@ export function selfTestChecks(status: StatusReport): Html {
     (check) => html`<tr data-testid="check" data-check="${check.name}" data-outcome="${check.outcome}"><td><code>${check.name}</code></td><td>${check.outcome}</td><td>${check.detail}</td></tr>`,
   );
   return html`<p data-testid="self-test" data-passed="${String(test.passed)}">Last run ${new Date(test.ranAt * 1000).toISOString()}: ${test.passed ? 'passed' : 'failed'}${test.current ? '' : ' (the definition has changed since)'}.</p>
-<table><thead><tr><th>Check</th><th>Outcome</th><th>Detail</th></tr></thead><tbody>${rows}</tbody></table>`;
+<div class="table-scroll" tabindex="0"><table><thead><tr><th>Check</th><th>Outcome</th><th>Detail</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /** The Overview tab: URL, status and checklist, the self-test button and checks, edit and delete (asked to confirm first: console/confirm.ts). */

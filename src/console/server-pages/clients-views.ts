@@ -26,7 +26,7 @@ export function clientTable(deps: WebDeps, clients: ClientSummary[]): Html {
 <td><a href="${clientPath(deps, c.clientId)}">${c.name ?? html`<span class="sub"><code>${c.clientId}</code></span>`}</a>${c.name ? html`<span class="sub"><code>${c.clientId}</code></span>` : ''}<span class="sub">${KIND_LABELS[c.kind]} · ${c.type} (${c.tokenEndpointAuthMethod})</span></td>
 <td>${when(c.lastUsedAt)}</td><td>${c.people}</td></tr>`,
   );
-  return html`<table data-testid="clients"><caption>OAuth clients (${clients.length})</caption><thead><tr><th scope="col">Client, kind and type</th><th scope="col">Last used</th><th scope="col">People connected</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return html`<div class="table-scroll" tabindex="0"><table data-testid="clients"><caption>OAuth clients (${clients.length})</caption><thead><tr><th scope="col">Client, kind and type</th><th scope="col">Last used</th><th scope="col">People connected</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 const list = (items: string[], none = 'none') => (items.length ? html`${items.map((v, i) => html`${i ? html`<br>` : ''}<code>${v}</code>`)}` : html`<span class="muted">${none}</span>`);

@@ -64,15 +64,15 @@ async function numbers(deps: ServerPagesDeps): Promise<Numbers> {
 
 function countTable(id: string, caption: string, head: string, rows: { label: string; value: number }[]): Html {
   if (!rows.length) return html`<p data-testid="${id}-empty">${caption}: none in this period.</p>`;
-  return html`<table data-testid="${id}"><caption>${caption}</caption><thead><tr><th scope="col">${head}</th><th scope="col">Calls</th></tr></thead>
-<tbody>${rows.map((r) => html`<tr data-label="${r.label}" data-count="${r.value}"><th scope="row">${r.label}</th><td>${r.value}</td></tr>`)}</tbody></table>`;
+  return html`<div class="table-scroll" tabindex="0"><table data-testid="${id}"><caption>${caption}</caption><thead><tr><th scope="col">${head}</th><th scope="col">Calls</th></tr></thead>
+<tbody>${rows.map((r) => html`<tr data-label="${r.label}" data-count="${r.value}"><th scope="row">${r.label}</th><td>${r.value}</td></tr>`)}</tbody></table></div>`;
 }
 
 function daysSection(n: Numbers): Html {
   return html`<h2>Calls per day</h2>
 ${stackedBars('chart-days', `Gateway calls per day, last ${DAYS} days`, 'Stacked bars per UTC day: allowed, denied by the gateway, and failed at the upstream. The same numbers are in the table below.', OUTCOMES, n.days)}
-<table data-testid="calls-per-day"><caption>Gateway calls per UTC day</caption><thead><tr><th scope="col">Day</th>${OUTCOMES.map((o) => html`<th scope="col">${o.name}</th>`)}</tr></thead>
-<tbody>${n.days.map((d) => html`<tr data-day="${d.label}" ${OUTCOMES.map((o, i) => html` data-${o.id}="${d.values[i]}"`)}><th scope="row">${d.label}</th>${d.values.map((v) => html`<td>${v}</td>`)}</tr>`)}</tbody></table>`;
+<div class="table-scroll" tabindex="0"><table data-testid="calls-per-day"><caption>Gateway calls per UTC day</caption><thead><tr><th scope="col">Day</th>${OUTCOMES.map((o) => html`<th scope="col">${o.name}</th>`)}</tr></thead>
+<tbody>${n.days.map((d) => html`<tr data-day="${d.label}" ${OUTCOMES.map((o, i) => html` data-${o.id}="${d.values[i]}"`)}><th scope="row">${d.label}</th>${d.values.map((v) => html`<td>${v}</td>`)}</tr>`)}</tbody></table></div>`;
 }
 
 function rankedSection(id: string, heading: string, head: string, colour: string, rows: { label: string; value: number }[]): Html {

@@ -11,7 +11,9 @@ const STEPS: Record<string, string> = {
   registered: 'Registered (dynamic client registration)',
   'metadata-document': 'Client metadata document fetched',
   authorize: 'Opened /authorize',
-  authorized: 'Signed in and consented (code issued)',
+  'signed-in': 'Signed in',
+  consented: 'Consent decision',
+  authorized: 'Code issued',
   token: 'Token request',
   gateway: 'Called the MCP server',
 };
@@ -34,6 +36,10 @@ export function detailText(e: ConnectionEvent): string {
       return `${shown(d.grantType)}${d.resource ? `; resource ${shown(d.resource)}` : ''}; HTTP ${shown(d.status)}${d.error ? `; error ${shown(d.error)}` : ''}`;
     case 'gateway':
       return `${shown(d.app)}: HTTP ${shown(d.status)}${d.code ? ` ${shown(d.code)}` : ''}${d.rule ? ` (${shown(d.rule)})` : ''}${d.audience ? `; token audience ${shown(d.audience)}` : ''}${d.first ? '; first call' : ''}`;
+    case 'signed-in':
+      return `with ${shown(d.method)}${d.reused ? ' (an existing session)' : ''}`;
+    case 'consented':
+      return `${shown(d.outcome)}${Array.isArray(d.granted) ? `; granted ${shown(d.granted)}` : ''}${Array.isArray(d.refused) && d.refused.length ? `; refused ${shown(d.refused)}` : ''}`;
     case 'authorized':
       return `scopes ${shown(d.scope)}`;
     default:
@@ -50,11 +56,11 @@ export function diagnosisList(diagnoses: Diagnosis[]): Html {
 
 export function timeline(events: ConnectionEvent[], caption: string, clientLink?: (clientId: string) => string): Html {
   if (events.length === 0) return html`<p data-testid="no-events">Nothing recorded.</p>`;
-  return html`<table data-testid="timeline"><caption>${caption}</caption>
+  return html`<div class="table-scroll" tabindex="0"><table data-testid="timeline"><caption>${caption}</caption>
 <thead><tr><th scope="col">When</th><th scope="col">Step</th><th scope="col">Result</th>${clientLink ? html`<th scope="col">Client</th>` : ''}<th scope="col">Details</th></tr></thead>
 <tbody>${events.map(
     (e) => html`<tr data-testid="event" data-kind="${e.kind}" data-ok="${e.ok ? 'yes' : 'no'}"><td>${when(e.at)}</td><td>${stepLabel(e.kind)}</td><td>${e.ok ? 'ok' : 'failed'}</td>${clientLink ? html`<td>${e.clientId ? html`<a href="${clientLink(e.clientId)}"><code>${e.clientId}</code></a>` : '—'}</td>` : ''}<td>${detailText(e)}</td></tr>`,
-  )}</tbody></table>`;
+  )}</tbody></table></div>`;
 }
 
 export interface ClientRow {
@@ -67,9 +73,9 @@ export interface ClientRow {
 
 export function clientTable(rows: ClientRow[], link: (clientId: string) => string): Html {
   if (rows.length === 0) return html`<p data-testid="no-clients">No client has connected in the last seven days.</p>`;
-  return html`<table data-testid="doctor-clients"><caption>Clients seen in the last seven days, those with problems first</caption>
+  return html`<div class="table-scroll" tabindex="0"><table data-testid="doctor-clients"><caption>Clients seen in the last seven days, those with problems first</caption>
 <thead><tr><th scope="col">Client</th><th scope="col">Problems</th><th scope="col">Events</th><th scope="col">Last seen</th></tr></thead>
 <tbody>${rows.map(
     (r) => html`<tr data-testid="doctor-client" data-client="${r.clientId}" data-problems="${r.problems}"><td><a href="${link(r.clientId)}">${r.name ?? r.clientId}</a>${r.name ? html` <code>${r.clientId}</code>` : ''}</td><td>${r.problems}</td><td>${r.events}</td><td>${when(r.lastAt)}</td></tr>`,
-  )}</tbody></table>`;
+  )}</tbody></table></div>`;
 }

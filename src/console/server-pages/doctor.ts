@@ -103,9 +103,9 @@ function watchRoutes(app: Hono<WebEnv>, deps: ServerPagesDeps, windowStart: () =
     const after = backlog.at(-1)?.id ?? 0;
     const body = html`<p>Ask the person to try connecting again: each step appears below as it happens. <a href="${serverPath(deps, 'doctor', '/watch')}">Refresh</a> · <a href="${serverPath(deps, 'doctor')}">All clients</a></p>
 <p role="status" aria-live="polite" data-testid="watch-status">Watching.</p>
-<table data-testid="watch-events" data-watch-url="${serverPath(deps, 'doctor', '/watch/events')}" data-after="${after}"><caption>Events, oldest first</caption>
+<div class="table-scroll" tabindex="0"><table data-testid="watch-events" data-watch-url="${serverPath(deps, 'doctor', '/watch/events')}" data-after="${after}"><caption>Events, oldest first</caption>
 <thead><tr><th scope="col">When (UTC)</th><th scope="col">Step</th><th scope="col">Result</th><th scope="col">Client</th><th scope="col">Details</th></tr></thead>
-<tbody>${backlog.map((e) => html`<tr data-testid="event" data-kind="${e.kind}" data-ok="${e.ok ? 'yes' : 'no'}"><td>${e.when}</td><td>${e.step}</td><td>${e.ok ? 'ok' : 'failed'}</td><td>${e.clientId ?? '—'}</td><td>${e.details}</td></tr>`)}</tbody></table>
+<tbody>${backlog.map((e) => html`<tr data-testid="event" data-kind="${e.kind}" data-ok="${e.ok ? 'yes' : 'no'}"><td>${e.when}</td><td>${e.step}</td><td>${e.ok ? 'ok' : 'failed'}</td><td>${e.clientId ?? '—'}</td><td>${e.details}</td></tr>`)}</tbody></table></div>
 <script src="${serverPath(deps, 'doctor', '/watch.js')}"></script>`;
     return c.html(await serverPage(deps, c, me, 'doctor', body, 'Connection doctor · watch'));
   });

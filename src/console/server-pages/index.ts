@@ -11,10 +11,12 @@ import { clientRoutes } from './clients.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { keyRoutes } from './keys.ts';
 import { peopleRoutes } from './people.ts';
+import { orgDeletionRoutes } from './org-deletion.ts';
 import { configurationRoutes } from './configuration.ts';
 import { doctorRoutes } from './doctor.ts';
 import { tokenRoutes } from './tokens.ts';
 import { simulatorRoutes } from './simulator.ts';
+import { auditRecordRoutes } from './audit-record.ts';
 
 /** Sections, in navigation order; each module adds its routes (one line per section here). */
 const SECTIONS: ServerRoutes[] = [
@@ -27,7 +29,9 @@ const SECTIONS: ServerRoutes[] = [
   doctorRoutes,
   keyRoutes,
   peopleRoutes,
+  orgDeletionRoutes,
   configurationRoutes,
+  auditRecordRoutes,
 ];
 
 export function serverPages(deps: ServerPagesDeps): Hono<WebEnv> {

@@ -3,7 +3,8 @@
  * organizations, whether it is a server administrator or disabled, its last sign-in; disable,
  * enable and delete — each through identity/people.ts, as the admin API's `/users` routes do, and
  * recorded under the same audit kinds. Disabling and deleting ask first (a confirmation page):
- * both end the person's sessions and tokens at once. Below, every organization and its size.
+ * both end the person's sessions and tokens at once. Below, every organization and its size, with
+ * links to its pages and to deleting it (server-pages/org-deletion.ts).
  */
 import type { Hono } from 'hono';
 import { PortcullisError } from '../../core/errors.ts';
@@ -39,14 +40,15 @@ async function personRow(deps: ServerPagesDeps, c: WebContext, u: User, me: stri
     ? html`<span class="muted">your account</span>`
     : html`${u.disabledAt !== null ? action('enable', 'Enable') : action('disable', 'Disable…')} ${action('delete', 'Delete…')}`;
   return html`<tr data-testid="person" data-email="${u.email}" data-disabled="${u.disabledAt !== null ? 'true' : 'false'}" data-admin="${u.isAdmin ? 'true' : 'false'}"><td>${u.email}${u.name ? html`<span class="sub">${u.name}</span>` : ''}${u.isAdmin ? html`<span class="sub">Server administrator</span>` : ''}${u.disabledAt !== null ? html`<span class="sub">Disabled since ${when(u.disabledAt)}</span>` : ''}</td>
-<td>${orgs.length ? orgs.map((o, i) => html`${i ? ', ' : ''}${o.name} (${o.role})`) : html`<span class="muted">none</span>`}</td><td data-testid="last-sign-in">${when(last || null)}</td><td>${actions}</td></tr>`;
+<td>${orgs.length ? orgs.map((o, i) => html`${i ? ', ' : ''}${o.name} (${o.role})`) : html`<span class="muted">none</span>`}</td><td data-testid="last-sign-in">${when(last || null)}</td><td>${actions} <a href="${serverPath(deps, 'doctor', `/people?email=${encodeURIComponent(u.email)}`)}" data-testid="doctor-person" aria-label="Connection attempts of ${u.email}">Connection attempts</a></td></tr>`;
 }
 
 async function orgTable(deps: ServerPagesDeps): Promise<Html> {
   const orgs = await deps.store.orgs.list();
   const counts = await Promise.all(orgs.map(async (o) => (await deps.store.orgs.members(o.id)).length));
-  return html`<h2>Organizations</h2><table data-testid="organizations"><thead><tr><th scope="col">Organization</th><th scope="col">Slug</th><th scope="col">Members</th></tr></thead>
-<tbody>${orgs.map((o, i) => html`<tr data-testid="organization" data-slug="${o.slug}" data-members="${counts[i]}"><td><a href="${deps.base}/orgs/${o.slug}/members">${o.name}</a></td><td>${o.slug}</td><td>${counts[i]}</td></tr>`)}</tbody></table>`;
+  return html`<h2>Organizations</h2><div class="table-scroll" tabindex="0"><table data-testid="organizations"><thead><tr><th scope="col">Organization</th><th scope="col">Slug</th><th scope="col">Members</th><th scope="col">Actions</th></tr></thead>
+<tbody>${orgs.map((o, i) => html`<tr data-testid="organization" data-slug="${o.slug}" data-members="${counts[i]}"><td><a href="${deps.base}/orgs/${o.slug}/members">${o.name}</a></td><td>${o.slug}</td><td>${counts[i]}</td>
+<td><a href="${serverPath(deps, 'people', `/orgs/delete?org=${encodeURIComponent(o.slug)}`)}" data-testid="delete-org-start" aria-label="Delete ${o.name}…">Delete…</a></td></tr>`)}</tbody></table></div>`;
 }
 
 function matches(u: User, q: string): boolean {
@@ -58,10 +60,10 @@ async function listPage(deps: ServerPagesDeps, c: WebContext, me: string): Promi
   const q = c.req.query('q') ?? '';
   const users = (await deps.store.users.list()).filter((u) => u.deletedAt === null && matches(u, q));
   const rows = await Promise.all(users.map((u) => personRow(deps, c, u, me)));
-  return html`${notice(c, { disabled: 'The account was disabled; its sessions and tokens ended.', enabled: 'The account was enabled.', deleted: 'The account was deleted.' })}
+  return html`${notice(c, { disabled: 'The account was disabled; its sessions and tokens ended.', enabled: 'The account was enabled.', deleted: 'The account was deleted.', 'org-deleted': 'The organization was deleted; its members\' app connections for it ended.' })}
 <form method="get" action="${serverPath(deps, 'people')}" role="search"><label for="q">Search people by e-mail or name</label> <input id="q" name="q" type="search" value="${q}"> <button type="submit">Search</button></form>
-<table data-testid="people"><caption>People${q ? ` matching “${q}”` : ''} (${users.length})</caption><thead><tr><th scope="col">Person</th><th scope="col">Organizations</th><th scope="col">Last sign-in</th><th scope="col">Actions</th></tr></thead>
-<tbody>${rows}</tbody></table>
+<div class="table-scroll" tabindex="0"><table data-testid="people"><caption>People${q ? ` matching “${q}”` : ''} (${users.length})</caption><thead><tr><th scope="col">Person</th><th scope="col">Organizations</th><th scope="col">Last sign-in</th><th scope="col">Actions</th></tr></thead>
+<tbody>${rows}</tbody></table></div>
 ${await orgTable(deps)}`;
 }
 

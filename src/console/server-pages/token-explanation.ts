@@ -1,7 +1,9 @@
 /**
  * What the token explainer says of a pasted access token, computed by the code the gateway runs:
  * the gateway's own verifier for the token's application (shared/verify.ts through the running
- * gateway: signature, `typ`, `iss`, `aud`, expiry, revocation), then for each tool of the
+ * gateway: signature, `typ`, `iss`, `aud`, expiry, revocation — but not its hook into the
+ * connection doctor: an administrator checking a bad token is no client failing to connect,
+ * server/gateway-runtime.ts `verifierFor`), then for each tool of the
  * application the gateway's rules (policy/index.ts GATEWAY_RULES) with the caller the gateway
  * builds (policy/token-caller.ts). The claims are read unverified only to show them and to find
  * the application. The token itself is never logged, stored or sent back in the page.

@@ -51,8 +51,8 @@ function verdict(x: Explanation, base: string): Html {
 function toolsTable(x: Explanation): Html | '' {
   if (!x.tools.length) return '';
   return html`<h2>Tools of ${x.app!.name}</h2>
-<table data-testid="token-tools"><thead><tr><th scope="col">Tool</th><th scope="col">May call?</th><th scope="col">Deciding rule</th></tr></thead>
-<tbody>${x.tools.map(({ name, decision }) => html`<tr data-testid="token-tool" data-tool="${name}" data-allowed="${String(decision.allow)}"><td><code>${name}</code></td><td>${decision.allow ? 'yes' : html`<strong>no: ${decision.code}</strong>`}</td><td>${decision.allow ? '—' : html`<code>${decision.rule}</code>`}</td></tr>`)}</tbody></table>`;
+<div class="table-scroll" tabindex="0"><table data-testid="token-tools"><thead><tr><th scope="col">Tool</th><th scope="col">May call?</th><th scope="col">Deciding rule</th></tr></thead>
+<tbody>${x.tools.map(({ name, decision }) => html`<tr data-testid="token-tool" data-tool="${name}" data-allowed="${String(decision.allow)}"><td><code>${name}</code></td><td>${decision.allow ? 'yes' : html`<strong>no: ${decision.code}</strong>`}</td><td>${decision.allow ? '—' : html`<code>${decision.rule}</code>`}</td></tr>`)}</tbody></table></div>`;
 }
 
 function explanationView(deps: ServerPagesDeps, x: Explanation): Html {

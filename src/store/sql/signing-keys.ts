@@ -20,5 +20,9 @@ export function signingKeyStore(db: SqlDriver): SigningKeyStore {
     async deleteRetiredBefore(at) {
       return (await db.run('DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1', [at])).changes;
     },
+    async deleteRetired(kid) {
+      // The condition is in the statement so a concurrent rotation cannot make us delete the signing key.
+      return (await db.run('DELETE FROM signing_keys WHERE kid = $1 AND retired_at IS NOT NULL', [kid])).changes === 1;
+    },
   };
 }
