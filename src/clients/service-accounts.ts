@@ -30,8 +30,22 @@ export function serviceAccountScopes(metadata: Record<string, unknown>, resource
   return resource.scopes.map((s) => s.name).filter((scope) => allowed.has(scope) && scope !== resource.stepUpScope);
 }
 
+/**
+ * What an administrator limited a registered client to (clients/input.ts): the applications it
+ * may get tokens for (`portcullis_applications`, resource URLs) and the scopes it may carry
+ * (`portcullis_scopes`). Unlisted: no limit of the client's own.
+ */
+export function clientLimits(metadata: Record<string, unknown> | undefined): { applications?: string[]; scopes?: Set<string> } {
+  const apps = metadata?.portcullis_applications;
+  const scopes = metadata?.portcullis_scopes;
+  return {
+    ...(Array.isArray(apps) && apps.length ? { applications: apps.map(String) } : {}),
+    ...(Array.isArray(scopes) && scopes.length ? { scopes: new Set(scopes.map(String)) } : {}),
+  };
+}
+
 /** False when an administrator limited the client to other applications (`portcullis_applications`, resource URLs; RFC 8707 §2). */
 export function clientMayUse(metadata: Record<string, unknown>, resourceUrl: string): boolean {
-  const apps = metadata.portcullis_applications;
-  return !Array.isArray(apps) || !apps.length || apps.map(String).includes(resourceUrl);
+  const { applications } = clientLimits(metadata);
+  return !applications || applications.includes(resourceUrl);
 }

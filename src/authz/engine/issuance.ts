@@ -7,7 +7,7 @@ import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provid
 import type { Store } from '../../store/store.ts';
 import type { ProtectedResource } from '../../core/protected-resource.ts';
 import { allowedScopesOf } from '../../identity/token-permissions.ts';
-import { serviceAccountScopes } from '../../clients/service-accounts.ts';
+import { clientLimits, serviceAccountScopes } from '../../clients/service-accounts.ts';
 import { GRANT_ORG_REFUSALS } from '../grant-org.ts';
 import { tokenEndpointScopes } from '../step-up.ts';
 import { grantOrgOf } from './bound-grant.ts';
@@ -28,32 +28,22 @@ export function signInAcr(ctx: KoaContextWithOIDC): string | undefined {
   return ((entities.AuthorizationCode ?? entities.DeviceCode) as { acr?: string } | undefined)?.acr;
 }
 
-/**
- * What an administrator limited a registered client to (clients/input.ts): the applications it
- * may get tokens for (`portcullis_applications`, resource URLs) and the scopes it may carry
- * (`portcullis_scopes`). Unlisted: no limit of the client's own.
- */
-async function clientLimits(store: Store, clientId: string): Promise<{ applications?: string[]; scopes?: Set<string> }> {
-  const metadata = (await store.clients.find(clientId))?.metadata;
-  const apps = metadata?.portcullis_applications;
-  const scopes = metadata?.portcullis_scopes;
-  return {
-    ...(Array.isArray(apps) && apps.length ? { applications: apps.map(String) } : {}),
-    ...(Array.isArray(scopes) && scopes.length ? { scopes: new Set(scopes.map(String)) } : {}),
-  };
+/** The stored client's limits (clients/service-accounts.ts clientLimits: the one reading of them). */
+async function storedClientLimits(store: Store, clientId: string): Promise<ReturnType<typeof clientLimits>> {
+  return clientLimits((await store.clients.find(clientId))?.metadata);
 }
 
 export function resourceIndicators(deps: Pick<AuthzDeps, 'config' | 'store' | 'resources' | 'defaultResource' | 'now'>): Features['resourceIndicators'] {
   return {
     enabled: true,
     // A client limited to some applications gets its first one when it names none (RFC 8707 §2: the AS may pick a default).
-    defaultResource: async (_ctx, client, oneOf) => oneOf ?? (await clientLimits(deps.store, client.clientId)).applications?.[0] ?? deps.defaultResource(),
+    defaultResource: async (_ctx, client, oneOf) => oneOf ?? (await storedClientLimits(deps.store, client.clientId)).applications?.[0] ?? deps.defaultResource(),
     // The token endpoint may omit `resource`: use what was granted at the authorization endpoint.
     useGrantedResource: async () => true,
     getResourceServerInfo: async (ctx, resourceIndicator, client) => {
       const resource = deps.resources.get(resourceIndicator);
       if (!resource) throw new errors.InvalidTarget('the requested resource is not known to this server');
-      const limits = await clientLimits(deps.store, client.clientId);
+      const limits = await storedClientLimits(deps.store, client.clientId);
       if (limits.applications && !limits.applications.includes(resource.url)) throw new errors.InvalidTarget('this client may not be given tokens for this application');
       const accessTtl = deps.config.tokens.accessTokenTtl;
       let scopes = resource.scopes.map((s) => s.name);
